@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm start`: install, build, migrate and run the gateway (API + worker in one process) on this machine.
+# Needs Postgres and Redis (defaults: 127.0.0.1:5432 as postgres, 127.0.0.1:6379); see README for settings.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+if [ ! -f dist/main.js ] || [ -n "$(find src prisma -newer dist/main.js -type f -print -quit)" ]; then
+  npm run --silent build
+fi
+node dist/main.js migrate
+exec node dist/main.js "${@:-all}"

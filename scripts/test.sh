@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): unit and e2e tests against the local Postgres and Redis.
+# Runs under Node 24 (scripts/node24.sh puts it on PATH); installs dependencies and generates the Prisma
+# client when missing so a fresh clone needs nothing else.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -f src/generated/prisma/client.ts ] || npm run --silent prisma:generate >/dev/null
+export NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}"
+exec npx jest "$@"

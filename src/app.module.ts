@@ -1,0 +1,34 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule } from './config/config.module.js';
+import type { AppConfig } from './config/config.schema.js';
+import { ErrorEnvelopeFilter } from './common/error.filter.js';
+import { PrismaModule } from './prisma/prisma.module.js';
+import { RedisModule } from './redis/redis.module.js';
+import { QueueModule } from './queue/queue.module.js';
+import { HealthModule } from './health/health.module.js';
+import { WorkerModule } from './worker/worker.module.js';
+
+export type Role = 'serve' | 'worker' | 'all';
+
+export interface AppOptions {
+  config: AppConfig;
+  role: Role;
+}
+
+/** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
+const HTTP_MODULES: Type[] = [HealthModule];
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, role }: AppOptions): DynamicModule {
+    const imports: (Type | DynamicModule)[] = [ConfigModule.forRoot(config), PrismaModule, RedisModule, QueueModule];
+    if (role === 'serve' || role === 'all') imports.push(...HTTP_MODULES);
+    if (role === 'worker' || role === 'all') imports.push(WorkerModule);
+    return {
+      module: AppModule,
+      imports,
+      providers: [{ provide: APP_FILTER, useClass: ErrorEnvelopeFilter }],
+    };
+  }
+}

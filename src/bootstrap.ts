@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { AppModule, type Role } from './app.module.js';
+import type { AppConfig } from './config/config.schema.js';
+import { createLogger, PinoNestLogger } from './common/logger.js';
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && SANE_REQUEST_ID.test(given)) return given;
+  return `req_${randomUUID().replace(/-/g, '')}`;
+}
+
+export interface CreateAppOptions {
+  role?: Role;
+  /** Where JSON logs go (tests capture them); stdout by default. */
+  logDestination?: DestinationStream;
+}
+
+export interface GatewayApp {
+  app: NestFastifyApplication;
+  logger: Logger;
+}
+
+/**
+ * Builds the Nest application on Fastify with everything the HTTP edge needs: JSON logs with request ids,
+ * body limit, OpenAI error envelope for parser errors and unknown routes, OpenAPI docs for the admin API.
+ * Used by `main.ts` and by the e2e tests (which call `app.listen(0)`), so both run the same app.
+ */
+export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<GatewayApp> {
+  const role = opts.role ?? 'all';
+  const logger = createLogger(config.LOG_LEVEL, opts.logDestination);
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    // Our onResponse hook writes one line per request (with route and latency) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+    // Long SSE streams must not be cut by Fastify's defaults; the upstream client has its own idle timeout.
+    requestTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, role }), adapter, {
+    logger: new PinoNestLogger(logger.child({ name: 'nest' })),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Only JSON bodies are accepted (plus what feature modules register); text/plain would slip past validation.
+  fastify.removeContentTypeParser('text/plain');
+
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const entry = {
+      reqId: request.id,
+      method: request.method,
+      route: request.routeOptions?.url ?? 'unmatched',
+      status,
+      latencyMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (status >= 500) logger.error(entry, 'request');
+    else if (request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics') logger.debug(entry, 'request');
+    else logger.info(entry, 'request');
+  });
+
+  if (role !== 'worker') {
+    const doc = new DocumentBuilder()
+      .setTitle('Codex Gateway admin API')
+      .setDescription('Manage subscription accounts, users, virtual keys and usage.')
+      .setVersion('1')
+      .addBearerAuth()
+      .addCookieAuth('cg_session')
+      .build();
+    SwaggerModule.setup('admin/api/docs', app, () => SwaggerModule.createDocument(app, doc), {
+      jsonDocumentUrl: 'admin/api/openapi.json',
+    });
+  }
+  return { app, logger };
+}

@@ -1,0 +1,19 @@
+import type { AppConfig } from '../config/config.schema.js';
+
+/**
+ * Admin CLI subcommands (e.g. `auth login`, `auth status`). Each feature adds its commands to COMMANDS.
+ * A command gets the validated config and its arguments, and returns the process exit code.
+ */
+export type CliCommand = (config: AppConfig, args: string[]) => Promise<number>;
+
+export const COMMANDS: Record<string, CliCommand> = {};
+
+export async function runCli(config: AppConfig, command: string, args: string[], usage: string): Promise<number> {
+  const key = [command, args[0]].filter(Boolean).join(' ');
+  const cmd = COMMANDS[key] ?? COMMANDS[command];
+  if (!cmd) {
+    process.stderr.write(`Unknown command: ${[command, ...args].join(' ')}\n\n${usage}`);
+    return 64;
+  }
+  return cmd(config, COMMANDS[key] ? args.slice(1) : args);
+}

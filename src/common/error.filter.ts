@@ -1,0 +1,100 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, envelope, errorTypeForStatus } from './errors.js';
+
+/** Fastify's own error codes we map to a clear client error instead of a 500. */
+const FASTIFY_CODES: Record<string, { status: number; message: (e: any) => string; code: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    message: () => 'Request body is too large.',
+    code: 'request_too_large',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    message: (e) =>
+      `Unsupported Content-Type${e?.message?.match(/: (.*)$/)?.[1] ? ` '${e.message.match(/: (.*)$/)[1]}'` : ''}: send application/json.`,
+    code: 'unsupported_media_type',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    message: () => "Body cannot be empty when content-type is set to 'application/json'.",
+    code: 'invalid_json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    message: () => 'Request body size did not match Content-Length.',
+    code: 'invalid_request',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    message: () => 'We could not parse the JSON body of your request. Send valid JSON.',
+    code: 'invalid_json',
+  },
+};
+
+/** Turns any error into OpenAI's envelope. The same function serves Nest's filter and Fastify's error handler. */
+export function toErrorResponse(err: unknown): {
+  status: number;
+  body: ReturnType<typeof envelope>;
+  headers: Record<string, string>;
+} {
+  if (err instanceof ApiError) return { status: err.httpStatus, body: err.toBody(), headers: err.headers };
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const resp = err.getResponse() as any;
+    let message = typeof resp === 'string' ? resp : (resp?.message ?? err.message);
+    if (Array.isArray(message)) message = message.join('; ');
+    if (status === 404 && /^Cannot (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)/.test(String(message))) {
+      message = `Unknown request URL: ${String(message).replace(/^Cannot /, '')}.`;
+    }
+    return { status, body: envelope(String(message), errorTypeForStatus(status)), headers: {} };
+  }
+  const e = err as any;
+  const known = e?.code && FASTIFY_CODES[e.code];
+  if (known) {
+    return {
+      status: known.status,
+      body: envelope(known.message(e), 'invalid_request_error', null, known.code),
+      headers: {},
+    };
+  }
+  if (e instanceof SyntaxError || e?.type === 'entity.parse.failed') {
+    return {
+      status: 400,
+      body: envelope('We could not parse the JSON body of your request. Send valid JSON.', 'invalid_request_error', null, 'invalid_json'),
+      headers: {},
+    };
+  }
+  const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+  if (status < 500) {
+    return { status, body: envelope(String(e?.message ?? 'Bad request'), errorTypeForStatus(status)), headers: {} };
+  }
+  return {
+    status: 500,
+    body: envelope('The server had an error while processing your request.', 'server_error'),
+    headers: {},
+  };
+}
+
+@Catch()
+export class ErrorEnvelopeFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    const { status, body, headers } = toErrorResponse(exception);
+    if (status >= 500) {
+      // The error object may hold upstream text; log its name, message and stack only (no request data).
+      const e = exception as Error;
+      this.logger.error({ reqId: request?.id, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'unhandled error');
+    }
+    if (reply.sent || reply.raw.headersSent) {
+      // A stream already started: nothing can be sent any more; make sure the socket ends.
+      if (!reply.raw.writableEnded) reply.raw.end();
+      return;
+    }
+    reply.headers(headers).status(status).type('application/json').send(body);
+  }
+}

@@ -1,0 +1,27 @@
+import type { z } from 'zod';
+import { ApiError } from './errors.js';
+
+/**
+ * Validates a request body (or query) with a zod schema; the first issue becomes a 400 in OpenAI's envelope
+ * with `param` naming the field (dotted path, array indexes in brackets: `messages[2].content`).
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what = 'body'): z.infer<S> {
+  if (value === undefined || value === null || (what === 'body' && typeof value !== 'object')) {
+    throw ApiError.badRequest(`The request ${what} must be a JSON object.`, null, 'invalid_request');
+  }
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const param = formatPath(issue.path as (string | number)[]);
+  const message = param ? `Invalid '${param}': ${issue.message}` : issue.message;
+  throw ApiError.badRequest(message, param || null, issue.code === 'unrecognized_keys' ? 'unknown_parameter' : 'invalid_value');
+}
+
+export function formatPath(path: (string | number | symbol)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the gateway, read from the environment and validated once at start.
+ * Add new settings here (one place), with a default that works on a developer machine when that is safe.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const url = (def: string) =>
+  z
+    .string()
+    .url()
+    .default(def)
+    .transform((u) => u.replace(/\/+$/, ''));
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: int(8080, 0).pipe(z.number().max(65535)),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/codex_gateway'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key the gateway and BullMQ write (lets several deployments or tests share a Redis). */
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('cg:'),
+
+  /** 32 bytes, base64. Required in production. */
+  ENCRYPTION_KEY: z.string().optional(),
+  /** Comma-separated older keys (base64) that can still decrypt, for rotation. */
+  ENCRYPTION_KEYS_OLD: z.string().default(''),
+
+  CODEX_BASE_URL: url('https://chatgpt.com/backend-api/codex'),
+  OPENAI_AUTH_ISSUER: url('https://auth.openai.com'),
+  OAUTH_CLIENT_ID: z.string().default('app_EMoamEEZ73f0CkXaXp7hrann'),
+
+  /** Client profile sent upstream (PROTOCOL.md §4): keep in one place, default to the newest captured one. */
+  CODEX_CLIENT_VERSION: z.string().default('0.169.0'),
+  CODEX_ORIGINATOR: z.string().default('codex_exec'),
+  CODEX_USER_AGENT: z.string().optional(),
+
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+
+  /** Largest accepted request body in bytes (image inputs are big): 20 MiB. */
+  BODY_LIMIT_BYTES: int(20 * 1024 * 1024, 1024),
+  /** How long SIGTERM waits for in-flight requests and streams before forcing exit. */
+  SHUTDOWN_GRACE_MS: int(15000, 0),
+
+  /** Refresh an access token this long before it expires. */
+  REFRESH_LEAD_SECONDS: int(300, 0),
+
+  /** Account pool. */
+  POOL_STRATEGY: z.enum(['least-used', 'round-robin', 'priority']).default('least-used'),
+  POOL_STICKY_TTL_SECONDS: int(3600, 0),
+  POOL_MAX_ATTEMPTS: int(3, 1),
+  POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
+
+  /** Upstream timeouts (ms). */
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120000, 1),
+  UPSTREAM_IDLE_TIMEOUT_MS: int(300000, 1),
+
+  MODELS_CACHE_SECONDS: int(300, 0),
+
+  /** When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().optional(),
+  /** Add key/user labels to request metrics (beware of cardinality). */
+  METRICS_PER_KEY_LABELS: bool.default(false),
+
+  /** Chat completions: expose the reasoning summary as `reasoning_content`. */
+  CHAT_REASONING_CONTENT: bool.default(true),
+});
+
+export type Env = z.infer<typeof configSchema>;
+
+export interface AppConfig extends Omit<Env, 'PUBLIC_URL'> {
+  PUBLIC_URL: string;
+  /** Primary key first, then old keys: [{id, key}] */
+  encryptionKeys: { id: string; key: Buffer }[];
+}
+
+export class ConfigError extends Error {}

@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config/load-config.js';
+import { ConfigError, type AppConfig } from './config/config.schema.js';
+import { createApp } from './bootstrap.js';
+import { ensureDatabase, migrate, MigrationError } from './prisma/migrator.js';
+import type { Role } from './app.module.js';
+
+export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'prisma', 'migrations');
+
+const USAGE = `Usage: node dist/main.js <command>
+
+Commands:
+  all        HTTP API and background worker in one process (default)
+  serve      HTTP API only
+  worker     background jobs only (token refresh, device-code polling)
+  migrate    apply database migrations, then exit
+  help       this text
+`;
+
+async function runMigrate(config: AppConfig): Promise<void> {
+  if (await ensureDatabase(config.DATABASE_URL)) console.error('created database');
+  const r = await migrate(config.DATABASE_URL, MIGRATIONS_DIR, (m) => console.error(m));
+  console.error(
+    r.applied.length ? `applied ${r.applied.length} migration(s): ${r.applied.join(', ')}` : 'database is up to date',
+  );
+}
+
+async function runRole(config: AppConfig, role: Role): Promise<void> {
+  const { app, logger } = await createApp(config, { role });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.warn('grace period over, exiting with requests still in flight');
+      logger.flush();
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS);
+    force.unref();
+    try {
+      // Stops accepting, waits for in-flight requests and streams, then closes Prisma, Redis and BullMQ.
+      await app.close();
+      logger.info('stopped');
+      logger.flush();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'error while shutting down');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  if (role === 'worker') {
+    await app.init();
+    logger.info({ role }, 'worker started');
+  } else {
+    await app.listen(config.PORT, config.HOST);
+    logger.info({ role, port: config.PORT, publicUrl: config.PUBLIC_URL }, 'listening');
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'all', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  switch (command) {
+    case 'migrate':
+      await runMigrate(config);
+      return 0;
+    case 'serve':
+    case 'worker':
+    case 'all':
+      await runRole(config, command);
+      return -1; // keeps running
+    default: {
+      const cli = await import('./cli/cli.js');
+      return cli.runCli(config, command, rest, USAGE);
+    }
+  }
+}
+
+const isEntry = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err) => {
+      if (err instanceof MigrationError) console.error(`migrate: ${err.message}`);
+      else console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,9 @@
+import { Module } from '@nestjs/common';
+
+/**
+ * The `worker` role: BullMQ processors (token refresh, device-code polling, sweeps). Loaded by `worker` and `all`,
+ * never by `serve`, so API replicas and worker replicas scale separately. Feature modules export their processor
+ * providers and this module lists them.
+ */
+@Module({ imports: [], providers: [] })
+export class WorkerModule {}
