@@ -1,0 +1,37 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+
+/**
+ * Who is calling, attached to the request by the guards (`request.auth`). The contract between the keys module
+ * (which fills it) and every other module (which reads it). Never holds the key itself.
+ */
+export interface KeyLimits {
+  rpm: number | null;
+  tpm: number | null;
+  dailyTokenQuota: number | null;
+  monthlyTokenQuota: number | null;
+}
+
+export interface RequestAuth {
+  /** 'key' for `Authorization: Bearer sk-cg-…` / `api-key`; 'session' for the admin cookie. */
+  kind: 'key' | 'session';
+  userId: string;
+  email: string;
+  role: 'admin' | 'member';
+  /** Set when kind === 'key'. */
+  keyId: string | null;
+  scope: 'api' | 'admin' | null;
+  /** Empty = every model. Exact ids or `gpt-5*`-style patterns. */
+  allowedModels: string[];
+  limits: KeyLimits;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth?: RequestAuth;
+  }
+}
+
+/** `@CurrentAuth() auth: RequestAuth` in a controller behind a guard. */
+export const CurrentAuth = createParamDecorator((_data: unknown, ctx: ExecutionContext): RequestAuth | undefined => {
+  return ctx.switchToHttp().getRequest().auth;
+});
