@@ -8,8 +8,16 @@ import type { RequestAuth } from '../auth-context.js';
  *   reply.headers(admission.headers);                              // x-ratelimit-* for the client
  *   ... after the request finished ...
  *   await admission.settle(actualTotalTokens);                     // replaces the estimate with real usage
+ *   await limits.usage(keyId)                                      // current counters, for /v1/me and the admin
  * This first version admits everything; the keys issue's limits work fills it in.
  */
+export interface KeyUsage {
+  requestsThisMinute: number;
+  tokensThisMinute: number;
+  tokensToday: number;
+  tokensThisMonth: number;
+}
+
 export interface Admission {
   headers: Record<string, string>;
   settle(actualTotalTokens: number): Promise<void>;
@@ -19,5 +27,9 @@ export interface Admission {
 export class LimitsService {
   async admit(_auth: RequestAuth, _estimatedTokens: number): Promise<Admission> {
     return { headers: {}, settle: async () => {} };
+  }
+
+  async usage(_keyId: string): Promise<KeyUsage> {
+    return { requestsThisMinute: 0, tokensThisMinute: 0, tokensToday: 0, tokensThisMonth: 0 };
   }
 }
