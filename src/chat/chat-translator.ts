@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import { ApiError } from '../common/errors.js';
+import type { ChatChunk, ChatCompletion, ChatMeta, ChatToolCall, ChatUsage, Json } from './chat.types.js';
+
+/**
+ * Responses stream events → Chat Completions, as pure state machine (no I/O): feed it the upstream events in
+ * order. In streaming mode each `push` returns what to write to the client right away (chunks, an error
+ * object, or '[DONE]'); for non-streaming calls `completion()` builds the final `chat.completion` from the same
+ * state. Event table and pitfalls: /work/shared/research/chat-responses-mapping.md §2–§3.
+ */
+export type StreamOutput =
+  ChatChunk | { error: { message: string; type: string; param: null; code: string | null } } | '[DONE]';
+
+interface ToolState {
+  index: number;
+  callId: string;
+  name: string;
+  args: string;
+  announced: boolean;
+  argsSent: boolean;
+}
+
+export function newChatCompletionId(): string {
+  return `chatcmpl-${randomBytes(12).toString('hex')}`;
+}
+
+export function mapUsage(u: Json | undefined | null): ChatUsage {
+  const input = Number(u?.input_tokens ?? 0);
+  const output = Number(u?.output_tokens ?? 0);
+  return {
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: Number(u?.total_tokens ?? input + output),
+    prompt_tokens_details: { cached_tokens: Number(u?.input_tokens_details?.cached_tokens ?? 0) },
+    completion_tokens_details: { reasoning_tokens: Number(u?.output_tokens_details?.reasoning_tokens ?? 0) },
+  };
+}
+
+/** Upstream failure codes → OpenAI envelope type and HTTP status (for failures before anything was sent). */
+export function classifyFailure(code: string | null | undefined): { status: number; type: string } {
+  switch (code) {
+    case 'context_length_exceeded':
+    case 'invalid_prompt':
+    case 'invalid_request_error':
+      return { status: 400, type: 'invalid_request_error' };
+    case 'rate_limit_exceeded':
+      return { status: 429, type: 'rate_limit_error' };
+    case 'usage_limit_reached':
+    case 'insufficient_quota':
+      return { status: 429, type: 'insufficient_quota' };
+    default:
+      return { status: 502, type: 'server_error' };
+  }
+}
+
+export class ChatTranslator {
+  readonly id: string;
+  private created: number;
+  private roleSent = false;
+  private finished = false;
+  private content = '';
+  private refusal = '';
+  private reasoning: string[] = [];
+  private readonly tools = new Map<string, ToolState>(); // by output_index and by item id
+  private readonly toolOrder: ToolState[] = [];
+  private usage: Json | null = null;
+  private status: 'in_progress' | 'completed' | 'incomplete' | 'failed' = 'in_progress';
+  private incompleteReason: string | null = null;
+  private failure: { code: string | null; message: string } | null = null;
+  private serviceTier: string | undefined;
+
+  constructor(
+    private readonly meta: ChatMeta,
+    id = newChatCompletionId(),
+    created = Math.floor(Date.now() / 1000),
+  ) {
+    this.id = id;
+    this.created = created;
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  private chunk(delta: Json, finishReason: string | null = null): ChatChunk {
+    const c: ChatChunk = {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.meta.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    if (this.meta.includeUsage) c.usage = null;
+    return c;
+  }
+
+  /** The role chunk precedes any content, even if response.created never came. */
+  private withRole(out: StreamOutput[]): StreamOutput[] {
+    if (!this.roleSent) {
+      this.roleSent = true;
+      out.push(this.chunk({ role: 'assistant' }));
+    }
+    return out;
+  }
+
+  private tool(data: Json): ToolState | undefined {
+    return (
+      this.tools.get(`o${data.output_index}`) ??
+      (data.item_id ? this.tools.get(`i${data.item_id}`) : undefined)
+    );
+  }
+
+  private addTool(item: Json, outputIndex: unknown): ToolState {
+    const t: ToolState = {
+      index: this.toolOrder.length,
+      callId: String(item.call_id ?? item.id ?? `call_${this.toolOrder.length}`),
+      name: String(item.name ?? ''),
+      args: '',
+      announced: false,
+      argsSent: false,
+    };
+    this.toolOrder.push(t);
+    this.tools.set(`o${outputIndex}`, t);
+    if (item.id) this.tools.set(`i${item.id}`, t);
+    return t;
+  }
+
+  /** Feeds one upstream event; returns what to send to a streaming client now. */
+  push(type: string, data: Json): StreamOutput[] {
+    const out: StreamOutput[] = [];
+    if (this.finished) return out;
+    switch (type) {
+      case 'response.created':
+        if (typeof data.response?.created_at === 'number') this.created = data.response.created_at;
+        return this.withRole(out);
+      case 'response.output_text.delta':
+        if (!data.delta) return out;
+        this.content += data.delta;
+        this.withRole(out).push(this.chunk({ content: data.delta }));
+        return out;
+      case 'response.refusal.delta':
+        if (!data.delta) return out;
+        this.refusal += data.delta;
+        this.withRole(out).push(this.chunk({ refusal: data.delta }));
+        return out;
+      case 'response.reasoning_summary_part.added':
+        if (Number(data.summary_index) > 0 && this.reasoning.length > 0) {
+          this.reasoning.push('\n\n');
+          if (this.meta.reasoningContent) this.withRole(out).push(this.chunk({ reasoning_content: '\n\n' }));
+        }
+        return out;
+      case 'response.reasoning_summary_text.delta':
+      case 'response.reasoning_text.delta':
+        if (!data.delta) return out;
+        this.reasoning.push(data.delta);
+        if (this.meta.reasoningContent)
+          this.withRole(out).push(this.chunk({ reasoning_content: data.delta }));
+        return out;
+      case 'response.output_item.added':
+        if (data.item?.type === 'function_call') {
+          const t = this.addTool(data.item, data.output_index);
+          if (data.item.arguments) t.args = data.item.arguments;
+          this.announce(t, out);
+        }
+        return out;
+      case 'response.function_call_arguments.delta': {
+        const t = this.tool(data);
+        if (!t || !data.delta) return out;
+        t.args += data.delta;
+        t.argsSent = true;
+        this.withRole(out).push(
+          this.chunk({ tool_calls: [{ index: t.index, function: { arguments: data.delta } }] }),
+        );
+        return out;
+      }
+      case 'response.function_call_arguments.done': {
+        const t = this.tool(data);
+        if (t && !t.argsSent && typeof data.arguments === 'string' && data.arguments) {
+          t.args = data.arguments;
+          t.argsSent = true;
+          this.withRole(out).push(
+            this.chunk({ tool_calls: [{ index: t.index, function: { arguments: data.arguments } }] }),
+          );
+        }
+        return out;
+      }
+      case 'response.output_item.done':
+        this.itemDone(data, out);
+        return out;
+      case 'response.completed':
+      case 'response.incomplete':
+        return this.terminal(
+          type === 'response.completed' ? 'completed' : 'incomplete',
+          data.response ?? {},
+          out,
+        );
+      case 'response.failed': {
+        const err = data.response?.error ?? {};
+        return this.fail(
+          err.message ?? 'The upstream failed to produce a response.',
+          err.code ?? 'server_error',
+        );
+      }
+      case 'error':
+        return this.fail(
+          data.message ?? data.error?.message ?? 'Upstream error.',
+          data.code ?? data.error?.code ?? 'server_error',
+        );
+      default:
+        return out; // response.in_progress, content_part.*, *.done without new data, unknown and codex.* events
+    }
+  }
+
+  private announce(t: ToolState, out: StreamOutput[]): void {
+    t.announced = true;
+    const fn: Json = { name: t.name, arguments: t.args };
+    if (t.args) t.argsSent = true;
+    this.withRole(out).push(
+      this.chunk({ tool_calls: [{ index: t.index, id: t.callId, type: 'function', function: fn }] }),
+    );
+  }
+
+  private itemDone(data: Json, out: StreamOutput[]): void {
+    const item = data.item ?? {};
+    if (item.type === 'function_call') {
+      let t = this.tool(data);
+      if (!t) {
+        t = this.addTool(item, data.output_index);
+        t.args = item.arguments ?? '';
+        this.announce(t, out);
+      } else {
+        if (item.name) t.name = item.name;
+        if (!t.argsSent && item.arguments) {
+          t.args = item.arguments;
+          t.argsSent = true;
+          this.withRole(out).push(
+            this.chunk({ tool_calls: [{ index: t.index, function: { arguments: item.arguments } }] }),
+          );
+        } else if (typeof item.arguments === 'string') t.args = item.arguments;
+      }
+    } else if (item.type === 'message' && Array.isArray(item.content)) {
+      // Recover text that arrived only in the final item (no deltas seen).
+      const text = item.content
+        .filter((p: Json) => p.type === 'output_text')
+        .map((p: Json) => p.text ?? '')
+        .join('');
+      const refusal = item.content
+        .filter((p: Json) => p.type === 'refusal')
+        .map((p: Json) => p.refusal ?? '')
+        .join('');
+      if (text && !this.content) {
+        this.content = text;
+        this.withRole(out).push(this.chunk({ content: text }));
+      }
+      if (refusal && !this.refusal) {
+        this.refusal = refusal;
+        this.withRole(out).push(this.chunk({ refusal }));
+      }
+    } else if (item.type === 'reasoning' && this.reasoning.length === 0 && Array.isArray(item.summary)) {
+      const text = item.summary
+        .map((s: Json) => s.text ?? '')
+        .filter(Boolean)
+        .join('\n\n');
+      if (text) {
+        this.reasoning.push(text);
+        if (this.meta.reasoningContent) this.withRole(out).push(this.chunk({ reasoning_content: text }));
+      }
+    }
+  }
+
+  private finishReason(): ChatCompletion['choices'][0]['finish_reason'] {
+    if (this.status === 'incomplete')
+      return this.incompleteReason === 'content_filter' ? 'content_filter' : 'length';
+    return this.toolOrder.length > 0 ? 'tool_calls' : 'stop';
+  }
+
+  private terminal(status: 'completed' | 'incomplete', response: Json, out: StreamOutput[]): StreamOutput[] {
+    this.status = status;
+    this.incompleteReason = response.incomplete_details?.reason ?? null;
+    this.usage = response.usage ?? null;
+    if (typeof response.service_tier === 'string') this.serviceTier = response.service_tier;
+    // Items only present in the final object (some backends send no output_item.done): take what is missing.
+    if (Array.isArray(response.output)) {
+      response.output.forEach((item: Json, i: number) => {
+        if (item.type === 'function_call' && !this.toolOrder.some((t) => t.callId === item.call_id)) {
+          this.itemDone({ item, output_index: `final${i}` }, out);
+        } else if (item.type !== 'function_call') this.itemDone({ item, output_index: i }, out);
+      });
+    }
+    this.finished = true;
+    this.withRole(out).push(this.chunk({}, this.finishReason()));
+    if (this.meta.includeUsage) {
+      out.push({
+        id: this.id,
+        object: 'chat.completion.chunk',
+        created: this.created,
+        model: this.meta.model,
+        choices: [],
+        usage: mapUsage(this.usage),
+      });
+    }
+    out.push('[DONE]');
+    return out;
+  }
+
+  /** The upstream failed or the stream broke: an error in OpenAI's streaming shape, no finish chunk, no [DONE]. */
+  fail(message: string, code: string | null): StreamOutput[] {
+    if (this.finished) return [];
+    this.finished = true;
+    this.status = 'failed';
+    this.failure = { code, message };
+    return [{ error: { message, type: classifyFailure(code).type, param: null, code } }];
+  }
+
+  /** The final object for a non-streaming call. Throws ApiError when the upstream failed or never finished. */
+  completion(): ChatCompletion {
+    if (this.status === 'failed' || this.status === 'in_progress') {
+      const f = this.failure ?? {
+        code: 'server_error',
+        message: 'The upstream stream ended before the response was complete.',
+      };
+      const { status, type } = classifyFailure(f.code);
+      throw new ApiError(status, f.message, type, null, f.code);
+    }
+    const toolCalls: ChatToolCall[] = this.toolOrder.map((t) => ({
+      id: t.callId,
+      type: 'function',
+      function: { name: t.name, arguments: t.args },
+    }));
+    const message: ChatCompletion['choices'][0]['message'] = {
+      role: 'assistant',
+      content: this.content === '' ? null : this.content,
+      refusal: this.refusal === '' ? null : this.refusal,
+    };
+    if (toolCalls.length) message.tool_calls = toolCalls;
+    if (this.meta.reasoningContent && this.reasoning.length)
+      message.reasoning_content = this.reasoning.join('');
+    const c: ChatCompletion = {
+      id: this.id,
+      object: 'chat.completion',
+      created: this.created,
+      model: this.meta.model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: this.finishReason() }],
+      usage: mapUsage(this.usage),
+    };
+    if (this.serviceTier) c.service_tier = this.serviceTier;
+    return c;
+  }
+
+  /** Upstream usage of the finished response (for logs/tests). */
+  get upstreamUsage(): Json | null {
+    return this.usage;
+  }
+}
