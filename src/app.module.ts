@@ -8,6 +8,7 @@ import { RedisModule } from './redis/redis.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { HealthModule } from './health/health.module.js';
 import { WorkerModule } from './worker/worker.module.js';
+import { KeysModule } from './keys/keys.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
 
@@ -17,7 +18,7 @@ export interface AppOptions {
 }
 
 /** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
-const HTTP_MODULES: Type[] = [HealthModule];
+const HTTP_MODULES: Type[] = [HealthModule, KeysModule];
 
 @Module({})
 export class AppModule {

@@ -52,6 +52,19 @@ export const configSchema = z.object({
   /** Refresh an access token this long before it expires. */
   REFRESH_LEAD_SECONDS: int(300, 0),
 
+  /** Accounts/auth (issue 4): refresh jobs, logins. */
+  /** Upper bound of one OAuth HTTP call (refresh, code exchange, device polling). */
+  OAUTH_TIMEOUT_MS: int(20000, 100),
+  /** Transient refresh failures: BullMQ attempts and the first backoff delay (exponential, jittered). */
+  REFRESH_RETRY_ATTEMPTS: int(8, 1),
+  REFRESH_RETRY_BASE_MS: int(5000, 1),
+  /** How often the worker re-creates missing refresh jobs (after a Redis flush). */
+  ACCOUNT_SWEEP_SECONDS: int(300, 1),
+  /** How long a browser (PKCE) login may take before its state expires. */
+  LOGIN_TTL_SECONDS: int(600, 1),
+  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (PROTOCOL.md §1). */
+  OAUTH_REDIRECT_URI: z.string().url().default('http://127.0.0.1:1455/auth/callback'),
+
   /** Account pool. */
   POOL_STRATEGY: z.enum(['least-used', 'round-robin', 'priority']).default('least-used'),
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
@@ -69,6 +82,14 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().optional(),
   /** Add key/user labels to request metrics (beware of cardinality). */
   METRICS_PER_KEY_LABELS: bool.default(false),
+
+  /** Keys/admin sign-in (issue 3). Admin session: idle and absolute expiry. */
+  SESSION_IDLE_SECONDS: int(8 * 3600, 60),
+  SESSION_ABSOLUTE_SECONDS: int(7 * 24 * 3600, 60),
+  /** Failed sign-ins allowed per account and per IP within the window before 429. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: int(5, 1),
+  LOGIN_MAX_FAILURES_PER_IP: int(30, 1),
+  LOGIN_THROTTLE_WINDOW_SECONDS: int(900, 1),
 
   /** Chat completions: expose the reasoning summary as `reasoning_content`. */
   CHAT_REASONING_CONTENT: bool.default(true),

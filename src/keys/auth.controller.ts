@@ -1,0 +1,103 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { ApiError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validation.js';
+import { CurrentAuth, type RequestAuth } from './auth-context.js';
+import { readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
+import { isSameOrigin } from './csrf.js';
+import { loginSchema } from './dto/keys.dto.js';
+import { UserGuard } from './guards/admin.guard.js';
+import { KeysRepository } from './keys.repository.js';
+import { AdminLoginService } from './login.service.js';
+import { SessionsService } from './sessions.service.js';
+import { presentUser } from './users.service.js';
+
+@ApiTags('auth')
+@Controller('admin/api/auth')
+export class AuthController {
+  constructor(
+    private readonly login: AdminLoginService,
+    private readonly sessions: SessionsService,
+    private readonly repo: KeysRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private get secure(): boolean {
+    return this.config.PUBLIC_URL.startsWith('https:');
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with email and password; sets the session cookie' })
+  async signIn(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
+    // Login CSRF: a browser that sends an Origin must send ours.
+    if (req.headers.origin && !this.sameOrigin(req)) {
+      throw ApiError.forbidden(
+        'Cross-origin request refused (Origin does not match).',
+        'csrf_origin_mismatch',
+      );
+    }
+    const { email, password } = parseOrThrow(loginSchema, body);
+    const { sid, user } = await this.login.login(email, password, req.ip);
+    reply.header(
+      'set-cookie',
+      sessionCookie(sid, { secure: this.secure, maxAgeSeconds: this.config.SESSION_ABSOLUTE_SECONDS }),
+    );
+    reply.header('cache-control', 'no-store');
+    return { user };
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  @ApiCookieAuth('cg_session')
+  @ApiOperation({ summary: 'End the session' })
+  async signOut(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (sid) {
+      if (!this.sameOrigin(req)) {
+        throw ApiError.forbidden(
+          'Cross-origin request refused (Origin does not match).',
+          'csrf_origin_mismatch',
+        );
+      }
+      const s = await this.sessions.get(sid);
+      await this.sessions.destroy(sid);
+      if (s)
+        await this.repo.audit({
+          actorType: 'user',
+          actorId: s.userId,
+          action: 'auth.logout',
+          targetType: 'user',
+          targetId: s.userId,
+        });
+    }
+    reply.header('set-cookie', sessionCookie('', { secure: this.secure, maxAgeSeconds: 0 }));
+    return { ok: true };
+  }
+
+  @Get('me')
+  @UseGuards(UserGuard)
+  @ApiBearerAuth()
+  @ApiCookieAuth('cg_session')
+  @ApiOperation({ summary: 'Who is signed in' })
+  async me(@CurrentAuth() auth: RequestAuth) {
+    const user = await this.repo.findUser(auth.userId);
+    if (!user) throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');
+    return { user: presentUser(user), via: auth.kind, scope: auth.scope };
+  }
+
+  private sameOrigin(req: FastifyRequest): boolean {
+    return isSameOrigin(
+      { origin: req.headers.origin, referer: req.headers.referer, host: req.headers.host },
+      this.config.PUBLIC_URL,
+      req.protocol === 'https' ? 'https' : 'http',
+    );
+  }
+}

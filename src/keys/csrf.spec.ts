@@ -1,0 +1,19 @@
+import { isSameOrigin } from './csrf.js';
+
+describe('isSameOrigin', () => {
+  const pub = 'https://gw.example.com';
+  it.each([
+    [{ origin: 'https://gw.example.com' }, true],
+    [{ origin: 'https://gw.example.com:443' }, true],
+    [{ origin: 'https://evil.example.com' }, false],
+    [{ origin: 'http://gw.example.com' }, false],
+    [{ origin: 'null' }, false],
+    [{ referer: 'https://gw.example.com/admin/keys' }, true],
+    [{ referer: 'https://evil.example.com/gw.example.com' }, false],
+    [{}, false],
+    [{ origin: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }, true],
+    [{ origin: 'http://127.0.0.1:5001', host: '127.0.0.1:5000' }, false],
+  ])('%j -> %s', (h, want) => {
+    expect(isSameOrigin(h, pub, 'http')).toBe(want);
+  });
+});

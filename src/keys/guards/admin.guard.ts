@@ -1,0 +1,110 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { ApiError } from '../../common/errors.js';
+import type { RequestAuth } from '../auth-context.js';
+import { KeyCacheService } from '../key-cache.service.js';
+import { extractKey } from '../key-format.js';
+import { readCookie, SESSION_COOKIE } from '../cookies.js';
+import { isSameOrigin, SAFE_METHODS } from '../csrf.js';
+import { SessionsService } from '../sessions.service.js';
+import { KeysRepository } from '../keys.repository.js';
+import { authenticateKey } from './api-key.guard.js';
+import { PassportRunner } from './passport-runner.js';
+
+/**
+ * Authenticates an admin API caller by session cookie or by a bearer key, without checking the role.
+ * Cookie calls that change state must pass the Origin/Referer check (CSRF). Returns null without credentials.
+ */
+@Injectable()
+export class AdminAuthenticator {
+  private readonly passport = new PassportRunner('cg-admin', (req) => this.authenticate(req));
+
+  constructor(
+    private readonly cache: KeyCacheService,
+    private readonly sessions: SessionsService,
+    private readonly repo: KeysRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Runs `authenticate` as a passport strategy (what the guards call). */
+  viaPassport(ctx: ExecutionContext): Promise<RequestAuth | null> {
+    const http = ctx.switchToHttp();
+    return this.passport.authenticate(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  async authenticate(req: FastifyRequest): Promise<RequestAuth | null> {
+    const key = extractKey(req.headers);
+    if (key) {
+      const auth = await authenticateKey(this.cache, key);
+      if (!auth)
+        throw ApiError.unauthorized('Incorrect API key provided, or the key was revoked or expired.');
+      return auth;
+    }
+    const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (!sid) return null;
+    const session = await this.sessions.get(sid);
+    if (!session) throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');
+    const user = await this.repo.findUser(session.userId);
+    if (!user || user.disabled) {
+      await this.sessions.destroy(sid);
+      throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');
+    }
+    if (!SAFE_METHODS.has(req.method)) {
+      const ok = isSameOrigin(
+        { origin: req.headers.origin, referer: req.headers.referer, host: req.headers.host },
+        this.config.PUBLIC_URL,
+        req.protocol === 'https' ? 'https' : 'http',
+      );
+      if (!ok)
+        throw ApiError.forbidden(
+          'Cross-origin request refused (Origin does not match).',
+          'csrf_origin_mismatch',
+        );
+    }
+    return {
+      kind: 'session',
+      userId: user.id,
+      email: user.email,
+      role: user.role,
+      keyId: null,
+      scope: null,
+      allowedModels: [],
+      limits: { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null },
+    };
+  }
+}
+
+/** Any signed-in user (session) or key holder; members reach only the routes that allow them (own keys). */
+@Injectable()
+export class UserGuard implements CanActivate {
+  constructor(private readonly authn: AdminAuthenticator) {}
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const auth = await this.authn.viaPassport(ctx);
+    if (!auth) throw ApiError.unauthorized('Sign in or provide an admin API key.', 'unauthenticated');
+    req.auth = auth;
+    return true;
+  }
+}
+
+/**
+ * `/admin/api/*` guard: a session cookie of an admin, or `Authorization: Bearer` with an `admin`-scoped key of
+ * an admin user. 401 without (valid) credentials, 403 for members and for `api`-scoped keys.
+ */
+@Injectable()
+export class AdminGuard implements CanActivate {
+  constructor(private readonly authn: AdminAuthenticator) {}
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const auth = await this.authn.viaPassport(ctx);
+    if (!auth) throw ApiError.unauthorized('Sign in or provide an admin API key.', 'unauthenticated');
+    if (auth.role !== 'admin') throw ApiError.forbidden('This needs an admin.', 'admin_required');
+    if (auth.kind === 'key' && auth.scope !== 'admin') {
+      throw ApiError.forbidden('This needs a key with the admin scope.', 'admin_scope_required');
+    }
+    req.auth = auth;
+    return true;
+  }
+}

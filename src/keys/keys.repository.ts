@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma/prisma.service.js';
+import { Prisma } from '../generated/prisma/client.js';
+
+const keyWithUser = {
+  user: { select: { id: true, email: true, name: true, role: true, disabled: true } },
+} as const;
+
+/** The only Prisma door for users, keys, settings and audit logs. */
+@Injectable()
+export class KeysRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  findKeyByHash(hash: string) {
+    return this.prisma.apiKey.findUnique({ where: { hash }, include: keyWithUser });
+  }
+  findKey(id: string) {
+    return this.prisma.apiKey.findUnique({ where: { id }, include: keyWithUser });
+  }
+  listKeys(where: { userId?: string; includeRevoked?: boolean }) {
+    return this.prisma.apiKey.findMany({
+      where: { userId: where.userId, ...(where.includeRevoked ? {} : { revokedAt: null }) },
+      include: keyWithUser,
+      orderBy: { createdAt: 'desc' },
+    });
+  }
+  createKey(data: Prisma.ApiKeyUncheckedCreateInput) {
+    return this.prisma.apiKey.create({ data, include: keyWithUser });
+  }
+  updateKey(id: string, data: Prisma.ApiKeyUncheckedUpdateInput) {
+    return this.prisma.apiKey.update({ where: { id }, data, include: keyWithUser });
+  }
+  /** Replaces a key by a new one with the same settings in one transaction. */
+  rotateKey(oldId: string, data: Prisma.ApiKeyUncheckedCreateInput) {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.apiKey.update({ where: { id: oldId }, data: { revokedAt: new Date() } });
+      return tx.apiKey.create({ data, include: keyWithUser });
+    });
+  }
+  async revokeUserKeys(userId: string): Promise<string[]> {
+    const keys = await this.prisma.apiKey.findMany({
+      where: { userId, revokedAt: null },
+      select: { hash: true },
+    });
+    await this.prisma.apiKey.updateMany({
+      where: { userId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    return keys.map((k) => k.hash);
+  }
+  async touchKeys(ids: string[], at: Date): Promise<void> {
+    if (ids.length)
+      await this.prisma.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });
+  }
+
+  findUser(id: string) {
+    return this.prisma.user.findUnique({ where: { id } });
+  }
+  findUserByEmail(email: string) {
+    return this.prisma.user.findUnique({ where: { email } });
+  }
+  listUsers() {
+    return this.prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
+  }
+  createUser(data: Prisma.UserCreateInput) {
+    return this.prisma.user.create({ data });
+  }
+  updateUser(id: string, data: Prisma.UserUpdateInput) {
+    return this.prisma.user.update({ where: { id }, data });
+  }
+  deleteUser(id: string) {
+    return this.prisma.user.delete({ where: { id } });
+  }
+  countAdmins() {
+    return this.prisma.user.count({ where: { role: 'admin', disabled: false } });
+  }
+
+  async getSetting(key: string): Promise<unknown> {
+    const s = await this.prisma.setting.findUnique({ where: { key } });
+    return s?.value;
+  }
+  setSetting(key: string, value: Prisma.InputJsonValue) {
+    return this.prisma.setting.upsert({ where: { key }, create: { key, value }, update: { value } });
+  }
+
+  audit(entry: {
+    actorType: string;
+    actorId?: string | null;
+    action: string;
+    targetType?: string | null;
+    targetId?: string | null;
+    details?: Prisma.InputJsonValue;
+  }) {
+    return this.prisma.auditLog.create({ data: entry });
+  }
+}
+
+export type KeyRow = NonNullable<Awaited<ReturnType<KeysRepository['findKeyByHash']>>>;
+export type UserRow = NonNullable<Awaited<ReturnType<KeysRepository['findUser']>>>;

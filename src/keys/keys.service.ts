@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError } from '../common/errors.js';
+import { LimitsService } from './limits/limits.service.js';
+import type { RequestAuth } from './auth-context.js';
+import { KeyCacheService } from './key-cache.service.js';
+import { displayPrefix, generateKey, hashKey } from './key-format.js';
+import { KeysRepository, type KeyRow } from './keys.repository.js';
+import type { CreateKeyInput, UpdateKeyInput } from './dto/keys.dto.js';
+import { SettingsService } from './settings.service.js';
+
+/** Virtual keys: create (plain key returned once), list, update, revoke, rotate; members only their own `api` keys. */
+@Injectable()
+export class KeysService {
+  constructor(
+    private readonly repo: KeysRepository,
+    private readonly cache: KeyCacheService,
+    private readonly limits: LimitsService,
+    private readonly settings: SettingsService,
+  ) {}
+
+  private async assertMemberMayManage(actor: RequestAuth): Promise<void> {
+    if (actor.role === 'admin' && (actor.kind === 'session' || actor.scope === 'admin')) return;
+    if (!(await this.settings.membersCanCreateKeys())) {
+      throw ApiError.forbidden('Members may not manage keys here; ask an admin.', 'admin_required');
+    }
+  }
+  private isAdmin(actor: RequestAuth): boolean {
+    return actor.role === 'admin' && (actor.kind === 'session' || actor.scope === 'admin');
+  }
+
+  async list(actor: RequestAuth, userId?: string) {
+    await this.assertMemberMayManage(actor);
+    const owner = this.isAdmin(actor) ? userId : actor.userId;
+    const rows = await this.repo.listKeys({ userId: owner });
+    return Promise.all(rows.map(async (r) => ({ ...present(r), usage: await this.limits.usage(r.id) })));
+  }
+
+  async get(actor: RequestAuth, id: string) {
+    const row = await this.owned(actor, id);
+    return { ...present(row), usage: await this.limits.usage(row.id) };
+  }
+
+  async create(actor: RequestAuth, input: CreateKeyInput) {
+    await this.assertMemberMayManage(actor);
+    const admin = this.isAdmin(actor);
+    const userId = admin ? (input.userId ?? actor.userId) : actor.userId;
+    if (!admin && input.userId && input.userId !== actor.userId)
+      throw ApiError.forbidden('Members create keys only for themselves.');
+    if (!admin && input.scope === 'admin')
+      throw ApiError.forbidden('Members cannot create admin keys.', 'admin_required');
+    const owner = await this.repo.findUser(userId);
+    if (!owner) throw ApiError.notFound('No such user.', 'userId');
+    if (input.scope === 'admin' && owner.role !== 'admin') {
+      throw ApiError.badRequest('Admin keys can only belong to admins.', 'scope');
+    }
+    const key = generateKey();
+    const row = await this.repo.createKey({
+      userId,
+      name: input.name,
+      prefix: displayPrefix(key),
+      hash: hashKey(key),
+      scope: input.scope,
+      allowedModels: input.allowedModels,
+      rpm: input.rpm ?? null,
+      tpm: input.tpm ?? null,
+      dailyTokenQuota: input.dailyTokenQuota ?? null,
+      monthlyTokenQuota: input.monthlyTokenQuota ?? null,
+      expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+    });
+    // A replica may hold a negative entry for this hash (someone probed it): clear it everywhere.
+    await this.cache.invalidate({ hash: row.hash });
+    await this.audit(actor, 'key.create', row.id, { name: row.name, scope: row.scope, userId });
+    return { ...present(row), key };
+  }
+
+  async update(actor: RequestAuth, id: string, input: UpdateKeyInput) {
+    const row = await this.owned(actor, id);
+    if (row.revokedAt) throw ApiError.badRequest('This key is revoked.', null, 'key_revoked');
+    if (
+      !this.isAdmin(actor) &&
+      ['rpm', 'tpm', 'dailyTokenQuota', 'monthlyTokenQuota'].some((f) => f in input)
+    ) {
+      throw ApiError.forbidden('Only admins change limits.', 'admin_required');
+    }
+    const updated = await this.repo.updateKey(id, {
+      name: input.name,
+      allowedModels: input.allowedModels,
+      rpm: input.rpm,
+      tpm: input.tpm,
+      dailyTokenQuota: input.dailyTokenQuota,
+      monthlyTokenQuota: input.monthlyTokenQuota,
+      expiresAt:
+        input.expiresAt === undefined ? undefined : input.expiresAt ? new Date(input.expiresAt) : null,
+    });
+    await this.cache.invalidate({ hash: row.hash });
+    await this.audit(actor, 'key.update', id, { fields: Object.keys(input) });
+    return present(updated);
+  }
+
+  async revoke(actor: RequestAuth, id: string) {
+    const row = await this.owned(actor, id);
+    const updated = row.revokedAt ? row : await this.repo.updateKey(id, { revokedAt: new Date() });
+    await this.cache.invalidate({ hash: row.hash });
+    if (!row.revokedAt) await this.audit(actor, 'key.revoke', id, {});
+    return present(updated);
+  }
+
+  async rotate(actor: RequestAuth, id: string) {
+    const row = await this.owned(actor, id);
+    if (row.revokedAt) throw ApiError.badRequest('This key is revoked.', null, 'key_revoked');
+    const key = generateKey();
+    const created = await this.repo.rotateKey(id, {
+      userId: row.userId,
+      name: row.name,
+      prefix: displayPrefix(key),
+      hash: hashKey(key),
+      scope: row.scope,
+      allowedModels: row.allowedModels,
+      rpm: row.rpm,
+      tpm: row.tpm,
+      dailyTokenQuota: row.dailyTokenQuota,
+      monthlyTokenQuota: row.monthlyTokenQuota,
+      expiresAt: row.expiresAt,
+    });
+    await this.cache.invalidate({ hash: row.hash });
+    await this.cache.invalidate({ hash: created.hash });
+    await this.audit(actor, 'key.rotate', created.id, { replaces: id });
+    return { ...present(created), key, replaces: id };
+  }
+
+  private async owned(actor: RequestAuth, id: string): Promise<KeyRow> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findKey(id) : null;
+    if (!row) throw ApiError.notFound('No such key.');
+    if (!this.isAdmin(actor)) {
+      await this.assertMemberMayManage(actor);
+      if (row.userId !== actor.userId) throw ApiError.notFound('No such key.');
+    }
+    return row;
+  }
+
+  private async audit(actor: RequestAuth, action: string, keyId: string, details: Record<string, unknown>) {
+    await this.repo.audit({
+      actorType: actor.kind === 'key' ? 'key' : 'user',
+      actorId: actor.kind === 'key' ? actor.keyId : actor.userId,
+      action,
+      targetType: 'key',
+      targetId: keyId,
+      details: { ...details, actorUserId: actor.userId } as never,
+    });
+  }
+}
+
+/** The public shape of a key: never the hash, never the secret. */
+export function present(r: KeyRow) {
+  return {
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    scope: r.scope,
+    owner: { id: r.user.id, email: r.user.email, name: r.user.name },
+    allowedModels: r.allowedModels,
+    limits: {
+      rpm: r.rpm,
+      tpm: r.tpm,
+      dailyTokenQuota: r.dailyTokenQuota === null ? null : Number(r.dailyTokenQuota),
+      monthlyTokenQuota: r.monthlyTokenQuota === null ? null : Number(r.monthlyTokenQuota),
+    },
+    expiresAt: r.expiresAt?.toISOString() ?? null,
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { parseOrThrow } from '../common/validation.js';
+import { CurrentAuth, type RequestAuth } from './auth-context.js';
+import { createUserSchema, settingsSchema, updateUserSchema } from './dto/keys.dto.js';
+import { AdminGuard } from './guards/admin.guard.js';
+import { SettingsService } from './settings.service.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('users')
+@ApiBearerAuth()
+@ApiCookieAuth('cg_session')
+@UseGuards(AdminGuard)
+@Controller('admin/api/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List users' })
+  async list() {
+    return { object: 'list', data: await this.users.list() };
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a user (admin or member)' })
+  create(@CurrentAuth() auth: RequestAuth, @Body() body: unknown) {
+    return this.users.create(auth, parseOrThrow(createUserSchema, body));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Update name, role, disabled (or set a password)' })
+  update(@CurrentAuth() auth: RequestAuth, @Param('id') id: string, @Body() body: unknown) {
+    return this.users.update(auth, id, parseOrThrow(updateUserSchema, body));
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: "Delete a user; revokes the user's keys" })
+  remove(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
+    return this.users.remove(auth, id);
+  }
+}
+
+@ApiTags('settings')
+@ApiBearerAuth()
+@ApiCookieAuth('cg_session')
+@UseGuards(AdminGuard)
+@Controller('admin/api/settings')
+export class SettingsController {
+  constructor(private readonly settings: SettingsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Runtime settings' })
+  get() {
+    return this.settings.all();
+  }
+
+  @Put()
+  @ApiOperation({ summary: 'Change settings (members_can_create_keys)' })
+  put(@CurrentAuth() auth: RequestAuth, @Body() body: unknown) {
+    return this.settings.update(auth, parseOrThrow(settingsSchema, body));
+  }
+}
