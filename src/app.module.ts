@@ -8,6 +8,8 @@ import { RedisModule } from './redis/redis.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { HealthModule } from './health/health.module.js';
 import { WorkerModule } from './worker/worker.module.js';
+import { AccountsModule } from './accounts/accounts.module.js';
+import { AccountsHttpModule } from './accounts/accounts-http.module.js';
 import { KeysModule } from './keys/keys.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
@@ -18,12 +20,18 @@ export interface AppOptions {
 }
 
 /** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
-const HTTP_MODULES: Type[] = [HealthModule, KeysModule];
+const HTTP_MODULES: Type[] = [HealthModule, KeysModule, AccountsHttpModule];
 
 @Module({})
 export class AppModule {
   static forRoot({ config, role }: AppOptions): DynamicModule {
-    const imports: (Type | DynamicModule)[] = [ConfigModule.forRoot(config), PrismaModule, RedisModule, QueueModule];
+    const imports: (Type | DynamicModule)[] = [
+      ConfigModule.forRoot(config),
+      PrismaModule,
+      RedisModule,
+      QueueModule,
+      AccountsModule,
+    ];
     if (role === 'serve' || role === 'all') imports.push(...HTTP_MODULES);
     if (role === 'worker' || role === 'all') imports.push(WorkerModule);
     return {

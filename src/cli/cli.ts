@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/config.schema.js';
+import { accountsReencrypt, authLogin, authStatus } from '../accounts/accounts.cli.js';
 
 /**
  * Admin CLI subcommands (e.g. `auth login`, `auth status`). Each feature adds its commands to COMMANDS.
@@ -6,7 +7,11 @@ import type { AppConfig } from '../config/config.schema.js';
  */
 export type CliCommand = (config: AppConfig, args: string[]) => Promise<number>;
 
-export const COMMANDS: Record<string, CliCommand> = {};
+export const COMMANDS: Record<string, CliCommand> = {
+  'auth login': (config, args) => authLogin(config, args),
+  'auth status': (config, args) => authStatus(config, args),
+  'accounts reencrypt': (config, args) => accountsReencrypt(config, args),
+};
 
 export async function runCli(config: AppConfig, command: string, args: string[], usage: string): Promise<number> {
   const key = [command, args[0]].filter(Boolean).join(' ');

@@ -1,0 +1,277 @@
+import { createServer, type Server } from 'node:http';
+import { spawn } from 'node:child_process';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigModule } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { PrismaModule } from '../prisma/prisma.module.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { ApiError } from '../common/errors.js';
+import { LoginService } from '../auth/login.service.js';
+import { AccountsModule } from './accounts.module.js';
+import { AccountsService, type AccountView } from './accounts.service.js';
+import { AccountsRepository } from './accounts.repository.js';
+import { CredentialsCipher } from './credentials.js';
+
+/**
+ * Admin CLI commands of the accounts module: `auth login [--device]`, `auth status`, `accounts reencrypt`.
+ * They run a small Nest context (config, Postgres, Redis, queue, accounts) without HTTP or worker.
+ */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Opens a URL in the user's browser (best effort). */
+  openBrowser(url: string): void;
+}
+
+export const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  openBrowser: (url) => {
+    const cmd =
+      process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+    try {
+      const child = spawn(cmd, [url], { stdio: 'ignore', detached: true });
+      child.on('error', () => {});
+      child.unref();
+    } catch {
+      // no browser here: the URL is printed anyway
+    }
+  },
+};
+
+@Module({})
+class AccountsCliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AccountsCliModule,
+      imports: [ConfigModule.forRoot(config), PrismaModule, RedisModule, QueueModule, AccountsModule],
+    };
+  }
+}
+
+export async function withAccountsContext<T>(
+  config: AppConfig,
+  fn: (ctx: INestApplicationContext) => Promise<T>,
+): Promise<T> {
+  const ctx = await NestFactory.createApplicationContext(AccountsCliModule.forRoot(config), {
+    logger: false,
+  });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export interface ParsedArgs {
+  flags: Set<string>;
+  values: Record<string, string>;
+}
+
+export function parseArgs(args: string[], valued: string[] = []): ParsedArgs {
+  const flags = new Set<string>();
+  const values: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) continue;
+    const [name, inline] = a.slice(2).split('=', 2);
+    if (valued.includes(name)) values[name] = inline ?? args[++i] ?? '';
+    else flags.add(name);
+  }
+  return { flags, values };
+}
+
+function describe(a: AccountView): string {
+  return `${a.email ?? 'unknown email'} (plan ${a.planType ?? 'unknown'}, ChatGPT account ${a.chatgptAccountId}, id ${a.id})`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const PAGE = (title: string, text: string) =>
+  `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p></body>`;
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** `auth login`: PKCE with a local callback server on 127.0.0.1:1455 (or `--device`). */
+export async function authLogin(config: AppConfig, args: string[], io: CliIo = processIo): Promise<number> {
+  const a = parseArgs(args, ['port', 'label']);
+  return withAccountsContext(config, async (ctx) => {
+    const logins = ctx.get(LoginService);
+    if (a.flags.has('device')) return deviceLogin(logins, io);
+    const port = a.values.port ? Number(a.values.port) : 1455;
+    const start = await logins.startPkce({ type: 'cli' });
+    let server: Server | undefined;
+    const done = new Promise<number>((resolve) => {
+      server = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+        if (url.pathname !== '/auth/callback') {
+          res.writeHead(404).end();
+          return;
+        }
+        logins
+          .completePkce(start.loginId, `http://127.0.0.1:${port}${req.url}`, 'cli')
+          .then((r) => {
+            res
+              .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+              .end(PAGE('Signed in', 'You can close this window and return to the terminal.'));
+            io.out(`Logged in: ${describe(r.account)}${r.created ? '' : ' (existing account updated)'}\n`);
+            resolve(0);
+          })
+          .catch((err: unknown) => {
+            const msg = err instanceof ApiError ? err.message : 'The login could not be completed.';
+            res
+              .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+              .end(PAGE('Sign-in failed', escapeHtml(msg)));
+            io.err(`Login failed: ${msg}\n`);
+            // A wrong-state callback (another tab) leaves the login open; anything else ends it.
+            if (!(err instanceof ApiError && err.code === 'state_mismatch')) resolve(1);
+          });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, '127.0.0.1', () => resolve());
+    }).catch((err: NodeJS.ErrnoException) => {
+      io.err(
+        `Cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}). Is another login running? Try --device.\n`,
+      );
+      throw err;
+    });
+    io.out(
+      `Starting local login server on http://127.0.0.1:${port}.\nIf your browser did not open, navigate to this URL to authenticate:\n\n${start.authorizeUrl}\n\n`,
+    );
+    io.out('On a remote or headless machine? Use `auth login --device` instead.\n');
+    if (!a.flags.has('no-browser')) io.openBrowser(start.authorizeUrl);
+    const timeout = new Promise<number>((resolve) => {
+      const t = setTimeout(
+        () => {
+          io.err('Login timed out.\n');
+          resolve(1);
+        },
+        Date.parse(start.expiresAt) - Date.now(),
+      );
+      t.unref();
+    });
+    try {
+      return await Promise.race([done, timeout]);
+    } finally {
+      await new Promise((r) => server!.close(r));
+    }
+  });
+}
+
+async function deviceLogin(logins: LoginService, io: CliIo): Promise<number> {
+  const d = await logins.startDevice({ type: 'cli' }, { background: false });
+  const minutes = Math.max(1, Math.round((Date.parse(d.expiresAt) - Date.now()) / 60_000));
+  io.out(
+    `Follow these steps to sign in with ChatGPT using device code authorization:\n` +
+      `1. Open this link in your browser and sign in to your account\n   ${d.verificationUri}\n` +
+      `2. Enter this one-time code (expires in ${minutes} minutes)\n   ${d.userCode}\n`,
+  );
+  for (let attempt = 1; ; attempt++) {
+    await sleep(d.interval * 1000);
+    const s = await logins.pollDevice(d.loginId, attempt, false);
+    if (s === 'pending') continue;
+    const v = await logins.status(d.loginId).catch(() => null);
+    if (s === 'completed' && v?.accountId) {
+      io.out(`Logged in: account id ${v.accountId}\n`);
+      return 0;
+    }
+    io.err(`Login ${s}${v?.error ? `: ${v.error.message}` : ''}\n`);
+    return 1;
+  }
+}
+
+function ago(d: string | null, now: number): string {
+  if (!d) return '';
+  const s = Math.round((Date.parse(d) - now) / 1000);
+  const abs = Math.abs(s);
+  const txt =
+    abs >= 86400
+      ? `${Math.floor(abs / 86400)}d`
+      : abs >= 3600
+        ? `${Math.floor(abs / 3600)}h${Math.floor((abs % 3600) / 60)}m`
+        : abs >= 60
+          ? `${Math.floor(abs / 60)}m`
+          : `${abs}s`;
+  return s > 0 ? ` (in ${txt})` : ` (${txt} ago)`;
+}
+
+/** Usage-limit state for display: cooldown first, then any "*percent*" numbers of the latest snapshot. */
+export function usageState(
+  a: Pick<AccountView, 'cooldownUntil' | 'usageSnapshot'>,
+  now = Date.now(),
+): string {
+  if (a.cooldownUntil && Date.parse(a.cooldownUntil) > now) return `cooling down until ${a.cooldownUntil}`;
+  const parts: string[] = [];
+  const walk = (o: unknown, path: string) => {
+    if (!o || typeof o !== 'object' || parts.length >= 4) return;
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      const p = path ? `${path}.${k}` : k;
+      if (typeof v === 'number' && /percent/i.test(k)) parts.push(`${p}=${v}%`);
+      else if (v && typeof v === 'object') walk(v, p);
+    }
+  };
+  walk(a.usageSnapshot, '');
+  return parts.length ? parts.join(' ') : a.usageSnapshot ? 'snapshot recorded' : 'no data';
+}
+
+export function formatStatus(accounts: AccountView[], now = Date.now()): string {
+  if (accounts.length === 0) return 'No accounts. Add one with `auth login`.\n';
+  const lines: string[] = [];
+  for (const a of accounts) {
+    lines.push(`${a.label || a.id}${a.enabled ? '' : ' [disabled]'}`);
+    lines.push(`  email:        ${a.email ?? 'unknown'}`);
+    lines.push(`  plan:         ${a.planType ?? 'unknown'}`);
+    lines.push(`  status:       ${a.status}${a.statusReason ? ` (${a.statusReason})` : ''}`);
+    lines.push(`  token expiry: ${a.accessTokenExpiresAt ?? 'unknown'}${ago(a.accessTokenExpiresAt, now)}`);
+    lines.push(`  last refresh: ${a.lastRefreshAt ?? 'never'}${ago(a.lastRefreshAt, now)}`);
+    lines.push(`  usage limit:  ${usageState(a, now)}`);
+    if (a.lastError) lines.push(`  last error:   ${a.lastError}`);
+    lines.push(`  id:           ${a.id} (ChatGPT account ${a.chatgptAccountId})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `auth status [--json]`: every account with email, plan, status, expiry, last refresh, usage-limit state. */
+export async function authStatus(config: AppConfig, args: string[], io: CliIo = processIo): Promise<number> {
+  const a = parseArgs(args);
+  return withAccountsContext(config, async (ctx) => {
+    const accounts = await ctx.get(AccountsService).list();
+    io.out(a.flags.has('json') ? `${JSON.stringify(accounts, null, 2)}\n` : formatStatus(accounts));
+    return 0;
+  });
+}
+
+/** `accounts reencrypt`: re-seals every account written with an older key (ENCRYPTION_KEYS_OLD) with ENCRYPTION_KEY. */
+export async function accountsReencrypt(
+  config: AppConfig,
+  _args: string[],
+  io: CliIo = processIo,
+): Promise<number> {
+  return withAccountsContext(config, async (ctx) => {
+    const repo = ctx.get(AccountsRepository);
+    const cipher = ctx.get(CredentialsCipher);
+    const rows = await repo.findNotSealedWith(cipher.primaryKeyId);
+    let moved = 0;
+    let failed = 0;
+    for (const r of rows) {
+      try {
+        const next = cipher.seal(r.id, cipher.open(r.id, r.credentials, r.credentialsKeyId));
+        // Optimistic: skip a row a concurrent refresh rewrote meanwhile (it is then sealed with the new key already).
+        if (await repo.replaceCredentialsIf(r.id, { keyId: r.credentialsKeyId, data: r.credentials }, next))
+          moved++;
+      } catch (err) {
+        failed++;
+        io.err(`account ${r.id}: ${(err as Error).message}\n`);
+      }
+    }
+    if (moved) await ctx.get(AccountsService).markAllChanged();
+    io.out(`re-encrypted ${moved} account(s) with key ${cipher.primaryKeyId}; ${failed} failed\n`);
+    return failed ? 1 : 0;
+  });
+}

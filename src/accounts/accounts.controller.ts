@@ -1,0 +1,98 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AdminGuard } from '../keys/guards/admin.guard.js';
+import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
+import { parseOrThrow } from '../common/validation.js';
+import { ApiError } from '../common/errors.js';
+import { AccountRefreshError } from '../auth/account-errors.js';
+import { AccountsService, type Actor } from './accounts.service.js';
+import { AccountDto, AccountListDto, PatchAccountDto, patchAccountSchema } from './dto/accounts.dto.js';
+
+export function actorOf(auth: RequestAuth | undefined): Actor {
+  return { type: 'user', id: auth?.userId ?? null };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkId(id: string): string {
+  if (!UUID.test(id))
+    throw ApiError.notFound(`No account with id '${id.slice(0, 64)}'.`, 'id', 'account_not_found');
+  return id;
+}
+
+/** Admin account API (thin: parse, call, shape). Never returns a token. */
+@ApiTags('accounts')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('admin/api/accounts')
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'List subscription accounts with status, expiry, errors, cooldown, usage snapshot and today’s traffic',
+  })
+  @ApiOkResponse({ type: AccountListDto })
+  async list() {
+    return { object: 'list', data: await this.accounts.list() };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One account' })
+  @ApiOkResponse({ type: AccountDto })
+  get(@Param('id') id: string) {
+    return this.accounts.get(checkId(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change label, enabled, priority, weight' })
+  @ApiOkResponse({ type: AccountDto })
+  patch(@Param('id') id: string, @Body() body: PatchAccountDto, @CurrentAuth() auth?: RequestAuth) {
+    const patch = parseOrThrow(patchAccountSchema, body);
+    return this.accounts.patch(checkId(id), patch, actorOf(auth));
+  }
+
+  @Delete(':id')
+  @ApiOperation({
+    summary: 'Delete an account (its refresh token is revoked upstream, best effort)',
+  })
+  @ApiQuery({
+    name: 'revoke',
+    required: false,
+    description: 'false skips the upstream revocation',
+  })
+  delete(@Param('id') id: string, @Query('revoke') revoke?: string, @CurrentAuth() auth?: RequestAuth) {
+    return this.accounts.remove(checkId(id), actorOf(auth), revoke !== 'false');
+  }
+
+  @Post(':id/refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Refresh the access token now (same lock and single flight as the worker)',
+  })
+  @ApiOkResponse({ type: AccountDto })
+  async refresh(@Param('id') id: string, @CurrentAuth() auth?: RequestAuth) {
+    try {
+      return await this.accounts.refreshNow(checkId(id), actorOf(auth));
+    } catch (err) {
+      if (err instanceof AccountRefreshError) {
+        throw err.permanent
+          ? new ApiError(409, err.message, 'invalid_request_error', null, 'account_needs_reauth')
+          : new ApiError(502, err.message, 'server_error', null, 'account_refresh_failed');
+      }
+      throw err;
+    }
+  }
+}

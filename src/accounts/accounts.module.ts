@@ -1,0 +1,53 @@
+import { Global, Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { KeyRing } from '../common/crypto.js';
+import { OAuthClient } from '../auth/oauth-client.js';
+import { TokenRefreshService } from '../auth/token-refresh.service.js';
+import { LoginService } from '../auth/login.service.js';
+import { AccountSource } from './account-source.js';
+import { AccountsRepository } from './accounts.repository.js';
+import { AccountsService } from './accounts.service.js';
+import { AccountEvents } from './account-events.js';
+import { CredentialsCipher } from './credentials.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
+import { ACCOUNTS_QUEUE } from './accounts.queue.js';
+
+/**
+ * Accounts and their OAuth tokens (storage, refresh, logins). Global and loaded in every role: the API (pool,
+ * upstream 401 recovery, admin) and the worker (refresh jobs, device polling) both need it. HTTP controllers are
+ * in AccountsHttpModule (serve role only); BullMQ processors in the worker module.
+ */
+@Global()
+@Module({
+  imports: [BullModule.registerQueue({ name: ACCOUNTS_QUEUE })],
+  providers: [
+    AccountsRepository,
+    {
+      provide: CredentialsCipher,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new CredentialsCipher(new KeyRing(config.encryptionKeys)),
+    },
+    AccountEvents,
+    RefreshScheduler,
+    OAuthClient,
+    TokenRefreshService,
+    AccountsService,
+    { provide: AccountSource, useExisting: AccountsService },
+    LoginService,
+  ],
+  exports: [
+    AccountsRepository,
+    CredentialsCipher,
+    AccountEvents,
+    RefreshScheduler,
+    OAuthClient,
+    TokenRefreshService,
+    AccountsService,
+    AccountSource,
+    LoginService,
+    BullModule,
+  ],
+})
+export class AccountsModule {}

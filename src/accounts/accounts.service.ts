@@ -1,0 +1,394 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { ApiError } from '../common/errors.js';
+import { decodeTokenClaims } from '../auth/claims.js';
+import { TokenRefreshService, type LoadedAccount } from '../auth/token-refresh.service.js';
+import { AccountRefreshError, AccountUnavailableError, accountNotFound } from '../auth/account-errors.js';
+import { OAuthClient } from '../auth/oauth-client.js';
+import {
+  AccountSource,
+  type AccountCredentials,
+  type AccountStatusValue,
+  type PoolAccount,
+} from './account-source.js';
+import { AccountsRepository, type AccountRow, type AuditEntry } from './accounts.repository.js';
+import { AccountEvents } from './account-events.js';
+import { CredentialsCipher } from './credentials.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
+
+export interface Actor {
+  type: 'user' | 'cli' | 'system';
+  id?: string | null;
+}
+
+export interface LoginTokens {
+  idToken: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export type LoginVia = 'pkce' | 'device' | 'import' | 'cli';
+
+/** What the admin API shows of an account: claims and state, never a token. */
+export interface AccountView {
+  id: string;
+  label: string;
+  enabled: boolean;
+  status: string;
+  statusReason: string | null;
+  priority: number;
+  weight: number;
+  email: string | null;
+  chatgptAccountId: string;
+  chatgptUserId: string;
+  planType: string | null;
+  accessTokenExpiresAt: string | null;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  cooldownUntil: string | null;
+  usageSnapshot: unknown;
+  usageSnapshotAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  today: { requests: number; tokens: number };
+}
+
+export interface AccountPatch {
+  label?: string;
+  enabled?: boolean;
+  priority?: number;
+  weight?: number;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 }): AccountView {
+  return {
+    id: r.id,
+    label: r.label,
+    enabled: r.enabled,
+    status: r.status,
+    statusReason: r.statusReason,
+    priority: r.priority,
+    weight: r.weight,
+    email: r.email,
+    chatgptAccountId: r.chatgptAccountId,
+    chatgptUserId: r.chatgptUserId,
+    planType: r.planType,
+    accessTokenExpiresAt: iso(r.accessTokenExpiresAt),
+    lastRefreshAt: iso(r.lastRefreshAt),
+    lastError: r.lastError,
+    lastErrorAt: iso(r.lastErrorAt),
+    cooldownUntil: iso(r.cooldownUntil),
+    usageSnapshot: r.usageSnapshot ?? null,
+    usageSnapshotAt: iso(r.usageSnapshotAt),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    today,
+  };
+}
+
+interface CachedCredentials {
+  accessToken: string;
+  chatgptAccountId: string;
+  expiresAt: number | null;
+  status: string;
+}
+
+/** Minimum time between two usage-snapshot writes of one account. */
+const SNAPSHOT_WRITE_INTERVAL_MS = 15_000;
+
+/**
+ * The accounts store and the gateway path's AccountSource. The routable list and the decrypted credentials are
+ * cached in memory and dropped on an `accounts:changed` message (any process, any write), so the request path
+ * makes no database query unless something changed.
+ */
+@Injectable()
+export class AccountsService extends AccountSource {
+  private readonly logger = new Logger('accounts');
+  private routable: Promise<PoolAccount[]> | null = null;
+  private readonly creds = new Map<string, CachedCredentials>();
+  private readonly snapshotWrittenAt = new Map<string, number>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repo: AccountsRepository,
+    private readonly cipher: CredentialsCipher,
+    private readonly refresher: TokenRefreshService,
+    private readonly events: AccountEvents,
+    private readonly scheduler: RefreshScheduler,
+    private readonly oauth: OAuthClient,
+  ) {
+    super();
+    events.onChange((id) => {
+      this.routable = null;
+      if (id) this.creds.delete(id);
+      else this.creds.clear();
+    });
+  }
+
+  // ---- AccountSource (the gateway path) ----
+
+  listRoutable(): Promise<PoolAccount[]> {
+    if (!this.routable) {
+      const p = this.repo.findRoutable().then((rows) => rows.map((r) => ({ ...r })));
+      this.routable = p;
+      p.catch(() => {
+        if (this.routable === p) this.routable = null;
+      });
+    }
+    return this.routable;
+  }
+
+  private remember(l: LoadedAccount): CachedCredentials {
+    const c: CachedCredentials = {
+      accessToken: l.tokens.access_token,
+      chatgptAccountId: l.row.chatgptAccountId,
+      expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
+      status: l.row.status,
+    };
+    this.creds.set(l.row.id, c);
+    return c;
+  }
+
+  private asCredentials(id: string, c: CachedCredentials): AccountCredentials {
+    return { accountId: id, accessToken: c.accessToken, chatgptAccountId: c.chatgptAccountId };
+  }
+
+  async getCredentials(accountId: string): Promise<AccountCredentials> {
+    let c = this.creds.get(accountId);
+    if (!c) c = this.remember(await this.refresher.load(accountId));
+    if (c.status !== 'active') throw new AccountUnavailableError(accountId, c.status);
+    const due = c.expiresAt !== null && c.expiresAt - this.config.REFRESH_LEAD_SECONDS * 1000 <= Date.now();
+    if (!due) return this.asCredentials(accountId, c);
+    try {
+      return this.asCredentials(
+        accountId,
+        this.remember(await this.refresher.refresh(accountId, { kind: 'due' }, 'proactive_expiry')),
+      );
+    } catch (err) {
+      // A transient failure while the token is still valid: keep using it (the worker retries).
+      if (
+        err instanceof AccountRefreshError &&
+        !err.permanent &&
+        c.expiresAt !== null &&
+        c.expiresAt > Date.now()
+      ) {
+        return this.asCredentials(accountId, c);
+      }
+      throw err;
+    }
+  }
+
+  async refreshAfterUnauthorized(accountId: string, staleAccessToken: string): Promise<AccountCredentials> {
+    const l = await this.refresher.refresh(
+      accountId,
+      { kind: 'stale', token: staleAccessToken },
+      'unauthorized_recovery',
+    );
+    return this.asCredentials(accountId, this.remember(l));
+  }
+
+  async markStatus(
+    accountId: string,
+    status: AccountStatusValue,
+    reason: string,
+    actor: Actor = { type: 'system' },
+  ): Promise<void> {
+    const before = await this.repo.findById(accountId);
+    if (!before) throw accountNotFound(accountId);
+    if (before.status === status && before.statusReason === reason) return;
+    await this.repo.setStatus(accountId, status, reason);
+    await this.audit(actor, 'account.status_changed', accountId, { from: before.status, to: status, reason });
+    await this.events.publish(accountId);
+    if (status === 'active')
+      await this.scheduler.schedule(accountId, before.accessTokenExpiresAt).catch(() => null);
+  }
+
+  async recordUsageSnapshot(accountId: string, snapshot: Record<string, unknown>): Promise<void> {
+    const now = Date.now();
+    if (now - (this.snapshotWrittenAt.get(accountId) ?? 0) < SNAPSHOT_WRITE_INTERVAL_MS) return;
+    this.snapshotWrittenAt.set(accountId, now);
+    try {
+      await this.repo.update(accountId, {
+        usageSnapshot: snapshot as object,
+        usageSnapshotAt: new Date(now),
+      });
+    } catch (err) {
+      this.logger.warn({ accountId, err: (err as Error).message }, 'could not store usage snapshot');
+    }
+  }
+
+  // ---- logins ----
+
+  /**
+   * Stores the tokens of a completed login (PKCE, device, import, CLI). The same ChatGPT account and user logged in
+   * again updates the existing row (new tokens, status active again).
+   */
+  async saveLogin(
+    tokens: LoginTokens,
+    via: LoginVia,
+    actor: Actor,
+    opts: { accountIdHint?: string | null; lastRefresh?: Date | null; label?: string } = {},
+  ): Promise<{ account: AccountView; created: boolean }> {
+    const claims = decodeTokenClaims(tokens.idToken, tokens.accessToken);
+    const chatgptAccountId = claims.chatgptAccountId ?? opts.accountIdHint ?? null;
+    if (!chatgptAccountId) {
+      throw ApiError.badRequest(
+        'The tokens carry no ChatGPT account id (claim https://api.openai.com/auth.chatgpt_account_id).',
+        null,
+        'missing_account_id',
+      );
+    }
+    const chatgptUserId = claims.chatgptUserId ?? '';
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.repo.findByIdentity(chatgptAccountId, chatgptUserId);
+      const id = existing?.id ?? randomUUID();
+      const sealed = this.cipher.seal(id, {
+        access_token: tokens.accessToken,
+        refresh_token: tokens.refreshToken,
+        id_token: tokens.idToken,
+      });
+      const common = {
+        credentials: sealed.data,
+        credentialsKeyId: sealed.keyId,
+        email: claims.email,
+        planType: claims.planType,
+        accessTokenExpiresAt: claims.accessTokenExpiresAt,
+        lastRefreshAt: opts.lastRefresh ?? new Date(),
+        status: 'active' as const,
+        statusReason: null,
+        lastError: null,
+        lastErrorAt: null,
+      };
+      let row: AccountRow;
+      try {
+        row = existing
+          ? await this.repo.update(id, {
+              ...common,
+              ...(opts.label !== undefined ? { label: opts.label } : {}),
+            })
+          : await this.repo.create({
+              id,
+              label: opts.label ?? claims.email ?? chatgptAccountId,
+              chatgptAccountId,
+              chatgptUserId,
+              ...common,
+            });
+      } catch (err) {
+        // Two logins of the same new account at once: the loser updates the winner's row.
+        if (!existing && attempt === 0 && (err as { code?: string }).code === 'P2002') continue;
+        throw err;
+      }
+      await this.audit(actor, existing ? 'account.relogin' : 'account.login', id, {
+        via,
+        email: claims.email,
+        planType: claims.planType,
+        chatgptAccountId,
+      });
+      if (existing && existing.status !== 'active') {
+        await this.audit(actor, 'account.status_changed', id, {
+          from: existing.status,
+          to: 'active',
+          reason: `new login (${via})`,
+        });
+      }
+      await this.events.publish(id);
+      await this.scheduler.schedule(id, claims.accessTokenExpiresAt).catch((err) => {
+        this.logger.warn(
+          { accountId: id, err: (err as Error).message },
+          'could not schedule refresh (the sweep will)',
+        );
+      });
+      return { account: toAccountView(row), created: !existing };
+    }
+  }
+
+  // ---- admin ----
+
+  /** Drops every process's cached accounts (after a bulk change such as a re-encryption). */
+  async markAllChanged(): Promise<void> {
+    await this.events.publish(null);
+  }
+
+  private startOfTodayUtc(): Date {
+    const d = new Date();
+    d.setUTCHours(0, 0, 0, 0);
+    return d;
+  }
+
+  async list(): Promise<AccountView[]> {
+    const [rows, usage] = await Promise.all([
+      this.repo.findAll(),
+      this.repo.usageSince(this.startOfTodayUtc()),
+    ]);
+    return rows.map((r) => toAccountView(r, usage.get(r.id)));
+  }
+
+  async get(id: string): Promise<AccountView> {
+    const row = await this.repo.findById(id);
+    if (!row) throw accountNotFound(id);
+    const usage = await this.repo.usageSince(this.startOfTodayUtc());
+    return toAccountView(row, usage.get(id));
+  }
+
+  async patch(id: string, patch: AccountPatch, actor: Actor): Promise<AccountView> {
+    const before = await this.repo.findById(id);
+    if (!before) throw accountNotFound(id);
+    const row = await this.repo.update(id, patch);
+    await this.audit(actor, 'account.updated', id, { ...patch });
+    await this.events.publish(id);
+    if (patch.enabled === true && !before.enabled)
+      await this.scheduler.schedule(id, row.accessTokenExpiresAt).catch(() => null);
+    return this.get(row.id);
+  }
+
+  async remove(id: string, actor: Actor, revoke = true): Promise<{ deleted: true; revoked: boolean }> {
+    const row = await this.repo.findById(id);
+    if (!row) throw accountNotFound(id);
+    let revoked = false;
+    if (revoke) {
+      try {
+        revoked = await this.oauth.revoke(
+          this.cipher.open(row.id, row.credentials, row.credentialsKeyId).refresh_token,
+        );
+      } catch {
+        revoked = false;
+      }
+    }
+    await this.repo.delete(id);
+    await this.scheduler.unschedule(id).catch(() => null);
+    await this.audit(actor, 'account.deleted', id, {
+      email: row.email,
+      chatgptAccountId: row.chatgptAccountId,
+      revoked,
+    });
+    await this.events.publish(id);
+    return { deleted: true, revoked };
+  }
+
+  /** "Refresh now": refreshes unless someone replaced the current token meanwhile. */
+  async refreshNow(id: string, actor: Actor): Promise<AccountView> {
+    const cur = await this.refresher.load(id);
+    await this.audit(actor, 'account.refresh_requested', id, {});
+    await this.refresher.refresh(id, { kind: 'stale', token: cur.tokens.access_token }, 'proactive_expiry');
+    return this.get(id);
+  }
+
+  private async audit(
+    actor: Actor,
+    action: string,
+    targetId: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const entry: AuditEntry = { actorType: actor.type, actorId: actor.id ?? null, action, targetId, details };
+    try {
+      await this.repo.audit(entry);
+    } catch (err) {
+      this.logger.warn({ action, targetId, err: (err as Error).message }, 'could not write audit row');
+    }
+  }
+}

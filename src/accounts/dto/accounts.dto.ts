@@ -1,0 +1,110 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { z } from 'zod';
+
+/** Request schemas (zod, validated in the controllers) and their OpenAPI shapes (classes, docs only). */
+export const patchAccountSchema = z
+  .object({
+    label: z.string().max(200).optional(),
+    enabled: z.boolean().optional(),
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    weight: z.number().int().min(0).max(1000).optional(),
+  })
+  .strict();
+
+export const oauthCompleteSchema = z
+  .object({ loginId: z.string().min(1).max(100), callbackUrl: z.string().min(1).max(8192) })
+  .strict();
+
+export class PatchAccountDto {
+  @ApiPropertyOptional() label?: string;
+  @ApiPropertyOptional() enabled?: boolean;
+  @ApiPropertyOptional({ description: 'Higher first with the priority strategy.' }) priority?: number;
+  @ApiPropertyOptional({ description: 'Relative share of traffic.' }) weight?: number;
+}
+
+export class OAuthCompleteDto {
+  @ApiProperty() loginId!: string;
+  @ApiProperty({
+    description: 'The full http://127.0.0.1:1455/auth/callback?code=…&state=… address the browser ended on.',
+  })
+  callbackUrl!: string;
+}
+
+export class ImportAuthJsonDto {
+  @ApiPropertyOptional({
+    description:
+      'The Codex CLI auth.json (object or string). The auth.json itself may also be the whole body.',
+  })
+  authJson?: unknown;
+  @ApiPropertyOptional() label?: string;
+  @ApiPropertyOptional({ description: 'auth.json tokens (when the body is the auth.json itself).' })
+  tokens?: unknown;
+}
+
+export class AccountUsageTodayDto {
+  @ApiProperty() requests!: number;
+  @ApiProperty() tokens!: number;
+}
+
+export class AccountDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() label!: string;
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty({ enum: ['active', 'needs_reauth', 'unusable'] }) status!: string;
+  @ApiProperty({ nullable: true, type: String }) statusReason!: string | null;
+  @ApiProperty() priority!: number;
+  @ApiProperty() weight!: number;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty() chatgptAccountId!: string;
+  @ApiProperty() chatgptUserId!: string;
+  @ApiProperty({ nullable: true, type: String }) planType!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) accessTokenExpiresAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastRefreshAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastErrorAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) cooldownUntil!: string | null;
+  @ApiProperty({ nullable: true, type: Object, description: 'Latest usage-limit snapshot from upstream.' })
+  usageSnapshot!: unknown;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) usageSnapshotAt!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: AccountUsageTodayDto }) today!: AccountUsageTodayDto;
+}
+
+export class AccountListDto {
+  @ApiProperty({ enum: ['list'] }) object!: 'list';
+  @ApiProperty({ type: [AccountDto] }) data!: AccountDto[];
+}
+
+export class LoginResultDto {
+  @ApiProperty({ type: AccountDto }) account!: AccountDto;
+  @ApiProperty({ description: 'false when an existing account (same ChatGPT account and user) was updated.' })
+  created!: boolean;
+}
+
+export class OAuthStartDto {
+  @ApiProperty() loginId!: string;
+  @ApiProperty() authorizeUrl!: string;
+  @ApiProperty() redirectUri!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+}
+
+export class DeviceStartDto {
+  @ApiProperty() loginId!: string;
+  @ApiProperty() userCode!: string;
+  @ApiProperty() verificationUri!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({ description: 'Polling interval in seconds.' }) interval!: number;
+}
+
+export class LoginStatusDto {
+  @ApiProperty() loginId!: string;
+  @ApiProperty({ enum: ['pkce', 'device'] }) kind!: string;
+  @ApiProperty({ enum: ['pending', 'completed', 'expired', 'failed'] }) status!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({ nullable: true, type: String }) accountId!: string | null;
+  @ApiProperty({ nullable: true, type: Object }) error!: { code: string; message: string } | null;
+  @ApiPropertyOptional() userCode?: string;
+  @ApiPropertyOptional() verificationUri?: string;
+  @ApiPropertyOptional() interval?: number;
+}

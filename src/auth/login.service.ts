@@ -1,0 +1,438 @@
+import { randomUUID } from 'node:crypto';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { KeyRing } from '../common/crypto.js';
+import { ApiError } from '../common/errors.js';
+import { RedisService } from '../redis/redis.service.js';
+import { AccountsService, type AccountView, type Actor } from '../accounts/accounts.service.js';
+import {
+  ACCOUNTS_QUEUE,
+  JOB_DEVICE_POLL,
+  devicePollJobId,
+  type DevicePollJobData,
+} from '../accounts/accounts.queue.js';
+import { codeChallengeS256, createCodeVerifier, createState, safeEqual } from './pkce.js';
+import {
+  buildAuthorizeUrl,
+  deviceRedirectUri,
+  deviceVerificationUri,
+  parseCallbackUrl,
+} from './oauth-urls.js';
+import { OAuthClient, OAuthHttpError } from './oauth-client.js';
+import { parseAuthJson } from './auth-json.js';
+
+/**
+ * Login flows (PROTOCOL.md §1, §2): browser PKCE with a pasted callback URL, device code with background polling,
+ * auth.json import. Pending logins live in Redis (`login:<id>`) with a TTL; their secrets (PKCE verifier, state,
+ * device auth id) are sealed with the encryption key, so Redis never holds them in clear.
+ */
+export type LoginStatus = 'pending' | 'completed' | 'expired' | 'failed';
+
+interface LoginRecord {
+  id: string;
+  kind: 'pkce' | 'device';
+  status: LoginStatus;
+  createdAt: number;
+  expiresAt: number;
+  actor: Actor;
+  sealed: string;
+  keyId: string;
+  accountId?: string;
+  error?: { code: string; message: string };
+  // device only (shown to the admin)
+  userCode?: string;
+  verificationUri?: string;
+  interval?: number;
+}
+
+interface PkceSecret {
+  state: string;
+  verifier: string;
+  redirectUri: string;
+}
+
+interface DeviceSecret {
+  deviceAuthId: string;
+  userCode: string;
+}
+
+export interface LoginStatusView {
+  loginId: string;
+  kind: 'pkce' | 'device';
+  status: LoginStatus;
+  expiresAt: string;
+  accountId: string | null;
+  error: { code: string; message: string } | null;
+  userCode?: string;
+  verificationUri?: string;
+  interval?: number;
+}
+
+/** Keep finished/expired login records this long after expiry so their status can still be read. */
+const RECORD_GRACE_MS = 60 * 60_000;
+
+function clean(s: string | null | undefined, max = 200): string {
+  return (s ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, max);
+}
+
+@Injectable()
+export class LoginService {
+  private readonly logger = new Logger('login');
+  private readonly ring: KeyRing;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    private readonly oauth: OAuthClient,
+    private readonly accounts: AccountsService,
+    @InjectQueue(ACCOUNTS_QUEUE) private readonly queue: Queue,
+  ) {
+    this.ring = new KeyRing(config.encryptionKeys);
+  }
+
+  private key(id: string): string {
+    return this.redis.key('login', id);
+  }
+
+  private seal(id: string, secret: object): { sealed: string; keyId: string } {
+    const { keyId, data } = this.ring.seal(JSON.stringify(secret), `login:${id}`);
+    return { sealed: data.toString('base64'), keyId };
+  }
+
+  private open<T>(rec: LoginRecord): T {
+    return JSON.parse(
+      this.ring.open(Buffer.from(rec.sealed, 'base64'), rec.keyId, `login:${rec.id}`).toString('utf8'),
+    ) as T;
+  }
+
+  private async save(rec: LoginRecord): Promise<void> {
+    const ttl = Math.max(1000, rec.expiresAt + RECORD_GRACE_MS - Date.now());
+    await this.redis.client.set(this.key(rec.id), JSON.stringify(rec), 'PX', ttl);
+  }
+
+  private async load(id: string): Promise<LoginRecord | null> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return null;
+    const raw = await this.redis.client.get(this.key(id));
+    return raw ? (JSON.parse(raw) as LoginRecord) : null;
+  }
+
+  private async finish(rec: LoginRecord, patch: Partial<LoginRecord>): Promise<void> {
+    await this.save({ ...rec, ...patch });
+  }
+
+  view(rec: LoginRecord): LoginStatusView {
+    const expired = rec.status === 'pending' && Date.now() > rec.expiresAt;
+    return {
+      loginId: rec.id,
+      kind: rec.kind,
+      status: expired ? 'expired' : rec.status,
+      expiresAt: new Date(rec.expiresAt).toISOString(),
+      accountId: rec.accountId ?? null,
+      error: rec.error ?? null,
+      ...(rec.kind === 'device'
+        ? { userCode: rec.userCode, verificationUri: rec.verificationUri, interval: rec.interval }
+        : {}),
+    };
+  }
+
+  async status(loginId: string): Promise<LoginStatusView> {
+    const rec = await this.load(loginId);
+    if (!rec)
+      throw ApiError.notFound(
+        `No login with id '${loginId}' (unknown or long expired).`,
+        'loginId',
+        'login_not_found',
+      );
+    return this.view(rec);
+  }
+
+  // ---- browser PKCE ----
+
+  async startPkce(actor: Actor, redirectUri = this.config.OAUTH_REDIRECT_URI, originator = 'codex_cli_rs') {
+    const id = randomUUID();
+    const verifier = createCodeVerifier();
+    const state = createState();
+    const expiresAt = Date.now() + this.config.LOGIN_TTL_SECONDS * 1000;
+    const secret: PkceSecret = { state, verifier, redirectUri };
+    await this.save({
+      id,
+      kind: 'pkce',
+      status: 'pending',
+      createdAt: Date.now(),
+      expiresAt,
+      actor,
+      ...this.seal(id, secret),
+    });
+    // originator: the interactive CLI's value (captures §9.1), since the flow mimics `codex login`.
+    const authorizeUrl = buildAuthorizeUrl({
+      issuer: this.oauth.issuer,
+      clientId: this.config.OAUTH_CLIENT_ID,
+      redirectUri,
+      codeChallenge: codeChallengeS256(verifier),
+      state,
+      originator,
+    });
+    return { loginId: id, authorizeUrl, redirectUri, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  async completePkce(
+    loginId: string,
+    callbackUrl: string,
+    via: 'pkce' | 'cli' = 'pkce',
+  ): Promise<{ loginId: string; status: 'completed'; account: AccountView; created: boolean }> {
+    const rec = await this.load(loginId);
+    if (!rec || rec.kind !== 'pkce') {
+      throw ApiError.notFound(
+        `No browser login with id '${loginId}' (unknown or expired long ago).`,
+        'loginId',
+        'login_not_found',
+      );
+    }
+    if (rec.status === 'completed' || rec.status === 'failed') {
+      throw new ApiError(
+        409,
+        `This login was already ${rec.status}; start a new login.`,
+        'invalid_request_error',
+        'loginId',
+        'login_already_used',
+      );
+    }
+    if (Date.now() > rec.expiresAt) {
+      await this.finish(rec, { status: 'expired' });
+      throw new ApiError(
+        410,
+        'This login expired; start a new login.',
+        'invalid_request_error',
+        'loginId',
+        'login_expired',
+      );
+    }
+    const parsed = parseCallbackUrl(callbackUrl);
+    if (!parsed.ok && parsed.reason !== 'oauth_error') {
+      const why =
+        parsed.reason === 'wrong_target'
+          ? 'it must be the http://127.0.0.1:1455/auth/callback (or localhost) address the browser ended on'
+          : parsed.reason === 'missing_code'
+            ? 'it has no code and state'
+            : 'it is not a URL';
+      throw ApiError.badRequest(`Invalid callbackUrl: ${why}.`, 'callbackUrl', 'invalid_callback_url');
+    }
+    const secret = this.open<PkceSecret>(rec);
+    if (!parsed.ok && !parsed.state) {
+      // An error callback without state cannot be tied to this login: report it, keep the login open.
+      throw ApiError.badRequest(
+        `Sign-in was not completed: ${clean(parsed.error, 64)}.`,
+        'callbackUrl',
+        'oauth_error',
+      );
+    }
+    if (!parsed.state || !safeEqual(parsed.state, secret.state)) {
+      throw ApiError.badRequest(
+        'The callback URL belongs to another login (state mismatch).',
+        'callbackUrl',
+        'state_mismatch',
+      );
+    }
+    // One completion per login (the code is single-use): claim it atomically.
+    const claimed = await this.redis.client.set(
+      `${this.key(rec.id)}:claim`,
+      '1',
+      'PX',
+      this.config.LOGIN_TTL_SECONDS * 1000 + RECORD_GRACE_MS,
+      'NX',
+    );
+    if (claimed !== 'OK') {
+      throw new ApiError(
+        409,
+        'This login is already being completed or was completed.',
+        'invalid_request_error',
+        'loginId',
+        'login_already_used',
+      );
+    }
+    if (!parsed.ok) {
+      const error = {
+        code: 'oauth_error',
+        message: `Sign-in was not completed: ${clean(parsed.error, 64)}${parsed.errorDescription ? ` (${clean(parsed.errorDescription)})` : ''}`,
+      };
+      await this.finish(rec, { status: 'failed', error });
+      throw ApiError.badRequest(error.message, 'callbackUrl', 'oauth_error');
+    }
+    let tokens;
+    try {
+      // The exchange must repeat the authorize request's redirect_uri, whatever host was pasted.
+      tokens = await this.oauth.exchangeCode(parsed.code, secret.redirectUri, secret.verifier);
+    } catch (err) {
+      const code = err instanceof OAuthHttpError ? err.code : 'exchange_failed';
+      const status = err instanceof OAuthHttpError ? err.status : null;
+      const error = {
+        code: 'code_exchange_failed',
+        message: `The sign-in code was refused by the issuer (${clean(code, 64)}${status ? `, HTTP ${status}` : ''}).`,
+      };
+      await this.finish(rec, { status: 'failed', error });
+      if (status === null || status >= 500)
+        throw new ApiError(502, error.message, 'server_error', null, 'code_exchange_failed');
+      throw ApiError.badRequest(error.message, 'callbackUrl', 'code_exchange_failed');
+    }
+    const { account, created } = await this.saveTokens(rec, tokens, via);
+    return { loginId: rec.id, status: 'completed', account, created };
+  }
+
+  private async saveTokens(
+    rec: LoginRecord,
+    tokens: { idToken: string | null; accessToken: string | null; refreshToken: string | null },
+    via: 'pkce' | 'cli' | 'device',
+  ) {
+    try {
+      const result = await this.accounts.saveLogin(
+        {
+          idToken: tokens.idToken ?? '',
+          accessToken: tokens.accessToken ?? '',
+          refreshToken: tokens.refreshToken ?? '',
+        },
+        via,
+        rec.actor,
+      );
+      await this.finish(rec, { status: 'completed', accountId: result.account.id });
+      return result;
+    } catch (err) {
+      const message = err instanceof ApiError ? err.message : 'The account could not be stored.';
+      await this.finish(rec, { status: 'failed', error: { code: 'store_failed', message } });
+      throw err;
+    }
+  }
+
+  // ---- device code ----
+
+  /** `background: false` when the caller (the CLI) polls by itself instead of the worker. */
+  async startDevice(actor: Actor, opts: { background?: boolean } = {}) {
+    let dc;
+    try {
+      dc = await this.oauth.deviceStart();
+    } catch (err) {
+      const code = err instanceof OAuthHttpError ? err.code : 'device_start_failed';
+      throw new ApiError(
+        502,
+        `The issuer did not start a device login (${clean(code, 64)}).`,
+        'server_error',
+        null,
+        'device_start_failed',
+      );
+    }
+    const id = randomUUID();
+    const rec: LoginRecord = {
+      id,
+      kind: 'device',
+      status: 'pending',
+      createdAt: Date.now(),
+      expiresAt: dc.expiresAt.getTime(),
+      actor,
+      ...this.seal(id, { deviceAuthId: dc.deviceAuthId, userCode: dc.userCode } satisfies DeviceSecret),
+      userCode: dc.userCode,
+      verificationUri: deviceVerificationUri(this.oauth.issuer),
+      interval: dc.intervalSeconds,
+    };
+    await this.save(rec);
+    if (opts.background !== false) await this.enqueuePoll(id, 1, dc.intervalSeconds * 1000);
+    return {
+      loginId: id,
+      userCode: dc.userCode,
+      verificationUri: rec.verificationUri!,
+      expiresAt: dc.expiresAt.toISOString(),
+      interval: dc.intervalSeconds,
+    };
+  }
+
+  private async enqueuePoll(loginId: string, attempt: number, delayMs: number): Promise<void> {
+    const data: DevicePollJobData = { loginId, attempt };
+    await this.queue.add(JOB_DEVICE_POLL, data, {
+      jobId: devicePollJobId(loginId, attempt),
+      delay: delayMs,
+      removeOnComplete: true,
+      removeOnFail: true,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    });
+  }
+
+  /** One poll of a pending device login (the worker's job); queues the next poll while pending. */
+  async pollDevice(loginId: string, attempt: number, background = true): Promise<LoginStatus | 'gone'> {
+    const rec = await this.load(loginId);
+    if (!rec || rec.kind !== 'device') return 'gone';
+    if (rec.status !== 'pending') return rec.status;
+    if (Date.now() > rec.expiresAt) {
+      await this.finish(rec, {
+        status: 'expired',
+        error: { code: 'login_expired', message: 'The device code expired before it was approved.' },
+      });
+      return 'expired';
+    }
+    const secret = this.open<DeviceSecret>(rec);
+    const r = await this.oauth.devicePoll(secret.deviceAuthId, secret.userCode);
+    const next = async () => {
+      if (background) await this.enqueuePoll(loginId, attempt + 1, (rec.interval ?? 5) * 1000);
+      return 'pending' as const;
+    };
+    if (r.status === 'pending') return next();
+    if (r.status === 'error') {
+      if (r.httpStatus === null || r.httpStatus >= 500 || r.httpStatus === 429) {
+        this.logger.warn({ loginId, status: r.httpStatus, code: r.code }, 'device poll failed, will retry');
+        return next();
+      }
+      await this.finish(rec, {
+        status: 'failed',
+        error: {
+          code: 'device_login_failed',
+          message: `The issuer refused the device login (${clean(r.code, 64)}).`,
+        },
+      });
+      return 'failed';
+    }
+    try {
+      const tokens = await this.oauth.exchangeCode(
+        r.authorizationCode,
+        deviceRedirectUri(this.oauth.issuer),
+        r.codeVerifier,
+      );
+      await this.saveTokens(rec, tokens, 'device');
+      return 'completed';
+    } catch (err) {
+      if (err instanceof OAuthHttpError) {
+        await this.finish(rec, {
+          status: 'failed',
+          error: {
+            code: 'code_exchange_failed',
+            message: `The device code exchange was refused (${clean(err.code, 64)}).`,
+          },
+        });
+        return 'failed';
+      }
+      throw err;
+    }
+  }
+
+  // ---- auth.json import ----
+
+  async importAuthJson(
+    input: unknown,
+    actor: Actor,
+    label?: string,
+  ): Promise<{ account: AccountView; created: boolean }> {
+    const parsed = parseAuthJson(input);
+    if (!parsed.ok) throw ApiError.badRequest(parsed.message, parsed.param, 'invalid_auth_json');
+    const t = parsed.tokens;
+    return this.accounts.saveLogin(
+      { idToken: t.idToken, accessToken: t.accessToken, refreshToken: t.refreshToken },
+      'import',
+      actor,
+      {
+        accountIdHint: t.accountId,
+        lastRefresh: t.lastRefresh,
+        label,
+      },
+    );
+  }
+}

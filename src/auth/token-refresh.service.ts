@@ -1,0 +1,231 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { RedisService } from '../redis/redis.service.js';
+import { RedisLock } from '../redis/lock.js';
+import { AccountsRepository, type AccountRow } from '../accounts/accounts.repository.js';
+import { CredentialsCipher, type StoredTokens } from '../accounts/credentials.js';
+import { AccountEvents } from '../accounts/account-events.js';
+import { RefreshScheduler } from '../accounts/refresh-scheduler.js';
+import { OAuthClient, type RefreshReason } from './oauth-client.js';
+import { decodeTokenClaims } from './claims.js';
+import type { RefreshFailure } from './refresh-errors.js';
+import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
+
+export interface LoadedAccount {
+  row: AccountRow;
+  tokens: StoredTokens;
+}
+
+/**
+ * When a refresh is wanted:
+ * - `due`: the stored access token expires within REFRESH_LEAD_SECONDS (proactive, worker and request path);
+ * - `stale`: the stored access token is still `token` (after an upstream 401, or "refresh now" in the admin).
+ * Both are re-checked against the stored row after taking the lock, which is what makes waiters re-use the
+ * winner's tokens instead of spending the single-use refresh token again.
+ */
+export type RefreshWhen = { kind: 'due' } | { kind: 'stale'; token: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Token refresh, one at a time per account across processes (Redis lock `lock:account-refresh:<id>`) and single
+ * flight inside a process (one promise per account and condition). See docs/adr/0007-token-refresh.md.
+ */
+@Injectable()
+export class TokenRefreshService {
+  private readonly logger = new Logger('refresh');
+  private readonly lock: RedisLock;
+  private readonly inflight = new Map<string, Promise<LoadedAccount>>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    private readonly repo: AccountsRepository,
+    private readonly cipher: CredentialsCipher,
+    private readonly oauth: OAuthClient,
+    private readonly events: AccountEvents,
+    private readonly scheduler: RefreshScheduler,
+  ) {
+    this.lock = new RedisLock(redis.client);
+  }
+
+  private lockKey(id: string): string {
+    return this.redis.key('lock', 'account-refresh', id);
+  }
+
+  private failureKey(id: string): string {
+    return this.redis.key('accounts', 'refresh-failure', id);
+  }
+
+  /** Lock TTL: one refresh plus its single retry of a rejected answer, with margin. */
+  private get lockTtlMs(): number {
+    return this.config.OAUTH_TIMEOUT_MS * 2 + 10_000;
+  }
+
+  async load(id: string): Promise<LoadedAccount> {
+    const row = await this.repo.findById(id);
+    if (!row) throw accountNotFound(id);
+    return { row, tokens: this.cipher.open(row.id, row.credentials, row.credentialsKeyId) };
+  }
+
+  isDue(row: AccountRow, now = Date.now()): boolean {
+    const exp = row.accessTokenExpiresAt?.getTime();
+    return exp !== undefined && exp - this.config.REFRESH_LEAD_SECONDS * 1000 <= now;
+  }
+
+  private wanted(cur: LoadedAccount, when: RefreshWhen): boolean {
+    return when.kind === 'due' ? this.isDue(cur.row) : cur.tokens.access_token === when.token;
+  }
+
+  private assertRefreshable(cur: LoadedAccount): void {
+    if (cur.row.status === 'needs_reauth')
+      throw new AccountRefreshError(cur.row.id, true, cur.row.statusReason ?? 'needs_reauth');
+    if (cur.row.status !== 'active') throw new AccountUnavailableError(cur.row.id, cur.row.status);
+  }
+
+  /** Refreshes when `when` holds (single flight, Redis lock); returns the current stored account either way. */
+  refresh(id: string, when: RefreshWhen, reason: RefreshReason): Promise<LoadedAccount> {
+    const key = `${id}|${when.kind === 'due' ? 'due' : when.token}`;
+    const existing = this.inflight.get(key);
+    if (existing) return existing;
+    const p = this.run(id, when, reason).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async run(id: string, when: RefreshWhen, reason: RefreshReason): Promise<LoadedAccount> {
+    const lockKey = this.lockKey(id);
+    const deadline = Date.now() + this.lockTtlMs + 5_000;
+    for (;;) {
+      const cur = await this.load(id);
+      if (!this.wanted(cur, when)) return cur;
+      this.assertRefreshable(cur);
+      const lock = await this.lock.tryAcquire(lockKey, this.lockTtlMs);
+      if (!lock) {
+        // Someone (this or another process) is refreshing: wait, then re-read what they stored.
+        const waitStarted = Date.now();
+        if (waitStarted > deadline) throw new AccountRefreshError(id, false, 'refresh_lock_timeout');
+        await this.lock.waitForRelease(lockKey, deadline - waitStarted, 25);
+        const failure = await this.redis.client.get(this.failureKey(id)).catch(() => null);
+        if (failure) {
+          const f = JSON.parse(failure) as { at: number; permanent: boolean; code: string };
+          // The holder failed while we waited: share its verdict instead of trying the same token again.
+          if (f.at >= waitStarted) throw new AccountRefreshError(id, f.permanent, f.code);
+        }
+        continue;
+      }
+      try {
+        const fresh = await this.load(id);
+        if (!this.wanted(fresh, when)) return fresh;
+        this.assertRefreshable(fresh);
+        return await this.refreshLocked(fresh, reason);
+      } finally {
+        await lock.release().catch(() => false);
+      }
+    }
+  }
+
+  private async refreshLocked(cur: LoadedAccount, reason: RefreshReason): Promise<LoadedAccount> {
+    const id = cur.row.id;
+    let result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
+    if (!result.ok && result.failure.kind === 'rejected') {
+      // PROTOCOL.md §3: other 4xx → permanent after one retry.
+      await sleep(500);
+      result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
+      if (!result.ok && result.failure.kind === 'rejected')
+        result = { ok: false, failure: { ...result.failure, kind: 'permanent' } };
+    }
+    if (!result.ok) return this.fail(cur, result.failure, reason);
+
+    const tokens: StoredTokens = {
+      access_token: result.tokens.accessToken ?? cur.tokens.access_token,
+      refresh_token: result.tokens.refreshToken ?? cur.tokens.refresh_token,
+      id_token: result.tokens.idToken ?? cur.tokens.id_token,
+    };
+    const claims = decodeTokenClaims(tokens.id_token, tokens.access_token);
+    const sealed = this.cipher.seal(id, tokens);
+    const data = {
+      credentials: sealed.data,
+      credentialsKeyId: sealed.keyId,
+      accessTokenExpiresAt: claims.accessTokenExpiresAt,
+      email: claims.email ?? cur.row.email,
+      planType: claims.planType ?? cur.row.planType,
+      lastRefreshAt: new Date(),
+      lastError: null,
+      lastErrorAt: null,
+    };
+    // The old refresh token is spent now: the write must not be lost to a passing database hiccup.
+    let row: AccountRow | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        row = await this.repo.update(id, data);
+        break;
+      } catch (err) {
+        if (attempt >= 4) {
+          this.logger.error(
+            { accountId: id, err: (err as Error).message },
+            'refreshed tokens could not be stored',
+          );
+          throw new AccountRefreshError(id, false, 'store_failed');
+        }
+        await sleep(200 * attempt);
+      }
+    }
+    await this.redis.client.del(this.failureKey(id)).catch(() => 0);
+    await this.events.publish(id);
+    this.logger.log(
+      { accountId: id, reason, expiresAt: claims.accessTokenExpiresAt?.toISOString() ?? null },
+      'token refreshed',
+    );
+    await this.scheduler.schedule(id, claims.accessTokenExpiresAt).catch((err) => {
+      this.logger.warn(
+        { accountId: id, err: (err as Error).message },
+        'could not schedule the next refresh (the sweep will)',
+      );
+    });
+    return { row, tokens };
+  }
+
+  private async fail(cur: LoadedAccount, failure: RefreshFailure, reason: RefreshReason): Promise<never> {
+    const id = cur.row.id;
+    const permanent = failure.kind === 'permanent';
+    const message = `refresh failed: ${failure.code}${failure.status ? ` (HTTP ${failure.status})` : ''}`;
+    this.logger.warn(
+      { accountId: id, reason, kind: failure.kind, code: failure.code, status: failure.status },
+      'token refresh failed',
+    );
+    await this.redis.client
+      .set(this.failureKey(id), JSON.stringify({ at: Date.now(), permanent, code: failure.code }), 'PX', 3000)
+      .catch(() => null);
+    try {
+      await this.repo.update(id, {
+        lastError: message,
+        lastErrorAt: new Date(),
+        ...(permanent ? { status: 'needs_reauth' as const, statusReason: message } : {}),
+      });
+      await this.repo.audit({
+        actorType: 'system',
+        action: 'account.refresh_failed',
+        targetId: id,
+        details: { reason, kind: failure.kind, code: failure.code, status: failure.status },
+      });
+      if (permanent) {
+        await this.repo.audit({
+          actorType: 'system',
+          action: 'account.status_changed',
+          targetId: id,
+          details: { from: cur.row.status, to: 'needs_reauth', reason: message },
+        });
+      }
+    } catch (err) {
+      // e.g. the account was deleted meanwhile; the caller still gets the refresh verdict.
+      this.logger.warn(
+        { accountId: id, err: (err as Error).message },
+        'could not record the refresh failure',
+      );
+    }
+    if (permanent) await this.events.publish(id);
+    throw new AccountRefreshError(id, permanent, failure.code);
+  }
+}

@@ -1,0 +1,73 @@
+import { OnApplicationBootstrap, Logger } from '@nestjs/common';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { Job } from 'bullmq';
+import { RefreshScheduler } from '../accounts/refresh-scheduler.js';
+import { TokenRefreshService } from '../auth/token-refresh.service.js';
+import { LoginService } from '../auth/login.service.js';
+import { AccountRefreshError, AccountUnavailableError } from '../auth/account-errors.js';
+import { ApiError } from '../common/errors.js';
+import {
+  ACCOUNTS_QUEUE,
+  JOB_DEVICE_POLL,
+  JOB_REFRESH,
+  JOB_SWEEP,
+  type DevicePollJobData,
+  type RefreshJobData,
+} from '../accounts/accounts.queue.js';
+
+/**
+ * Worker side of the accounts queue: proactive refresh (transient failures throw → BullMQ retries with exponential
+ * backoff + jitter; permanent ones have marked the account needs_reauth and end the job), the sweep, device polls.
+ */
+@Processor(ACCOUNTS_QUEUE, { concurrency: 8 })
+export class AccountsProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger('accounts-worker');
+
+  constructor(
+    private readonly scheduler: RefreshScheduler,
+    private readonly refresher: TokenRefreshService,
+    private readonly logins: LoginService,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.scheduler.ensureSweepScheduler();
+      await this.scheduler.runSweepSoon();
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'could not set up the account sweep');
+    }
+  }
+
+  async process(job: Job): Promise<unknown> {
+    switch (job.name) {
+      case JOB_REFRESH:
+        return this.refresh(job as Job<RefreshJobData>);
+      case JOB_SWEEP:
+        return this.scheduler.sweep();
+      case JOB_DEVICE_POLL: {
+        const d = job.data as DevicePollJobData;
+        return { status: await this.logins.pollDevice(d.loginId, d.attempt) };
+      }
+      default:
+        this.logger.warn({ name: job.name }, 'unknown job in the accounts queue');
+        return null;
+    }
+  }
+
+  private async refresh(job: Job<RefreshJobData>): Promise<unknown> {
+    const { accountId } = job.data;
+    try {
+      const l = await this.refresher.refresh(accountId, { kind: 'due' }, 'proactive_expiry');
+      return { expiresAt: l.row.accessTokenExpiresAt?.toISOString() ?? null };
+    } catch (err) {
+      if (err instanceof AccountRefreshError && err.permanent)
+        return { needsReauth: true, reason: err.reason };
+      if (err instanceof AccountUnavailableError) return { skipped: err.accountStatus };
+      if (err instanceof ApiError && err.httpStatus === 404) return { skipped: 'deleted' };
+      // Transient: let BullMQ retry (attempts/backoff set when the job was added).
+      throw err;
+    }
+  }
+}
