@@ -1,3 +1,4 @@
+type Json = Record<string, any>;
 import { startGateway, type TestGateway } from './support/gateway.js';
 
 describe('foundation: HTTP edge', () => {
@@ -14,7 +15,7 @@ describe('foundation: HTTP edge', () => {
     expect(h.status).toBe(200);
     const r = await fetch(`${gw.url}/readyz`);
     expect(r.status).toBe(200);
-    const body = await r.json();
+    const body = (await r.json()) as Json;
     expect(body.details.postgres.status).toBe('up');
     expect(body.details.redis.status).toBe('up');
   });
@@ -26,7 +27,7 @@ describe('foundation: HTTP edge', () => {
       body: '{"model": "gpt-5.5", ',
     });
     expect(r.status).toBe(400);
-    const body = await r.json();
+    const body = (await r.json()) as Json;
     expect(body.error.type).toBe('invalid_request_error');
     expect(typeof body.error.message).toBe('string');
     expect(body.error).toHaveProperty('param');
@@ -40,20 +41,34 @@ describe('foundation: HTTP edge', () => {
       body: JSON.stringify({ model: 'x', input: 'a'.repeat(2 * 1024 * 1024) }),
     });
     expect(r.status).toBe(413);
-    expect((await r.json()).error.type).toBe('invalid_request_error');
+    expect(((await r.json()) as Json).error.type).toBe('invalid_request_error');
+  });
+
+  it('answers a wrong method on an existing route with 405, the envelope and Allow', async () => {
+    const r = await fetch(`${gw.url}/healthz`, { method: 'POST' });
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toContain('GET');
+    const body = (await r.json()) as Json;
+    expect(body.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'method_not_allowed',
+      param: null,
+    });
   });
 
   it('answers an unknown path with 404 and the envelope', async () => {
     const r = await fetch(`${gw.url}/v1/definitely-not-here`);
     expect(r.status).toBe(404);
-    const body = await r.json();
+    const body = (await r.json()) as Json;
     expect(body.error.message).toContain('/v1/definitely-not-here');
   });
 
   it('echoes a sane x-request-id and replaces an insane one', async () => {
     const a = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
     expect(a.headers.get('x-request-id')).toBe('abc-123');
-    const b = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces <script>' } });
+    const b = await fetch(`${gw.url}/healthz`, {
+      headers: { 'x-request-id': 'bad id with spaces <script>' },
+    });
     expect(b.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
   });
 

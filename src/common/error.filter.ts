@@ -32,6 +32,34 @@ const FASTIFY_CODES: Record<string, { status: number; message: (e: any) => strin
   },
 };
 
+function fastifyKnown(e: any): ReturnType<typeof toErrorResponse> | undefined {
+  const known = typeof e?.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
+  if (!known) return undefined;
+  return {
+    status: known.status,
+    body: envelope(known.message(e), 'invalid_request_error', null, known.code),
+    headers: {},
+  };
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * The methods registered for this request's path, when the path exists but not for the request's method (so the
+ * answer is 405, not 404). Matches registered route paths literally: parametric routes are not detected.
+ */
+export function allowedMethodsFor(request: FastifyRequest): string[] {
+  if (!request?.server || request.routeOptions?.url) return [];
+  const path = (request.url ?? '').split('?')[0];
+  return METHODS.filter((method) => {
+    try {
+      return request.server.hasRoute({ url: path, method });
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Turns any error into OpenAI's envelope. The same function serves Nest's filter and Fastify's error handler. */
 export function toErrorResponse(err: unknown): {
   status: number;
@@ -39,6 +67,9 @@ export function toErrorResponse(err: unknown): {
   headers: Record<string, string>;
 } {
   if (err instanceof ApiError) return { status: err.httpStatus, body: err.toBody(), headers: err.headers };
+  // Nest's Fastify adapter wraps Fastify's parser errors in an HttpException whose `cause` is the original error.
+  const fastifyError = fastifyKnown(err) ?? fastifyKnown((err as { cause?: unknown })?.cause);
+  if (fastifyError) return fastifyError;
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const resp = err.getResponse() as any;
@@ -50,24 +81,26 @@ export function toErrorResponse(err: unknown): {
     return { status, body: envelope(String(message), errorTypeForStatus(status)), headers: {} };
   }
   const e = err as any;
-  const known = e?.code && FASTIFY_CODES[e.code];
-  if (known) {
-    return {
-      status: known.status,
-      body: envelope(known.message(e), 'invalid_request_error', null, known.code),
-      headers: {},
-    };
-  }
   if (e instanceof SyntaxError || e?.type === 'entity.parse.failed') {
     return {
       status: 400,
-      body: envelope('We could not parse the JSON body of your request. Send valid JSON.', 'invalid_request_error', null, 'invalid_json'),
+      body: envelope(
+        'We could not parse the JSON body of your request. Send valid JSON.',
+        'invalid_request_error',
+        null,
+        'invalid_json',
+      ),
       headers: {},
     };
   }
-  const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+  const status =
+    typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
   if (status < 500) {
-    return { status, body: envelope(String(e?.message ?? 'Bad request'), errorTypeForStatus(status)), headers: {} };
+    return {
+      status,
+      body: envelope(String(e?.message ?? 'Bad request'), errorTypeForStatus(status)),
+      headers: {},
+    };
   }
   return {
     status: 500,
@@ -84,11 +117,27 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
-    const { status, body, headers } = toErrorResponse(exception);
+    let { status, body, headers } = toErrorResponse(exception);
+    if (status === 404 && !(exception instanceof ApiError)) {
+      const allow = allowedMethodsFor(request);
+      if (allow.length > 0) {
+        status = 405;
+        headers = { ...headers, allow: allow.join(', ') };
+        body = envelope(
+          `Method ${request.method} is not allowed on ${request.url.split('?')[0]}. Allowed: ${allow.join(', ')}.`,
+          'invalid_request_error',
+          null,
+          'method_not_allowed',
+        );
+      }
+    }
     if (status >= 500) {
       // The error object may hold upstream text; log its name, message and stack only (no request data).
       const e = exception as Error;
-      this.logger.error({ reqId: request?.id, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'unhandled error');
+      this.logger.error(
+        { reqId: request?.id, err: { name: e?.name, message: e?.message, stack: e?.stack } },
+        'unhandled error',
+      );
     }
     if (reply.sent || reply.raw.headersSent) {
       // A stream already started: nothing can be sent any more; make sure the socket ends.

@@ -54,7 +54,7 @@ export class KeyCacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.sub = this.redis.duplicate('keys-sub');
+    this.sub = this.redis.duplicate('keys-sub', { maxRetriesPerRequest: null });
     this.sub.on('message', (channel, message) => {
       if (channel !== this.channel) return;
       try {
@@ -65,7 +65,11 @@ export class KeyCacheService implements OnModuleInit, OnModuleDestroy {
     });
     // Re-subscribing after a reconnect is done by ioredis; anything missed while down is cleared on reconnect.
     this.sub.on('ready', () => this.clear());
-    await this.sub.subscribe(this.channel);
+    // Not awaited: with Redis down at start the subscription waits in ioredis' offline queue (no retry limit on
+    // this connection) instead of failing or hanging the app's start; /readyz reports Redis meanwhile.
+    void this.sub
+      .subscribe(this.channel)
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'subscribe failed'));
     this.timer = setInterval(() => void this.flushTouches(), TOUCH_FLUSH_MS);
     this.timer.unref();
   }
