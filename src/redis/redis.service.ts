@@ -73,6 +73,11 @@ export class RedisService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.client, ...this.extra].map((c) => c.quit().catch(() => c.disconnect())));
+    // quit() waits for the server; a connection that is not ready (Redis down) is dropped at once instead.
+    await Promise.all(
+      [this.client, ...this.extra].map((c) =>
+        c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : Promise.resolve(c.disconnect()),
+      ),
+    );
   }
 }

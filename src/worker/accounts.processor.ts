@@ -31,13 +31,13 @@ export class AccountsProcessor extends WorkerHost implements OnApplicationBootst
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    try {
+  onApplicationBootstrap(): void {
+    // Not awaited: BullMQ's connection waits for Redis without limit, and a Redis that is down at start must not
+    // keep the process from starting (readiness reports it); the sweep is set up as soon as Redis answers.
+    void (async () => {
       await this.scheduler.ensureSweepScheduler();
       await this.scheduler.runSweepSoon();
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'could not set up the account sweep');
-    }
+    })().catch((err: Error) => this.logger.error({ err: err.message }, 'could not set up the account sweep'));
   }
 
   async process(job: Job): Promise<unknown> {
