@@ -1,0 +1,682 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signAccessToken, signIdToken, type TokenClaims } from './jwt.ts';
+import { buildEvents, encodeEvent, type ResponseSpec } from './sse.ts';
+
+export type { ResponseSpec } from './sse.ts';
+
+/**
+ * A fake of the OpenAI OAuth server and the Codex backend that behaves as PROTOCOL.md describes: PKCE S256,
+ * rotating single-use refresh tokens with reuse detection, device-code login, /models, /responses over SSE
+ * with the headers and body fields the real backend requires, scripted faults per account, and a record of
+ * every request for assertions. Independent of src/ on purpose: it checks the gateway from outside.
+ * Run alone: `npm run fake-upstream`.
+ */
+export type Fault =
+  | { kind: 'unauthorized' }
+  | { kind: 'usage_limit'; resetsInSeconds: number }
+  | { kind: 'usage_not_included' }
+  | { kind: 'rate_limited'; retryAfterSeconds?: number }
+  | { kind: 'server_error'; status?: 500 | 502 | 503 }
+  | { kind: 'slow_first_byte'; delayMs: number }
+  | { kind: 'cut_stream'; afterEvents: number };
+
+export type TokenFault =
+  | { kind: 'server_error' }
+  | {
+      kind: 'permanent';
+      code: 'refresh_token_expired' | 'refresh_token_reused' | 'refresh_token_invalidated';
+    }
+  | { kind: 'delay'; ms: number };
+
+export interface FakeAccount {
+  chatgptAccountId: string;
+  chatgptUserId: string;
+  email: string;
+  planType: string;
+  accessToken: string;
+  refreshToken: string;
+  idToken: string;
+  accessExpiresAt: Date;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  rawHeaderNames: string[];
+  body: any;
+  chatgptAccountId?: string;
+  at: number;
+}
+
+export interface UsageHeaders {
+  primaryUsedPercent?: number;
+  primaryWindowMinutes?: number;
+  primaryResetAfterSeconds?: number;
+  secondaryUsedPercent?: number;
+  secondaryWindowMinutes?: number;
+  secondaryResetAfterSeconds?: number;
+}
+
+interface AccountState {
+  claims: TokenClaims;
+  accessTtl: number;
+  access: string;
+  accessExp: number;
+  refresh: string;
+  /** Refresh tokens already rotated away: using one again is reuse. */
+  spent: Set<string>;
+  /** Tokens of a login ended by reuse detection: refused as invalidated. */
+  revoked: Set<string>;
+  invalidated: boolean;
+  faults: Fault[];
+  usage: UsageHeaders;
+}
+
+const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
+const REDIRECTS = ['http://127.0.0.1:1455/auth/callback', 'http://localhost:1455/auth/callback'];
+const REQUIRED_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+/** Parameters the Codex backend refuses (PROTOCOL.md §4, peers). */
+const UNSUPPORTED = [
+  'max_output_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'frequency_penalty',
+  'presence_penalty',
+  'user',
+  'metadata',
+  'stream_options',
+  'safety_identifier',
+  'prompt_cache_retention',
+  'previous_response_id',
+];
+
+export const FAKE_MODELS = [
+  { slug: 'gpt-5.5', display_name: 'gpt-5.5', levels: ['low', 'medium', 'high', 'xhigh'], priority: 1 },
+  { slug: 'gpt-5.6-codex', display_name: 'gpt-5.6-codex', levels: ['low', 'medium', 'high'], priority: 2 },
+  {
+    slug: 'gpt-5.5-mini',
+    display_name: 'gpt-5.5-mini',
+    levels: ['minimal', 'low', 'medium', 'high'],
+    priority: 3,
+  },
+];
+
+const b64url = (b: Buffer) => b.toString('base64url');
+const token = (p: string) => `${p}_${b64url(randomBytes(24))}`;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class FakeUpstream {
+  readonly requests: RecordedRequest[] = [];
+  openStreams = 0;
+  private server!: Server;
+  private port = 0;
+  private readonly accounts = new Map<string, AccountState>();
+  private readonly specs: ResponseSpec[] = [];
+  private readonly tokenFaults: { fault: TokenFault; accountId?: string }[] = [];
+  private readonly codes = new Map<
+    string,
+    { challenge: string; redirectUri: string; accountId: string; exp: number; used: boolean }
+  >();
+  private readonly devices = new Map<
+    string,
+    { userCode: string; approvedFor?: string; verifier?: string; code?: string }
+  >();
+  private refreshes: { accountId?: string }[] = [];
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
+    const f = new FakeUpstream();
+    f.server = createServer((req, res) => {
+      f.handle(req, res).catch((err) => {
+        if (!res.headersSent) json(res, 500, { detail: `fake upstream error: ${(err as Error).message}` });
+        else res.destroy();
+      });
+    });
+    f.server.on('connection', (s) => {
+      f.sockets.add(s);
+      s.on('close', () => f.sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => f.server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+    f.port = (f.server.address() as AddressInfo).port;
+    return f;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get codexBaseUrl(): string {
+    return `${this.url}/backend-api/codex`;
+  }
+
+  /** Creates an account with tokens valid now (the state after a successful login). */
+  addAccount(
+    o: Partial<Pick<FakeAccount, 'chatgptAccountId' | 'chatgptUserId' | 'email' | 'planType'>> & {
+      accessTtlSeconds?: number;
+    } = {},
+  ): FakeAccount {
+    const n = this.accounts.size + 1;
+    const claims: TokenClaims = {
+      chatgptAccountId: o.chatgptAccountId ?? `acct-${randomUUID().slice(0, 8)}`,
+      chatgptUserId: o.chatgptUserId ?? `user-${n}`,
+      email: o.email ?? `user${n}@example.test`,
+      planType: o.planType ?? 'pro',
+    };
+    const st: AccountState = {
+      claims,
+      accessTtl: o.accessTtlSeconds ?? 3600,
+      access: '',
+      accessExp: 0,
+      refresh: token('rt'),
+      spent: new Set(),
+      revoked: new Set(),
+      invalidated: false,
+      faults: [],
+      usage: {},
+    };
+    this.accounts.set(claims.chatgptAccountId, st);
+    return this.issue(st);
+  }
+
+  private issue(st: AccountState): FakeAccount {
+    st.access = signAccessToken(st.claims, st.accessTtl);
+    st.accessExp = Date.now() + st.accessTtl * 1000;
+    return {
+      ...st.claims,
+      accessToken: st.access,
+      refreshToken: st.refresh,
+      idToken: signIdToken(st.claims),
+      accessExpiresAt: new Date(st.accessExp),
+    };
+  }
+
+  respondWith(spec: ResponseSpec, times = 1): void {
+    for (let i = 0; i < times; i++) this.specs.push(spec);
+  }
+
+  fault(chatgptAccountId: string, fault: Fault, times = 1): void {
+    const st = this.mustAccount(chatgptAccountId);
+    for (let i = 0; i < times; i++) st.faults.push(fault);
+  }
+
+  /** Faults on refresh_token grants; with `chatgptAccountId`, only that account's refreshes consume them. */
+  tokenFault(fault: TokenFault, times = 1, chatgptAccountId?: string): void {
+    for (let i = 0; i < times; i++) this.tokenFaults.push({ fault, accountId: chatgptAccountId });
+  }
+
+  revokeAccessToken(chatgptAccountId: string): void {
+    this.mustAccount(chatgptAccountId).access = `revoked_${randomBytes(4).toString('hex')}`;
+  }
+
+  setUsageHeaders(chatgptAccountId: string, u: UsageHeaders): void {
+    this.mustAccount(chatgptAccountId).usage = u;
+  }
+
+  requestsTo(pathPrefix: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path.startsWith(pathPrefix));
+  }
+
+  refreshCount(chatgptAccountId?: string): number {
+    return this.refreshes.filter((r) => !chatgptAccountId || r.accountId === chatgptAccountId).length;
+  }
+
+  async waitForStreamsClosed(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.openStreams === 0) return true;
+      await sleep(10);
+    }
+    return this.openStreams === 0;
+  }
+
+  /** Plays the user's browser on the authorize page: returns the URL the browser ends on. */
+  async authorize(authorizeUrl: string, account: Pick<FakeAccount, 'chatgptAccountId'>): Promise<string> {
+    const u = new URL(authorizeUrl);
+    const target = new URL(u.pathname + u.search, this.url);
+    target.searchParams.set('__fake_account', account.chatgptAccountId);
+    const r = await fetch(target, { redirect: 'manual' });
+    const loc = r.headers.get('location');
+    if (r.status !== 302 || !loc) throw new Error(`authorize refused (${r.status}): ${await r.text()}`);
+    return loc;
+  }
+
+  approveDevice(userCode: string, account: Pick<FakeAccount, 'chatgptAccountId'>): void {
+    for (const d of this.devices.values()) {
+      if (d.userCode === userCode) {
+        d.approvedFor = account.chatgptAccountId;
+        return;
+      }
+    }
+    throw new Error(`no device login with user code ${userCode}`);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.specs.length = 0;
+    this.tokenFaults.length = 0;
+    this.refreshes = [];
+    for (const st of this.accounts.values()) st.faults = [];
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private mustAccount(id: string): AccountState {
+    const st = this.accounts.get(id);
+    if (!st) throw new Error(`fake upstream: unknown account ${id}`);
+    return st;
+  }
+
+  private byAccess(bearer: string | undefined): AccountState | undefined {
+    const t = bearer?.replace(/^Bearer\s+/i, '');
+    if (!t) return undefined;
+    for (const st of this.accounts.values())
+      if (st.access === t && !st.invalidated && st.accessExp > Date.now()) return st;
+    return undefined;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', this.url);
+    const raw = await readBody(req);
+    const ct = req.headers['content-type'] ?? '';
+    let body: any = raw;
+    if (ct.includes('application/json') && raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return json(res, 400, { detail: 'Invalid JSON body' });
+      }
+    } else if (ct.includes('application/x-www-form-urlencoded'))
+      body = Object.fromEntries(new URLSearchParams(raw));
+    const headers: Record<string, string> = {};
+    const rawHeaderNames: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      rawHeaderNames.push(req.rawHeaders[i]);
+      headers[req.rawHeaders[i].toLowerCase()] = req.rawHeaders[i + 1];
+    }
+    const query = Object.fromEntries(u.searchParams);
+    const rec: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: u.pathname,
+      query,
+      headers,
+      rawHeaderNames,
+      body,
+      at: Date.now(),
+    };
+    if (u.pathname !== '/oauth/authorize' || !query.__fake_account) this.requests.push(rec);
+    const route = `${req.method} ${u.pathname}`;
+    switch (route) {
+      case 'GET /oauth/authorize':
+        return this.authorizeEndpoint(query, res);
+      case 'POST /oauth/token':
+        return this.tokenEndpoint(rec, res);
+      case 'POST /oauth/revoke':
+        return json(res, 200, {});
+      case 'POST /api/accounts/deviceauth/usercode':
+        return this.deviceUserCode(body, res);
+      case 'POST /api/accounts/deviceauth/token':
+        return this.deviceToken(body, res);
+      case 'GET /backend-api/codex/models':
+        return this.models(rec, res);
+      case 'POST /backend-api/codex/responses':
+        return this.responses(rec, req, res);
+      case 'GET /backend-api/wham/usage': {
+        const st = this.byAccess(headers.authorization);
+        if (!st) return json(res, 401, { detail: 'Unauthorized' });
+        return json(res, 200, {
+          plan_type: st.claims.planType,
+          rate_limit: {
+            primary_window: { used_percent: st.usage.primaryUsedPercent ?? 0, limit_window_seconds: 18000 },
+            secondary_window: {
+              used_percent: st.usage.secondaryUsedPercent ?? 0,
+              limit_window_seconds: 604800,
+            },
+          },
+        });
+      }
+      default:
+        return json(res, 404, { detail: 'Not Found' });
+    }
+  }
+
+  private authorizeEndpoint(q: Record<string, string>, res: ServerResponse): void {
+    const redirect = q.redirect_uri;
+    if (q.client_id !== CLIENT_ID || !REDIRECTS.includes(redirect)) {
+      return json(res, 400, {
+        error: 'invalid_request',
+        error_description: 'unknown client or redirect_uri',
+      });
+    }
+    const back = (params: Record<string, string>) => {
+      res.writeHead(302, { location: `${redirect}?${new URLSearchParams(params)}` });
+      res.end();
+    };
+    const scopes = (q.scope ?? '').split(' ');
+    if (q.response_type !== 'code') return back({ error: 'unsupported_response_type', state: q.state ?? '' });
+    if (q.code_challenge_method !== 'S256' || !q.code_challenge) {
+      return back({
+        error: 'invalid_request',
+        error_description: 'PKCE S256 required',
+        state: q.state ?? '',
+      });
+    }
+    if (!REQUIRED_SCOPES.every((s) => scopes.includes(s)))
+      return back({ error: 'invalid_scope', state: q.state ?? '' });
+    if (!q.state) return back({ error: 'invalid_request', error_description: 'state required' });
+    const accountId = q.__fake_account;
+    if (!accountId || !this.accounts.has(accountId)) return back({ error: 'access_denied', state: q.state });
+    const code = token('ac');
+    this.codes.set(code, {
+      challenge: q.code_challenge,
+      redirectUri: redirect,
+      accountId,
+      exp: Date.now() + 60_000,
+      used: false,
+    });
+    back({ code, scope: scopes.join(' '), state: q.state });
+  }
+
+  private async tokenEndpoint(rec: RecordedRequest, res: ServerResponse): Promise<void> {
+    const ct = rec.headers['content-type'] ?? '';
+    const b = rec.body ?? {};
+    if (b.grant_type === 'authorization_code') {
+      if (!ct.includes('application/x-www-form-urlencoded'))
+        return json(res, 400, { error: 'invalid_request' });
+      const entry = this.codes.get(b.code);
+      if (!entry || entry.used || entry.exp < Date.now() || b.client_id !== CLIENT_ID) {
+        return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid authorization code' });
+      }
+      entry.used = true;
+      if (b.redirect_uri !== entry.redirectUri)
+        return json(res, 400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
+      const challenge = createHash('sha256')
+        .update(String(b.code_verifier ?? ''))
+        .digest('base64url');
+      if (challenge !== entry.challenge)
+        return json(res, 400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
+      const st = this.mustAccount(entry.accountId);
+      st.refresh = token('rt');
+      st.invalidated = false;
+      const t = this.issue(st);
+      return json(res, 200, {
+        id_token: t.idToken,
+        access_token: t.accessToken,
+        refresh_token: t.refreshToken,
+        expires_in: st.accessTtl,
+        token_type: 'Bearer',
+      });
+    }
+    if (b.grant_type === 'refresh_token') {
+      if (!ct.includes('application/json')) return json(res, 400, { error: 'invalid_request' });
+      const st = [...this.accounts.values()].find(
+        (s) =>
+          s.refresh === b.refresh_token || s.spent.has(b.refresh_token) || s.revoked.has(b.refresh_token),
+      );
+      this.refreshes.push({ accountId: st?.claims.chatgptAccountId });
+      const fi = this.tokenFaults.findIndex(
+        (f) => !f.accountId || f.accountId === st?.claims.chatgptAccountId,
+      );
+      const fault = fi >= 0 ? this.tokenFaults.splice(fi, 1)[0].fault : undefined;
+      if (fault?.kind === 'delay') await sleep(fault.ms);
+      if (fault?.kind === 'server_error') return json(res, 502, { detail: 'Bad Gateway' });
+      const fail = (code: string) =>
+        json(res, 401, {
+          error: {
+            code,
+            message: `Your refresh token ${code.replace(/_/g, ' ').replace('refresh token ', '')}.`,
+            type: 'invalid_request_error',
+          },
+        });
+      if (fault?.kind === 'permanent') return fail(fault.code);
+      if (b.client_id !== CLIENT_ID) return json(res, 400, { error: 'invalid_client' });
+      if (!st) return fail('refresh_token_invalidated');
+      if (st.revoked.has(b.refresh_token) || st.invalidated) return fail('refresh_token_invalidated');
+      if (st.spent.has(b.refresh_token)) {
+        // Reuse of a rotated token: the real server treats it as theft and ends the whole login.
+        st.invalidated = true;
+        st.revoked.add(st.refresh);
+        st.access = `revoked_${randomBytes(4).toString('hex')}`;
+        return fail('refresh_token_reused');
+      }
+      st.spent.add(st.refresh);
+      st.refresh = token('rt');
+      const t = this.issue(st);
+      return json(res, 200, {
+        id_token: t.idToken,
+        access_token: t.accessToken,
+        refresh_token: t.refreshToken,
+        expires_in: st.accessTtl,
+      });
+    }
+    return json(res, 400, { error: 'unsupported_grant_type' });
+  }
+
+  private deviceUserCode(b: any, res: ServerResponse): void {
+    if (b?.client_id !== CLIENT_ID)
+      return json(res, 400, { error: { code: 'invalid_client', message: 'unknown client' } });
+    const deviceAuthId = `deviceauth_${randomBytes(8).toString('hex')}`;
+    const userCode = `${randomBytes(2).toString('hex')}-${randomBytes(2).toString('hex')}`.toUpperCase();
+    this.devices.set(deviceAuthId, { userCode });
+    json(res, 200, {
+      device_auth_id: deviceAuthId,
+      user_code: userCode,
+      interval: '1',
+      expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
+    });
+  }
+
+  private deviceToken(b: any, res: ServerResponse): void {
+    const d = this.devices.get(b?.device_auth_id);
+    if (!d || d.userCode !== b?.user_code)
+      return json(res, 404, { error: { code: 'deviceauth_not_found', message: 'unknown device login' } });
+    if (!d.approvedFor)
+      return json(res, 403, { error: { code: 'deviceauth_authorization_pending', message: 'pending' } });
+    if (!d.code) {
+      d.verifier = b64url(randomBytes(32));
+      d.code = token('ac');
+      this.codes.set(d.code, {
+        challenge: createHash('sha256').update(d.verifier).digest('base64url'),
+        redirectUri: `${this.url}/deviceauth/callback`,
+        accountId: d.approvedFor,
+        exp: Date.now() + 60_000,
+        used: false,
+      });
+    }
+    json(res, 200, {
+      authorization_code: d.code,
+      code_challenge: createHash('sha256').update(d.verifier!).digest('base64url'),
+      code_verifier: d.verifier,
+    });
+  }
+
+  private checkClientHeaders(h: Record<string, string>): string | null {
+    for (const name of ['originator', 'user-agent', 'version'])
+      if (!h[name]) return `Missing required header: ${name}`;
+    if (/undici|node-fetch|node\b/i.test(h['user-agent'])) return 'Unsupported client';
+    return null;
+  }
+
+  private models(rec: RecordedRequest, res: ServerResponse): void {
+    const st = this.byAccess(rec.headers.authorization);
+    if (!st) return json(res, 401, { detail: 'Unauthorized' });
+    rec.chatgptAccountId = st.claims.chatgptAccountId;
+    const bad = this.checkClientHeaders(rec.headers);
+    if (bad) return json(res, 400, { detail: bad });
+    if (!rec.query.client_version) return json(res, 400, { detail: 'client_version is required' });
+    json(
+      res,
+      200,
+      {
+        models: FAKE_MODELS.map((m) => ({
+          slug: m.slug,
+          display_name: m.display_name,
+          description: `${m.display_name} (fake)`,
+          default_reasoning_level: 'medium',
+          supported_reasoning_levels: m.levels.map((effort) => ({ effort, description: effort })),
+          visibility: 'list',
+          supported_in_api: true,
+          priority: m.priority,
+        })),
+      },
+      { etag: `"fake-models-1"` },
+    );
+  }
+
+  private usageHeaders(st: AccountState): Record<string, string> {
+    const u = st.usage;
+    return {
+      'x-codex-primary-used-percent': String(u.primaryUsedPercent ?? 1),
+      'x-codex-primary-window-minutes': String(u.primaryWindowMinutes ?? 300),
+      'x-codex-primary-reset-after-seconds': String(u.primaryResetAfterSeconds ?? 9000),
+      'x-codex-secondary-used-percent': String(u.secondaryUsedPercent ?? 1),
+      'x-codex-secondary-window-minutes': String(u.secondaryWindowMinutes ?? 10080),
+      'x-codex-secondary-reset-after-seconds': String(u.secondaryResetAfterSeconds ?? 500000),
+    };
+  }
+
+  private async responses(rec: RecordedRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const h = rec.headers;
+    const claimed = h['chatgpt-account-id'];
+    if (claimed) rec.chatgptAccountId = claimed;
+    const st = this.byAccess(h.authorization);
+    if (!st) return json(res, 401, { detail: 'Could not validate your credentials' });
+    if (claimed !== st.claims.chatgptAccountId)
+      return json(res, 401, { detail: 'chatgpt-account-id does not match the token' });
+    const bad = this.checkClientHeaders(h);
+    if (bad) return json(res, 400, { detail: bad });
+    if (!h['session-id'] && !h['session_id'])
+      return json(res, 400, { detail: 'Missing required header: session-id' });
+    if (!(h.accept ?? '').includes('text/event-stream'))
+      return json(res, 400, { detail: 'Accept must be text/event-stream' });
+    const b = rec.body;
+    if (!b || typeof b !== 'object') return json(res, 400, { detail: 'Invalid request body' });
+    if (typeof b.model !== 'string' || !b.model) return json(res, 400, { detail: 'Model is required' });
+    if (!FAKE_MODELS.some((m) => m.slug === b.model))
+      return json(res, 400, { detail: `Unsupported model: ${b.model}` });
+    if (b.stream !== true) return json(res, 400, { detail: 'Stream must be set to true' });
+    if (b.store !== false) return json(res, 400, { detail: 'Store must be set to false' });
+    if (typeof b.instructions !== 'string') return json(res, 400, { detail: 'Instructions are required' });
+    if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
+    for (const p of UNSUPPORTED) if (p in b) return json(res, 400, { detail: `Unsupported parameter: ${p}` });
+    for (const item of b.input) {
+      if (item?.type === 'function_call' && typeof item.id === 'string' && !item.id.startsWith('fc')) {
+        return json(res, 400, {
+          detail: `Invalid 'input[].id': '${item.id}'. Expected an ID that begins with 'fc'.`,
+        });
+      }
+    }
+    const fault = st.faults.shift();
+    const resetAt = (s: number) => Math.floor(Date.now() / 1000) + s;
+    switch (fault?.kind) {
+      case 'unauthorized':
+        return json(res, 401, {
+          detail: 'Your authentication token has expired. Please try signing in again.',
+        });
+      case 'usage_limit':
+        return json(
+          res,
+          429,
+          {
+            error: {
+              type: 'usage_limit_reached',
+              message: 'The usage limit has been reached',
+              plan_type: st.claims.planType,
+              resets_at: resetAt(fault.resetsInSeconds),
+              resets_in_seconds: fault.resetsInSeconds,
+            },
+          },
+          { ...this.usageHeaders(st), 'x-codex-primary-used-percent': '100' },
+        );
+      case 'usage_not_included':
+        return json(res, 429, {
+          error: { type: 'usage_not_included', message: 'Your plan does not include Codex.' },
+        });
+      case 'rate_limited':
+        return json(
+          res,
+          429,
+          {
+            error: {
+              type: 'rate_limit_exceeded',
+              message: `Rate limit reached. Please try again in ${fault.retryAfterSeconds ?? 1}s.`,
+            },
+          },
+          { 'retry-after': String(fault.retryAfterSeconds ?? 1) },
+        );
+      case 'server_error':
+        return json(res, fault.status ?? 500, { detail: 'Internal Server Error' });
+      case 'slow_first_byte':
+        await sleep(fault.delayMs);
+        break;
+    }
+    const spec = this.specs.shift() ?? {};
+    const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
+    const lastText =
+      typeof lastUser?.content === 'string'
+        ? lastUser.content
+        : (lastUser?.content ?? [])
+            .filter((p: any) => p?.type === 'input_text')
+            .map((p: any) => p.text)
+            .join(' ');
+    const events = buildEvents(spec, b.model, lastText || 'nothing');
+    const cutAfter = fault?.kind === 'cut_stream' ? fault.afterEvents : Infinity;
+    this.openStreams++;
+    let closed = false;
+    const onClose = () => {
+      if (!closed) {
+        closed = true;
+        this.openStreams--;
+      }
+    };
+    res.on('close', onClose);
+    req.on('close', () => {
+      if (!res.writableEnded) onClose();
+    });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-request-id': randomUUID(),
+      ...this.usageHeaders(st),
+    });
+    for (let i = 0; i < events.length; i++) {
+      if (closed) return;
+      if (i >= cutAfter) {
+        res.destroy(); // the connection drops mid-stream, without a terminal event
+        onClose();
+        return;
+      }
+      res.write(encodeEvent(events[i]));
+      await sleep(i < 3 ? 0 : 2);
+    }
+    res.end();
+    onClose();
+  }
+}
