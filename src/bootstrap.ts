@@ -69,7 +69,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       latencyMs: Math.round(reply.elapsedTime * 10) / 10,
     };
     if (status >= 500) logger.error(entry, 'request');
-    else if (request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics') logger.debug(entry, 'request');
+    else if (request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics')
+      logger.debug(entry, 'request');
     else logger.info(entry, 'request');
   });
 

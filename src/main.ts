@@ -23,7 +23,9 @@ async function runMigrate(config: AppConfig): Promise<void> {
   if (await ensureDatabase(config.DATABASE_URL)) console.error('created database');
   const r = await migrate(config.DATABASE_URL, MIGRATIONS_DIR, (m) => console.error(m));
   console.error(
-    r.applied.length ? `applied ${r.applied.length} migration(s): ${r.applied.join(', ')}` : 'database is up to date',
+    r.applied.length
+      ? `applied ${r.applied.length} migration(s): ${r.applied.join(', ')}`
+      : 'database is up to date',
   );
 }
 

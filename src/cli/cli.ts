@@ -13,7 +13,12 @@ export const COMMANDS: Record<string, CliCommand> = {
   'accounts reencrypt': (config, args) => accountsReencrypt(config, args),
 };
 
-export async function runCli(config: AppConfig, command: string, args: string[], usage: string): Promise<number> {
+export async function runCli(
+  config: AppConfig,
+  command: string,
+  args: string[],
+  usage: string,
+): Promise<number> {
   const key = [command, args[0]].filter(Boolean).join(' ');
   const cmd = COMMANDS[key] ?? COMMANDS[command];
   if (!cmd) {

@@ -29,7 +29,10 @@ export class KeyRing {
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, nonce);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
-    const body = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext), cipher.final()]);
+    const body = Buffer.concat([
+      cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext),
+      cipher.final(),
+    ]);
     return { keyId: id, data: Buffer.concat([nonce, body, cipher.getAuthTag()]) };
   }
 

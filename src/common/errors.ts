@@ -38,7 +38,10 @@ export class ApiError extends HttpException {
   static badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
     return new ApiError(400, message, 'invalid_request_error', param, code);
   }
-  static unauthorized(message = 'Incorrect API key provided.', code: string | null = 'invalid_api_key'): ApiError {
+  static unauthorized(
+    message = 'Incorrect API key provided.',
+    code: string | null = 'invalid_api_key',
+  ): ApiError {
     return new ApiError(401, message, 'invalid_request_error', null, code);
   }
   static forbidden(message: string, code: string | null = null): ApiError {
@@ -47,7 +50,12 @@ export class ApiError extends HttpException {
   static notFound(message: string, param: string | null = null, code: string | null = null): ApiError {
     return new ApiError(404, message, 'invalid_request_error', param, code);
   }
-  static rateLimited(message: string, retryAfterSeconds: number, code = 'rate_limit_exceeded', headers = {}): ApiError {
+  static rateLimited(
+    message: string,
+    retryAfterSeconds: number,
+    code = 'rate_limit_exceeded',
+    headers = {},
+  ): ApiError {
     return new ApiError(429, message, 'rate_limit_error', null, code, {
       'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
       ...headers,
@@ -79,6 +87,11 @@ export function errorTypeForStatus(status: number): string {
   return STATUS_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
 }
 
-export function envelope(message: string, type: string, param: string | null = null, code: string | null = null) {
+export function envelope(
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+) {
   return { error: { message, type, param, code } } satisfies OpenAIErrorBody;
 }

@@ -78,10 +78,12 @@ export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, rest: unknown[]) {
-    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const context =
+      rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     if (message && typeof message === 'object') {
       const obj = message as Record<string, unknown>;
-      const msg = typeof obj.msg === 'string' ? obj.msg : typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
+      const msg =
+        typeof obj.msg === 'string' ? obj.msg : typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
       this.logger[level]({ context, ...obj }, msg);
     } else {
       const stack = level === 'error' && typeof rest[0] === 'string' ? rest[0] : undefined;

@@ -14,7 +14,11 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
   const issue = r.error.issues[0];
   const param = formatPath(issue.path as (string | number)[]);
   const message = param ? `Invalid '${param}': ${issue.message}` : issue.message;
-  throw ApiError.badRequest(message, param || null, issue.code === 'unrecognized_keys' ? 'unknown_parameter' : 'invalid_value');
+  throw ApiError.badRequest(
+    message,
+    param || null,
+    issue.code === 'unrecognized_keys' ? 'unknown_parameter' : 'invalid_value',
+  );
 }
 
 export function formatPath(path: (string | number | symbol)[]): string {

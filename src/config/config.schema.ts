@@ -25,7 +25,10 @@ export const configSchema = z.object({
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/codex_gateway'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Prefix of every Redis key the gateway and BullMQ write (lets several deployments or tests share a Redis). */
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('cg:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]*$/)
+    .default('cg:'),
 
   /** 32 bytes, base64. Required in production. */
   ENCRYPTION_KEY: z.string().optional(),

@@ -32,6 +32,8 @@ declare module 'fastify' {
 }
 
 /** `@CurrentAuth() auth: RequestAuth` in a controller behind a guard. */
-export const CurrentAuth = createParamDecorator((_data: unknown, ctx: ExecutionContext): RequestAuth | undefined => {
-  return ctx.switchToHttp().getRequest().auth;
-});
+export const CurrentAuth = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): RequestAuth | undefined => {
+    return ctx.switchToHttp().getRequest().auth;
+  },
+);

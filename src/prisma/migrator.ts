@@ -69,7 +69,9 @@ export async function migrate(
         checksum: string;
         finished_at: Date | null;
         rolled_back_at: Date | null;
-      }>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at');
+      }>(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
+      );
       const applied = new Map<string, { checksum: string }>();
       for (const r of rows) {
         if (r.rolled_back_at) continue;
@@ -116,7 +118,9 @@ export async function migrate(
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');
-          throw new MigrationError(`migration ${m.name} failed and was rolled back: ${(err as Error).message}`);
+          throw new MigrationError(
+            `migration ${m.name} failed and was rolled back: ${(err as Error).message}`,
+          );
         }
         result.applied.push(m.name);
       }

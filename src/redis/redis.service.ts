@@ -38,11 +38,15 @@ export class RedisService implements OnModuleDestroy {
   }
 
   create(name: string, extra: RedisOptions = {}): Redis {
-    const conn = new Redis(this.config.REDIS_URL, RedisService.options({ connectionName: `codex-gateway:${name}`, ...extra }));
+    const conn = new Redis(
+      this.config.REDIS_URL,
+      RedisService.options({ connectionName: `codex-gateway:${name}`, ...extra }),
+    );
     let lastErr = '';
     conn.on('error', (err) => {
       // Log each distinct error once per outage; ioredis retries on its own.
-      if (err.message !== lastErr) this.logger.warn({ conn: name, err: err.message }, 'redis connection error');
+      if (err.message !== lastErr)
+        this.logger.warn({ conn: name, err: err.message }, 'redis connection error');
       lastErr = err.message;
     });
     conn.on('ready', () => {

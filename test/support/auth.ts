@@ -34,7 +34,13 @@ export interface TestUser {
 
 export async function createUser(
   gw: TestGateway,
-  opts: { email?: string; role?: 'admin' | 'member'; name?: string; disabled?: boolean; passwordHash?: string } = {},
+  opts: {
+    email?: string;
+    role?: 'admin' | 'member';
+    name?: string;
+    disabled?: boolean;
+    passwordHash?: string;
+  } = {},
 ): Promise<TestUser> {
   const id = randomUUID();
   const email = opts.email ?? `user-${id.slice(0, 8)}@example.test`;
@@ -69,7 +75,8 @@ export interface TestKey {
 
 export async function createKey(gw: TestGateway, opts: TestKeyOptions = {}): Promise<TestKey> {
   const userId =
-    opts.userId ?? (await createUser(gw, { role: opts.role ?? (opts.scope === 'admin' ? 'admin' : 'member') })).id;
+    opts.userId ??
+    (await createUser(gw, { role: opts.role ?? (opts.scope === 'admin' ? 'admin' : 'member') })).id;
   const key = randomVirtualKey();
   const keyId = randomUUID();
   await withDb(gw, (c) =>
