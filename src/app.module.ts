@@ -11,6 +11,11 @@ import { WorkerModule } from './worker/worker.module.js';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AccountsHttpModule } from './accounts/accounts-http.module.js';
 import { KeysModule } from './keys/keys.module.js';
+import { UpstreamModule } from './upstream/upstream.module.js';
+import { PoolModule } from './accounts/pool/pool.module.js';
+import { ModelsModule } from './models/models.module.js';
+import { ResponsesModule } from './responses/responses.module.js';
+import { ChatModule } from './chat/chat.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
 
@@ -20,7 +25,16 @@ export interface AppOptions {
 }
 
 /** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
-const HTTP_MODULES: Type[] = [HealthModule, KeysModule, AccountsHttpModule];
+const HTTP_MODULES: Type[] = [
+  HealthModule,
+  KeysModule,
+  AccountsHttpModule,
+  UpstreamModule,
+  PoolModule,
+  ModelsModule,
+  ResponsesModule,
+  ChatModule,
+];
 
 @Module({})
 export class AppModule {

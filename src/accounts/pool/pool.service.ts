@@ -1,0 +1,119 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { ApiError } from '../../common/errors.js';
+import { RedisService } from '../../redis/redis.service.js';
+import { AccountSource, type PoolAccount } from '../account-source.js';
+import { chooseAccount, type Candidate, type PoolStrategy } from './pool-choice.js';
+
+/**
+ * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
+ * in-flight counters, latest used-percent, and stickiness of a conversation to its account (TTL).
+ */
+@Injectable()
+export class PoolService {
+  constructor(
+    private readonly accounts: AccountSource,
+    private readonly redis: RedisService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private k(...p: string[]) {
+    return this.redis.key('pool', ...p);
+  }
+
+  /**
+   * Picks an account for one attempt, excluding those already tried. Throws 429 (all cooling down, Retry-After =
+   * soonest reset) or 503 (none healthy) when nothing can serve.
+   */
+  async pick(stickyKey: string | null, tried: Set<string>): Promise<PoolAccount> {
+    const all = await this.accounts.listRoutable();
+    if (all.length === 0) {
+      throw ApiError.unavailable(
+        'No subscription account is available: none is enabled and healthy.',
+        'no_accounts',
+      );
+    }
+    const ids = all.map((a) => a.id);
+    const r = this.redis.client;
+    const [cool, infl, used, sticky, counter] = await Promise.all([
+      r.mget(...ids.map((id) => this.k('cooldown', id))),
+      r.mget(...ids.map((id) => this.k('inflight', id))),
+      r.mget(...ids.map((id) => this.k('used', id))),
+      stickyKey ? r.get(this.k('sticky', stickyKey)) : Promise.resolve(null),
+      this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
+    ]);
+    const now = Date.now();
+    const candidates: Candidate[] = [];
+    let soonest = Infinity;
+    all.forEach((a, i) => {
+      const until = Number(cool[i] ?? 0);
+      if (until > now) {
+        soonest = Math.min(soonest, until);
+        return;
+      }
+      if (tried.has(a.id)) return;
+      candidates.push({
+        ...a,
+        inFlight: Number(infl[i] ?? 0),
+        usedPercent: used[i] === null ? null : Number(used[i]),
+      });
+    });
+    const chosen = chooseAccount(candidates, this.config.POOL_STRATEGY as PoolStrategy, {
+      stickyId: sticky,
+      counter,
+    });
+    if (chosen) return chosen;
+    if (soonest !== Infinity && tried.size === 0) {
+      const secs = Math.ceil((soonest - now) / 1000);
+      throw ApiError.rateLimited(
+        `Every subscription account has reached its usage limit; the first resets in ${secs} s.`,
+        secs,
+        'usage_limit_reached',
+      );
+    }
+    throw ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account');
+  }
+
+  async stick(stickyKey: string | null, accountId: string): Promise<void> {
+    if (!stickyKey) return;
+    await this.redis.client.set(
+      this.k('sticky', stickyKey),
+      accountId,
+      'EX',
+      Math.max(1, this.config.POOL_STICKY_TTL_SECONDS),
+    );
+  }
+
+  async coolDown(accountId: string, untilMs: number | null): Promise<number> {
+    const until =
+      untilMs && untilMs > Date.now()
+        ? untilMs
+        : Date.now() + this.config.POOL_DEFAULT_COOLDOWN_SECONDS * 1000;
+    await this.redis.client.set(
+      this.k('cooldown', accountId),
+      String(until),
+      'PX',
+      Math.max(1, until - Date.now()),
+    );
+    return until;
+  }
+
+  async cooldownUntil(accountId: string): Promise<number | null> {
+    const v = await this.redis.client.get(this.k('cooldown', accountId));
+    return v ? Number(v) : null;
+  }
+
+  async setUsedPercent(accountId: string, percent: number): Promise<void> {
+    await this.redis.client.set(this.k('used', accountId), String(percent), 'EX', 6 * 3600);
+  }
+
+  async begin(accountId: string): Promise<void> {
+    const key = this.k('inflight', accountId);
+    await this.redis.client.multi().incr(key).expire(key, 3600).exec();
+  }
+
+  async end(accountId: string): Promise<void> {
+    await this.redis.client.decr(this.k('inflight', accountId));
+  }
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
+import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
+import { ResponsesService } from '../responses/responses.service.js';
+import { ChatTranslator, type StreamOutput } from './chat-translator.js';
+import { mapChatRequest } from './chat-request.mapper.js';
+
+/**
+ * POST /v1/chat/completions: maps the request (pure), opens the upstream stream through the same pipeline as
+ * /v1/responses (pool, failover, limits, usage, metrics), and translates events as they arrive.
+ * The HTTP status is held until the upstream has started, so failures before that are real 4xx/5xx.
+ */
+@ApiExcludeController()
+@Controller('v1/chat')
+@UseGuards(ApiKeyGuard)
+export class ChatController {
+  constructor(
+    private readonly responses: ResponsesService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Post('completions')
+  @HttpCode(200)
+  async create(
+    @Body() body: unknown,
+    @CurrentAuth() auth: RequestAuth,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { body: responsesBody, meta } = mapChatRequest(body, {
+      reasoningContent: this.config.CHAT_REASONING_CONTENT,
+    });
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.on('close', onClose);
+    const opened = await this.responses.open({
+      auth,
+      body: responsesBody,
+      endpoint: 'chat',
+      clientStream: meta.stream,
+      requestId: req.id,
+      signal: abort.signal,
+    });
+    const t = new ChatTranslator(meta);
+    if (!meta.stream) {
+      try {
+        for await (const ev of opened.events) t.push(ev.type, ev.data);
+      } catch (err) {
+        t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error');
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+      reply.status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
+      return;
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': req.id,
+      ...((opened as { headers?: Record<string, string> }).headers ?? {}),
+    });
+    const write = (outs: StreamOutput[]) => {
+      for (const o of outs)
+        reply.raw.write(o === '[DONE]' ? 'data: [DONE]\n\n' : `data: ${JSON.stringify(o)}\n\n`);
+    };
+    try {
+      for await (const ev of opened.events) {
+        if (abort.signal.aborted) break;
+        write(t.push(ev.type, ev.data));
+      }
+      if (!t.done && !abort.signal.aborted)
+        write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));
+    } catch (err) {
+      if (!abort.signal.aborted)
+        write(t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error'));
+    } finally {
+      reply.raw.off('close', onClose);
+      if (!reply.raw.writableEnded) reply.raw.end();
+    }
+  }
+}

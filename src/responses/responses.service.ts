@@ -1,0 +1,292 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Dispatcher } from 'undici';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { ApiError } from '../common/errors.js';
+import type { RequestAuth } from '../keys/auth-context.js';
+import { isModelAllowed } from '../keys/model-access.js';
+import { LimitsService } from '../keys/limits/limits.service.js';
+import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
+import { PoolService } from '../accounts/pool/pool.service.js';
+import { AccountRefreshError, AccountUnavailableError } from '../auth/account-errors.js';
+import { UpstreamClient } from '../upstream/upstream.client.js';
+import { normalizeForCodex } from '../upstream/normalize.js';
+import { responsesHeaders } from '../upstream/headers.js';
+import {
+  classifyUpstream,
+  UpstreamStreamError,
+  usageSnapshotFromHeaders,
+  type ClassifiedError,
+} from '../upstream/classify.js';
+import { ModelsService } from '../models/models.service.js';
+import { readSse, type UpstreamEvent } from './sse-reader.js';
+
+export type { UpstreamEvent } from './sse-reader.js';
+
+export interface OpenedStream {
+  accountId: string;
+  /** Rate-limit headers for the client (x-ratelimit-*). */
+  headers: Record<string, string>;
+  /** codex.* removed; ends after the terminal event; throws UpstreamStreamError when the stream breaks. */
+  events: AsyncIterable<UpstreamEvent>;
+  abort(): void;
+}
+
+export interface OpenInput {
+  auth: RequestAuth;
+  body: Record<string, unknown>;
+  endpoint: 'responses' | 'chat';
+  clientStream: boolean;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+
+/**
+ * The one path every model request takes (/v1/responses and /v1/chat/completions): allow-list, limits, pool pick,
+ * upstream call with failover before the first byte (401 → refresh once; usage limit → cooldown + next account;
+ * 5xx/network/rate limit → next account), then an event stream the caller relays or translates.
+ */
+@Injectable()
+export class ResponsesService {
+  private readonly logger = new Logger('responses');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly accounts: AccountSource,
+    private readonly pool: PoolService,
+    private readonly upstream: UpstreamClient,
+    private readonly limits: LimitsService,
+    private readonly models: ModelsService,
+  ) {}
+
+  async open(input: OpenInput): Promise<OpenedStream> {
+    const { auth } = input;
+    const resolved = await this.models.resolveAlias(input.body);
+    const { body, model, dropped } = normalizeForCodex(resolved);
+    if (dropped.length)
+      this.logger.debug({ reqId: input.requestId, dropped }, 'dropped parameters the upstream refuses');
+    if (!isModelAllowed(auth.allowedModels, String(input.body.model))) {
+      throw ApiError.forbidden(
+        `This key is not allowed to use the model '${String(input.body.model)}'.`,
+        'model_not_allowed',
+      );
+    }
+    const payload = JSON.stringify(body);
+    const admission = await this.limits.admit(auth, Math.ceil(payload.length / 4));
+    const stickyKey =
+      typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
+    const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
+    const tried = new Set<string>();
+    let last: ApiError | null = null;
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort();
+    input.signal.addEventListener('abort', onClientAbort, { once: true });
+    try {
+      for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
+        let account: PoolAccount;
+        try {
+          account = await this.pool.pick(stickyKey, tried);
+        } catch (err) {
+          if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
+          throw err;
+        }
+        tried.add(account.id);
+        const result = await this.attempt(account, model, threadId, payload, controller.signal);
+        if ('error' in result) {
+          last = result.error;
+          if (result.final) throw result.error;
+          continue;
+        }
+        await this.pool.stick(stickyKey, account.id);
+        await this.pool.begin(account.id);
+        const events = this.stream(
+          result.res,
+          account.id,
+          () => {
+            input.signal.removeEventListener('abort', onClientAbort);
+            void this.pool.end(account.id).catch(() => {});
+          },
+          admission.settle.bind(admission),
+        );
+        return { accountId: account.id, headers: admission.headers, events, abort: () => controller.abort() };
+      }
+      throw (
+        last ?? ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
+      );
+    } catch (err) {
+      input.signal.removeEventListener('abort', onClientAbort);
+      await admission.settle(0).catch(() => {});
+      if (controller.signal.aborted && !(err instanceof ApiError)) {
+        throw new ApiError(
+          499,
+          'Client closed the request.',
+          'invalid_request_error',
+          null,
+          'client_closed_request',
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** One account: send, and on a 401 refresh once and send again. */
+  private async attempt(
+    account: PoolAccount,
+    model: string,
+    threadId: string,
+    payload: string,
+    signal: AbortSignal,
+  ): Promise<{ res: Dispatcher.ResponseData } | { error: ApiError; final: boolean }> {
+    let creds: AccountCredentials;
+    try {
+      creds = await this.accounts.getCredentials(account.id);
+    } catch (err) {
+      if (err instanceof AccountRefreshError || err instanceof AccountUnavailableError)
+        return { error: err, final: false };
+      throw err;
+    }
+    for (let refreshed = false; ; refreshed = true) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.upstream.request(
+          'POST',
+          '/responses',
+          responsesHeaders(this.config, {
+            accessToken: creds.accessToken,
+            chatgptAccountId: creds.chatgptAccountId,
+            threadId,
+            model,
+          }),
+          payload,
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
+        return {
+          error: ApiError.unavailable('The upstream could not be reached.', 'upstream_unreachable'),
+          final: false,
+        };
+      }
+      const snapshot = usageSnapshotFromHeaders(res.headers);
+      if (snapshot) {
+        const used = (snapshot as { maxUsedPercent: number }).maxUsedPercent;
+        void this.pool.setUsedPercent(account.id, used).catch(() => {});
+        void this.accounts.recordUsageSnapshot(account.id, snapshot).catch(() => {});
+      }
+      if (res.statusCode === 200) return { res };
+      const text = await res.body.text().catch(() => '');
+      const c = classifyUpstream(res.statusCode, text, res.headers);
+      this.logger.warn(
+        { account: account.label, status: res.statusCode, errorClass: c.errorClass },
+        'upstream refused',
+      );
+      if (c.errorClass === 'auth' && !refreshed) {
+        try {
+          creds = await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
+          continue;
+        } catch (err) {
+          return { error: err instanceof ApiError ? err : toApiError(c), final: false };
+        }
+      }
+      return this.afterFailure(account, c);
+    }
+  }
+
+  private async afterFailure(
+    account: PoolAccount,
+    c: ClassifiedError,
+  ): Promise<{ error: ApiError; final: boolean }> {
+    switch (c.errorClass) {
+      case 'usage_limit': {
+        const until = await this.pool.coolDown(account.id, c.resetAt);
+        const secs = Math.ceil((until - Date.now()) / 1000);
+        return {
+          error: ApiError.rateLimited(
+            'Every subscription account has reached its usage limit.',
+            secs,
+            'usage_limit_reached',
+          ),
+          final: false,
+        };
+      }
+      case 'rate_limit':
+        await this.pool.coolDown(account.id, c.resetAt);
+        return {
+          error: ApiError.rateLimited(c.message, Math.ceil(((c.resetAt ?? Date.now()) - Date.now()) / 1000)),
+          final: false,
+        };
+      case 'usage_not_included':
+        await this.accounts.markStatus(
+          account.id,
+          'unusable',
+          'plan does not include Codex (usage_not_included)',
+        );
+        return { error: toApiError(c), final: false };
+      case 'auth':
+      case 'server':
+      case 'network':
+        return { error: toApiError(c), final: false };
+      default:
+        return { error: toApiError(c), final: true };
+    }
+  }
+
+  private async *stream(
+    res: Dispatcher.ResponseData,
+    accountId: string,
+    done: () => void,
+    settle: (tokens: number) => Promise<void>,
+  ): AsyncGenerator<UpstreamEvent> {
+    let tokens = 0;
+    let terminal = false;
+    try {
+      for await (const ev of readSse(res.body)) {
+        if (ev.type.startsWith('codex.')) {
+          const used = ev.data?.rate_limits?.primary?.used_percent;
+          if (typeof used === 'number') void this.pool.setUsedPercent(accountId, used).catch(() => {});
+          continue;
+        }
+        if (TERMINAL.has(ev.type)) {
+          terminal = true;
+          tokens = Number(ev.data?.response?.usage?.total_tokens ?? 0);
+        }
+        yield ev;
+        if (terminal) break;
+      }
+      if (!terminal)
+        throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
+    } catch (err) {
+      if (err instanceof UpstreamStreamError) throw err;
+      throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
+    } finally {
+      res.body.destroy();
+      done();
+      await settle(tokens).catch(() => {});
+    }
+  }
+}
+
+function toApiError(c: ClassifiedError): ApiError {
+  if (c.errorClass === 'bad_request') {
+    return new ApiError(
+      c.status >= 400 && c.status < 500 ? c.status : 400,
+      `Upstream rejected the request: ${c.message}`,
+      'invalid_request_error',
+      null,
+      c.code,
+    );
+  }
+  if (c.errorClass === 'auth')
+    return ApiError.unavailable('The subscription account was refused by the upstream.', 'upstream_auth');
+  return new ApiError(502, `Upstream error: ${c.message}`, 'server_error', null, c.code ?? 'upstream_error');
+}
+
+/** A stable uuid-shaped thread id per conversation key (the key itself never goes upstream as an id). */
+function uuidFrom(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,34 @@
+import { createParser } from 'eventsource-parser';
+import type { Readable } from 'node:stream';
+
+/**
+ * Upstream SSE body → events, as they arrive (eventsource-parser does the framing). `raw` is the event written
+ * back in SSE form with its data string untouched, so the gateway relays what the upstream sent without
+ * re-serialising JSON.
+ */
+export interface UpstreamEvent {
+  type: string;
+  data: any;
+  raw: string;
+}
+
+export async function* readSse(body: Readable): AsyncGenerator<UpstreamEvent> {
+  const queue: UpstreamEvent[] = [];
+  const parser = createParser({
+    onEvent: (e) => {
+      let data: any;
+      try {
+        data = JSON.parse(e.data);
+      } catch {
+        data = { raw: e.data };
+      }
+      const type = e.event ?? data?.type ?? 'message';
+      queue.push({ type, data, raw: `event: ${type}\ndata: ${e.data}\n\n` });
+    },
+  });
+  for await (const chunk of body) {
+    parser.feed(typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'));
+    while (queue.length) yield queue.shift()!;
+  }
+  while (queue.length) yield queue.shift()!;
+}

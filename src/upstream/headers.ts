@@ -1,0 +1,51 @@
+import type { AppConfig } from '../config/config.schema.js';
+import { clientProfileHeaders } from '../auth/client-profile.js';
+
+/**
+ * Headers of POST {CODEX_BASE_URL}/responses, in the order the Codex CLI 0.169 sent them (PROTOCOL.md §4,
+ * captures §6). Left out on purpose: `x-codex-beta-features` and `x-codex-turn-metadata` (CLI-internal state:
+ * installation id, turn ids — nothing a gateway can fill truthfully) and `content-encoding: zstd` (optional).
+ * [verify] whether the backend treats their absence differently.
+ */
+export interface UpstreamIdentity {
+  accessToken: string;
+  chatgptAccountId: string;
+  /** One uuid per conversation: derived from prompt_cache_key when there is one. */
+  threadId: string;
+  model: string;
+}
+
+export function responsesHeaders(config: AppConfig, id: UpstreamIdentity): [string, string][] {
+  const profile = clientProfileHeaders(config);
+  return [
+    ['version', config.CODEX_CLIENT_VERSION],
+    ['x-codex-window-id', `${id.threadId}:0`],
+    ['x-codex-routing-hint', `model=${id.model}`],
+    ['x-client-request-id', id.threadId],
+    ['session-id', id.threadId],
+    ['thread-id', id.threadId],
+    ['accept', 'text/event-stream'],
+    ['content-type', 'application/json'],
+    ['authorization', `Bearer ${id.accessToken}`],
+    ['chatgpt-account-id', id.chatgptAccountId],
+    ['originator', profile.originator],
+    ['user-agent', profile['user-agent']],
+  ];
+}
+
+/** GET {CODEX_BASE_URL}/models (captures §4). */
+export function modelsHeaders(
+  config: AppConfig,
+  accessToken: string,
+  chatgptAccountId: string,
+): [string, string][] {
+  const profile = clientProfileHeaders(config);
+  return [
+    ['version', config.CODEX_CLIENT_VERSION],
+    ['authorization', `Bearer ${accessToken}`],
+    ['chatgpt-account-id', chatgptAccountId],
+    ['originator', profile.originator],
+    ['user-agent', profile['user-agent']],
+    ['accept', '*/*'],
+  ];
+}
