@@ -1,0 +1,255 @@
+import OpenAI from 'openai';
+import { FakeUpstream, type FakeAccount } from './fake-upstream/index.ts';
+import { startGateway } from './support/gateway.js';
+import { createKey } from './support/auth.js';
+import { seedAccount } from './support/accounts.js';
+
+/** /v1/responses and /v1/models end to end: official openai SDK → gateway → fake upstream. */
+let fake: FakeUpstream;
+beforeAll(async () => {
+  fake = await FakeUpstream.start();
+});
+afterAll(() => fake.close());
+
+async function setup(accounts: number, env: Record<string, string> = {}) {
+  const gw = await startGateway({
+    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, ...env },
+  });
+  const accts: { fake: FakeAccount; id: string }[] = [];
+  for (let i = 0; i < accounts; i++) {
+    const a = fake.addAccount();
+    accts.push({
+      fake: a,
+      id: await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `acct${i}` }),
+    });
+  }
+  const { key } = await createKey(gw);
+  const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  return { gw, accts, client, key };
+}
+
+const responsesCalls = () => fake.requestsTo('/backend-api/codex/responses');
+
+describe('basic API', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    ctx = await setup(1);
+  });
+  afterAll(() => ctx.gw.close());
+  beforeEach(() => fake.reset());
+
+  it('responses.create without stream returns the assembled Response', async () => {
+    fake.respondWith({ text: 'Hello from upstream', usage: { input_tokens: 7, output_tokens: 3 } });
+    const r = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'hi', instructions: 'Be brief.' });
+    expect(r.output_text).toBe('Hello from upstream');
+    expect(r.status).toBe('completed');
+    expect(r.usage).toMatchObject({ input_tokens: 7, output_tokens: 3, total_tokens: 10 });
+  });
+
+  it('streams events as the upstream sends them, without codex.* events', async () => {
+    fake.respondWith({ text: 'one two three four five six', reasoningSummary: 'hmm' });
+    const stream = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'count', stream: true });
+    const types: string[] = [];
+    let text = '';
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+    }
+    expect(text).toBe('one two three four five six');
+    expect(types[0]).toBe('response.created');
+    expect(types[types.length - 1]).toBe('response.completed');
+    expect(types.some((t) => t.startsWith('codex.'))).toBe(false);
+    expect(types).toContain('response.reasoning_summary_text.delta');
+  });
+
+  it('sends what the Codex CLI sends: header names in order, Codex body rules', async () => {
+    await ctx.client.responses.create({
+      model: 'gpt-5.5',
+      input: [{ role: 'user', content: 'hi' }],
+      instructions: 'System text',
+      temperature: 0.3,
+      max_output_tokens: 50,
+      reasoning: { effort: 'low' },
+      tools: [{ type: 'function', name: 'f', parameters: { type: 'object', properties: {} } } as any],
+      prompt_cache_key: 'conv-1',
+    });
+    const rec = responsesCalls().at(-1)!;
+    const names = rec.rawHeaderNames
+      .map((h) => h.toLowerCase())
+      .filter((h) => !['host', 'content-length', 'connection'].includes(h));
+    expect(names).toEqual([
+      'version',
+      'x-codex-window-id',
+      'x-codex-routing-hint',
+      'x-client-request-id',
+      'session-id',
+      'thread-id',
+      'accept',
+      'content-type',
+      'authorization',
+      'chatgpt-account-id',
+      'originator',
+      'user-agent',
+    ]);
+    expect(rec.headers.originator).toBe('codex_exec');
+    expect(rec.headers['user-agent']).toMatch(/^codex_exec\/0\.169\.0 \(/);
+    expect(rec.headers['session-id']).toBe(rec.headers['thread-id']);
+    expect(rec.headers['x-codex-window-id']).toBe(`${rec.headers['session-id']}:0`);
+    for (const n of Object.keys(rec.headers)) expect(n).not.toMatch(/^x-stainless|^x-forwarded/);
+    expect(rec.body).toMatchObject({
+      model: 'gpt-5.5',
+      stream: true,
+      store: false,
+      instructions: '',
+      prompt_cache_key: 'conv-1',
+    });
+    expect(rec.body.input[0]).toEqual({
+      type: 'message',
+      role: 'developer',
+      content: [{ type: 'input_text', text: 'System text' }],
+    });
+    expect(rec.body.include).toEqual(['reasoning.encrypted_content']);
+    expect(rec.body.tools[0].strict).toBe(false);
+    expect(rec.body).not.toHaveProperty('temperature');
+    expect(rec.body).not.toHaveProperty('max_output_tokens');
+  });
+
+  it('lists models with reasoning-effort aliases, and resolves an alias upstream', async () => {
+    const models = await ctx.client.models.list();
+    const ids = models.data.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['gpt-5.5', 'gpt-5.5-high', 'gpt-5.6-codex']));
+    expect(models.data[0]).toMatchObject({
+      object: 'model',
+      owned_by: 'openai',
+      created: expect.any(Number),
+    });
+    const one = await ctx.client.models.retrieve('gpt-5.5-high');
+    expect(one.id).toBe('gpt-5.5-high');
+    await ctx.client.responses.create({ model: 'gpt-5.5-high', input: 'x' });
+    expect(responsesCalls().at(-1)!.body).toMatchObject({ model: 'gpt-5.5', reasoning: { effort: 'high' } });
+    const missing = await ctx.client.models.retrieve('nope').catch((e) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('refuses previous_response_id, bad JSON and the wrong method with the envelope', async () => {
+    const e = await ctx.client.responses
+      .create({ model: 'gpt-5.5', input: 'x', previous_response_id: 'resp_1' })
+      .catch((x) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(e.param).toBe('previous_response_id');
+    const bad = await fetch(`${ctx.gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.key}`, 'content-type': 'application/json' },
+      body: '{"model":',
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error.code).toBe('invalid_json');
+    const get = await fetch(`${ctx.gw.url}/v1/responses`, {
+      headers: { authorization: `Bearer ${ctx.key}` },
+    });
+    expect(get.status).toBe(405);
+  });
+
+  it('refreshes after an upstream 401 and retries once, invisibly', async () => {
+    fake.fault(ctx.accts[0].fake.chatgptAccountId, { kind: 'unauthorized' });
+    const before = fake.refreshCount(ctx.accts[0].fake.chatgptAccountId);
+    const r = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'after 401' });
+    expect(r.output_text).toContain('after 401');
+    expect(fake.refreshCount(ctx.accts[0].fake.chatgptAccountId)).toBe(before + 1);
+  });
+
+  it('ends a stream cut mid-way with an error event the SDK raises', async () => {
+    fake.fault(ctx.accts[0].fake.chatgptAccountId, { kind: 'cut_stream', afterEvents: 6 });
+    fake.respondWith({ text: 'a b c d e f g h i j k l m n o p' });
+    const stream = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'x', stream: true });
+    const err = await (async () => {
+      for await (const _ev of stream) {
+        /* drain */
+      }
+    })().catch((x) => x);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(String(err.message)).toMatch(/ended before|broke/);
+  });
+
+  it('closes the upstream stream within a second when the client aborts', async () => {
+    fake.respondWith({ text: 'word '.repeat(3000) });
+    const ac = new AbortController();
+    const stream = await ctx.client.responses.create(
+      { model: 'gpt-5.5', input: 'x', stream: true },
+      { signal: ac.signal },
+    );
+    let n = 0;
+    await (async () => {
+      for await (const _ev of stream) {
+        if (++n === 5) ac.abort();
+      }
+    })().catch(() => {});
+    expect(await fake.waitForStreamsClosed(1000)).toBe(true);
+  });
+});
+
+describe('pool: failover and stickiness', () => {
+  it('moves to account B when A hits its usage limit, skips A until the reset, then uses A again', async () => {
+    const ctx = await setup(2, { POOL_STRATEGY: 'priority' });
+    try {
+      const [a, b] = ctx.accts;
+      // make A the preferred account
+      const pg = await import('pg');
+      const c = new pg.default.Client({ connectionString: ctx.gw.db.url });
+      await c.connect();
+      await c.query('UPDATE accounts SET priority = 10 WHERE id = $1', [a.id]);
+      await c.end();
+      await ctx.gw.app
+        .get((await import('../src/accounts/accounts.service.js')).AccountsService)
+        .markAllChanged();
+      fake.reset();
+      fake.fault(a.fake.chatgptAccountId, { kind: 'usage_limit', resetsInSeconds: 2 });
+      const r = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'first' });
+      expect(r.output_text).toContain('first');
+      const calls = responsesCalls().map((x) => x.chatgptAccountId);
+      expect(calls).toEqual([a.fake.chatgptAccountId, b.fake.chatgptAccountId]);
+      fake.reset();
+      await ctx.client.responses.create({ model: 'gpt-5.5', input: 'second' });
+      expect(responsesCalls().map((x) => x.chatgptAccountId)).toEqual([b.fake.chatgptAccountId]);
+      await new Promise((res) => setTimeout(res, 2300));
+      fake.reset();
+      await ctx.client.responses.create({ model: 'gpt-5.5', input: 'third' });
+      expect(responsesCalls().map((x) => x.chatgptAccountId)).toEqual([a.fake.chatgptAccountId]);
+    } finally {
+      await ctx.gw.close();
+    }
+  });
+
+  it('answers 429 with Retry-After when every account is cooling down', async () => {
+    const ctx = await setup(1);
+    try {
+      fake.fault(ctx.accts[0].fake.chatgptAccountId, { kind: 'usage_limit', resetsInSeconds: 90 });
+      const e1 = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'x' }).catch((x) => x);
+      expect(e1).toBeInstanceOf(OpenAI.RateLimitError);
+      const e2 = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'x' }).catch((x) => x);
+      expect(e2).toBeInstanceOf(OpenAI.RateLimitError);
+      const retryAfter = Number(e2.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(60);
+      expect(retryAfter).toBeLessThanOrEqual(90);
+      expect(e2.code).toBe('usage_limit_reached');
+    } finally {
+      await ctx.gw.close();
+    }
+  });
+
+  it('keeps a prompt_cache_key on one account and spreads different keys', async () => {
+    const ctx = await setup(3, { POOL_STRATEGY: 'round-robin' });
+    try {
+      fake.reset();
+      for (let i = 0; i < 10; i++)
+        await ctx.client.responses.create({ model: 'gpt-5.5', input: 'x', prompt_cache_key: 'conv-A' });
+      expect(new Set(responsesCalls().map((x) => x.chatgptAccountId)).size).toBe(1);
+      fake.reset();
+      for (let i = 0; i < 6; i++)
+        await ctx.client.responses.create({ model: 'gpt-5.5', input: 'x', prompt_cache_key: `conv-${i}` });
+      expect(new Set(responsesCalls().map((x) => x.chatgptAccountId)).size).toBeGreaterThan(1);
+    } finally {
+      await ctx.gw.close();
+    }
+  });
+});
