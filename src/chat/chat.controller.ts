@@ -56,7 +56,7 @@ export class ChatController {
       } finally {
         reply.raw.off('close', onClose);
       }
-      reply.status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
+      reply.headers(opened.headers).status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
       return;
     }
     reply.hijack();
@@ -66,7 +66,7 @@ export class ChatController {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
       'x-request-id': req.id,
-      ...((opened as { headers?: Record<string, string> }).headers ?? {}),
+      ...opened.headers,
     });
     const write = (outs: StreamOutput[]) => {
       for (const o of outs)

@@ -1,4 +1,5 @@
-import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { ApiError } from '../common/errors.js';
 import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
@@ -18,22 +19,27 @@ export class ModelsController {
     private readonly limits: LimitsService,
   ) {}
 
-  private async visible(auth: RequestAuth) {
+  private async visible(auth: RequestAuth, reply: FastifyReply) {
     const admission = await this.limits.admit(auth, 0);
     await admission.settle(0);
+    reply.headers(admission.headers);
     return toModelObjects(await this.models.catalog()).filter((m) =>
       isModelAllowed(auth.allowedModels, m.id),
     );
   }
 
   @Get()
-  async list(@CurrentAuth() auth: RequestAuth) {
-    return { object: 'list', data: await this.visible(auth) };
+  async list(@CurrentAuth() auth: RequestAuth, @Res({ passthrough: true }) reply: FastifyReply) {
+    return { object: 'list', data: await this.visible(auth, reply) };
   }
 
   @Get(':id')
-  async get(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
-    const m = (await this.visible(auth)).find((x) => x.id === id);
+  async get(
+    @CurrentAuth() auth: RequestAuth,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const m = (await this.visible(auth, reply)).find((x) => x.id === id);
     if (!m)
       throw ApiError.notFound(
         `The model '${id}' does not exist or you do not have access to it.`,
