@@ -16,6 +16,8 @@ import { PoolModule } from './accounts/pool/pool.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { ResponsesModule } from './responses/responses.module.js';
 import { ChatModule } from './chat/chat.module.js';
+import { UsageModule } from './usage/usage.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
 
@@ -31,6 +33,8 @@ const HTTP_MODULES: Type[] = [
   AccountsHttpModule,
   UpstreamModule,
   PoolModule,
+  UsageModule,
+  MetricsModule,
   ModelsModule,
   ResponsesModule,
   ChatModule,

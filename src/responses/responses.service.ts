@@ -20,6 +20,8 @@ import {
   type ClassifiedError,
 } from '../upstream/classify.js';
 import { ModelsService } from '../models/models.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { UsageService } from '../usage/usage.service.js';
 import { readSse, type UpstreamEvent } from './sse-reader.js';
 
 export type { UpstreamEvent } from './sse-reader.js';
@@ -60,22 +62,82 @@ export class ResponsesService {
     private readonly upstream: UpstreamClient,
     private readonly limits: LimitsService,
     private readonly models: ModelsService,
+    private readonly usage: UsageService,
+    private readonly metrics: MetricsService,
   ) {}
 
+  /** One usage row and the request metrics, whatever the outcome. */
+  private finish(
+    input: OpenInput,
+    model: string,
+    r: {
+      status: number;
+      errorClass: string | null;
+      accountId: string | null;
+      attempts: number;
+      t0: number;
+      ttfbMs: number | null;
+      usage?: any;
+    },
+  ): void {
+    const u = r.usage ?? {};
+    const tokens = {
+      input: Number(u.input_tokens ?? 0),
+      cached: Number(u.input_tokens_details?.cached_tokens ?? 0),
+      output: Number(u.output_tokens ?? 0),
+      reasoning: Number(u.output_tokens_details?.reasoning_tokens ?? 0),
+    };
+    const total = Number(u.total_tokens ?? tokens.input + tokens.output);
+    this.usage.record({
+      requestId: input.requestId,
+      keyId: input.auth.keyId,
+      userId: input.auth.userId,
+      accountId: r.accountId,
+      model,
+      endpoint: input.endpoint,
+      stream: input.clientStream,
+      status: r.status,
+      errorClass: r.errorClass,
+      inputTokens: tokens.input,
+      cachedTokens: tokens.cached,
+      outputTokens: tokens.output,
+      reasoningTokens: tokens.reasoning,
+      totalTokens: total,
+      ttfbMs: r.ttfbMs,
+      durationMs: Date.now() - r.t0,
+      attempts: r.attempts,
+    });
+    const m = this.metrics;
+    m.requests.inc({
+      endpoint: input.endpoint,
+      model,
+      status: String(r.status),
+      ...m.keyLabels(input.auth.keyId, input.auth.userId),
+    });
+    m.duration.observe({ endpoint: input.endpoint }, (Date.now() - r.t0) / 1000);
+    if (r.ttfbMs !== null) m.ttft.observe({ endpoint: input.endpoint }, r.ttfbMs / 1000);
+    for (const [kind, n] of Object.entries(tokens)) if (n) m.tokens.inc({ kind, model }, n);
+  }
+
   async open(input: OpenInput): Promise<OpenedStream> {
-    const { auth } = input;
-    const resolved = await this.models.resolveAlias(input.body);
-    const { body, model, dropped } = normalizeForCodex(resolved);
-    if (dropped.length)
-      this.logger.debug({ reqId: input.requestId, dropped }, 'dropped parameters the upstream refuses');
-    if (!isModelAllowed(auth.allowedModels, String(input.body.model))) {
-      throw ApiError.forbidden(
-        `This key is not allowed to use the model '${String(input.body.model)}'.`,
-        'model_not_allowed',
-      );
+    const t0 = Date.now();
+    let attempts = 0;
+    const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
+    let prepared: {
+      body: Record<string, any>;
+      model: string;
+      payload: string;
+      admission: Awaited<ReturnType<LimitsService['admit']>>;
+    };
+    try {
+      prepared = await this.prepare(input);
+    } catch (err) {
+      const status = err instanceof ApiError ? err.httpStatus : 500;
+      const errorClass = err instanceof ApiError ? (err.code ?? err.type) : 'internal';
+      this.finish(input, requested, { status, errorClass, accountId: null, attempts, t0, ttfbMs: null });
+      throw err;
     }
-    const payload = JSON.stringify(body);
-    const admission = await this.limits.admit(auth, Math.ceil(payload.length / 4));
+    const { body, model, payload, admission } = prepared;
     const stickyKey =
       typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
     const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
@@ -94,23 +156,33 @@ export class ResponsesService {
           throw err;
         }
         tried.add(account.id);
+        attempts++;
+        if (attempts > 1) this.metrics.failovers.inc();
         const result = await this.attempt(account, model, threadId, payload, controller.signal);
         if ('error' in result) {
           last = result.error;
+          this.metrics.upstreamErrors.inc({ class: String(result.error.code ?? 'unknown') });
           if (result.final) throw result.error;
           continue;
         }
         await this.pool.stick(stickyKey, account.id);
         await this.pool.begin(account.id);
-        const events = this.stream(
-          result.res,
-          account.id,
-          () => {
-            input.signal.removeEventListener('abort', onClientAbort);
-            void this.pool.end(account.id).catch(() => {});
-          },
-          admission.settle.bind(admission),
-        );
+        this.metrics.inflight.inc();
+        const done = (usage: any, errorClass: string | null, ttfbMs: number | null) => {
+          input.signal.removeEventListener('abort', onClientAbort);
+          this.metrics.inflight.dec();
+          void this.pool.end(account.id).catch(() => {});
+          this.finish(input, requested, {
+            status: 200,
+            errorClass,
+            accountId: account.id,
+            attempts,
+            t0,
+            ttfbMs,
+            usage,
+          });
+        };
+        const events = this.stream(result.res, account.id, done, admission.settle.bind(admission), t0);
         return { accountId: account.id, headers: admission.headers, events, abort: () => controller.abort() };
       }
       throw (
@@ -119,6 +191,14 @@ export class ResponsesService {
     } catch (err) {
       input.signal.removeEventListener('abort', onClientAbort);
       await admission.settle(0).catch(() => {});
+      this.finish(input, requested, {
+        status: err instanceof ApiError ? err.httpStatus : 500,
+        errorClass: err instanceof ApiError ? (err.code ?? err.type) : 'internal',
+        accountId: null,
+        attempts,
+        t0,
+        ttfbMs: null,
+      });
       if (controller.signal.aborted && !(err instanceof ApiError)) {
         throw new ApiError(
           499,
@@ -130,6 +210,23 @@ export class ResponsesService {
       }
       throw err;
     }
+  }
+
+  /** Alias resolution, Codex normalisation, allow-list and limits: everything decided before any upstream call. */
+  private async prepare(input: OpenInput) {
+    const resolved = await this.models.resolveAlias(input.body);
+    const { body, model, dropped } = normalizeForCodex(resolved);
+    if (dropped.length)
+      this.logger.debug({ reqId: input.requestId, dropped }, 'dropped parameters the upstream refuses');
+    if (!isModelAllowed(input.auth.allowedModels, String(input.body.model))) {
+      throw ApiError.forbidden(
+        `This key is not allowed to use the model '${String(input.body.model)}'.`,
+        'model_not_allowed',
+      );
+    }
+    const payload = JSON.stringify(body);
+    const admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
+    return { body, model, payload, admission };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
@@ -238,13 +335,18 @@ export class ResponsesService {
   private async *stream(
     res: Dispatcher.ResponseData,
     accountId: string,
-    done: () => void,
+    done: (usage: any, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
+    t0: number,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
     let terminal = false;
+    let usage: any = null;
+    let errorClass: string | null = null;
+    let ttfbMs: number | null = null;
     try {
       for await (const ev of readSse(res.body)) {
+        if (ttfbMs === null) ttfbMs = Date.now() - t0;
         if (ev.type.startsWith('codex.')) {
           const used = ev.data?.rate_limits?.primary?.used_percent;
           if (typeof used === 'number') void this.pool.setUsedPercent(accountId, used).catch(() => {});
@@ -252,7 +354,11 @@ export class ResponsesService {
         }
         if (TERMINAL.has(ev.type)) {
           terminal = true;
-          tokens = Number(ev.data?.response?.usage?.total_tokens ?? 0);
+          usage = ev.data?.response?.usage ?? null;
+          tokens = Number(usage?.total_tokens ?? 0);
+          if (ev.type === 'response.failed')
+            errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
+          if (ev.type === 'response.incomplete') errorClass = 'incomplete';
         }
         yield ev;
         if (terminal) break;
@@ -260,11 +366,14 @@ export class ResponsesService {
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
     } catch (err) {
+      errorClass = 'stream_disconnected';
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
       res.body.destroy();
-      done();
+      // Ended without a terminal event and without an error: the consumer stopped (client went away).
+      if (!terminal && !errorClass) errorClass = 'client_aborted';
+      done(usage, errorClass, ttfbMs);
       await settle(tokens).catch(() => {});
     }
   }

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma/prisma.service.js';
+
+export interface UsageRow {
+  requestId: string;
+  keyId: string | null;
+  userId: string | null;
+  accountId: string | null;
+  model: string;
+  endpoint: string;
+  stream: boolean;
+  status: number;
+  errorClass: string | null;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+  ttfbMs: number | null;
+  durationMs: number;
+  attempts: number;
+  createdAt: Date;
+}
+
+export type UsageGroup = 'day' | 'key' | 'user' | 'account' | 'model';
+
+const GROUP_SQL: Record<UsageGroup, string> = {
+  day: `to_char(date_trunc('day', "createdAt" AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`,
+  key: `"keyId"::text`,
+  user: `"userId"::text`,
+  account: `"accountId"::text`,
+  model: `model`,
+};
+
+@Injectable()
+export class UsageRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async insertMany(rows: UsageRow[]): Promise<void> {
+    if (rows.length) await this.prisma.usageRecord.createMany({ data: rows });
+  }
+
+  async aggregate(group: UsageGroup, from: Date, to: Date) {
+    // The group expression comes from a fixed table (never from input); values are bound parameters.
+    const rows = await this.prisma.$queryRawUnsafe<any[]>(
+      `SELECT ${GROUP_SQL[group]} AS "group", count(*)::int AS requests,
+              count(*) FILTER (WHERE status >= 400)::int AS errors,
+              coalesce(sum("inputTokens"), 0)::bigint AS input_tokens, coalesce(sum("cachedTokens"), 0)::bigint AS cached_tokens,
+              coalesce(sum("outputTokens"), 0)::bigint AS output_tokens, coalesce(sum("reasoningTokens"), 0)::bigint AS reasoning_tokens,
+              coalesce(sum("totalTokens"), 0)::bigint AS total_tokens
+         FROM usage_records WHERE "createdAt" >= $1 AND "createdAt" < $2
+        GROUP BY 1 ORDER BY 1`,
+      from,
+      to,
+    );
+    return rows.map((r) => ({
+      group: r.group,
+      requests: r.requests,
+      errors: r.errors,
+      input_tokens: Number(r.input_tokens),
+      cached_tokens: Number(r.cached_tokens),
+      output_tokens: Number(r.output_tokens),
+      reasoning_tokens: Number(r.reasoning_tokens),
+      total_tokens: Number(r.total_tokens),
+    }));
+  }
+}
