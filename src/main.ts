@@ -16,6 +16,12 @@ Commands:
   serve      HTTP API only
   worker     background jobs only (token refresh, device-code polling)
   migrate    apply database migrations, then exit
+  auth login [--device] [--no-browser] [--port N]
+             log a ChatGPT/Codex subscription account in (PKCE on 127.0.0.1:1455, or device code)
+  auth status [--json]
+             list every account: email, plan, status, token expiry, last refresh, usage-limit state
+  accounts reencrypt
+             re-encrypt stored tokens with the current ENCRYPTION_KEY (after rotation)
   help       this text
 `;
 
