@@ -34,7 +34,6 @@ const HTTP_MODULES: Type[] = [
   UpstreamModule,
   PoolModule,
   UsageModule,
-  MetricsModule,
   ModelsModule,
   ResponsesModule,
   ChatModule,
@@ -48,6 +47,7 @@ export class AppModule {
       PrismaModule,
       RedisModule,
       QueueModule,
+      MetricsModule,
       AccountsModule,
     ];
     if (role === 'serve' || role === 'all') imports.push(...HTTP_MODULES);

@@ -129,4 +129,32 @@ describe('usage records and metrics', () => {
     ).text();
     expect(m).toContain('cg_requests_total{endpoint="responses",model="gpt-5.5",status="400"} 1');
   });
+
+  it('reports the usage-limit snapshot by label and counts token refreshes', async () => {
+    fake.setUsageHeaders(chatgptAccountId, {
+      primaryUsedPercent: 42,
+      primaryWindowMinutes: 300,
+      secondaryUsedPercent: 7,
+      secondaryWindowMinutes: 10080,
+    });
+    fake.fault(chatgptAccountId, { kind: 'unauthorized' });
+    await client.responses.create({ model: 'gpt-5.5', input: 'after a 401' });
+    const m = await (
+      await fetch(`${gw.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret-1' } })
+    ).text();
+    expect(m).toContain('cg_account_usage_limit_used_percent{account="team-a"} 42');
+    expect(m).toContain('cg_token_refresh_total{outcome="success"} 1');
+  });
+
+  it('lists only allowed models and refuses a disallowed one on requests', async () => {
+    const { key } = await createKey(gw, { allowedModels: ['gpt-5.5*'] });
+    const c = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const ids = (await c.models.list()).data.map((x) => x.id);
+    expect(ids).toContain('gpt-5.5-high');
+    expect(ids).not.toContain('gpt-5.6-codex');
+    expect(await c.models.retrieve('gpt-5.6-codex').catch((e) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    const e = await c.responses.create({ model: 'gpt-5.6-codex', input: 'x' }).catch((x) => x);
+    expect(e).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(e.message).toContain('gpt-5.6-codex');
+  });
 });

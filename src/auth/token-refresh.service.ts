@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { RedisService } from '../redis/redis.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { RedisLock } from '../redis/lock.js';
 import { AccountsRepository, type AccountRow } from '../accounts/accounts.repository.js';
 import { CredentialsCipher, type StoredTokens } from '../accounts/credentials.js';
@@ -46,6 +47,7 @@ export class TokenRefreshService {
     private readonly oauth: OAuthClient,
     private readonly events: AccountEvents,
     private readonly scheduler: RefreshScheduler,
+    private readonly metrics: MetricsService,
   ) {
     this.lock = new RedisLock(redis.client);
   }
@@ -173,6 +175,7 @@ export class TokenRefreshService {
       }
     }
     await this.redis.client.del(this.failureKey(id)).catch(() => 0);
+    this.metrics.refreshes.inc({ outcome: 'success' });
     await this.events.publish(id);
     this.logger.log(
       { accountId: id, reason, expiresAt: claims.accessTokenExpiresAt?.toISOString() ?? null },
@@ -190,6 +193,7 @@ export class TokenRefreshService {
   private async fail(cur: LoadedAccount, failure: RefreshFailure, reason: RefreshReason): Promise<never> {
     const id = cur.row.id;
     const permanent = failure.kind === 'permanent';
+    this.metrics.refreshes.inc({ outcome: permanent ? 'permanent_failure' : 'transient_failure' });
     const message = `refresh failed: ${failure.code}${failure.status ? ` (HTTP ${failure.status})` : ''}`;
     this.logger.warn(
       { accountId: id, reason, kind: failure.kind, code: failure.code, status: failure.status },

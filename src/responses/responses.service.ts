@@ -182,7 +182,7 @@ export class ResponsesService {
             usage,
           });
         };
-        const events = this.stream(result.res, account.id, done, admission.settle.bind(admission), t0);
+        const events = this.stream(result.res, account, done, admission.settle.bind(admission), t0);
         return { accountId: account.id, headers: admission.headers, events, abort: () => controller.abort() };
       }
       throw (
@@ -271,7 +271,7 @@ export class ResponsesService {
       const snapshot = usageSnapshotFromHeaders(res.headers);
       if (snapshot) {
         const used = (snapshot as { maxUsedPercent: number }).maxUsedPercent;
-        void this.pool.setUsedPercent(account.id, used).catch(() => {});
+        void this.pool.setUsedPercent(account, used).catch(() => {});
         void this.accounts.recordUsageSnapshot(account.id, snapshot).catch(() => {});
       }
       if (res.statusCode === 200) return { res };
@@ -299,7 +299,7 @@ export class ResponsesService {
   ): Promise<{ error: ApiError; final: boolean }> {
     switch (c.errorClass) {
       case 'usage_limit': {
-        const until = await this.pool.coolDown(account.id, c.resetAt);
+        const until = await this.pool.coolDown(account, c.resetAt);
         const secs = Math.ceil((until - Date.now()) / 1000);
         return {
           error: ApiError.rateLimited(
@@ -311,7 +311,7 @@ export class ResponsesService {
         };
       }
       case 'rate_limit':
-        await this.pool.coolDown(account.id, c.resetAt);
+        await this.pool.coolDown(account, c.resetAt);
         return {
           error: ApiError.rateLimited(c.message, Math.ceil(((c.resetAt ?? Date.now()) - Date.now()) / 1000)),
           final: false,
@@ -334,7 +334,7 @@ export class ResponsesService {
 
   private async *stream(
     res: Dispatcher.ResponseData,
-    accountId: string,
+    account: PoolAccount,
     done: (usage: any, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
@@ -348,8 +348,12 @@ export class ResponsesService {
       for await (const ev of readSse(res.body)) {
         if (ttfbMs === null) ttfbMs = Date.now() - t0;
         if (ev.type.startsWith('codex.')) {
-          const used = ev.data?.rate_limits?.primary?.used_percent;
-          if (typeof used === 'number') void this.pool.setUsedPercent(accountId, used).catch(() => {});
+          const rl = ev.data?.rate_limits;
+          const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
+            (x) => typeof x === 'number',
+          );
+          const used = percents.length ? Math.max(...percents) : undefined;
+          if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
           continue;
         }
         if (TERMINAL.has(ev.type)) {

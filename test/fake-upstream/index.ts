@@ -647,6 +647,20 @@ export class FakeUpstream {
             .map((p: any) => p.text)
             .join(' ');
     const events = buildEvents(spec, b.model, lastText || 'nothing');
+    const rl = events.find((e) => e.type === 'codex.rate_limits');
+    if (rl) {
+      // The stream's own usage event carries the same snapshot as the headers.
+      rl.data.rate_limits = {
+        primary: {
+          used_percent: st.usage.primaryUsedPercent ?? 1,
+          window_minutes: st.usage.primaryWindowMinutes ?? 300,
+        },
+        secondary: {
+          used_percent: st.usage.secondaryUsedPercent ?? 1,
+          window_minutes: st.usage.secondaryWindowMinutes ?? 10080,
+        },
+      };
+    }
     const cutAfter = fault?.kind === 'cut_stream' ? fault.afterEvents : Infinity;
     this.openStreams++;
     let closed = false;

@@ -5,6 +5,7 @@ import { ApiError } from '../../common/errors.js';
 import { RedisService } from '../../redis/redis.service.js';
 import { AccountSource, type PoolAccount } from '../account-source.js';
 import { chooseAccount, type Candidate, type PoolStrategy } from './pool-choice.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 
 /**
  * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
@@ -16,6 +17,7 @@ export class PoolService {
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   private k(...p: string[]) {
@@ -85,7 +87,8 @@ export class PoolService {
     );
   }
 
-  async coolDown(accountId: string, untilMs: number | null): Promise<number> {
+  async coolDown(account: PoolAccount, untilMs: number | null): Promise<number> {
+    const accountId = account.id;
     const until =
       untilMs && untilMs > Date.now()
         ? untilMs
@@ -96,6 +99,10 @@ export class PoolService {
       'PX',
       Math.max(1, until - Date.now()),
     );
+    const gauge = this.metrics.accountCooldown.labels({ account: account.label || account.id });
+    gauge.set(Math.ceil((until - Date.now()) / 1000));
+    // Back to 0 once the reset time passed (the gauge is per process; good enough for dashboards).
+    setTimeout(() => gauge.set(0), Math.max(0, until - Date.now())).unref();
     return until;
   }
 
@@ -104,8 +111,9 @@ export class PoolService {
     return v ? Number(v) : null;
   }
 
-  async setUsedPercent(accountId: string, percent: number): Promise<void> {
-    await this.redis.client.set(this.k('used', accountId), String(percent), 'EX', 6 * 3600);
+  async setUsedPercent(account: PoolAccount, percent: number): Promise<void> {
+    this.metrics.accountUsed.set({ account: account.label || account.id }, percent);
+    await this.redis.client.set(this.k('used', account.id), String(percent), 'EX', 6 * 3600);
   }
 
   async begin(accountId: string): Promise<void> {
