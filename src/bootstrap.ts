@@ -88,3 +88,15 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   }
   return { app, logger };
 }
+
+/**
+ * Shutdown in the right order: first the HTTP server stops accepting and waits for in-flight requests and streams
+ * (Fastify's close: new requests get 503/refused, idle keep-alive sockets are closed), then Nest's module destroy
+ * hooks run (usage records flushed, Prisma/Redis/BullMQ closed). Nest's own `app.close()` alone destroys the
+ * modules first, which would pull Redis and Postgres from under streams still running.
+ */
+export async function closeGracefully(app: NestFastifyApplication): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  if (fastify.server.listening) await fastify.close();
+  await app.close();
+}

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError, type AppConfig } from './config/config.schema.js';
-import { createApp } from './bootstrap.js';
+import { closeGracefully, createApp } from './bootstrap.js';
 import { ensureDatabase, migrate, MigrationError } from './prisma/migrator.js';
 import type { Role } from './app.module.js';
 
@@ -50,7 +50,7 @@ async function runRole(config: AppConfig, role: Role): Promise<void> {
     force.unref();
     try {
       // Stops accepting, waits for in-flight requests and streams, then closes Prisma, Redis and BullMQ.
-      await app.close();
+      await closeGracefully(app);
       logger.info('stopped');
       logger.flush();
       process.exit(0);

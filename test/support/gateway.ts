@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
-import { createApp } from '../../src/bootstrap.js';
+import { closeGracefully, createApp } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import type { Role } from '../../src/app.module.js';
@@ -78,7 +78,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
     logs,
     db,
     close: async () => {
-      await app.close();
+      await closeGracefully(app);
       if (!shared) {
         await flushPrefix(prefix);
         await db.drop();

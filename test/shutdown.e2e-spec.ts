@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeUpstream } from './fake-upstream/index.ts';
+import { startGateway } from './support/gateway.js';
+import { closeGracefully } from '../src/bootstrap.js';
+import { createKey } from './support/auth.js';
+import { seedAccount } from './support/accounts.js';
+import { createTestDatabase } from './support/db.js';
+import { flushPrefix, testPrefix } from './support/redis.js';
+
+/** Graceful shutdown: in-flight streams finish, new connections are refused, the process exits 0 on SIGTERM. */
+describe('graceful shutdown', () => {
+  it('app.close() lets an in-flight stream finish while refusing new requests', async () => {
+    const fake = await FakeUpstream.start();
+    const gw = await startGateway({
+      env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl },
+    });
+    try {
+      const a = fake.addAccount();
+      await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
+      const { key } = await createKey(gw);
+      fake.respondWith({ text: 'word '.repeat(400) });
+      const res = await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-5.5', input: 'long', stream: true }),
+      });
+      const reader = res.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value);
+      const closing = closeGracefully(gw.app);
+      await new Promise((r) => setTimeout(r, 50));
+      const refused = await fetch(`${gw.url}/healthz`).then(
+        (r) => r.status,
+        () => 'refused',
+      );
+      expect(['refused', 503]).toContain(refused);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      expect(text).toContain('event: response.completed');
+      await closing;
+    } finally {
+      await gw.db.drop();
+      await flushPrefix(gw.config.REDIS_KEY_PREFIX);
+      await fake.close();
+    }
+  });
+
+  const main = join(process.cwd(), 'dist', 'main.js');
+  (existsSync(main) ? it : it.skip)('node dist/main.js serve exits 0 on SIGTERM', async () => {
+    const db = await createTestDatabase();
+    const prefix = testPrefix();
+    try {
+      const child = spawn(process.execPath, [main, 'serve'], {
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          DATABASE_URL: db.url,
+          REDIS_KEY_PREFIX: prefix,
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20000);
+        child.stdout.on('data', () => {
+          if (out.includes('"msg":"listening"')) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      expect(out).toContain('"msg":"shutting down"');
+      expect(out).toContain('"msg":"stopped"');
+    } finally {
+      await db.drop();
+      await flushPrefix(prefix);
+    }
+  });
+});
