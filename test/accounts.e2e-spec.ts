@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { startGateway, type TestGateway } from './support/gateway.js';
+import { eventually, query } from './support/wait.js';
 import { seedAccount } from './support/accounts.js';
 import { AccountSource } from '../src/accounts/account-source.js';
 import { AccountsService } from '../src/accounts/accounts.service.js';
@@ -39,25 +39,6 @@ function captureIo(): CliIo & { stdout: string; stderr: string } {
     openBrowser: () => {},
   };
   return io;
-}
-
-async function query<T = any>(gw: TestGateway, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: gw.db.url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-async function eventually(fn: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const K1 = randomBytes(32).toString('base64');

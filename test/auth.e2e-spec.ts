@@ -1,29 +1,10 @@
-import pg from 'pg';
 import { FakeUpstream } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
+import { eventually, query } from './support/wait.js';
 import { createAdminKey } from './support/auth.js';
 import { authLogin, type CliIo } from '../src/accounts/accounts.cli.js';
 
 /** Login flows end to end against the fake issuer, every listed failure, and the admin account API. */
-async function query<T = any>(gw: TestGateway, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: gw.db.url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-async function eventually(fn: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('auth: login flows and the admin account API', () => {
   let fake: FakeUpstream;
   let gw: TestGateway;

@@ -1,30 +1,11 @@
-import pg from 'pg';
 import { FakeUpstream } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
+import { eventually, query } from './support/wait.js';
 import { seedAccount } from './support/accounts.js';
 import { AccountSource } from '../src/accounts/account-source.js';
 import { AccountRefreshError } from '../src/auth/account-errors.js';
 
 /** Token refresh: single flight across two instances, the worker's proactive refresh, permanent and transient failures. */
-async function query<T = any>(gw: TestGateway, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: gw.db.url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-async function eventually(fn: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 function bodyOf(r: { body: unknown }): Record<string, unknown> {
   return (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Record<string, unknown>;
 }

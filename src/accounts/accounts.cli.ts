@@ -1,3 +1,4 @@
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { createServer, type Server } from 'node:http';
 import { spawn } from 'node:child_process';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
@@ -46,7 +47,14 @@ class AccountsCliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AccountsCliModule,
-      imports: [ConfigModule.forRoot(config), PrismaModule, RedisModule, QueueModule, AccountsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        PrismaModule,
+        RedisModule,
+        QueueModule,
+        MetricsModule,
+        AccountsModule,
+      ],
     };
   }
 }

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
 import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
 import { ResponsesService } from '../responses/responses.service.js';
+import { startSse } from '../common/sse.js';
 import { ChatTranslator, type StreamOutput } from './chat-translator.js';
 import { mapChatRequest } from './chat-request.mapper.js';
 
@@ -59,15 +60,7 @@ export class ChatController {
       reply.headers(opened.headers).status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
       return;
     }
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': req.id,
-      ...opened.headers,
-    });
+    startSse(reply, req.id, opened.headers);
     const write = (outs: StreamOutput[]) => {
       for (const o of outs)
         reply.raw.write(o === '[DONE]' ? 'data: [DONE]\n\n' : `data: ${JSON.stringify(o)}\n\n`);

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/c
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/errors.js';
+import { startSse } from '../common/sse.js';
 import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
 import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
 import { classifyFailure } from '../chat/chat-translator.js';
@@ -79,15 +80,7 @@ export class ResponsesController {
         reply.headers(opened.headers).status(200).send(result);
         return;
       }
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': req.id,
-        ...opened.headers,
-      });
+      startSse(reply, req.id, opened.headers);
       try {
         for await (const ev of opened.events) {
           if (abort.signal.aborted) break;
