@@ -144,6 +144,7 @@ describe('usage records and metrics', () => {
     ).text();
     expect(m).toContain('cg_account_usage_limit_used_percent{account="team-a"} 42');
     expect(m).toContain('cg_token_refresh_total{outcome="success"} 1');
+    expect(m).toContain('cg_accounts{status="active",enabled="true"} 1');
   });
 
   it('lists only allowed models and refuses a disallowed one on requests', async () => {

@@ -13,6 +13,7 @@ import { AccountEvents } from './account-events.js';
 import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { ACCOUNTS_QUEUE } from './accounts.queue.js';
+import { AccountsMetrics } from './accounts.metrics.js';
 
 /**
  * Accounts and their OAuth tokens (storage, refresh, logins). Global and loaded in every role: the API (pool,
@@ -36,6 +37,7 @@ import { ACCOUNTS_QUEUE } from './accounts.queue.js';
     AccountsService,
     { provide: AccountSource, useExisting: AccountsService },
     LoginService,
+    AccountsMetrics,
   ],
   exports: [
     AccountsRepository,

@@ -326,6 +326,8 @@ export class ResponsesService {
       case 'auth':
       case 'server':
       case 'network':
+        // Back off a little before the next account so a struggling upstream is not hammered.
+        await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 150)));
         return { error: toApiError(c), final: false };
       default:
         return { error: toApiError(c), final: true };
