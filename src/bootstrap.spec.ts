@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { requestIdFor } from './bootstrap.js';
+import { requestIdFor, trustProxySetting } from './bootstrap.js';
 
 const req = (v?: string | string[]) =>
   ({ headers: v === undefined ? {} : { 'x-request-id': v } }) as IncomingMessage;
@@ -16,4 +16,18 @@ describe('requestIdFor', () => {
       expect(requestIdFor(req(v as any))).not.toBe(id);
     },
   );
+});
+
+describe('trustProxySetting', () => {
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['10.0.0.0/8,127.0.0.1', '10.0.0.0/8,127.0.0.1'],
+  ])('%s → %j', (input, out) => expect(trustProxySetting(input)).toEqual(out));
+});
+
+it('a hop count trusts that many proxies', () => {
+  const f = trustProxySetting('2') as (a: string, hop: number) => boolean;
+  expect([f('x', 0), f('x', 1), f('x', 2)]).toEqual([true, true, false]);
 });

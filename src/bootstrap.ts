@@ -18,6 +18,19 @@ export function requestIdFor(req: IncomingMessage): string {
   return `req_${randomUUID().replace(/-/g, '')}`;
 }
 
+/** TRUST_PROXY → Fastify's trustProxy: unset/false = off, true, a hop count, or addresses/CIDRs. */
+export function trustProxySetting(
+  v: string | undefined,
+): boolean | string | ((addr: string, hop: number) => boolean) {
+  if (!v || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return (_addr: string, hop: number) => hop < hops;
+  }
+  return v;
+}
+
 export interface CreateAppOptions {
   role?: Role;
   /** Where JSON logs go (tests capture them); stdout by default. */
@@ -46,6 +59,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     genReqId: requestIdFor,
     // Long SSE streams must not be cut by Fastify's defaults; the upstream client has its own idle timeout.
     requestTimeout: 0,
+    trustProxy: trustProxySetting(config.TRUST_PROXY),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

@@ -50,3 +50,20 @@ describe('deployment files', () => {
     expect(worker).toContain('args: ["worker"]');
   });
 });
+
+describe('Grafana dashboard', () => {
+  it('queries only metrics the gateway exposes', async () => {
+    const dash = JSON.parse(readFileSync(join(chart, 'dashboards', 'codex-gateway.json'), 'utf8'));
+    const exprs: string[] = dash.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b(cg_[a-z_]+)/g)].map((m) => m[1])));
+    const src = ['metrics/metrics.service.ts', 'accounts/accounts.metrics.ts']
+      .map((f) => readFileSync(join(root, 'src', f), 'utf8'))
+      .join('\n');
+    const defined = new Set([...src.matchAll(/name: '(cg_[a-z_]+)'/g)].map((m) => m[1]));
+    expect(used.size).toBeGreaterThan(8);
+    for (const name of used) {
+      const base = name.replace(/_(bucket|count|sum)$/, '');
+      expect({ name, defined: defined.has(base) }).toEqual({ name, defined: true });
+    }
+  });
+});

@@ -20,6 +20,8 @@ export const configSchema = z.object({
   PORT: int(8080, 0).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.string().url().optional(),
+  /** Behind a load balancer: `true`, a hop count, or comma-separated proxy addresses/CIDRs (Fastify trustProxy). */
+  TRUST_PROXY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/codex_gateway'),
