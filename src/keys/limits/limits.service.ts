@@ -27,7 +27,8 @@ export interface Admission {
   settle(actualTotalTokens: number): Promise<void>;
 }
 
-const QUOTA_ADD = `local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIREAT', KEYS[1], ARGV[2]) return v`;
+/** Adds to the day and month counters in one round trip; each expires at its own period end. */
+const QUOTA_ADD = `for i = 1, 2 do redis.call('INCRBY', KEYS[i], ARGV[1]) redis.call('PEXPIREAT', KEYS[i], ARGV[i + 1]) end return 1`;
 
 @Injectable()
 export class LimitsService {
@@ -155,10 +156,17 @@ export class LimitsService {
 
   private async addQuota(auth: RequestAuth, tokens: number): Promise<void> {
     if (!auth.keyId || tokens === 0) return;
-    for (const kind of ['day', 'month'] as const) {
-      const { key, endsAt } = this.quotaKey(kind, auth.keyId);
-      await this.redis.client.eval(QUOTA_ADD, 1, key, String(tokens), String(endsAt));
-    }
+    const day = this.quotaKey('day', auth.keyId);
+    const month = this.quotaKey('month', auth.keyId);
+    await this.redis.client.eval(
+      QUOTA_ADD,
+      2,
+      day.key,
+      month.key,
+      String(tokens),
+      String(day.endsAt),
+      String(month.endsAt),
+    );
   }
 
   async usage(keyId: string): Promise<KeyUsage> {
