@@ -10,7 +10,9 @@ import { HealthModule } from './health/health.module.js';
 import { WorkerModule } from './worker/worker.module.js';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AccountsHttpModule } from './accounts/accounts-http.module.js';
+import { AuthModule } from './auth/auth.module.js';
 import { KeysModule } from './keys/keys.module.js';
+import { LimitsModule } from './limits/limits.module.js';
 import { UpstreamModule } from './upstream/upstream.module.js';
 import { PoolModule } from './accounts/pool/pool.module.js';
 import { ModelsModule } from './models/models.module.js';
@@ -29,7 +31,9 @@ export interface AppOptions {
 /** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
 const HTTP_MODULES: Type[] = [
   HealthModule,
+  AuthModule,
   KeysModule,
+  LimitsModule,
   AccountsHttpModule,
   UpstreamModule,
   PoolModule,

@@ -6,9 +6,11 @@ import { ErrorEnvelopeFilter } from '../src/common/error.filter.js';
 import { ConfigModule } from '../src/config/config.module.js';
 import { PrismaModule } from '../src/prisma/prisma.module.js';
 import { RedisModule } from '../src/redis/redis.module.js';
-import { CurrentAuth, type RequestAuth } from '../src/keys/auth-context.js';
-import { ApiKeyGuard } from '../src/keys/guards/api-key.guard.js';
+import { CurrentAuth, type RequestAuth } from '../src/auth/auth-context.js';
+import { ApiKeyGuard } from '../src/keys/api-key.guard.js';
+import { AuthModule } from '../src/auth/auth.module.js';
 import { KeysModule } from '../src/keys/keys.module.js';
+import { LimitsModule } from '../src/limits/limits.module.js';
 import { createAdminKey, createKey } from './support/auth.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
 
@@ -34,7 +36,15 @@ class ProbeModule {}
 
 async function probeApp(gw: TestGateway): Promise<{ app: NestFastifyApplication; url: string }> {
   @Module({
-    imports: [ConfigModule.forRoot(gw.config), PrismaModule, RedisModule, KeysModule, ProbeModule],
+    imports: [
+      ConfigModule.forRoot(gw.config),
+      PrismaModule,
+      RedisModule,
+      AuthModule,
+      KeysModule,
+      LimitsModule,
+      ProbeModule,
+    ],
     providers: [{ provide: APP_FILTER, useClass: ErrorEnvelopeFilter }],
   })
   class Root {}

@@ -3,7 +3,7 @@ import { startGateway, type TestGateway } from './support/gateway.js';
 import { eventually, query } from './support/wait.js';
 import { seedAccount } from './support/accounts.js';
 import { AccountSource } from '../src/accounts/account-source.js';
-import { AccountRefreshError } from '../src/auth/account-errors.js';
+import { AccountRefreshError } from '../src/accounts/account-errors.js';
 
 /** Token refresh: single flight across two instances, the worker's proactive refresh, permanent and transient failures. */
 function bodyOf(r: { body: unknown }): Record<string, unknown> {

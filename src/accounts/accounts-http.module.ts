@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccountsController } from './accounts.controller.js';
-import { AuthController } from '../auth/auth.controller.js';
+import { AccountLoginController } from './oauth/account-login.controller.js';
 
 /** HTTP side of the accounts module (serve role): the admin account API and the login flows. */
-@Module({ controllers: [AuthController, AccountsController] })
+@Module({ controllers: [AccountLoginController, AccountsController] })
 export class AccountsHttpModule {}

@@ -9,7 +9,7 @@ import { PrismaModule } from '../prisma/prisma.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { ApiError } from '../common/errors.js';
-import { LoginService } from '../auth/login.service.js';
+import { AccountLoginService } from './oauth/account-login.service.js';
 import { AccountsModule } from './accounts.module.js';
 import { AccountsService, type AccountView } from './accounts.service.js';
 import { AccountsRepository } from './accounts.repository.js';
@@ -108,7 +108,7 @@ function escapeHtml(s: string): string {
 export async function authLogin(config: AppConfig, args: string[], io: CliIo = processIo): Promise<number> {
   const a = parseArgs(args, ['port', 'label']);
   return withAccountsContext(config, async (ctx) => {
-    const logins = ctx.get(LoginService);
+    const logins = ctx.get(AccountLoginService);
     if (a.flags.has('device')) return deviceLogin(logins, io);
     const port = a.values.port ? Number(a.values.port) : 1455;
     const start = await logins.startPkce({ type: 'cli' });
@@ -172,7 +172,7 @@ export async function authLogin(config: AppConfig, args: string[], io: CliIo = p
   });
 }
 
-async function deviceLogin(logins: LoginService, io: CliIo): Promise<number> {
+async function deviceLogin(logins: AccountLoginService, io: CliIo): Promise<number> {
   const d = await logins.startDevice({ type: 'cli' }, { background: false });
   const minutes = Math.max(1, Math.round((Date.parse(d.expiresAt) - Date.now()) / 60_000));
   io.out(

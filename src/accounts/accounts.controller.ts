@@ -11,11 +11,11 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../keys/guards/admin.guard.js';
-import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
+import { AdminGuard } from '../auth/admin.guard.js';
+import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { parseOrThrow } from '../common/validation.js';
 import { ApiError } from '../common/errors.js';
-import { AccountRefreshError } from '../auth/account-errors.js';
+import { AccountRefreshError } from './account-errors.js';
 import { AccountsService, type Actor } from './accounts.service.js';
 import { AccountDto, AccountListDto, PatchAccountDto, patchAccountSchema } from './dto/accounts.dto.js';
 

@@ -3,9 +3,9 @@ import { BullModule } from '@nestjs/bullmq';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { KeyRing } from '../common/crypto.js';
-import { OAuthClient } from '../auth/oauth-client.js';
-import { TokenRefreshService } from '../auth/token-refresh.service.js';
-import { LoginService } from '../auth/login.service.js';
+import { OAuthClient } from './oauth/oauth-client.js';
+import { TokenRefreshService } from './oauth/token-refresh.service.js';
+import { AccountLoginService } from './oauth/account-login.service.js';
 import { AccountSource } from './account-source.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { AccountsService } from './accounts.service.js';
@@ -36,7 +36,7 @@ import { AccountsMetrics } from './accounts.metrics.js';
     TokenRefreshService,
     AccountsService,
     { provide: AccountSource, useExisting: AccountsService },
-    LoginService,
+    AccountLoginService,
     AccountsMetrics,
   ],
   exports: [
@@ -48,7 +48,7 @@ import { AccountsMetrics } from './accounts.metrics.js';
     TokenRefreshService,
     AccountsService,
     AccountSource,
-    LoginService,
+    AccountLoginService,
     BullModule,
   ],
 })

@@ -3,10 +3,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import { decodeTokenClaims } from '../auth/claims.js';
-import { TokenRefreshService, type LoadedAccount } from '../auth/token-refresh.service.js';
-import { AccountRefreshError, AccountUnavailableError, accountNotFound } from '../auth/account-errors.js';
-import { OAuthClient } from '../auth/oauth-client.js';
+import { decodeTokenClaims } from './oauth/claims.js';
+import { TokenRefreshService, type LoadedAccount } from './oauth/token-refresh.service.js';
+import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
+import { OAuthClient } from './oauth/oauth-client.js';
 import {
   AccountSource,
   type AccountCredentials,

@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { RedisService } from '../redis/redis.service.js';
-import { jwtExpiry } from '../auth/claims.js';
+import { jwtExpiry } from './oauth/claims.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { CredentialsCipher } from './credentials.js';
 import {

@@ -1,82 +1,103 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../keys/guards/admin.guard.js';
-import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
-import { parseOrThrow } from '../common/validation.js';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import { actorOf } from '../accounts/accounts.controller.js';
-import {
-  DeviceStartDto,
-  ImportAuthJsonDto,
-  LoginResultDto,
-  LoginStatusDto,
-  OAuthCompleteDto,
-  OAuthStartDto,
-  oauthCompleteSchema,
-} from '../accounts/dto/accounts.dto.js';
-import { LoginService } from './login.service.js';
+import { parseOrThrow } from '../common/validation.js';
+import { CurrentAuth, type RequestAuth } from './auth-context.js';
+import { readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
+import { isSameOrigin } from './csrf.js';
+import { loginSchema } from '../keys/dto/keys.dto.js';
+import { UserGuard } from './admin.guard.js';
+import { KeysRepository } from '../keys/keys.repository.js';
+import { SignInService } from './sign-in.service.js';
+import { SessionsService } from './sessions.service.js';
+import { presentUser } from './users.service.js';
 
-/** Admin login flows for subscription accounts: browser PKCE (pasted callback), device code, auth.json import. */
-@ApiTags('accounts')
-@ApiBearerAuth()
-@UseGuards(AdminGuard)
-@Controller('admin/api/accounts')
+@ApiTags('auth')
+@Controller('admin/api/auth')
 export class AuthController {
-  constructor(private readonly logins: LoginService) {}
+  constructor(
+    private readonly login: SignInService,
+    private readonly sessions: SessionsService,
+    private readonly repo: KeysRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  @Post('oauth/start')
-  @HttpCode(200)
-  @ApiOperation({
-    summary: 'Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address',
-  })
-  @ApiOkResponse({ type: OAuthStartDto })
-  start(@CurrentAuth() auth?: RequestAuth) {
-    return this.logins.startPkce(actorOf(auth));
+  private get secure(): boolean {
+    return this.config.PUBLIC_URL.startsWith('https:');
   }
 
-  @Post('oauth/complete')
+  @Post('login')
   @HttpCode(200)
-  @ApiOperation({
-    summary: 'Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address',
-  })
-  @ApiBody({ type: OAuthCompleteDto })
-  @ApiOkResponse({ type: LoginResultDto })
-  complete(@Body() body: OAuthCompleteDto) {
-    const { loginId, callbackUrl } = parseOrThrow(oauthCompleteSchema, body);
-    return this.logins.completePkce(loginId, callbackUrl);
+  @ApiOperation({ summary: 'Sign in with email and password; sets the session cookie' })
+  async signIn(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
+    // Login CSRF: a browser that sends an Origin must send ours.
+    if (req.headers.origin && !this.sameOrigin(req)) {
+      throw ApiError.forbidden(
+        'Cross-origin request refused (Origin does not match).',
+        'csrf_origin_mismatch',
+      );
+    }
+    const { email, password } = parseOrThrow(loginSchema, body);
+    const { sid, user } = await this.login.login(email, password, req.ip);
+    reply.header(
+      'set-cookie',
+      sessionCookie(sid, { secure: this.secure, maxAgeSeconds: this.config.SESSION_ABSOLUTE_SECONDS }),
+    );
+    reply.header('cache-control', 'no-store');
+    return { user };
   }
 
-  @Post('device/start')
+  @Post('logout')
   @HttpCode(200)
-  @ApiOperation({
-    summary: 'Start a device-code login; the gateway polls in the background',
-  })
-  @ApiOkResponse({ type: DeviceStartDto })
-  device(@CurrentAuth() auth?: RequestAuth) {
-    return this.logins.startDevice(actorOf(auth));
+  @ApiCookieAuth('cg_session')
+  @ApiOperation({ summary: 'End the session' })
+  async signOut(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (sid) {
+      if (!this.sameOrigin(req)) {
+        throw ApiError.forbidden(
+          'Cross-origin request refused (Origin does not match).',
+          'csrf_origin_mismatch',
+        );
+      }
+      const s = await this.sessions.get(sid);
+      await this.sessions.destroy(sid);
+      if (s)
+        await this.repo.audit({
+          actorType: 'user',
+          actorId: s.userId,
+          action: 'auth.logout',
+          targetType: 'user',
+          targetId: s.userId,
+        });
+    }
+    reply.header('set-cookie', sessionCookie('', { secure: this.secure, maxAgeSeconds: 0 }));
+    return { ok: true };
   }
 
-  @Get('logins/:loginId')
-  @ApiOperation({
-    summary: 'State of a login: pending, completed, expired or failed',
-  })
-  @ApiOkResponse({ type: LoginStatusDto })
-  status(@Param('loginId') loginId: string) {
-    return this.logins.status(loginId);
+  @Get('me')
+  @UseGuards(UserGuard)
+  @ApiBearerAuth()
+  @ApiCookieAuth('cg_session')
+  @ApiOperation({ summary: 'Who is signed in' })
+  async me(@CurrentAuth() auth: RequestAuth) {
+    const user = await this.repo.findUser(auth.userId);
+    if (!user) throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');
+    return { user: presentUser(user), via: auth.kind, scope: auth.scope };
   }
 
-  @Post('import')
-  @HttpCode(200)
-  @ApiOperation({
-    summary: 'Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label})',
-  })
-  @ApiBody({ type: ImportAuthJsonDto })
-  @ApiOkResponse({ type: LoginResultDto })
-  import(@Body() body: unknown, @CurrentAuth() auth?: RequestAuth) {
-    if (!body || typeof body !== 'object')
-      throw ApiError.badRequest('The request body must be a JSON object.', null, 'invalid_request');
-    const b = body as Record<string, unknown>;
-    const label = typeof b.label === 'string' ? b.label.slice(0, 200) : undefined;
-    return this.logins.importAuthJson('tokens' in b ? b : b.authJson, actorOf(auth), label);
+  private sameOrigin(req: FastifyRequest): boolean {
+    return isSameOrigin(
+      { origin: req.headers.origin, referer: req.headers.referer, host: req.headers.host },
+      this.config.PUBLIC_URL,
+      req.protocol === 'https' ? 'https' : 'http',
+    );
   }
 }

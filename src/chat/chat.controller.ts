@@ -3,12 +3,12 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
-import { ResponsesService } from '../responses/responses.service.js';
-import { startSse } from '../common/sse.js';
-import { ChatTranslator, type StreamOutput } from './chat-translator.js';
-import { mapChatRequest } from './chat-request.mapper.js';
+import { ApiKeyGuard } from '../keys/api-key.guard.js';
+import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { GatewayPipeline } from '../gateway/pipeline.service.js';
+import { ClientRelay } from '../gateway/relay.js';
+import { ChatTranslator, type StreamOutput } from './from-responses.js';
+import { mapChatRequest } from './to-responses.js';
 
 /**
  * POST /v1/chat/completions: maps the request (pure), opens the upstream stream through the same pipeline as
@@ -20,7 +20,7 @@ import { mapChatRequest } from './chat-request.mapper.js';
 @UseGuards(ApiKeyGuard)
 export class ChatController {
   constructor(
-    private readonly responses: ResponsesService,
+    private readonly pipeline: GatewayPipeline,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -35,49 +35,45 @@ export class ChatController {
     const { body: responsesBody, meta } = mapChatRequest(body, {
       reasoningContent: this.config.CHAT_REASONING_CONTENT,
     });
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    };
-    reply.raw.on('close', onClose);
-    const opened = await this.responses.open({
-      auth,
-      body: responsesBody,
-      endpoint: 'chat',
-      clientStream: meta.stream,
-      requestId: req.id,
-      signal: abort.signal,
-    });
-    const t = new ChatTranslator(meta);
-    if (!meta.stream) {
-      try {
-        for await (const ev of opened.events) t.push(ev.type, ev.data);
-      } catch (err) {
-        t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error');
-      } finally {
-        reply.raw.off('close', onClose);
-      }
-      reply.headers(opened.headers).status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
-      return;
-    }
-    startSse(reply, req.id, opened.headers);
-    const write = (outs: StreamOutput[]) => {
-      for (const o of outs)
-        reply.raw.write(o === '[DONE]' ? 'data: [DONE]\n\n' : `data: ${JSON.stringify(o)}\n\n`);
-    };
+    const relay = new ClientRelay(reply);
     try {
-      for await (const ev of opened.events) {
-        if (abort.signal.aborted) break;
-        write(t.push(ev.type, ev.data));
+      const opened = await this.pipeline.open({
+        auth,
+        body: responsesBody,
+        endpoint: 'chat',
+        clientStream: meta.stream,
+        requestId: req.id,
+        signal: relay.signal,
+      });
+      const t = new ChatTranslator(meta);
+      if (!meta.stream) {
+        try {
+          for await (const ev of opened.events) t.push(ev.type, ev.data);
+        } catch (err) {
+          t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error');
+        }
+        reply.headers(opened.headers).status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
+        return;
       }
-      if (!t.done && !abort.signal.aborted)
-        write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));
-    } catch (err) {
-      if (!abort.signal.aborted)
-        write(t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error'));
+      relay.startSse(req.id, opened.headers);
+      const write = (outs: StreamOutput[]) => {
+        for (const o of outs) relay.writeData(o);
+      };
+      try {
+        for await (const ev of opened.events) {
+          if (relay.aborted) break;
+          write(t.push(ev.type, ev.data));
+        }
+        if (!t.done && !relay.aborted)
+          write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));
+      } catch (err) {
+        if (!relay.aborted)
+          write(
+            t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error'),
+          );
+      }
     } finally {
-      reply.raw.off('close', onClose);
-      if (!reply.raw.writableEnded) reply.raw.end();
+      relay.dispose();
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ResponsesModule } from '../responses/responses.module.js';
+import { GatewayModule } from '../gateway/gateway.module.js';
 import { ChatController } from './chat.controller.js';
 
-@Module({ imports: [ResponsesModule], controllers: [ChatController] })
+@Module({ imports: [GatewayModule], controllers: [ChatController] })
 export class ChatModule {}

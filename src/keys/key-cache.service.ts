@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import type { Redis } from 'ioredis';
 import { RedisService } from '../redis/redis.service.js';
 import { KeysRepository, type KeyRow } from './keys.repository.js';
-import type { RequestAuth } from './auth-context.js';
+import type { RequestAuth } from '../auth/auth-context.js';
 
 /** What the hot path needs of a key, cached in memory by the key's hash. */
 export interface CachedKey {

@@ -12,9 +12,9 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from './auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { createKeySchema, updateKeySchema } from './dto/keys.dto.js';
-import { UserGuard } from './guards/admin.guard.js';
+import { UserGuard } from '../auth/admin.guard.js';
 import { KeysService } from './keys.service.js';
 
 /** Virtual keys. Admins manage every key; members only their own `api` keys when the setting allows it. */

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/errors.js';
-import { LimitsService } from './limits/limits.service.js';
-import type { RequestAuth } from './auth-context.js';
+import { LimitsService } from '../limits/limits.service.js';
+import type { RequestAuth } from '../auth/auth-context.js';
 import { KeyCacheService } from './key-cache.service.js';
 import { displayPrefix, generateKey, hashKey } from './key-format.js';
 import { KeysRepository, type KeyRow } from './keys.repository.js';
 import type { CreateKeyInput, UpdateKeyInput } from './dto/keys.dto.js';
-import { SettingsService } from './settings.service.js';
+import { SettingsService } from '../auth/settings.service.js';
 
 /** Virtual keys: create (plain key returned once), list, update, revoke, rotate; members only their own `api` keys. */
 @Injectable()

@@ -2,10 +2,10 @@ import { Controller, Get, Param, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { ApiError } from '../common/errors.js';
-import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
+import { ApiKeyGuard } from '../keys/api-key.guard.js';
+import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
-import { LimitsService } from '../keys/limits/limits.service.js';
+import { LimitsService } from '../limits/limits.service.js';
 import { ModelsService } from './models.service.js';
 import { toModelObjects } from './models.catalog.js';
 

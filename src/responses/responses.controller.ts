@@ -2,11 +2,11 @@ import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/c
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/errors.js';
-import { startSse } from '../common/sse.js';
-import { ApiKeyGuard } from '../keys/guards/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
-import { classifyFailure } from '../chat/chat-translator.js';
-import { ResponsesService } from './responses.service.js';
+import { ApiKeyGuard } from '../keys/api-key.guard.js';
+import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { classifyFailure } from '../upstream/classify.js';
+import { GatewayPipeline } from '../gateway/pipeline.service.js';
+import { ClientRelay } from '../gateway/relay.js';
 import { ResponseAssembler } from './response-assembler.js';
 
 /**
@@ -18,7 +18,7 @@ import { ResponseAssembler } from './response-assembler.js';
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
 export class ResponsesController {
-  constructor(private readonly responses: ResponsesService) {}
+  constructor(private readonly pipeline: GatewayPipeline) {}
 
   @Post('responses')
   @HttpCode(200)
@@ -36,19 +36,15 @@ export class ResponsesController {
       throw ApiError.badRequest("'stream' must be a boolean.", 'stream', 'invalid_value');
     }
     const clientStream = b.stream === true;
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    };
-    reply.raw.on('close', onClose);
+    const relay = new ClientRelay(reply);
     try {
-      const opened = await this.responses.open({
+      const opened = await this.pipeline.open({
         auth,
         body: b,
         endpoint: 'responses',
         clientStream,
         requestId: req.id,
-        signal: abort.signal,
+        signal: relay.signal,
       });
       if (!clientStream) {
         const asm = new ResponseAssembler();
@@ -80,27 +76,23 @@ export class ResponsesController {
         reply.headers(opened.headers).status(200).send(result);
         return;
       }
-      startSse(reply, req.id, opened.headers);
+      relay.startSse(req.id, opened.headers);
       try {
         for await (const ev of opened.events) {
-          if (abort.signal.aborted) break;
-          reply.raw.write(ev.raw);
+          if (relay.aborted) break;
+          relay.write(ev.raw);
         }
       } catch (err) {
-        if (!abort.signal.aborted) {
-          const error = {
+        if (!relay.aborted)
+          relay.writeEvent('error', {
             type: 'error',
             code: (err as { errorClass?: string }).errorClass ?? 'stream_disconnected',
             message: (err as Error).message,
             param: null,
-          };
-          reply.raw.write(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
-        }
-      } finally {
-        if (!reply.raw.writableEnded) reply.raw.end();
+          });
       }
     } finally {
-      reply.raw.off('close', onClose);
+      relay.dispose();
     }
   }
 }

@@ -1,12 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ModelsModule } from '../models/models.module.js';
+import { GatewayModule } from '../gateway/gateway.module.js';
 import { ResponsesController } from './responses.controller.js';
-import { ResponsesService } from './responses.service.js';
 
-@Module({
-  imports: [ModelsModule],
-  controllers: [ResponsesController],
-  providers: [ResponsesService],
-  exports: [ResponsesService],
-})
+@Module({ imports: [GatewayModule], controllers: [ResponsesController] })
 export class ResponsesModule {}

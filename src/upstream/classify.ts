@@ -124,3 +124,20 @@ export function usageSnapshotFromHeaders(
     at: now,
   };
 }
+
+/** `response.failed` error codes → OpenAI envelope type and HTTP status (for failures before anything was sent). */
+export function classifyFailure(code: string | null | undefined): { status: number; type: string } {
+  switch (code) {
+    case 'context_length_exceeded':
+    case 'invalid_prompt':
+    case 'invalid_request_error':
+      return { status: 400, type: 'invalid_request_error' };
+    case 'rate_limit_exceeded':
+      return { status: 429, type: 'rate_limit_error' };
+    case 'usage_limit_reached':
+    case 'insufficient_quota':
+      return { status: 429, type: 'insufficient_quota' };
+    default:
+      return { status: 502, type: 'server_error' };
+  }
+}

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/config.schema.js';
-import { clientProfileHeaders } from '../auth/client-profile.js';
+import { clientProfileHeaders } from './client-profile.js';
 
 /**
  * Headers of POST {CODEX_BASE_URL}/responses, in the order the Codex CLI 0.169 sent them (PROTOCOL.md §4,

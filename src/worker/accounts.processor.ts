@@ -2,9 +2,9 @@ import { OnApplicationBootstrap, Logger } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { RefreshScheduler } from '../accounts/refresh-scheduler.js';
-import { TokenRefreshService } from '../auth/token-refresh.service.js';
-import { LoginService } from '../auth/login.service.js';
-import { AccountRefreshError, AccountUnavailableError } from '../auth/account-errors.js';
+import { TokenRefreshService } from '../accounts/oauth/token-refresh.service.js';
+import { AccountLoginService } from '../accounts/oauth/account-login.service.js';
+import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { ApiError } from '../common/errors.js';
 import {
   ACCOUNTS_QUEUE,
@@ -26,7 +26,7 @@ export class AccountsProcessor extends WorkerHost implements OnApplicationBootst
   constructor(
     private readonly scheduler: RefreshScheduler,
     private readonly refresher: TokenRefreshService,
-    private readonly logins: LoginService,
+    private readonly logins: AccountLoginService,
   ) {
     super();
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../common/errors.js';
+import { classifyFailure } from '../upstream/classify.js';
 import type { ChatChunk, ChatCompletion, ChatMeta, ChatToolCall, ChatUsage, Json } from './chat.types.js';
 
 /**
@@ -34,23 +35,6 @@ export function mapUsage(u: Json | undefined | null): ChatUsage {
     prompt_tokens_details: { cached_tokens: Number(u?.input_tokens_details?.cached_tokens ?? 0) },
     completion_tokens_details: { reasoning_tokens: Number(u?.output_tokens_details?.reasoning_tokens ?? 0) },
   };
-}
-
-/** Upstream failure codes → OpenAI envelope type and HTTP status (for failures before anything was sent). */
-export function classifyFailure(code: string | null | undefined): { status: number; type: string } {
-  switch (code) {
-    case 'context_length_exceeded':
-    case 'invalid_prompt':
-    case 'invalid_request_error':
-      return { status: 400, type: 'invalid_request_error' };
-    case 'rate_limit_exceeded':
-      return { status: 429, type: 'rate_limit_error' };
-    case 'usage_limit_reached':
-    case 'insufficient_quota':
-      return { status: 429, type: 'insufficient_quota' };
-    default:
-      return { status: 502, type: 'server_error' };
-  }
 }
 
 export class ChatTranslator {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../common/errors.js';
 import { CHAT_PARAMS } from './chat-params.js';
-import { mapChatRequest } from './chat-request.mapper.js';
+import { mapChatRequest } from './to-responses.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'chat');
 const goldens: { name: string; chat: any; responses: any }[] = JSON.parse(

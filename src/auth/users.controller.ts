@@ -2,8 +2,8 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Put, UseGuards } fro
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from './auth-context.js';
-import { createUserSchema, settingsSchema, updateUserSchema } from './dto/keys.dto.js';
-import { AdminGuard } from './guards/admin.guard.js';
+import { createUserSchema, settingsSchema, updateUserSchema } from '../keys/dto/keys.dto.js';
+import { AdminGuard } from './admin.guard.js';
 import { SettingsService } from './settings.service.js';
 import { UsersService } from './users.service.js';
 

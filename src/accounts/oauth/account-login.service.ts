@@ -2,18 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.schema.js';
-import { KeyRing } from '../common/crypto.js';
-import { ApiError } from '../common/errors.js';
-import { RedisService } from '../redis/redis.service.js';
-import { AccountsService, type AccountView, type Actor } from '../accounts/accounts.service.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { KeyRing } from '../../common/crypto.js';
+import { ApiError } from '../../common/errors.js';
+import { RedisService } from '../../redis/redis.service.js';
+import { AccountsService, type AccountView, type Actor } from '../accounts.service.js';
 import {
   ACCOUNTS_QUEUE,
   JOB_DEVICE_POLL,
   devicePollJobId,
   type DevicePollJobData,
-} from '../accounts/accounts.queue.js';
+} from '../accounts.queue.js';
 import { codeChallengeS256, createCodeVerifier, createState, safeEqual } from './pkce.js';
 import {
   buildAuthorizeUrl,
@@ -79,7 +79,7 @@ function clean(s: string | null | undefined, max = 200): string {
 }
 
 @Injectable()
-export class LoginService {
+export class AccountLoginService {
   private readonly logger = new Logger('login');
   private readonly ring: KeyRing;
 

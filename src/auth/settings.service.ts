@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { KeysRepository } from './keys.repository.js';
+import { KeysRepository } from '../keys/keys.repository.js';
 import type { RequestAuth } from './auth-context.js';
 
 export const MEMBERS_CAN_CREATE_KEYS = 'members_can_create_keys';

@@ -4,12 +4,12 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from '../keys/auth-context.js';
+import type { RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
-import { LimitsService } from '../keys/limits/limits.service.js';
+import { LimitsService } from '../limits/limits.service.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
-import { AccountRefreshError, AccountUnavailableError } from '../auth/account-errors.js';
+import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
 import { responsesHeaders } from '../upstream/headers.js';
@@ -21,7 +21,7 @@ import {
 } from '../upstream/classify.js';
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { UsageService } from '../usage/usage.service.js';
+import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
 import { readSse, type UpstreamEvent } from './sse-reader.js';
 
 export type { UpstreamEvent } from './sse-reader.js';
@@ -52,7 +52,7 @@ const TERMINAL = new Set(['response.completed', 'response.failed', 'response.inc
  * 5xx/network/rate limit → next account), then an event stream the caller relays or translates.
  */
 @Injectable()
-export class ResponsesService {
+export class GatewayPipeline {
   private readonly logger = new Logger('responses');
 
   constructor(
@@ -62,62 +62,9 @@ export class ResponsesService {
     private readonly upstream: UpstreamClient,
     private readonly limits: LimitsService,
     private readonly models: ModelsService,
-    private readonly usage: UsageService,
+    private readonly recorder: UsageRecorder,
     private readonly metrics: MetricsService,
   ) {}
-
-  /** One usage row and the request metrics, whatever the outcome. */
-  private finish(
-    input: OpenInput,
-    model: string,
-    r: {
-      status: number;
-      errorClass: string | null;
-      accountId: string | null;
-      attempts: number;
-      t0: number;
-      ttfbMs: number | null;
-      usage?: any;
-    },
-  ): void {
-    const u = r.usage ?? {};
-    const tokens = {
-      input: Number(u.input_tokens ?? 0),
-      cached: Number(u.input_tokens_details?.cached_tokens ?? 0),
-      output: Number(u.output_tokens ?? 0),
-      reasoning: Number(u.output_tokens_details?.reasoning_tokens ?? 0),
-    };
-    const total = Number(u.total_tokens ?? tokens.input + tokens.output);
-    this.usage.record({
-      requestId: input.requestId,
-      keyId: input.auth.keyId,
-      userId: input.auth.userId,
-      accountId: r.accountId,
-      model,
-      endpoint: input.endpoint,
-      stream: input.clientStream,
-      status: r.status,
-      errorClass: r.errorClass,
-      inputTokens: tokens.input,
-      cachedTokens: tokens.cached,
-      outputTokens: tokens.output,
-      reasoningTokens: tokens.reasoning,
-      totalTokens: total,
-      ttfbMs: r.ttfbMs,
-      durationMs: Date.now() - r.t0,
-      attempts: r.attempts,
-    });
-    const m = this.metrics;
-    m.requests.inc({
-      endpoint: input.endpoint,
-      model,
-      status: String(r.status),
-      ...m.keyLabels(input.auth.keyId, input.auth.userId),
-    });
-    m.duration.observe({ endpoint: input.endpoint }, (Date.now() - r.t0) / 1000);
-    if (r.ttfbMs !== null) m.ttft.observe({ endpoint: input.endpoint }, r.ttfbMs / 1000);
-    for (const [kind, n] of Object.entries(tokens)) if (n) m.tokens.inc({ kind, model }, n);
-  }
 
   async open(input: OpenInput): Promise<OpenedStream> {
     const t0 = Date.now();
@@ -134,7 +81,14 @@ export class ResponsesService {
     } catch (err) {
       const status = err instanceof ApiError ? err.httpStatus : 500;
       const errorClass = err instanceof ApiError ? (err.code ?? err.type) : 'internal';
-      this.finish(input, requested, { status, errorClass, accountId: null, attempts, t0, ttfbMs: null });
+      this.recorder.record(input, requested, {
+        status,
+        errorClass,
+        accountId: null,
+        attempts,
+        t0,
+        ttfbMs: null,
+      });
       throw err;
     }
     const { body, model, payload, admission } = prepared;
@@ -168,11 +122,11 @@ export class ResponsesService {
         await this.pool.stick(stickyKey, account.id);
         await this.pool.begin(account.id);
         this.metrics.inflight.inc();
-        const done = (usage: any, errorClass: string | null, ttfbMs: number | null) => {
+        const done = (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => {
           input.signal.removeEventListener('abort', onClientAbort);
           this.metrics.inflight.dec();
           void this.pool.end(account.id).catch(() => {});
-          this.finish(input, requested, {
+          this.recorder.record(input, requested, {
             status: 200,
             errorClass,
             accountId: account.id,
@@ -191,7 +145,7 @@ export class ResponsesService {
     } catch (err) {
       input.signal.removeEventListener('abort', onClientAbort);
       await admission.settle(0).catch(() => {});
-      this.finish(input, requested, {
+      this.recorder.record(input, requested, {
         status: err instanceof ApiError ? err.httpStatus : 500,
         errorClass: err instanceof ApiError ? (err.code ?? err.type) : 'internal',
         accountId: null,
@@ -337,13 +291,13 @@ export class ResponsesService {
   private async *stream(
     res: Dispatcher.ResponseData,
     account: PoolAccount,
-    done: (usage: any, errorClass: string | null, ttfbMs: number | null) => void,
+    done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
     let terminal = false;
-    let usage: any = null;
+    let usage: UpstreamUsage | null = null;
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
     try {

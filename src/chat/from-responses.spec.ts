@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { ApiError } from '../common/errors.js';
 import { assertOpenApi } from '../../test/support/openapi.js';
-import { ChatTranslator, type StreamOutput } from './chat-translator.js';
+import { ChatTranslator, type StreamOutput } from './from-responses.js';
 
 /**
  * Golden tests: recorded upstream SSE sequences (test/fixtures/chat/streams/*.sse) → the chunk sequence a

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { request } from 'undici';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.schema.js';
-import { clientProfileHeaders } from './client-profile.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { clientProfileHeaders } from '../../upstream/client-profile.js';
 import {
   classifyNetworkError,
   classifyRefreshResponse,

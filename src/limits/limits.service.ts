@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { ApiError } from '../../common/errors.js';
-import { RedisService } from '../../redis/redis.service.js';
-import type { RequestAuth } from '../auth-context.js';
+import { ApiError } from '../common/errors.js';
+import { RedisService } from '../redis/redis.service.js';
+import type { RequestAuth } from '../auth/auth-context.js';
 import { formatReset, period } from './limit-math.js';
 
 /**

@@ -1,17 +1,17 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/config.schema.js';
-import { ApiError } from '../../common/errors.js';
-import type { RequestAuth } from '../auth-context.js';
-import { KeyCacheService } from '../key-cache.service.js';
-import { extractKey } from '../key-format.js';
-import { readCookie, SESSION_COOKIE } from '../cookies.js';
-import { isSameOrigin, SAFE_METHODS } from '../csrf.js';
-import { SessionsService } from '../sessions.service.js';
-import { KeysRepository } from '../keys.repository.js';
-import { authenticateKey } from './api-key.guard.js';
-import { PassportRunner } from './passport-runner.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { ApiError } from '../common/errors.js';
+import type { RequestAuth } from './auth-context.js';
+import { KeyCacheService } from '../keys/key-cache.service.js';
+import { extractKey } from '../keys/key-format.js';
+import { readCookie, SESSION_COOKIE } from './cookies.js';
+import { isSameOrigin, SAFE_METHODS } from './csrf.js';
+import { SessionsService } from './sessions.service.js';
+import { KeysRepository } from '../keys/keys.repository.js';
+import { authenticateKey } from '../keys/api-key.guard.js';
+import { PassportRunner } from '../common/passport-runner.js';
 
 /**
  * Authenticates an admin API caller by session cookie or by a bearer key, without checking the role.

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { RedisService } from '../redis/redis.service.js';
-import { KeysRepository } from './keys.repository.js';
+import { KeysRepository } from '../keys/keys.repository.js';
 import { dummyHash, verifyPassword } from './password.js';
 import { SessionsService } from './sessions.service.js';
 import { presentUser } from './users.service.js';
@@ -16,7 +16,7 @@ import { presentUser } from './users.service.js';
  * ends, even with the right password. A success clears the account's counter.
  */
 @Injectable()
-export class AdminLoginService {
+export class SignInService {
   private readonly byAccount: RateLimiterRedis;
   private readonly byIp: RateLimiterRedis;
 

@@ -3,8 +3,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import type { RequestAuth } from './auth-context.js';
-import { KeyCacheService } from './key-cache.service.js';
-import { KeysRepository, type UserRow } from './keys.repository.js';
+import { KeyCacheService } from '../keys/key-cache.service.js';
+import { KeysRepository, type UserRow } from '../keys/keys.repository.js';
 import { hashPassword } from './password.js';
 import { SessionsService } from './sessions.service.js';
 

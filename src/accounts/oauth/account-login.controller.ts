@@ -1,0 +1,82 @@
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminGuard } from '../../auth/admin.guard.js';
+import { CurrentAuth, type RequestAuth } from '../../auth/auth-context.js';
+import { parseOrThrow } from '../../common/validation.js';
+import { ApiError } from '../../common/errors.js';
+import { actorOf } from '../accounts.controller.js';
+import {
+  DeviceStartDto,
+  ImportAuthJsonDto,
+  LoginResultDto,
+  LoginStatusDto,
+  OAuthCompleteDto,
+  OAuthStartDto,
+  oauthCompleteSchema,
+} from '../dto/accounts.dto.js';
+import { AccountLoginService } from './account-login.service.js';
+
+/** Admin login flows for subscription accounts: browser PKCE (pasted callback), device code, auth.json import. */
+@ApiTags('accounts')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('admin/api/accounts')
+export class AccountLoginController {
+  constructor(private readonly logins: AccountLoginService) {}
+
+  @Post('oauth/start')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address',
+  })
+  @ApiOkResponse({ type: OAuthStartDto })
+  start(@CurrentAuth() auth?: RequestAuth) {
+    return this.logins.startPkce(actorOf(auth));
+  }
+
+  @Post('oauth/complete')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address',
+  })
+  @ApiBody({ type: OAuthCompleteDto })
+  @ApiOkResponse({ type: LoginResultDto })
+  complete(@Body() body: OAuthCompleteDto) {
+    const { loginId, callbackUrl } = parseOrThrow(oauthCompleteSchema, body);
+    return this.logins.completePkce(loginId, callbackUrl);
+  }
+
+  @Post('device/start')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Start a device-code login; the gateway polls in the background',
+  })
+  @ApiOkResponse({ type: DeviceStartDto })
+  device(@CurrentAuth() auth?: RequestAuth) {
+    return this.logins.startDevice(actorOf(auth));
+  }
+
+  @Get('logins/:loginId')
+  @ApiOperation({
+    summary: 'State of a login: pending, completed, expired or failed',
+  })
+  @ApiOkResponse({ type: LoginStatusDto })
+  status(@Param('loginId') loginId: string) {
+    return this.logins.status(loginId);
+  }
+
+  @Post('import')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label})',
+  })
+  @ApiBody({ type: ImportAuthJsonDto })
+  @ApiOkResponse({ type: LoginResultDto })
+  import(@Body() body: unknown, @CurrentAuth() auth?: RequestAuth) {
+    if (!body || typeof body !== 'object')
+      throw ApiError.badRequest('The request body must be a JSON object.', null, 'invalid_request');
+    const b = body as Record<string, unknown>;
+    const label = typeof b.label === 'string' ? b.label.slice(0, 200) : undefined;
+    return this.logins.importAuthJson('tokens' in b ? b : b.authJson, actorOf(auth), label);
+  }
+}

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { UsageService } from '../usage/usage.service.js';
+import type { OpenInput } from './pipeline.service.js';
+
+/** Token counts as the upstream reports them in `response.usage` (all optional). */
+export interface UpstreamUsage {
+  input_tokens?: number;
+  input_tokens_details?: { cached_tokens?: number };
+  output_tokens?: number;
+  output_tokens_details?: { reasoning_tokens?: number };
+  total_tokens?: number;
+}
+
+export interface RequestOutcome {
+  status: number;
+  errorClass: string | null;
+  accountId: string | null;
+  attempts: number;
+  /** Date.now() when the request entered the pipeline. */
+  t0: number;
+  ttfbMs: number | null;
+  usage?: UpstreamUsage | null;
+}
+
+/** Writes what one model request cost: one usage row (batched) and the request metrics, whatever the outcome. */
+@Injectable()
+export class UsageRecorder {
+  constructor(
+    private readonly usage: UsageService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  record(input: OpenInput, model: string, r: RequestOutcome): void {
+    const u = r.usage ?? {};
+    const tokens = {
+      input: Number(u.input_tokens ?? 0),
+      cached: Number(u.input_tokens_details?.cached_tokens ?? 0),
+      output: Number(u.output_tokens ?? 0),
+      reasoning: Number(u.output_tokens_details?.reasoning_tokens ?? 0),
+    };
+    const total = Number(u.total_tokens ?? tokens.input + tokens.output);
+    const durationMs = Date.now() - r.t0;
+    this.usage.record({
+      requestId: input.requestId,
+      keyId: input.auth.keyId,
+      userId: input.auth.userId,
+      accountId: r.accountId,
+      model,
+      endpoint: input.endpoint,
+      stream: input.clientStream,
+      status: r.status,
+      errorClass: r.errorClass,
+      inputTokens: tokens.input,
+      cachedTokens: tokens.cached,
+      outputTokens: tokens.output,
+      reasoningTokens: tokens.reasoning,
+      totalTokens: total,
+      ttfbMs: r.ttfbMs,
+      durationMs,
+      attempts: r.attempts,
+    });
+    const m = this.metrics;
+    m.requests.inc({
+      endpoint: input.endpoint,
+      model,
+      status: String(r.status),
+      ...m.keyLabels(input.auth.keyId, input.auth.userId),
+    });
+    m.duration.observe({ endpoint: input.endpoint }, durationMs / 1000);
+    if (r.ttfbMs !== null) m.ttft.observe({ endpoint: input.endpoint }, r.ttfbMs / 1000);
+    for (const [kind, n] of Object.entries(tokens)) if (n) m.tokens.inc({ kind, model }, n);
+  }
+}
