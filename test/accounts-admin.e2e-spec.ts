@@ -136,7 +136,8 @@ describe('accounts admin API', () => {
       'account.updated',
       'account.deleted',
     ]);
-    expect(audit.every((x) => x.actorType === 'user' && x.actorId)).toBe(true);
+    // The calls were made with an admin-scoped key: audited as that key (as the keys and users services do).
+    expect(audit.every((x) => x.actorType === 'key' && x.actorId)).toBe(true);
   });
 
   it('PKCE start and the callbacks refused before any token call: wrong state, error=, bad URL, unknown, replay after failure', async () => {

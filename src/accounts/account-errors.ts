@@ -37,6 +37,13 @@ export class AccountUnavailableError extends ApiError {
   }
 }
 
-export function accountNotFound(id: string): ApiError {
-  return ApiError.notFound(`No account with id '${id}'.`, 'id', 'account_not_found');
+/** The account does not exist (any more). A typed error, so callers such as the worker need not read HTTP statuses. */
+export class AccountNotFoundError extends ApiError {
+  constructor(readonly accountId: string) {
+    super(404, `No account with id '${accountId}'.`, 'invalid_request_error', 'id', 'account_not_found');
+  }
+}
+
+export function accountNotFound(id: string): AccountNotFoundError {
+  return new AccountNotFoundError(id);
 }

@@ -19,7 +19,9 @@ import { AccountRefreshError } from './account-errors.js';
 import { AccountsService, type Actor } from './accounts.service.js';
 import { AccountDto, AccountListDto, PatchAccountDto, patchAccountSchema } from './dto/accounts.dto.js';
 
+/** Who to write in the audit log: an admin-scoped key is audited as the key (as the keys/users services do). */
 export function actorOf(auth: RequestAuth | undefined): Actor {
+  if (auth?.kind === 'key') return { type: 'key', id: auth.keyId };
   return { type: 'user', id: auth?.userId ?? null };
 }
 
@@ -89,8 +91,8 @@ export class AccountsController {
     } catch (err) {
       if (err instanceof AccountRefreshError) {
         throw err.permanent
-          ? new ApiError(409, err.message, 'invalid_request_error', null, 'account_needs_reauth')
-          : new ApiError(502, err.message, 'server_error', null, 'account_refresh_failed');
+          ? ApiError.conflict(err.message, null, 'account_needs_reauth')
+          : ApiError.badGateway(err.message, 'account_refresh_failed');
       }
       throw err;
     }

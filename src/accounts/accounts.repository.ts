@@ -14,7 +14,7 @@ export interface ClaimColumns {
 }
 
 export interface AuditEntry {
-  actorType: 'user' | 'cli' | 'system';
+  actorType: 'user' | 'key' | 'cli' | 'system';
   actorId?: string | null;
   action: string;
   targetId?: string | null;

@@ -19,7 +19,7 @@ import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 
 export interface Actor {
-  type: 'user' | 'cli' | 'system';
+  type: 'user' | 'key' | 'cli' | 'system';
   id?: string | null;
 }
 

@@ -70,14 +70,7 @@ export class UsersService implements OnApplicationBootstrap {
       await this.audit(actor, 'user.create', user.id, { role: user.role });
       return presentUser(user);
     } catch (err) {
-      if (isUniqueViolation(err))
-        throw new ApiError(
-          409,
-          'A user with this email exists.',
-          'invalid_request_error',
-          'email',
-          'conflict',
-        );
+      if (isUniqueViolation(err)) throw ApiError.conflict('A user with this email exists.', 'email');
       throw err;
     }
   }

@@ -304,7 +304,7 @@ export class ChatTranslator {
         message: 'The upstream stream ended before the response was complete.',
       };
       const { status, type } = classifyFailure(f.code);
-      throw new ApiError(status, f.message, type, null, f.code);
+      throw ApiError.of({ status, message: f.message, type, code: f.code });
     }
     const toolCalls: ChatToolCall[] = this.toolOrder.map((t) => ({
       id: t.callId,

@@ -61,8 +61,45 @@ export class ApiError extends HttpException {
       ...headers,
     });
   }
+  /** 429 `insufficient_quota`: a token quota is used up until the period ends. */
+  static quotaExceeded(message: string, retryAfterSeconds: number): ApiError {
+    return new ApiError(429, message, 'insufficient_quota', null, 'insufficient_quota', {
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    });
+  }
   static unavailable(message: string, code: string | null = null, headers = {}): ApiError {
     return new ApiError(503, message, 'service_unavailable', null, code, headers);
+  }
+  static conflict(message: string, param: string | null = null, code: string | null = 'conflict'): ApiError {
+    return new ApiError(409, message, 'invalid_request_error', param, code);
+  }
+  static gone(message: string, param: string | null = null, code: string | null = null): ApiError {
+    return new ApiError(410, message, 'invalid_request_error', param, code);
+  }
+  /** 502: the upstream (Codex backend or OAuth issuer) failed us. */
+  static badGateway(message: string, code: string | null = 'upstream_error'): ApiError {
+    return new ApiError(502, message, 'server_error', null, code);
+  }
+  /** 499 (nginx's convention): the client went away before an answer; logged and recorded, never sent. */
+  static clientClosed(): ApiError {
+    return new ApiError(
+      499,
+      'Client closed the request.',
+      'invalid_request_error',
+      null,
+      'client_closed_request',
+    );
+  }
+  /** For a status computed at run time (e.g. an upstream failure code mapped to a status). */
+  static of(e: {
+    status: number;
+    message: string;
+    type: ErrorType | string;
+    param?: string | null;
+    code?: string | null;
+    headers?: Record<string, string>;
+  }): ApiError {
+    return new ApiError(e.status, e.message, e.type, e.param ?? null, e.code ?? null, e.headers ?? {});
   }
   static internal(message = 'The server had an error while processing your request.'): ApiError {
     return new ApiError(500, message, 'server_error', null, null);

@@ -57,7 +57,7 @@ export const configSchema = z.object({
   /** Refresh an access token this long before it expires. */
   REFRESH_LEAD_SECONDS: int(300, 0),
 
-  /** Accounts/auth (issue 4): refresh jobs, logins. */
+  /** Subscription accounts: refresh jobs, logins. */
   /** Upper bound of one OAuth HTTP call (refresh, code exchange, device polling). */
   OAUTH_TIMEOUT_MS: int(20000, 100),
   /** Transient refresh failures: BullMQ attempts and the first backoff delay (exponential, jittered). */
@@ -88,7 +88,7 @@ export const configSchema = z.object({
   /** Add key/user labels to request metrics (beware of cardinality). */
   METRICS_PER_KEY_LABELS: bool.default(false),
 
-  /** Keys/admin sign-in (issue 3). Admin session: idle and absolute expiry. */
+  /** Admin sign-in. Admin session: idle and absolute expiry. */
   SESSION_IDLE_SECONDS: int(8 * 3600, 60),
   SESSION_ABSOLUTE_SECONDS: int(7 * 24 * 3600, 60),
   /** Failed sign-ins allowed per account and per IP within the window before 429. */

@@ -154,13 +154,7 @@ export class GatewayPipeline {
         ttfbMs: null,
       });
       if (controller.signal.aborted && !(err instanceof ApiError)) {
-        throw new ApiError(
-          499,
-          'Client closed the request.',
-          'invalid_request_error',
-          null,
-          'client_closed_request',
-        );
+        throw ApiError.clientClosed();
       }
       throw err;
     }
@@ -279,7 +273,6 @@ export class GatewayPipeline {
         return { error: toApiError(c), final: false };
       case 'auth':
       case 'server':
-      case 'network':
         // Back off a little before the next account so a struggling upstream is not hammered.
         await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 150)));
         return { error: toApiError(c), final: false };
@@ -341,17 +334,16 @@ export class GatewayPipeline {
 
 function toApiError(c: ClassifiedError): ApiError {
   if (c.errorClass === 'bad_request') {
-    return new ApiError(
-      c.status >= 400 && c.status < 500 ? c.status : 400,
-      `Upstream rejected the request: ${c.message}`,
-      'invalid_request_error',
-      null,
-      c.code,
-    );
+    return ApiError.of({
+      status: c.status >= 400 && c.status < 500 ? c.status : 400,
+      message: `Upstream rejected the request: ${c.message}`,
+      type: 'invalid_request_error',
+      code: c.code,
+    });
   }
   if (c.errorClass === 'auth')
     return ApiError.unavailable('The subscription account was refused by the upstream.', 'upstream_auth');
-  return new ApiError(502, `Upstream error: ${c.message}`, 'server_error', null, c.code ?? 'upstream_error');
+  return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
 }
 
 /** A stable uuid-shaped thread id per conversation key (the key itself never goes upstream as an id). */

@@ -73,13 +73,9 @@ export class LimitsService {
         const { key, endsAt } = this.quotaKey(kind, keyId);
         const used = Number((await this.redis.client.get(key)) ?? 0);
         if (used >= quota) {
-          throw new ApiError(
-            429,
+          throw ApiError.quotaExceeded(
             `This key has used its ${kind === 'day' ? 'daily' : 'monthly'} token quota (${quota} tokens); it resets at ${new Date(endsAt).toISOString()}.`,
-            'insufficient_quota',
-            null,
-            'insufficient_quota',
-            { 'retry-after': String(Math.max(1, Math.ceil((endsAt - Date.now()) / 1000))) },
+            (endsAt - Date.now()) / 1000,
           );
         }
       }

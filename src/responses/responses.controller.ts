@@ -51,27 +51,20 @@ export class ResponsesController {
         try {
           for await (const ev of opened.events) asm.push(ev.type, ev.data);
         } catch (err) {
-          throw new ApiError(502, (err as Error).message, 'server_error', null, 'stream_disconnected');
+          throw ApiError.badGateway((err as Error).message, 'stream_disconnected');
         }
         const result = asm.result();
         if (!result)
-          throw new ApiError(
-            502,
-            'The upstream ended without a response.',
-            'server_error',
-            null,
-            'stream_disconnected',
-          );
+          throw ApiError.badGateway('The upstream ended without a response.', 'stream_disconnected');
         if (asm.terminal === 'response.failed') {
           const e = result.error ?? {};
           const { status, type } = classifyFailure(e.code);
-          throw new ApiError(
+          throw ApiError.of({
             status,
-            e.message ?? 'The upstream failed to produce a response.',
+            message: e.message ?? 'The upstream failed to produce a response.',
             type,
-            null,
-            e.code ?? null,
-          );
+            code: e.code ?? null,
+          });
         }
         reply.headers(opened.headers).status(200).send(result);
         return;

@@ -4,14 +4,7 @@
  * another account (rate_limit, server, network), or give the client its own mistake back (bad_request).
  */
 export type UpstreamErrorClass =
-  | 'auth'
-  | 'usage_limit'
-  | 'usage_not_included'
-  | 'rate_limit'
-  | 'bad_request'
-  | 'server'
-  | 'network'
-  | 'stream';
+  'auth' | 'usage_limit' | 'usage_not_included' | 'rate_limit' | 'bad_request' | 'server';
 
 export interface ClassifiedError {
   errorClass: UpstreamErrorClass;

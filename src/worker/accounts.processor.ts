@@ -4,8 +4,11 @@ import type { Job } from 'bullmq';
 import { RefreshScheduler } from '../accounts/refresh-scheduler.js';
 import { TokenRefreshService } from '../accounts/oauth/token-refresh.service.js';
 import { AccountLoginService } from '../accounts/oauth/account-login.service.js';
-import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
-import { ApiError } from '../common/errors.js';
+import {
+  AccountNotFoundError,
+  AccountRefreshError,
+  AccountUnavailableError,
+} from '../accounts/account-errors.js';
 import {
   ACCOUNTS_QUEUE,
   JOB_DEVICE_POLL,
@@ -65,7 +68,7 @@ export class AccountsProcessor extends WorkerHost implements OnApplicationBootst
       if (err instanceof AccountRefreshError && err.permanent)
         return { needsReauth: true, reason: err.reason };
       if (err instanceof AccountUnavailableError) return { skipped: err.accountStatus };
-      if (err instanceof ApiError && err.httpStatus === 404) return { skipped: 'deleted' };
+      if (err instanceof AccountNotFoundError) return { skipped: 'deleted' };
       // Transient: let BullMQ retry (attempts/backoff set when the job was added).
       throw err;
     }

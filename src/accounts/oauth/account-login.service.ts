@@ -192,23 +192,15 @@ export class AccountLoginService {
       );
     }
     if (rec.status === 'completed' || rec.status === 'failed') {
-      throw new ApiError(
-        409,
+      throw ApiError.conflict(
         `This login was already ${rec.status}; start a new login.`,
-        'invalid_request_error',
         'loginId',
         'login_already_used',
       );
     }
     if (Date.now() > rec.expiresAt) {
       await this.finish(rec, { status: 'expired' });
-      throw new ApiError(
-        410,
-        'This login expired; start a new login.',
-        'invalid_request_error',
-        'loginId',
-        'login_expired',
-      );
+      throw ApiError.gone('This login expired; start a new login.', 'loginId', 'login_expired');
     }
     const parsed = parseCallbackUrl(callbackUrl);
     if (!parsed.ok && parsed.reason !== 'oauth_error') {
@@ -245,10 +237,8 @@ export class AccountLoginService {
       'NX',
     );
     if (claimed !== 'OK') {
-      throw new ApiError(
-        409,
+      throw ApiError.conflict(
         'This login is already being completed or was completed.',
-        'invalid_request_error',
         'loginId',
         'login_already_used',
       );
@@ -273,8 +263,7 @@ export class AccountLoginService {
         message: `The sign-in code was refused by the issuer (${clean(code, 64)}${status ? `, HTTP ${status}` : ''}).`,
       };
       await this.finish(rec, { status: 'failed', error });
-      if (status === null || status >= 500)
-        throw new ApiError(502, error.message, 'server_error', null, 'code_exchange_failed');
+      if (status === null || status >= 500) throw ApiError.badGateway(error.message, 'code_exchange_failed');
       throw ApiError.badRequest(error.message, 'callbackUrl', 'code_exchange_failed');
     }
     const { account, created } = await this.saveTokens(rec, tokens, via);
@@ -314,11 +303,8 @@ export class AccountLoginService {
       dc = await this.oauth.deviceStart();
     } catch (err) {
       const code = err instanceof OAuthHttpError ? err.code : 'device_start_failed';
-      throw new ApiError(
-        502,
+      throw ApiError.badGateway(
         `The issuer did not start a device login (${clean(code, 64)}).`,
-        'server_error',
-        null,
         'device_start_failed',
       );
     }
