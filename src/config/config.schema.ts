@@ -41,7 +41,7 @@ export const configSchema = z.object({
   OPENAI_AUTH_ISSUER: url('https://auth.openai.com'),
   OAUTH_CLIENT_ID: z.string().default('app_EMoamEEZ73f0CkXaXp7hrann'),
 
-  /** Client profile sent upstream (PROTOCOL.md §4): keep in one place, default to the newest captured one. */
+  /** Client profile sent upstream (docs/upstream-protocol.md §4): keep in one place, default to the newest captured one. */
   CODEX_CLIENT_VERSION: z.string().default('0.169.0'),
   CODEX_ORIGINATOR: z.string().default('codex_exec'),
   CODEX_USER_AGENT: z.string().optional(),
@@ -67,7 +67,7 @@ export const configSchema = z.object({
   ACCOUNT_SWEEP_SECONDS: int(300, 1),
   /** How long a browser (PKCE) login may take before its state expires. */
   LOGIN_TTL_SECONDS: int(600, 1),
-  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (PROTOCOL.md §1). */
+  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (docs/upstream-protocol.md §1). */
   OAUTH_REDIRECT_URI: z.string().url().default('http://127.0.0.1:1455/auth/callback'),
 
   /** Account pool. */

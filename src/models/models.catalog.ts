@@ -1,5 +1,5 @@
 /**
- * The upstream model catalog (GET {CODEX_BASE_URL}/models, PROTOCOL.md §7) → OpenAI model objects, plus
+ * The upstream model catalog (GET {CODEX_BASE_URL}/models, docs/upstream-protocol.md §7) → OpenAI model objects, plus
  * reasoning-effort aliases (`gpt-5.5-high` = gpt-5.5 with reasoning.effort high) built only from each model's
  * `supported_reasoning_levels`. Pure.
  */

@@ -7,7 +7,7 @@ import { buildEvents, encodeEvent, type ResponseSpec } from './sse.ts';
 export type { ResponseSpec } from './sse.ts';
 
 /**
- * A fake of the OpenAI OAuth server and the Codex backend that behaves as PROTOCOL.md describes: PKCE S256,
+ * A fake of the OpenAI OAuth server and the Codex backend that behaves as docs/upstream-protocol.md describes: PKCE S256,
  * rotating single-use refresh tokens with reuse detection, device-code login, /models, /responses over SSE
  * with the headers and body fields the real backend requires, scripted faults per account, and a record of
  * every request for assertions. Independent of src/ on purpose: it checks the gateway from outside.
@@ -79,7 +79,7 @@ interface AccountState {
 const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 const REDIRECTS = ['http://127.0.0.1:1455/auth/callback', 'http://localhost:1455/auth/callback'];
 const REQUIRED_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
-/** Parameters the Codex backend refuses (PROTOCOL.md §4, peers). */
+/** Parameters the Codex backend refuses (docs/upstream-protocol.md §4, peers). */
 const UNSUPPORTED = [
   'max_output_tokens',
   'max_completion_tokens',
