@@ -4,7 +4,6 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import { LimitsService } from '../limits/limits.service.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
@@ -23,26 +22,9 @@ import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
 import { readSse, type UpstreamEvent } from './sse-reader.js';
+import type { OpenedStream, OpenInput } from './types.js';
 
-export type { UpstreamEvent } from './sse-reader.js';
-
-export interface OpenedStream {
-  accountId: string;
-  /** Rate-limit headers for the client (x-ratelimit-*). */
-  headers: Record<string, string>;
-  /** codex.* removed; ends after the terminal event; throws UpstreamStreamError when the stream breaks. */
-  events: AsyncIterable<UpstreamEvent>;
-  abort(): void;
-}
-
-export interface OpenInput {
-  auth: RequestAuth;
-  body: Record<string, unknown>;
-  endpoint: 'responses' | 'chat';
-  clientStream: boolean;
-  requestId: string;
-  signal: AbortSignal;
-}
+export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
 
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
 
