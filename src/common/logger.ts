@@ -133,9 +133,9 @@ export class PinoNestLogger implements LoggerService {
     const context =
       rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     if (message && typeof message === 'object') {
-      const obj = message as Record<string, unknown>;
+      const { msg: own, ...obj } = message as Record<string, unknown>;
       const msg =
-        typeof obj.msg === 'string' ? obj.msg : typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
+        typeof own === 'string' ? own : typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
       this.logger[level]({ context, ...obj }, msg);
     } else {
       const stack = level === 'error' && typeof rest[0] === 'string' ? rest[0] : undefined;

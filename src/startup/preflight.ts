@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { describeTarget } from './target.js';
+
+export { describeTarget };
 
 /**
  * Start-up checks: before Nest is built, each role tries Postgres and Redis once with a short timeout, so a
@@ -22,18 +25,6 @@ export interface Problem {
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '']);
-
-/** host:port of a connection URL without credentials; the path (database) too when asked. */
-export function describeTarget(url: string, defaultPort: number, withPath = false): string {
-  try {
-    const u = new URL(url);
-    const host = u.hostname || 'localhost';
-    const path = withPath ? decodeURIComponent(u.pathname.replace(/^\//, '')) : '';
-    return `${host}:${u.port || defaultPort}${path ? `/${path}` : ''}`;
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 function isLocal(url: string): boolean {
   try {
