@@ -21,6 +21,8 @@ export default {
       },
     ],
   },
+  // Unexpected console.error/console.warn output fails the test that caused it.
+  setupFilesAfterEnv: ['<rootDir>/test/support/console-guard.ts'],
   testTimeout: 30000,
   maxWorkers: 2,
 };
