@@ -1,6 +1,8 @@
 import { Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { InsightsController } from './insights.controller.js';
+import { InsightsRepository } from './insights.repository.js';
 import { SetupController } from './setup.controller.js';
 import { SetupService } from './setup.service.js';
 import { registerWebAdmin } from './static-site.js';
@@ -18,7 +20,7 @@ class WebAdminSite implements OnModuleInit {
  * need beyond the resource APIs of the other modules (overview, usage series, latest requests, audit log).
  */
 @Module({
-  controllers: [SetupController],
-  providers: [SetupService, WebAdminSite],
+  controllers: [SetupController, InsightsController],
+  providers: [SetupService, InsightsRepository, WebAdminSite],
 })
 export class WebAdminModule {}

@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function UsagePage() {
+  return <PageTitle title="Usage" />;
+}
