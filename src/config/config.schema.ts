@@ -83,6 +83,9 @@ export const configSchema = z.object({
 
   MODELS_CACHE_SECONDS: int(300, 0),
 
+  /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
+  USAGE_BUFFER_MAX_ROWS: int(50000, 100),
+
   /** When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().optional(),
   /** Add key/user labels to request metrics (beware of cardinality). */
