@@ -75,6 +75,8 @@ export const configSchema = z.object({
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
+  /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
+  POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
