@@ -75,6 +75,8 @@ export const configSchema = z.object({
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
+  /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
+  POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
@@ -82,6 +84,9 @@ export const configSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(300000, 1),
 
   MODELS_CACHE_SECONDS: int(300, 0),
+
+  /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
+  USAGE_BUFFER_MAX_ROWS: int(50000, 100),
 
   /** When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().optional(),

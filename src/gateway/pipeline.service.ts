@@ -8,6 +8,7 @@ import { isModelAllowed } from '../keys/model-access.js';
 import { LimitsService } from '../limits/limits.service.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
+import { AccountHealth } from '../accounts/pool/health.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
@@ -46,7 +47,24 @@ export class GatewayPipeline {
     private readonly models: ModelsService,
     private readonly recorder: UsageRecorder,
     private readonly metrics: MetricsService,
+    private readonly health: AccountHealth,
   ) {}
+
+  /** Pool pick that skips accounts whose circuit is open (accounts/pool/health.ts), unless nothing else is left. */
+  private async pick(stickyKey: string | null, tried: Set<string>): Promise<PoolAccount> {
+    const skip = this.health.skipped();
+    let account: PoolAccount | undefined;
+    if (skip.size) {
+      try {
+        account = await this.pool.pick(stickyKey, new Set([...tried, ...skip]));
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.httpStatus !== 503) throw err;
+      }
+    }
+    account ??= await this.pool.pick(stickyKey, tried);
+    this.health.chosen(account.id);
+    return account;
+  }
 
   async open(input: OpenInput): Promise<OpenedStream> {
     const t0 = Date.now();
@@ -86,7 +104,7 @@ export class GatewayPipeline {
       for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
         let account: PoolAccount;
         try {
-          account = await this.pool.pick(stickyKey, tried);
+          account = await this.pick(stickyKey, tried);
         } catch (err) {
           if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
           throw err;
@@ -118,7 +136,14 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const events = this.stream(result.res, account, done, admission.settle.bind(admission), t0);
+        const events = this.stream(
+          result.res,
+          account,
+          done,
+          admission.settle.bind(admission),
+          t0,
+          controller.signal,
+        );
         return { accountId: account.id, headers: admission.headers, events, abort: () => controller.abort() };
       }
       throw (
@@ -193,6 +218,7 @@ export class GatewayPipeline {
       } catch (err) {
         if (signal.aborted) throw err;
         this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
+        this.health.failure(account.id, account.label);
         return {
           error: ApiError.unavailable('The upstream could not be reached.', 'upstream_unreachable'),
           final: false,
@@ -255,6 +281,7 @@ export class GatewayPipeline {
         return { error: toApiError(c), final: false };
       case 'auth':
       case 'server':
+        if (c.errorClass === 'server') this.health.failure(account.id, account.label);
         // Back off a little before the next account so a struggling upstream is not hammered.
         await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 150)));
         return { error: toApiError(c), final: false };
@@ -269,6 +296,7 @@ export class GatewayPipeline {
     done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
+    signal?: AbortSignal,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
     let terminal = false;
@@ -300,8 +328,10 @@ export class GatewayPipeline {
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
+      this.health.success(account.id);
     } catch (err) {
       errorClass = 'stream_disconnected';
+      if (!signal?.aborted) this.health.failure(account.id, account.label);
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {

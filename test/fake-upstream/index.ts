@@ -20,7 +20,15 @@ export type Fault =
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status?: 500 | 502 | 503 }
   | { kind: 'slow_first_byte'; delayMs: number }
-  | { kind: 'cut_stream'; afterEvents: number };
+  | { kind: 'cut_stream'; afterEvents: number }
+  /** Sends the first `afterEvents` events, then nothing (the socket stays open) until the client gives up. */
+  | { kind: 'stall'; afterEvents: number }
+  /** Accepts the request and never answers (no status line): a half-open peer. */
+  | { kind: 'half_open' }
+  /** Garbage in the middle of the stream (not SSE, broken JSON), then the normal events. */
+  | { kind: 'malformed' }
+  /** One event of `bytes` size (an output_text delta) before the normal events. */
+  | { kind: 'huge_event'; bytes: number };
 
 export type TokenFault =
   | { kind: 'server_error' }
@@ -148,6 +156,17 @@ export class FakeUpstream {
   >();
   private refreshes: { accountId?: string }[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly nextFaults: Fault[] = [];
+
+  /** Connections open to the fake now (to check a client leaks none). */
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  /** A fault for the next /responses request(s), whichever account sends them. */
+  faultNext(fault: Fault, times = 1): void {
+    for (let i = 0; i < times; i++) this.nextFaults.push(fault);
+  }
 
   static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
     const f = new FakeUpstream();
@@ -281,6 +300,7 @@ export class FakeUpstream {
     this.tokenFaults.length = 0;
     this.refreshes = [];
     for (const st of this.accounts.values()) st.faults = [];
+    this.nextFaults.length = 0;
   }
 
   async close(): Promise<void> {
@@ -593,7 +613,7 @@ export class FakeUpstream {
         });
       }
     }
-    const fault = st.faults.shift();
+    const fault = this.nextFaults.shift() ?? st.faults.shift();
     const resetAt = (s: number) => Math.floor(Date.now() / 1000) + s;
     switch (fault?.kind) {
       case 'unauthorized':
@@ -636,6 +656,11 @@ export class FakeUpstream {
       case 'slow_first_byte':
         await sleep(fault.delayMs);
         break;
+      case 'half_open':
+        this.openStreams++;
+        await new Promise<void>((r) => req.socket.once('close', () => r()));
+        this.openStreams--;
+        return;
     }
     const spec = this.specs.shift() ?? {};
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
@@ -662,6 +687,15 @@ export class FakeUpstream {
       };
     }
     const cutAfter = fault?.kind === 'cut_stream' ? fault.afterEvents : Infinity;
+    const stallAfter = fault?.kind === 'stall' ? fault.afterEvents : Infinity;
+    if (fault?.kind === 'huge_event') {
+      const item = events.find((e) => e.type === 'response.output_text.delta');
+      if (item)
+        events.splice(events.indexOf(item), 0, {
+          ...item,
+          data: { ...item.data, delta: 'x'.repeat(fault.bytes) },
+        });
+    }
     this.openStreams++;
     let closed = false;
     const onClose = () => {
@@ -687,6 +721,15 @@ export class FakeUpstream {
         onClose();
         return;
       }
+      if (i >= stallAfter) {
+        await new Promise<void>((r) => res.once('close', () => r()));
+        onClose();
+        return;
+      }
+      if (i === 3 && fault?.kind === 'malformed')
+        res.write(
+          'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
+        );
       res.write(encodeEvent(events[i]));
       await sleep(i < 3 ? 0 : 2);
     }
