@@ -703,7 +703,12 @@ export class FakeUpstream {
         await sleep(fault.delayMs);
         break;
     }
-    const spec = this.specs.shift() ?? {};
+    // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
+    // exactly one `compaction` output item (the compacted history, opaque to the client).
+    const trigger = b.input.at(-1)?.type === 'compaction_trigger';
+    const spec = trigger
+      ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
+      : (this.specs.shift() ?? {});
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
