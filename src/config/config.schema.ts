@@ -84,6 +84,17 @@ export const configSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(300000, 1),
 
   MODELS_CACHE_SECONDS: int(300, 0),
+  /** After a failed upstream catalog fetch, serve the built-in list this long before asking again. */
+  MODELS_FAILURE_CACHE_SECONDS: int(30, 0),
+
+  /** Responses over WebSocket (GET /v1/responses upgrade, the Codex CLI's default transport). false = 426. */
+  RESPONSES_WEBSOCKET: bool.default(true),
+  /** Largest client frame (bytes); bigger ones close the socket with 1009. */
+  RESPONSES_WS_MAX_FRAME_BYTES: int(16 * 1024 * 1024, 1024),
+  /** A socket with no frame and no response in flight for this long is closed (1000, "idle timeout"). */
+  RESPONSES_WS_IDLE_SECONDS: int(300, 1),
+  /** Open sockets per virtual key and replica; one more is closed with 1013 (try again later). */
+  RESPONSES_WS_MAX_PER_KEY: int(16, 1),
 
   /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
   USAGE_BUFFER_MAX_ROWS: int(50000, 100),

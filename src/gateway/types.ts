@@ -11,14 +11,20 @@ export interface OpenedStream {
   /** codex.* removed; ends after the terminal event; throws UpstreamStreamError when the stream breaks. */
   events: AsyncIterable<UpstreamEvent>;
   abort(): void;
+  /** `x-codex-turn-state` the upstream sent with this answer (relayed to Codex clients). */
+  turnState?: string | null;
 }
 
 /** What a model route hands to the pipeline. */
 export interface OpenInput {
   auth: RequestAuth;
   body: Record<string, unknown>;
-  endpoint: 'responses' | 'chat';
+  endpoint: 'responses' | 'chat' | 'compact';
   clientStream: boolean;
   requestId: string;
   signal: AbortSignal;
+  /** Codex CLI headers relayed upstream: the turn state of this turn, the beta features it advertised. */
+  codex?: { turnState?: string | null; betaFeatures?: string | null };
+  /** Prefer this account (a WebSocket connection keeps its account while it stays healthy). */
+  preferAccountId?: string | null;
 }

@@ -141,6 +141,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   openStreams = 0;
+  /** ETag of GET /models, repeated as `x-models-etag` on /responses answers (change it to simulate a new catalog). */
+  modelsEtag = '"fake-models-1"';
+  /** When set, GET /models answers this status (a broken catalog endpoint). */
+  modelsFailStatus: number | null = null;
+  /** Turn states issued on /responses answers, in order (`x-codex-turn-state`). */
+  readonly turnStates: string[] = [];
   private server!: Server;
   private port = 0;
   private readonly accounts = new Map<string, AccountState>();
@@ -299,6 +305,9 @@ export class FakeUpstream {
     this.specs.length = 0;
     this.tokenFaults.length = 0;
     this.refreshes = [];
+    this.turnStates.length = 0;
+    this.modelsEtag = '"fake-models-1"';
+    this.modelsFailStatus = null;
     for (const st of this.accounts.values()) st.faults = [];
     this.nextFaults.length = 0;
   }
@@ -368,6 +377,8 @@ export class FakeUpstream {
         return this.models(rec, res);
       case 'POST /backend-api/codex/responses':
         return this.responses(rec, req, res);
+      case 'POST /backend-api/codex/responses/compact':
+        return this.compact(rec, res);
       case 'GET /backend-api/wham/usage': {
         const st = this.byAccess(headers.authorization);
         if (!st) return json(res, 401, { detail: 'Unauthorized' });
@@ -551,22 +562,77 @@ export class FakeUpstream {
     const bad = this.checkClientHeaders(rec.headers);
     if (bad) return json(res, 400, { detail: bad });
     if (!rec.query.client_version) return json(res, 400, { detail: 'client_version is required' });
+    if (this.modelsFailStatus) return json(res, this.modelsFailStatus, { detail: 'models unavailable' });
     json(
       res,
       200,
       {
+        // Every field Codex CLI 0.169 needs to decode an entry (captures §4), so the real CLI accepts the catalog.
         models: FAKE_MODELS.map((m) => ({
           slug: m.slug,
           display_name: m.display_name,
           description: `${m.display_name} (fake)`,
           default_reasoning_level: 'medium',
           supported_reasoning_levels: m.levels.map((effort) => ({ effort, description: effort })),
+          shell_type: 'shell_command',
           visibility: 'list',
           supported_in_api: true,
           priority: m.priority,
+          prefer_websockets: true,
+          support_verbosity: true,
+          default_verbosity: 'low',
+          apply_patch_tool_type: 'freeform',
+          truncation_policy: { mode: 'tokens', limit: 10000 },
+          supports_parallel_tool_calls: true,
+          experimental_supported_tools: [],
+          context_window: 272000,
+          max_context_window: 272000,
+          availability_nux: null,
+          upgrade: null,
+          model_messages: { instructions_template: `You are ${m.display_name}, a fake coding model.` },
         })),
       },
-      { etag: `"fake-models-1"` },
+      { etag: this.modelsEtag },
+    );
+  }
+
+  /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (codex-protocol.md §11). */
+  private compact(rec: RecordedRequest, res: ServerResponse): void {
+    const h = rec.headers;
+    const st = this.byAccess(h.authorization);
+    if (!st) return json(res, 401, { detail: 'Could not validate your credentials' });
+    rec.chatgptAccountId = st.claims.chatgptAccountId;
+    const bad = this.checkClientHeaders(h);
+    if (bad) return json(res, 400, { detail: bad });
+    const b = rec.body;
+    if (!b || typeof b !== 'object' || typeof b.model !== 'string')
+      return json(res, 400, { detail: 'Model is required' });
+    if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
+    const fault = st.faults.shift();
+    if (fault?.kind === 'usage_limit')
+      return json(res, 429, {
+        error: {
+          type: 'usage_limit_reached',
+          message: 'The usage limit has been reached',
+          resets_in_seconds: fault.resetsInSeconds,
+        },
+      });
+    if (fault?.kind === 'server_error')
+      return json(res, fault.status ?? 500, { detail: 'Internal Server Error' });
+    const turnState = h['x-codex-turn-state'] || `ts_${randomBytes(6).toString('hex')}`;
+    json(
+      res,
+      200,
+      {
+        output: [
+          {
+            type: 'message',
+            role: 'user',
+            content: [{ type: 'input_text', text: `Summary of ${b.input.length} items (fake compaction).` }],
+          },
+        ],
+      },
+      { 'x-codex-turn-state': turnState, 'x-request-id': randomUUID() },
     );
   }
 
@@ -662,7 +728,12 @@ export class FakeUpstream {
         this.openStreams--;
         return;
     }
-    const spec = this.specs.shift() ?? {};
+    // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
+    // exactly one `compaction` output item (the compacted history, opaque to the client).
+    const trigger = b.input.at(-1)?.type === 'compaction_trigger';
+    const spec = trigger
+      ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
+      : (this.specs.shift() ?? {});
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -708,10 +779,15 @@ export class FakeUpstream {
     req.on('close', () => {
       if (!res.writableEnded) onClose();
     });
+    // Within a turn the client echoes the turn state back; a new turn gets a new one.
+    const turnState = h['x-codex-turn-state'] || `ts_${randomBytes(6).toString('hex')}`;
+    this.turnStates.push(turnState);
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       'x-request-id': randomUUID(),
+      'x-models-etag': this.modelsEtag,
+      'x-codex-turn-state': turnState,
       ...this.usageHeaders(st),
     });
     for (let i = 0; i < events.length; i++) {

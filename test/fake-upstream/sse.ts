@@ -14,6 +14,8 @@ export interface ResponseSpec {
   incomplete?: 'max_output_tokens' | 'content_filter';
   refusal?: string;
   failed?: { code: string; message: string };
+  /** Answer a remote-compaction (v2) request: one `compaction` output item and nothing else. */
+  compaction?: { encryptedContent: string };
 }
 
 export type SseEvent = { type: string; data: Record<string, any> };
@@ -98,7 +100,16 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
     });
     oi++;
   }
-  const text = spec.text ?? (spec.functionCalls || spec.refusal ? undefined : `You said: ${lastUserText}`);
+  if (spec.compaction) {
+    const cid = id('cmp');
+    const item = { id: cid, type: 'compaction', encrypted_content: spec.compaction.encryptedContent };
+    push('response.output_item.added', { output_index: oi, item });
+    push('response.output_item.done', { output_index: oi, item });
+    oi++;
+  }
+  const text =
+    spec.text ??
+    (spec.functionCalls || spec.refusal || spec.compaction ? undefined : `You said: ${lastUserText}`);
   if (text !== undefined || spec.refusal) {
     const mid = id('msg');
     push('response.output_item.added', {
