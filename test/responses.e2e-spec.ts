@@ -92,7 +92,9 @@ describe('basic API', () => {
       'user-agent',
     ]);
     expect(rec.headers.originator).toBe('codex_exec');
-    expect(rec.headers['user-agent']).toMatch(/^codex_exec\/0\.169\.0 \(/);
+    expect(rec.headers['user-agent']).toBe(
+      'codex_exec/0.169.0 (Debian 12.0.0; x86_64) xterm (codex_exec; 0.169.0)',
+    );
     expect(rec.headers['session-id']).toBe(rec.headers['thread-id']);
     expect(rec.headers['x-codex-window-id']).toBe(`${rec.headers['session-id']}:0`);
     for (const n of Object.keys(rec.headers)) expect(n).not.toMatch(/^x-stainless|^x-forwarded/);

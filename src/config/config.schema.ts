@@ -45,6 +45,22 @@ export const configSchema = z.object({
   CODEX_CLIENT_VERSION: z.string().default('0.169.0'),
   CODEX_ORIGINATOR: z.string().default('codex_exec'),
   CODEX_USER_AGENT: z.string().optional(),
+  /**
+   * The machine part of the built user agent `<originator>/<version> (<OS> <version>; <arch>) <terminal>`: a
+   * stable, plausible value chosen by the operator (never this host's kernel). Defaults are the captured CLI's.
+   */
+  CODEX_UA_OS: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,64}$/)
+    .default('Debian 12.0.0'),
+  CODEX_UA_ARCH: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,32}$/)
+    .default('x86_64'),
+  CODEX_UA_TERMINAL: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/)
+    .default('xterm'),
 
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),

@@ -339,7 +339,7 @@ export class FakeUpstream {
       case 'POST /oauth/token':
         return this.tokenEndpoint(rec, res);
       case 'POST /oauth/revoke':
-        return json(res, 200, {});
+        return this.revokeEndpoint(rec, res);
       case 'POST /api/accounts/deviceauth/usercode':
         return this.deviceUserCode(body, res);
       case 'POST /api/accounts/deviceauth/token':
@@ -477,6 +477,32 @@ export class FakeUpstream {
       });
     }
     return json(res, 400, { error: 'unsupported_grant_type' });
+  }
+
+  /**
+   * Token revocation as the CLI's logout sends it (captures §11): JSON `{token, token_type_hint, client_id}`.
+   * A revoked refresh token can no longer be used (refused as invalidated). Other body shapes are refused: the
+   * real endpoint's handling of them is unknown, so the fake holds the gateway to the captured shape.
+   */
+  private revokeEndpoint(rec: RecordedRequest, res: ServerResponse): void {
+    if (!(rec.headers['content-type'] ?? '').includes('application/json'))
+      return json(res, 415, { error: 'invalid_request', error_description: 'expected a JSON body' });
+    const b = rec.body ?? {};
+    if (typeof b.token !== 'string' || !b.token) return json(res, 400, { error: 'invalid_request' });
+    if (b.token_type_hint === 'refresh_token' && b.client_id !== CLIENT_ID)
+      return json(res, 400, { error: 'invalid_client' });
+    for (const st of this.accounts.values()) {
+      if (st.refresh === b.token) {
+        st.revoked.add(b.token);
+        st.invalidated = true;
+      }
+    }
+    json(res, 200, {});
+  }
+
+  /** Whether a refresh token was revoked through /oauth/revoke (or ended by reuse detection). */
+  isRevoked(refreshToken: string): boolean {
+    return [...this.accounts.values()].some((st) => st.revoked.has(refreshToken));
   }
 
   private deviceUserCode(b: any, res: ServerResponse): void {
