@@ -152,8 +152,8 @@ describe('basic API', () => {
     expect(get.status).toBe(405);
   });
 
-  it('refreshes after an upstream 401 and retries once, invisibly', async () => {
-    fake.fault(ctx.accts[0].fake.chatgptAccountId, { kind: 'unauthorized' });
+  it('refreshes after a lasting upstream 401 and retries, invisibly', async () => {
+    fake.revokeAccessToken(ctx.accts[0].fake.chatgptAccountId);
     const before = fake.refreshCount(ctx.accts[0].fake.chatgptAccountId);
     const r = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'after 401' });
     expect(r.output_text).toContain('after 401');

@@ -91,6 +91,8 @@ export const configSchema = z.object({
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
+  /** An account answered 403 (block/challenge page or another refusal that is not about the token): rest it this long. */
+  UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS: int(900, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),

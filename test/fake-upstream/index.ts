@@ -15,6 +15,15 @@ export type { ResponseSpec } from './sse.ts';
  */
 export type Fault =
   | { kind: 'unauthorized' }
+  /**
+   * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
+   * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
+   * `account_deactivated` (JSON error code; the shape is our assumption), `other` (`{"detail":"Forbidden"}`).
+   */
+  | {
+      kind: 'forbidden';
+      variant: 'usage_not_included' | 'cloudflare_block' | 'challenge' | 'account_deactivated' | 'other';
+    }
   | { kind: 'usage_limit'; resetsInSeconds: number }
   | { kind: 'usage_not_included' }
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
@@ -576,6 +585,40 @@ export class FakeUpstream {
     );
   }
 
+  private forbidden(variant: Extract<Fault, { kind: 'forbidden' }>['variant'], res: ServerResponse): void {
+    const html = (headers: Record<string, string>, page: string) => {
+      res.writeHead(403, {
+        'content-type': 'text/html; charset=UTF-8',
+        'cf-ray': '8f00fake0000-AMS',
+        ...headers,
+      });
+      res.end(page);
+    };
+    switch (variant) {
+      case 'usage_not_included':
+        return json(res, 403, {
+          error: { type: 'usage_not_included', message: 'Your plan does not include Codex.' },
+        });
+      case 'cloudflare_block':
+        return html(
+          {},
+          '<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>' +
+            '<h1>Sorry, you have been blocked</h1><p>You are unable to access chatgpt.com</p></body></html>',
+        );
+      case 'challenge':
+        return html(
+          { 'cf-mitigated': 'challenge' },
+          '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>',
+        );
+      case 'account_deactivated':
+        return json(res, 403, {
+          error: { code: 'account_deactivated', message: 'This account has been deactivated.', type: null },
+        });
+      default:
+        return json(res, 403, { detail: 'Forbidden' });
+    }
+  }
+
   private usageHeaders(st: AccountState): Record<string, string> {
     const u = st.usage;
     return {
@@ -626,6 +669,8 @@ export class FakeUpstream {
         return json(res, 401, {
           detail: 'Your authentication token has expired. Please try signing in again.',
         });
+      case 'forbidden':
+        return this.forbidden(fault.variant, res);
       case 'usage_limit':
         return json(
           res,
