@@ -220,7 +220,10 @@ export class GatewayPipeline {
         return { error: err, final: false };
       throw err;
     }
-    for (let refreshed = false; ; refreshed = true) {
+    // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
+    // stored credentials (another replica may have refreshed) and retry; after the second, refresh (single flight
+    // across replicas, keyed on the stale token) and retry; a third 401 moves on to another account.
+    for (let unauthorized = 0; ;) {
       let res: Dispatcher.ResponseData;
       try {
         res = await this.upstream.request(
@@ -260,12 +263,16 @@ export class GatewayPipeline {
       const text = await res.body.text().catch(() => '');
       const c = classifyUpstream(res.statusCode, text, res.headers);
       this.logger.warn(
-        { account: account.label, status: res.statusCode, errorClass: c.errorClass },
+        { account: account.label, status: res.statusCode, errorClass: c.errorClass, code: c.code },
         'upstream refused',
       );
-      if (c.errorClass === 'auth' && !refreshed) {
+      if (c.errorClass === 'auth' && unauthorized < 2) {
+        unauthorized++;
         try {
-          creds = await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
+          creds =
+            unauthorized === 1
+              ? await this.accounts.reloadCredentials(account.id)
+              : await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
           continue;
         } catch (err) {
           return { error: err instanceof ApiError ? err : toApiError(c), final: false };
@@ -303,6 +310,21 @@ export class GatewayPipeline {
           account.id,
           'unusable',
           'plan does not include Codex (usage_not_included)',
+        );
+        return { error: toApiError(c), final: false };
+      case 'account_disabled':
+        await this.accounts.markStatus(
+          account.id,
+          'needs_reauth',
+          `upstream refused the account (${c.code})`,
+        );
+        return { error: toApiError(c), final: false };
+      case 'blocked':
+      case 'forbidden':
+        // Not a token problem: no refresh (it would spend the single-use refresh token for nothing). Rest it.
+        await this.pool.coolDown(
+          account,
+          Date.now() + this.config.UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS * 1000,
         );
         return { error: toApiError(c), final: false };
       case 'auth':
@@ -508,6 +530,13 @@ function toApiError(c: ClassifiedError): ApiError {
   }
   if (c.errorClass === 'auth')
     return ApiError.unavailable('The subscription account was refused by the upstream.', 'upstream_auth');
+  if (c.errorClass === 'blocked' || c.errorClass === 'forbidden' || c.errorClass === 'account_disabled')
+    return ApiError.unavailable(
+      'The subscription account was refused by the upstream.',
+      c.code ?? 'upstream_forbidden',
+    );
+  if (c.errorClass === 'usage_not_included')
+    return ApiError.unavailable('The subscription plan does not include Codex.', 'usage_not_included');
   return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
 }
 

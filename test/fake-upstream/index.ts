@@ -15,6 +15,15 @@ export type { ResponseSpec } from './sse.ts';
  */
 export type Fault =
   | { kind: 'unauthorized' }
+  /**
+   * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
+   * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
+   * `account_deactivated` (JSON error code; the shape is our assumption), `other` (`{"detail":"Forbidden"}`).
+   */
+  | {
+      kind: 'forbidden';
+      variant: 'usage_not_included' | 'cloudflare_block' | 'challenge' | 'account_deactivated' | 'other';
+    }
   | { kind: 'usage_limit'; resetsInSeconds: number }
   | { kind: 'usage_not_included' }
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
@@ -368,7 +377,7 @@ export class FakeUpstream {
       case 'POST /oauth/token':
         return this.tokenEndpoint(rec, res);
       case 'POST /oauth/revoke':
-        return json(res, 200, {});
+        return this.revokeEndpoint(rec, res);
       case 'POST /api/accounts/deviceauth/usercode':
         return this.deviceUserCode(body, res);
       case 'POST /api/accounts/deviceauth/token':
@@ -510,6 +519,32 @@ export class FakeUpstream {
     return json(res, 400, { error: 'unsupported_grant_type' });
   }
 
+  /**
+   * Token revocation as the CLI's logout sends it (captures §11): JSON `{token, token_type_hint, client_id}`.
+   * A revoked refresh token can no longer be used (refused as invalidated). Other body shapes are refused: the
+   * real endpoint's handling of them is unknown, so the fake holds the gateway to the captured shape.
+   */
+  private revokeEndpoint(rec: RecordedRequest, res: ServerResponse): void {
+    if (!(rec.headers['content-type'] ?? '').includes('application/json'))
+      return json(res, 415, { error: 'invalid_request', error_description: 'expected a JSON body' });
+    const b = rec.body ?? {};
+    if (typeof b.token !== 'string' || !b.token) return json(res, 400, { error: 'invalid_request' });
+    if (b.token_type_hint === 'refresh_token' && b.client_id !== CLIENT_ID)
+      return json(res, 400, { error: 'invalid_client' });
+    for (const st of this.accounts.values()) {
+      if (st.refresh === b.token) {
+        st.revoked.add(b.token);
+        st.invalidated = true;
+      }
+    }
+    json(res, 200, {});
+  }
+
+  /** Whether a refresh token was revoked through /oauth/revoke (or ended by reuse detection). */
+  isRevoked(refreshToken: string): boolean {
+    return [...this.accounts.values()].some((st) => st.revoked.has(refreshToken));
+  }
+
   private deviceUserCode(b: any, res: ServerResponse): void {
     if (b?.client_id !== CLIENT_ID)
       return json(res, 400, { error: { code: 'invalid_client', message: 'unknown client' } });
@@ -636,6 +671,40 @@ export class FakeUpstream {
     );
   }
 
+  private forbidden(variant: Extract<Fault, { kind: 'forbidden' }>['variant'], res: ServerResponse): void {
+    const html = (headers: Record<string, string>, page: string) => {
+      res.writeHead(403, {
+        'content-type': 'text/html; charset=UTF-8',
+        'cf-ray': '8f00fake0000-AMS',
+        ...headers,
+      });
+      res.end(page);
+    };
+    switch (variant) {
+      case 'usage_not_included':
+        return json(res, 403, {
+          error: { type: 'usage_not_included', message: 'Your plan does not include Codex.' },
+        });
+      case 'cloudflare_block':
+        return html(
+          {},
+          '<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>' +
+            '<h1>Sorry, you have been blocked</h1><p>You are unable to access chatgpt.com</p></body></html>',
+        );
+      case 'challenge':
+        return html(
+          { 'cf-mitigated': 'challenge' },
+          '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>',
+        );
+      case 'account_deactivated':
+        return json(res, 403, {
+          error: { code: 'account_deactivated', message: 'This account has been deactivated.', type: null },
+        });
+      default:
+        return json(res, 403, { detail: 'Forbidden' });
+    }
+  }
+
   private usageHeaders(st: AccountState): Record<string, string> {
     const u = st.usage;
     return {
@@ -686,6 +755,8 @@ export class FakeUpstream {
         return json(res, 401, {
           detail: 'Your authentication token has expired. Please try signing in again.',
         });
+      case 'forbidden':
+        return this.forbidden(fault.variant, res);
       case 'usage_limit':
         return json(
           res,
