@@ -243,6 +243,7 @@ export class GatewayPipeline {
         );
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof ApiError) return { error: err, final: true }; // at capacity: no other account helps
         this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
         this.health.failure(account.id, account.label);
         return {
