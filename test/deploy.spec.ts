@@ -23,8 +23,12 @@ describe('deployment files', () => {
     const d = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(d).toMatch(/^FROM node:24/m);
     expect(d).toMatch(/^USER node$/m);
-    expect(d).toContain('ENTRYPOINT ["node", "dist/main.js"]');
+    expect(d).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]');
     expect(d).toContain('prisma/migrations');
+    // Production dependencies come from their own stage, without dev, peer (Prisma CLI) or optional packages.
+    expect(d).toMatch(/npm ci --omit=dev --omit=peer --omit=optional/);
+    expect(d).toMatch(/^COPY --from=deps \/app\/node_modules/m);
+    expect(d).toMatch(/^HEALTHCHECK /m);
   });
 
   it('the chart parses and its templates reference only existing values', () => {
