@@ -96,8 +96,10 @@ async function runRole(config: AppConfig, role: Role, logger: Logger): Promise<v
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   if (role === 'worker') {
-    await app.init();
-    logger.info({ role }, 'worker started');
+    // The worker has no API routes; it listens only so Prometheus can scrape its GET /metrics (refresh
+    // outcomes, process health) and alert when it is down.
+    await app.listen(config.PORT, config.HOST);
+    logger.info({ role, port: config.PORT }, 'worker started (serving /metrics only)');
   } else {
     await app.listen(config.PORT, config.HOST);
     logger.info({ role, port: config.PORT, publicUrl: config.PUBLIC_URL }, 'listening');
