@@ -194,7 +194,7 @@ d('start-up: plain answers when a dependency is missing', () => {
       ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
       DATABASE_URL: `postgresql://gateway:${PG_SECRET}@127.0.0.1:1/codex_gateway`,
     });
-    await waitFor(r, /"attempt":2/, 15000);
+    await waitFor(r, /"attempt":2/, 45000);
     r.child.kill('SIGTERM');
     await exitWithin(r, 5000);
     const lines = jsonLines(r.out());
@@ -204,7 +204,7 @@ d('start-up: plain answers when a dependency is missing', () => {
     expect(waits.map((l) => l.retryInMs)).toEqual([1000, 2000]);
     expect(String(waits[0].msg)).toContain('DATABASE_URL');
     expect(r.out()).not.toContain(PG_SECRET);
-  });
+  }, 60_000);
 });
 
 d('start-up: both up', () => {
