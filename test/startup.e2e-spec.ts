@@ -117,7 +117,7 @@ d('start-up: plain answers when a dependency is missing', () => {
 
   it('Postgres unreachable: exit 3, names DATABASE_URL and how to start it, no stack, no password, JSON only', async () => {
     const r = run({ DATABASE_URL: `postgresql://gateway:${PG_SECRET}@127.0.0.1:1/codex_gateway` });
-    const { code } = await exitWithin(r, 20000);
+    const { code } = await exitWithin(r, 50000);
     const out = r.out();
     expect(code).toBe(3);
     expect(out).toContain('cannot reach PostgreSQL at 127.0.0.1:1');
@@ -133,11 +133,11 @@ d('start-up: plain answers when a dependency is missing', () => {
       setting: 'DATABASE_URL',
       target: '127.0.0.1:1/codex_gateway',
     });
-  });
+  }, 60_000);
 
   it('Redis unreachable: exit 3, names REDIS_URL and how to start it, no stack, no password', async () => {
     const r = run({ DATABASE_URL: db.url, REDIS_URL: `redis://:${REDIS_SECRET}@127.0.0.1:1` });
-    const { code } = await exitWithin(r, 20000);
+    const { code } = await exitWithin(r, 50000);
     const out = r.out();
     expect(code).toBe(3);
     expect(out).toContain('cannot reach Redis at 127.0.0.1:1');
@@ -148,7 +148,7 @@ d('start-up: plain answers when a dependency is missing', () => {
     expect(out).not.toMatch(STACK_FRAME);
     expect(out).not.toContain(REDIS_SECRET);
     expect(jsonLines(out)).toHaveLength(1);
-  });
+  }, 60_000);
 
   it('both unreachable in a terminal: one readable block per problem, no JSON, no stack, no password', async () => {
     const r = run(
@@ -158,7 +158,7 @@ d('start-up: plain answers when a dependency is missing', () => {
       },
       { tty: true },
     );
-    await exitWithin(r, 20000);
+    await exitWithin(r, 50000);
     const out = stripAnsi(r.out());
     expect(out).toContain('Codex Gateway cannot start');
     expect(out).toMatch(/✖ cannot reach PostgreSQL at 127\.0\.0\.1:1: .*\(DATABASE_URL\)/);
@@ -169,7 +169,7 @@ d('start-up: plain answers when a dependency is missing', () => {
     expect(out).not.toMatch(STACK_FRAME);
     expect(out).not.toContain(PG_SECRET);
     expect(out).not.toContain(REDIS_SECRET);
-  });
+  }, 60_000);
 
   it('a database without tables: says to run migrate', async () => {
     const name = `cg_startup_empty_${process.pid}`;
@@ -178,7 +178,7 @@ d('start-up: plain answers when a dependency is missing', () => {
     await admin.query(`CREATE DATABASE "${name}"`);
     try {
       const r = run({ DATABASE_URL: urlFor(name) });
-      const { code } = await exitWithin(r, 20000);
+      const { code } = await exitWithin(r, 50000);
       expect(code).toBe(3);
       expect(r.out()).toContain(`database ${name} at 127.0.0.1:5432/${name} has no tables yet`);
       expect(r.out()).toContain('node dist/main.js migrate');
@@ -186,7 +186,7 @@ d('start-up: plain answers when a dependency is missing', () => {
       await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
       await admin.end();
     }
-  });
+  }, 60_000);
 
   it('production waits with backoff instead, one line per attempt, and stops on SIGTERM', async () => {
     const r = run({
