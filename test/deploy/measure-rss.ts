@@ -5,6 +5,7 @@
  * Run: node --experimental-strip-types test/deploy/measure-rss.ts [seconds=60] [connections=50]
  */
 import { readFileSync } from 'node:fs';
+// @ts-expect-error autocannon ships no type declarations (and @types/autocannon is not a dependency)
 import autocannon from 'autocannon';
 import { authJsonOf, LocalStack, sleep } from './stack.ts';
 
