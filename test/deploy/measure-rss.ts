@@ -3,14 +3,20 @@
  * of streamed /v1/responses calls against the fake upstream. Prints RSS at idle, its peak and its value at the
  * end, and the throughput: the numbers the Helm chart's requests/limits and docs/scaling.md are sized from.
  * Run: node --experimental-strip-types test/deploy/measure-rss.ts [seconds=60] [connections=50]
+ * Held streams: node --experimental-strip-types test/deploy/measure-rss.ts held [streams=500] [holdMs=20000]
+ *   opens that many /v1/responses streams at once, each held open by the fake upstream for holdMs before it
+ *   answers, and reports RSS while they are all open (memory per open stream).
  */
 import { readFileSync } from 'node:fs';
 // @ts-expect-error autocannon ships no type declarations (and @types/autocannon is not a dependency)
 import autocannon from 'autocannon';
 import { authJsonOf, LocalStack, sleep } from './stack.ts';
 
-const seconds = Number(process.argv[2] ?? 60);
-const connections = Number(process.argv[3] ?? 50);
+const held = process.argv[2] === 'held';
+const seconds = held ? 0 : Number(process.argv[2] ?? 60);
+const connections = held ? 0 : Number(process.argv[3] ?? 50);
+const streams = Number(process.argv[3] ?? 500);
+const holdMs = Number(process.argv[4] ?? 20000);
 const rssMiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -33,6 +39,54 @@ try {
     samples.push(v);
     peak = Math.max(peak, v);
   }, 500);
+  if (held) {
+    const metric = async () => {
+      const t = await (
+        await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${stack.metricsToken}` } })
+      ).text();
+      return Number(/^cg_inflight_streams (\d+)/m.exec(t)?.[1] ?? 0);
+    };
+    for (let i = 0; i < 3; i++)
+      stack.fake.fault(
+        `acct-rss-${i}`,
+        { kind: 'slow_first_byte', delayMs: holdMs },
+        Math.ceil(streams / 3) + 5,
+      );
+    const t0 = Date.now();
+    const all = Array.from({ length: streams }, () =>
+      fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-5.5', input: 'hold me', stream: true }),
+      }).then((r) => r.text().then((b) => r.status === 200 && b.includes('response.completed'))),
+    );
+    let open = 0;
+    while (Date.now() - t0 < holdMs - 2000) {
+      await sleep(1000);
+      open = Math.max(open, await metric());
+    }
+    const whileOpen = rssMiB(pid);
+    const ok = (await Promise.all(all)).filter(Boolean).length;
+    clearInterval(timer);
+    console.log(
+      JSON.stringify(
+        {
+          command: `node --experimental-strip-types test/deploy/measure-rss.ts held ${streams} ${holdMs}`,
+          role: 'all',
+          streamsRequested: streams,
+          maxOpenStreams: open,
+          completed: ok,
+          rssMiB: { idle: Math.round(idle), whileOpen: Math.round(whileOpen), peak: Math.round(peak) },
+          kibPerOpenStream: open ? Math.round(((peak - idle) * 1024) / open) : null,
+        },
+        null,
+        2,
+      ),
+    );
+    if (ok < streams * 0.99) process.exitCode = 1;
+    await stack.close();
+    process.exit();
+  }
   const result = await autocannon({
     url: `${gw.url}/v1/responses`,
     method: 'POST',
