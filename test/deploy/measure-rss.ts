@@ -40,31 +40,22 @@ try {
     peak = Math.max(peak, v);
   }, 500);
   if (held) {
-    const metric = async () => {
-      const t = await (
-        await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${stack.metricsToken}` } })
-      ).text();
-      return Number(/^cg_inflight_streams (\d+)/m.exec(t)?.[1] ?? 0);
-    };
-    for (let i = 0; i < 3; i++)
-      stack.fake.fault(
-        `acct-rss-${i}`,
-        { kind: 'slow_first_byte', delayMs: holdMs },
-        Math.ceil(streams / 3) + 5,
-      );
     const t0 = Date.now();
+    let done = 0;
     const all = Array.from({ length: streams }, () =>
       fetch(`${gw.url}/v1/responses`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'gpt-5.5', input: 'hold me', stream: true }),
-      }).then((r) => r.text().then((b) => r.status === 200 && b.includes('response.completed'))),
+      })
+        .then((r) => r.text().then((b) => r.status === 200 && b.includes('response.completed')))
+        .finally(() => done++),
     );
-    let open = 0;
-    while (Date.now() - t0 < holdMs - 2000) {
-      await sleep(1000);
-      open = Math.max(open, await metric());
-    }
+    // Sampled shortly before the upstream starts answering: every request that reached the upstream and has
+    // not completed is an open client connection + upstream connection held by the gateway.
+    while (Date.now() - t0 < holdMs - 2000) await sleep(500);
+    const atUpstream = stack.fake.requestsTo('/backend-api/codex/responses').length;
+    const open = Math.min(atUpstream, streams - done);
     const whileOpen = rssMiB(pid);
     const ok = (await Promise.all(all)).filter(Boolean).length;
     clearInterval(timer);
@@ -74,10 +65,10 @@ try {
           command: `node --experimental-strip-types test/deploy/measure-rss.ts held ${streams} ${holdMs}`,
           role: 'all',
           streamsRequested: streams,
-          maxOpenStreams: open,
+          openWhenSampled: open,
           completed: ok,
           rssMiB: { idle: Math.round(idle), whileOpen: Math.round(whileOpen), peak: Math.round(peak) },
-          kibPerOpenStream: open ? Math.round(((peak - idle) * 1024) / open) : null,
+          kibPerOpenStream: open ? Math.round(((whileOpen - idle) * 1024) / open) : null,
         },
         null,
         2,
