@@ -2,7 +2,7 @@
 # Codex Gateway image: one image for every role (`all`, `serve`, `worker`, `migrate`).
 # Not built on the development machine (no Docker engine there): see docs/deploy.md for what was validated.
 
-# ---- build: install everything, generate the Prisma client, compile TypeScript ----
+# ---- build: install everything, generate the Prisma client, compile TypeScript, build the web admin ----
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -10,6 +10,11 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY src ./src
+# The web admin (its own package.json/lockfile; built into web/dist by `npm run build`).
+COPY scripts/build-web.sh ./scripts/
+COPY web/package.json web/package-lock.json ./web/
+RUN npm --prefix web ci --no-audit --no-fund
+COPY web ./web
 # prisma generate needs no engine binary; the CLI only wants a path to exist (DESIGN.md §4).
 RUN npm run build && npm prune --omit=dev
 
@@ -21,6 +26,7 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+COPY --from=build --chown=node:node /app/web/dist ./web/dist
 COPY --from=build --chown=node:node /app/prisma/migrations ./prisma/migrations
 USER node
 EXPOSE 8080
