@@ -201,7 +201,7 @@ export function KeysPage() {
           <Button onClick={() => setCreating(true)}>Create key</Button>
         </Empty>
       ) : (
-        <ScrollArea type="auto">
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
           <Table striped verticalSpacing="sm" miw={900} aria-label="Keys">
             <Table.Thead>
               <Table.Tr>
