@@ -55,60 +55,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/api/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List users */
-        get: operations["UsersController_list"];
-        put?: never;
-        /** Create a user (admin or member) */
-        post: operations["UsersController_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/admin/api/users/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete a user; revokes the user's keys */
-        delete: operations["UsersController_remove"];
-        options?: never;
-        head?: never;
-        /** Update name, role, disabled (or set a password) */
-        patch: operations["UsersController_update"];
-        trace?: never;
-    };
-    "/admin/api/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Runtime settings */
-        get: operations["SettingsController_get"];
-        /** Change settings (members_can_create_keys) */
-        put: operations["SettingsController_put"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/admin/api/keys": {
         parameters: {
             query?: never;
@@ -163,6 +109,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users */
+        get: operations["UsersController_list"];
+        put?: never;
+        /** Create a user (admin or member) */
+        post: operations["UsersController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user; revokes the user's keys */
+        delete: operations["UsersController_remove"];
+        options?: never;
+        head?: never;
+        /** Update name, role, disabled (or set a password) */
+        patch: operations["UsersController_update"];
+        trace?: never;
+    };
+    "/admin/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runtime settings */
+        get: operations["SettingsController_get"];
+        /** Change settings (members_can_create_keys) */
+        put: operations["SettingsController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/accounts/oauth/start": {
         parameters: {
             query?: never;
@@ -173,7 +173,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address */
-        post: operations["AccountLoginController_start"];
+        post: operations["AuthController_start"];
         delete?: never;
         options?: never;
         head?: never;
@@ -190,7 +190,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address */
-        post: operations["AccountLoginController_complete"];
+        post: operations["AuthController_complete"];
         delete?: never;
         options?: never;
         head?: never;
@@ -207,7 +207,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a device-code login; the gateway polls in the background */
-        post: operations["AccountLoginController_device"];
+        post: operations["AuthController_device"];
         delete?: never;
         options?: never;
         head?: never;
@@ -222,7 +222,7 @@ export interface paths {
             cookie?: never;
         };
         /** State of a login: pending, completed, expired or failed */
-        get: operations["AccountLoginController_status"];
+        get: operations["AuthController_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -241,7 +241,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label}) */
-        post: operations["AccountLoginController_import"];
+        post: operations["AuthController_import"];
         delete?: never;
         options?: never;
         head?: never;
@@ -344,6 +344,23 @@ export interface paths {
         };
         /** Who is signed in and what the web admin may show them */
         get: operations["InsightsController_context"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/ui/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model ids the gateway serves (for snippets and the allowed-models field) */
+        get: operations["InsightsController_modelIds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -570,6 +587,9 @@ export interface components {
             /** @description The base URL clients use (PUBLIC_URL) */
             publicUrl: string;
         };
+        ModelIdsDto: {
+            data: string[];
+        };
         PoolCountsDto: {
             total: number;
             healthy: number;
@@ -760,112 +780,6 @@ export interface operations {
             };
         };
     };
-    UsersController_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    UsersController_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    UsersController_remove: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    UsersController_update: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    SettingsController_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    SettingsController_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
     KeysController_list: {
         parameters: {
             query: {
@@ -978,7 +892,113 @@ export interface operations {
             };
         };
     };
-    AccountLoginController_start: {
+    UsersController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SettingsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SettingsController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AuthController_start: {
         parameters: {
             query?: never;
             header?: never;
@@ -997,7 +1017,7 @@ export interface operations {
             };
         };
     };
-    AccountLoginController_complete: {
+    AuthController_complete: {
         parameters: {
             query?: never;
             header?: never;
@@ -1020,7 +1040,7 @@ export interface operations {
             };
         };
     };
-    AccountLoginController_device: {
+    AuthController_device: {
         parameters: {
             query?: never;
             header?: never;
@@ -1039,7 +1059,7 @@ export interface operations {
             };
         };
     };
-    AccountLoginController_status: {
+    AuthController_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -1060,7 +1080,7 @@ export interface operations {
             };
         };
     };
-    AccountLoginController_import: {
+    AuthController_import: {
         parameters: {
             query?: never;
             header?: never;
@@ -1269,6 +1289,25 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UiContextDto"];
+                };
+            };
+        };
+    };
+    InsightsController_modelIds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelIdsDto"];
                 };
             };
         };
