@@ -4,9 +4,11 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
+import { assertModelName } from '../common/model-name.js';
 import type { RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
-import { LimitsService } from '../limits/limits.service.js';
+import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
+import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
@@ -67,6 +69,7 @@ export class GatewayPipeline {
   ) {}
 
   async open(input: OpenInput): Promise<OpenedStream> {
+    assertModelName(input.body.model); // before anything records or counts the name
     const t0 = Date.now();
     let attempts = 0;
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
@@ -173,8 +176,11 @@ export class GatewayPipeline {
       );
     }
     const payload = JSON.stringify(body);
-    const admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-    return { body, model, payload, admission };
+    // The reservation covers the input and the answer still to come (item 3 of issue 11).
+    const inputEstimate = Math.ceil(payload.length / 4);
+    const reserve = inputEstimate + outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
+    const admission = await this.limits.admit(input.auth, reserve);
+    return { body, model, payload, admission, inputEstimate };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
