@@ -12,10 +12,11 @@ import { eventually, query } from './support/wait.js';
 describe('security: model requests and limits', () => {
   let fake: FakeUpstream;
   let gw: TestGateway;
+  let a: ReturnType<FakeUpstream['addAccount']>;
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
-    const a = fake.addAccount();
+    a = fake.addAccount();
     await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
   });
   beforeEach(() => fake.reset());
@@ -132,6 +133,62 @@ describe('security: model requests and limits', () => {
       const me = await call(gw, 'GET', '/v1/me', { key });
       expect(me.body.usage.tokensToday).toBe(45);
     });
+  });
+
+  describe('item 2: an aborted stream is charged what was produced', () => {
+    /** Streams /v1/responses and closes the connection right after the last text delta. */
+    async function abortAfterText(key: string): Promise<string> {
+      const ac = new AbortController();
+      const r = await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-5.5', input: 'tell me a story', stream: true }),
+        signal: ac.signal,
+      });
+      expect(r.status).toBe(200);
+      const reader = r.body!.getReader();
+      let seen = '';
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += Buffer.from(value).toString('utf8');
+        if (seen.includes('response.output_text.done')) break;
+      }
+      for (const m of seen.matchAll(/"delta":"((?:[^"\\]|\\.)*)"/g)) text += JSON.parse(`"${m[1]}"`);
+      ac.abort();
+      return text;
+    }
+
+    it('client closes after the last text delta: the row is client_aborted with input estimate + relayed output; quota charged', async () => {
+      const { key, keyId } = await createKey(gw, { dailyTokenQuota: 1_000_000 });
+      const story = 'once upon a time '.repeat(40);
+      fake.fault(a.chatgptAccountId, { kind: 'stall_before_terminal', ms: 3000 });
+      fake.respondWith({ text: story, usage: { input_tokens: 50, output_tokens: 170 } });
+      const relayed = await abortAfterText(key);
+      expect(relayed).toBe(story);
+      await eventually(async () => (await usageRows(keyId)).length === 1, 'the usage row');
+      const [row] = await usageRows(keyId);
+      console.log(
+        `aborted stream charged: input ${row.inputTokens}, output ${row.outputTokens}, total ${row.totalTokens} (before the fix: 0)`,
+      );
+      expect(row.errorClass).toBe('client_aborted');
+      expect(row.outputTokens).toBe(Math.ceil(story.length / 4));
+      expect(row.inputTokens).toBeGreaterThan(0);
+      expect(row.totalTokens).toBe(row.inputTokens + row.outputTokens);
+      const me = await call(gw, 'GET', '/v1/me', { key });
+      expect(me.body.usage.tokensToday).toBe(row.totalTokens);
+    }, 30_000);
+
+    it('TPM: aborting after the answer does not make the next request free', async () => {
+      const { key } = await createKey(gw, { tpm: 200 });
+      fake.respondWith({ text: 'word '.repeat(200), usage: { input_tokens: 10, output_tokens: 250 } });
+      await abortAfterText(key);
+      await new Promise((r) => setTimeout(r, 300));
+      const next = await call(gw, 'POST', '/v1/responses', { key, body: { model: 'gpt-5.5', input: 'x' } });
+      expect(next.status).toBe(429);
+      expect(next.body.error.code).toBe('rate_limit_exceeded');
+    }, 30_000);
   });
 
   describe('item 5: inference keys never reach /admin/api', () => {

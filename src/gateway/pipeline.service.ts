@@ -78,6 +78,7 @@ export class GatewayPipeline {
       model: string;
       payload: string;
       admission: Awaited<ReturnType<LimitsService['admit']>>;
+      inputEstimate: number;
     };
     try {
       prepared = await this.prepare(input);
@@ -94,7 +95,7 @@ export class GatewayPipeline {
       });
       throw err;
     }
-    const { body, model, payload, admission } = prepared;
+    const { body, model, payload, admission, inputEstimate } = prepared;
     const stickyKey =
       typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
     const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
@@ -139,7 +140,9 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const events = this.stream(result.res, account, done, admission.settle.bind(admission), t0);
+        const settle = admission.settle.bind(admission);
+        const charge = { inputEstimate, clientSignal: input.signal };
+        const events = this.stream(result.res, account, done, settle, t0, charge);
         return { accountId: account.id, headers: admission.headers, events, abort: () => controller.abort() };
       }
       throw (
@@ -293,8 +296,10 @@ export class GatewayPipeline {
     done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
+    charge: { inputEstimate: number; clientSignal?: AbortSignal } = { inputEstimate: 0 },
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
+    let relayedChars = 0; // text the consumer received (deltas), to charge an aborted stream
     let terminal = false;
     let usage: UpstreamUsage | null = null;
     let errorClass: string | null = null;
@@ -319,19 +324,29 @@ export class GatewayPipeline {
             errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
           if (ev.type === 'response.incomplete') errorClass = 'incomplete';
         }
+        if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
         yield ev;
         if (terminal) break;
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
     } catch (err) {
-      errorClass = 'stream_disconnected';
+      // The client going away aborts the upstream request, which surfaces here as a broken stream.
+      errorClass = charge.clientSignal?.aborted ? 'client_aborted' : 'stream_disconnected';
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
       res.body.destroy();
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
+      // An aborted stream is not free: without the upstream's usage, charge the input estimate plus the
+      // output relayed so far (about 4 characters a token), in the usage row and the limits alike.
+      if (!usage && errorClass === 'client_aborted') {
+        const output = Math.ceil(relayedChars / 4);
+        const input = charge.inputEstimate;
+        usage = { input_tokens: input, output_tokens: output, total_tokens: input + output };
+        tokens = input + output;
+      }
       done(usage, errorClass, ttfbMs);
       await settle(tokens).catch(() => {});
     }

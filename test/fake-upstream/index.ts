@@ -20,7 +20,9 @@ export type Fault =
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status?: 500 | 502 | 503 }
   | { kind: 'slow_first_byte'; delayMs: number }
-  | { kind: 'cut_stream'; afterEvents: number };
+  | { kind: 'cut_stream'; afterEvents: number }
+  /** Sends every event but the terminal one at once, then waits `ms` before the terminal event. */
+  | { kind: 'stall_before_terminal'; ms: number };
 
 export type TokenFault =
   | { kind: 'server_error' }
@@ -687,6 +689,8 @@ export class FakeUpstream {
         onClose();
         return;
       }
+      if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
+      if (closed) return;
       res.write(encodeEvent(events[i]));
       await sleep(i < 3 ? 0 : 2);
     }
