@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createLogger, PinoNestLogger, wantsPrettyLogs } from './common/logger.js';
 import { PrismaService } from './prisma/prisma.service.js';
 import { waitForDependencies } from './startup/preflight.js';
-import { describeTarget } from './startup/target.js';
+import { describeTarget } from './common/target.js';
 import { watchPostgres } from './startup/postgres-watch.js';
 import { gatherBannerFacts, renderBanner } from './startup/banner.js';
 import { reportProblems, reportWaiting } from './startup/report.js';

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { OutageLog } from './outage.js';
+import { OutageLog } from '../common/outage.js';
 
 /**
  * Postgres has no connection events we can hear (Prisma's pool reconnects per query), so a light ping every few
