@@ -42,6 +42,8 @@ export interface OpenInput {
   clientStream: boolean;
   requestId: string;
   signal: AbortSignal;
+  /** Client fields an endpoint mapper already dropped (chat), logged with the upstream drops. */
+  dropped?: string[];
 }
 
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
@@ -163,9 +165,14 @@ export class GatewayPipeline {
   /** Alias resolution, Codex normalisation, allow-list and limits: everything decided before any upstream call. */
   private async prepare(input: OpenInput) {
     const resolved = await this.models.resolveAlias(input.body);
-    const { body, model, dropped } = normalizeForCodex(resolved);
+    const normalized = normalizeForCodex(resolved);
+    const { body, model } = normalized;
+    const dropped = [...(input.dropped ?? []), ...normalized.dropped];
     if (dropped.length)
-      this.logger.debug({ reqId: input.requestId, dropped }, 'dropped parameters the upstream refuses');
+      this.logger.debug(
+        { reqId: input.requestId, dropped },
+        'dropped client parameters (see docs/parameters.md)',
+      );
     if (!isModelAllowed(input.auth.allowedModels, String(input.body.model))) {
       throw ApiError.forbidden(
         `This key is not allowed to use the model '${String(input.body.model)}'.`,

@@ -102,6 +102,12 @@ const UNSUPPORTED = [
   'safety_identifier',
   'prompt_cache_retention',
   'previous_response_id',
+  'seed',
+  'truncation',
+  'top_logprobs',
+  'conversation',
+  'prompt',
+  'background',
 ];
 
 export const FAKE_MODELS = [
@@ -656,6 +662,17 @@ export class FakeUpstream {
     if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
     for (const p of UNSUPPORTED) if (p in b) return json(res, 400, { detail: `Unsupported parameter: ${p}` });
     for (const item of b.input) {
+      // Nothing is stored (store:false): a replayed reasoning item must carry its encrypted content.
+      if (item?.type === 'reasoning' && typeof item.encrypted_content !== 'string') {
+        return json(res, 404, {
+          error: {
+            message: `Item with id '${item.id}' not found. Items are not persisted when \`store\` is set to false.`,
+            type: 'invalid_request_error',
+            param: 'input',
+            code: null,
+          },
+        });
+      }
       if (item?.type === 'function_call' && typeof item.id === 'string' && !item.id.startsWith('fc')) {
         return json(res, 400, {
           detail: `Invalid 'input[].id': '${item.id}'. Expected an ID that begins with 'fc'.`,
@@ -717,7 +734,9 @@ export class FakeUpstream {
             .filter((p: any) => p?.type === 'input_text')
             .map((p: any) => p.text)
             .join(' ');
-    const events = buildEvents(spec, b.model, lastText || 'nothing');
+    const events = buildEvents(spec, b.model, lastText || 'nothing', {
+      encryptedReasoning: Array.isArray(b.include) && b.include.includes('reasoning.encrypted_content'),
+    });
     const rl = events.find((e) => e.type === 'codex.rate_limits');
     if (rl) {
       // The stream's own usage event carries the same snapshot as the headers.

@@ -32,7 +32,12 @@ function pieces(text: string): string[] {
  * The event sequence of one answer, in the order PROTOCOL.md §5 gives (codex.rate_limits first, then
  * response.created … response.completed), with sequence_number on every event.
  */
-export function buildEvents(spec: ResponseSpec, model: string, lastUserText: string): SseEvent[] {
+export function buildEvents(
+  spec: ResponseSpec,
+  model: string,
+  lastUserText: string,
+  opts: { encryptedReasoning?: boolean } = {},
+): SseEvent[] {
   const respId = id('resp');
   const created = Math.floor(Date.now() / 1000);
   const base = (status: string, extra: Record<string, any> = {}) => ({
@@ -93,7 +98,10 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
         id: rid,
         type: 'reasoning',
         summary: [{ type: 'summary_text', text: spec.reasoningSummary }],
-        encrypted_content: `gAAAA${randomBytes(24).toString('base64url')}`,
+        // With store:false the backend returns the reasoning only when asked (include reasoning.encrypted_content).
+        ...(opts.encryptedReasoning !== false
+          ? { encrypted_content: `gAAAA${randomBytes(24).toString('base64url')}` }
+          : {}),
       },
     });
     oi++;
