@@ -1,5 +1,5 @@
 /**
- * Classifies an upstream answer that is not a 200 stream (PROTOCOL.md §6) so the pool can decide: reload / refresh
+ * Classifies an upstream answer that is not a 200 stream (docs/upstream-protocol.md §6) so the pool can decide: reload / refresh
  * and retry (auth: 401 only), cool the account down until its reset (usage_limit), take it out
  * (usage_not_included; account_disabled → needs a new login), cool it down and try another account (blocked: a
  * Cloudflare block or challenge page; forbidden: any other 403; rate_limit; server; network), or give the client
