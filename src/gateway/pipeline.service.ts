@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -24,6 +23,8 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
 import { readSse, type UpstreamEvent } from './sse-reader.js';
 import type { OpenedStream, OpenInput } from './types.js';
+import { ConversationIds } from './conversation.js';
+import { orderLikeCli } from '../upstream/normalize.js';
 
 export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
 
@@ -48,6 +49,7 @@ export class GatewayPipeline {
     private readonly recorder: UsageRecorder,
     private readonly metrics: MetricsService,
     private readonly health: AccountHealth,
+    private readonly conversations: ConversationIds,
   ) {}
 
   /** Pool pick that skips accounts whose circuit is open (accounts/pool/health.ts), unless nothing else is left. */
@@ -78,6 +80,7 @@ export class GatewayPipeline {
       body: Record<string, any>;
       model: string;
       payload: string;
+      threadId: string;
       admission: Awaited<ReturnType<LimitsService['admit']>>;
     };
     try {
@@ -95,10 +98,9 @@ export class GatewayPipeline {
       });
       throw err;
     }
-    const { body, model, payload, admission } = prepared;
-    const stickyKey =
-      typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
-    const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
+    const { model, payload, admission, threadId } = prepared;
+    // The conversation id keys stickiness (bounded, per user; the client's string is never a Redis key).
+    const stickyKey = threadId;
     const tried = new Set<string>();
     // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
     const turnState = input.codex?.turnState || null;
@@ -203,9 +205,12 @@ export class GatewayPipeline {
         'model_not_allowed',
       );
     }
-    const payload = JSON.stringify(body);
+    // One conversation id per (user, client conversation key): the CLI's thread id, sent as prompt_cache_key too.
+    const conversation = await this.conversations.resolve(input.auth, body);
+    body.prompt_cache_key = conversation.id;
+    const payload = JSON.stringify(orderLikeCli(body));
     const admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-    return { body, model, payload, admission };
+    return { body, model, payload, admission, threadId: conversation.id };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
@@ -376,9 +381,8 @@ export class GatewayPipeline {
         );
       const payload = JSON.stringify(body);
       admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-      const stickyKey =
-        typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
-      const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
+      const threadId = (await this.conversations.resolve(input.auth, body)).id;
+      const stickyKey = threadId;
       const turnState = input.codex?.turnState || null;
       const preferred =
         (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
@@ -543,10 +547,4 @@ function toApiError(c: ClassifiedError): ApiError {
   if (c.errorClass === 'usage_not_included')
     return ApiError.unavailable('The subscription plan does not include Codex.', 'usage_not_included');
   return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
-}
-
-/** A stable uuid-shaped thread id per conversation key (the key itself never goes upstream as an id). */
-function uuidFrom(key: string): string {
-  const h = createHash('sha256').update(key).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -80,3 +80,27 @@ function stripCallId(item: unknown): unknown {
   }
   return item;
 }
+
+/** Top-level keys in the order the Codex CLI 0.169 sends them (captures §6); anything else after them. */
+const CLI_ORDER = [
+  'model',
+  'instructions',
+  'stream',
+  'input',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'reasoning',
+  'store',
+  'include',
+  'service_tier',
+  'prompt_cache_key',
+  'text',
+];
+
+export function orderLikeCli(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CLI_ORDER) if (k in body) out[k] = body[k];
+  for (const [k, v] of Object.entries(body)) if (!(k in out)) out[k] = v;
+  return out;
+}
