@@ -29,6 +29,34 @@ import { orderLikeCli } from '../upstream/normalize.js';
 export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
 
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+/** Events that come before any output: the answer is held while only these have arrived. */
+const PRELUDE = new Set(['response.created', 'response.in_progress']);
+/** `response.failed` codes that mean "this account cannot serve now": cooldown and the next account. */
+const FAILOVER_CODES = new Set([
+  'usage_limit_reached',
+  'workspace_member_usage_limit_reached',
+  'quota_exceeded',
+  'insufficient_quota',
+  'rate_limit_exceeded',
+  'usage_not_included',
+]);
+
+/** The held events, then the rest of the stream; a held stream error is rethrown where it happened. */
+async function* replay(
+  held: UpstreamEvent[],
+  rest: AsyncGenerator<UpstreamEvent>,
+): AsyncGenerator<UpstreamEvent> {
+  try {
+    for (const ev of held) {
+      if (ev.type === '__error__') throw ev.data;
+      yield ev;
+    }
+    if (held.at(-1)?.type === '__error__') return;
+    yield* rest;
+  } finally {
+    await rest.return(undefined);
+  }
+}
 
 /**
  * The one path every model request takes (/v1/responses and /v1/chat/completions): allow-list, limits, pool pick,
@@ -132,15 +160,15 @@ export class GatewayPipeline {
           if (result.final) throw result.error;
           continue;
         }
-        await this.pool.stick(stickyKey, account.id);
-        const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
-        if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
         await this.pool.begin(account.id);
         this.metrics.inflight.inc();
+        // While the answer is held (see below), a failed attempt must leave no usage row and no settlement.
+        let discarded = false;
         const done = (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => {
-          input.signal.removeEventListener('abort', onClientAbort);
           this.metrics.inflight.dec();
           void this.pool.end(account.id).catch(() => {});
+          if (discarded) return;
+          input.signal.removeEventListener('abort', onClientAbort);
           this.recorder.record(input, requested, {
             status: 200,
             errorClass,
@@ -151,18 +179,36 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const events = this.stream(
-          result.res,
-          account,
-          done,
-          admission.settle.bind(admission),
-          t0,
-          controller.signal,
-        );
+        const settle = (tokens: number) => (discarded ? Promise.resolve() : admission.settle(tokens));
+        const upstreamAt = Date.now();
+        const stream = this.stream(result.res, account, done, settle, t0, controller.signal);
+        // Hold the answer (and so the client's status line and headers) until the first event that carries
+        // output, or the terminal one: a usage/rate-limit `response.failed` before any output then fails over
+        // to the next account invisibly, as an HTTP 429 would.
+        const held: UpstreamEvent[] = [];
+        if (this.config.HOLD_HEADERS_UNTIL_OUTPUT) {
+          const failed = await this.holdUntilOutput(stream, held);
+          if (failed) {
+            discarded = true;
+            await stream.return(undefined);
+            this.logger.warn(
+              { account: account.label, code: failed.code, errorClass: failed.errorClass },
+              'upstream failed before any output (response.failed)',
+            );
+            const r = await this.afterFailure(account, failed);
+            last = r.error;
+            this.metrics.upstreamErrors.inc({ class: String(r.error.code ?? 'unknown') });
+            continue;
+          }
+          this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
+        }
+        await this.pool.stick(stickyKey, account.id);
+        const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
+        if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
         return {
           accountId: account.id,
           headers: admission.headers,
-          events,
+          events: replay(held, stream),
           abort: () => controller.abort(),
           turnState: issuedTurnState,
         };
@@ -289,6 +335,35 @@ export class GatewayPipeline {
         }
       }
       return this.afterFailure(account, c);
+    }
+  }
+
+  /**
+   * Reads events into `held` until one carries output (anything but the response.created / in_progress prelude) or
+   * the stream ends. Returns the classified failure when that first event is a `response.failed` whose code means
+   * the account cannot serve now (usage limit, rate limit, plan without Codex); else null.
+   */
+  private async holdUntilOutput(
+    stream: AsyncGenerator<UpstreamEvent>,
+    held: UpstreamEvent[],
+  ): Promise<ClassifiedError | null> {
+    for (;;) {
+      let r: IteratorResult<UpstreamEvent>;
+      try {
+        r = await stream.next();
+      } catch (err) {
+        // The stream broke before any output: give the error to the consumer at its first read.
+        held.push({ type: '__error__', data: err, raw: '' });
+        return null;
+      }
+      if (r.done) return null;
+      held.push(r.value);
+      if (PRELUDE.has(r.value.type)) continue;
+      if (r.value.type !== 'response.failed') return null;
+      const error = r.value.data?.response?.error ?? {};
+      const code = typeof error.code === 'string' ? error.code : null;
+      if (!code || !FAILOVER_CODES.has(code)) return null;
+      return classifyUpstream(429, JSON.stringify({ error: { ...error, type: code } }), {});
     }
   }
 

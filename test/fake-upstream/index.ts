@@ -15,6 +15,8 @@ export type { ResponseSpec } from './sse.ts';
  */
 export type Fault =
   | { kind: 'unauthorized' }
+  /** A 200 stream that fails before any output: response.created, in_progress, then response.failed with `code`. */
+  | { kind: 'failed_in_stream'; code: string; message?: string; resetsInSeconds?: number }
   /**
    * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
    * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
@@ -819,9 +821,17 @@ export class FakeUpstream {
     // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
     // exactly one `compaction` output item (the compacted history, opaque to the client).
     const trigger = b.input.at(-1)?.type === 'compaction_trigger';
-    const spec = trigger
+    const spec: ResponseSpec = trigger
       ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
-      : (this.specs.shift() ?? {});
+      : fault?.kind === 'failed_in_stream'
+        ? {
+            failed: {
+              code: fault.code,
+              message: fault.message ?? `The request failed: ${fault.code}.`,
+              ...(fault.resetsInSeconds !== undefined ? { resets_in_seconds: fault.resetsInSeconds } : {}),
+            },
+          }
+        : (this.specs.shift() ?? {});
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -897,6 +907,9 @@ export class FakeUpstream {
           'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
         );
       res.write(encodeEvent(events[i]));
+      // The backend's pause between the prelude (created / in_progress) and the first output event.
+      if (spec.firstOutputDelayMs && events[i].type === 'response.in_progress')
+        await sleep(spec.firstOutputDelayMs);
       await sleep(i < 3 ? 0 : 2);
     }
     res.end();

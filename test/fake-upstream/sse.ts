@@ -13,7 +13,9 @@ export interface ResponseSpec {
   };
   incomplete?: 'max_output_tokens' | 'content_filter';
   refusal?: string;
-  failed?: { code: string; message: string };
+  failed?: { code: string; message: string; resets_in_seconds?: number };
+  /** Pause after response.in_progress before the first output event (time the model takes to start). */
+  firstOutputDelayMs?: number;
   /** Answer a remote-compaction (v2) request: one `compaction` output item and nothing else. */
   compaction?: { encryptedContent: string };
 }
@@ -117,7 +119,9 @@ export function buildEvents(
   }
   const text =
     spec.text ??
-    (spec.functionCalls || spec.refusal || spec.compaction ? undefined : `You said: ${lastUserText}`);
+    (spec.functionCalls || spec.refusal || spec.compaction || spec.failed
+      ? undefined
+      : `You said: ${lastUserText}`);
   if (text !== undefined || spec.refusal) {
     const mid = id('msg');
     push('response.output_item.added', {
