@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
+import { startGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 
