@@ -22,7 +22,7 @@ import {
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
-import { readSse, type UpstreamEvent } from './sse-reader.js';
+import { readSseBatches, releaseBody, type UpstreamEvent } from './sse-reader.js';
 
 export type { UpstreamEvent } from './sse-reader.js';
 
@@ -119,8 +119,7 @@ export class GatewayPipeline {
           if (result.final) throw result.error;
           continue;
         }
-        await this.pool.stick(stickyKey, account.id);
-        await this.pool.begin(account.id);
+        await this.pool.begin(account.id, stickyKey);
         this.metrics.inflight.inc();
         const done = (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => {
           input.signal.removeEventListener('abort', onClientAbort);
@@ -295,27 +294,29 @@ export class GatewayPipeline {
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
     try {
-      for await (const ev of readSse(res.body)) {
+      read: for await (const batch of readSseBatches(res.body)) {
         if (ttfbMs === null) ttfbMs = Date.now() - t0;
-        if (ev.type.startsWith('codex.')) {
-          const rl = ev.data?.rate_limits;
-          const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
-            (x) => typeof x === 'number',
-          );
-          const used = percents.length ? Math.max(...percents) : undefined;
-          if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
-          continue;
+        for (const ev of batch) {
+          if (ev.type.startsWith('codex.')) {
+            const rl = ev.data?.rate_limits;
+            const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
+              (x) => typeof x === 'number',
+            );
+            const used = percents.length ? Math.max(...percents) : undefined;
+            if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
+            continue;
+          }
+          if (TERMINAL.has(ev.type)) {
+            terminal = true;
+            usage = ev.data?.response?.usage ?? null;
+            tokens = Number(usage?.total_tokens ?? 0);
+            if (ev.type === 'response.failed')
+              errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
+            if (ev.type === 'response.incomplete') errorClass = 'incomplete';
+          }
+          yield ev;
+          if (terminal) break read;
         }
-        if (TERMINAL.has(ev.type)) {
-          terminal = true;
-          usage = ev.data?.response?.usage ?? null;
-          tokens = Number(usage?.total_tokens ?? 0);
-          if (ev.type === 'response.failed')
-            errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
-          if (ev.type === 'response.incomplete') errorClass = 'incomplete';
-        }
-        yield ev;
-        if (terminal) break;
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
@@ -324,7 +325,8 @@ export class GatewayPipeline {
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
-      res.body.destroy();
+      if (terminal) releaseBody(res.body);
+      else res.body.destroy();
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
       done(usage, errorClass, ttfbMs);
