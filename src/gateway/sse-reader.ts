@@ -25,17 +25,27 @@ class LazyEvent implements UpstreamEvent {
     this.raw = `event: ${type}\ndata: ${text}\n\n`;
   }
   get data(): any {
-    if (this.parsed === UNPARSED) this.parsed = parseData(this.text);
+    if (this.parsed === UNPARSED) {
+      const v = parseData(this.text);
+      this.parsed = v === NOT_JSON ? {} : v;
+    }
     return this.parsed;
   }
 }
+
+const NOT_JSON = Symbol('not json');
 
 function parseData(text: string): any {
   try {
     return JSON.parse(text);
   } catch {
-    return { raw: text };
+    return NOT_JSON;
   }
+}
+
+function looksLikeObject(text: string): boolean {
+  const t = text.trim();
+  return t.startsWith('{') && t.endsWith('}');
 }
 
 /**
@@ -47,9 +57,16 @@ export async function* readSseBatches(body: Readable): AsyncGenerator<UpstreamEv
   let batch: UpstreamEvent[] = [];
   const parser = createParser({
     onEvent: (e) => {
-      // The Codex backend names every event; an unnamed one takes its type from the payload.
-      const type = e.event ?? parseData(e.data)?.type ?? 'message';
-      batch.push(new LazyEvent(type, e.data));
+      // Clients parse every event, so data that is not JSON is never relayed; the stream goes on. Named events
+      // (all the Codex backend sends) are only checked for an object's outline here and parsed when read.
+      if (e.event) {
+        if (looksLikeObject(e.data)) batch.push(new LazyEvent(e.event, e.data));
+        return;
+      }
+      const data = parseData(e.data);
+      if (data === NOT_JSON) return;
+      const ev = new LazyEvent(data?.type ?? 'message', e.data);
+      batch.push(ev);
     },
   });
   const decoder = new StringDecoder('utf8');
