@@ -375,6 +375,8 @@ try {
   }
 } catch (err) {
   console.error(err);
+  for (const c of children)
+    if (c.exitCode !== null) console.error(`${c.label} exited:\n${c.tail.join('\n')}`);
   exitCode = 1;
 } finally {
   await cleanup();

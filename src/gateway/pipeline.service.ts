@@ -22,7 +22,7 @@ import {
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
-import { readSseBatches, releaseBody, type UpstreamEvent } from './sse-reader.js';
+import { discardBody, readSseBatches, releaseBody, type UpstreamEvent } from './sse-reader.js';
 import type { OpenedStream, OpenInput } from './types.js';
 
 export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
@@ -501,7 +501,7 @@ export class GatewayPipeline {
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
       if (terminal) releaseBody(res.body);
-      else res.body.destroy();
+      else discardBody(res.body);
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
       done(usage, errorClass, ttfbMs);

@@ -99,6 +99,13 @@ export function releaseBody(body: Readable, graceMs = 5000): void {
 
 const ignore = () => {};
 
+/** Stops an upstream body that is no longer wanted (client gone, stream broken); its abort error is expected. */
+export function discardBody(body: Readable): void {
+  if (body.destroyed) return;
+  body.on('error', ignore);
+  body.destroy();
+}
+
 /** The same, one event at a time. */
 export async function* readSse(body: Readable): AsyncGenerator<UpstreamEvent> {
   for await (const batch of readSseBatches(body)) yield* batch;
