@@ -23,7 +23,7 @@ import {
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
-import { readSse, type UpstreamEvent } from './sse-reader.js';
+import { discardBody, readSseBatches, releaseBody, type UpstreamEvent } from './sse-reader.js';
 import type { OpenedStream, OpenInput } from './types.js';
 import { ConversationIds } from './conversation.js';
 import { orderLikeCli } from '../upstream/normalize.js';
@@ -164,7 +164,8 @@ export class GatewayPipeline {
           if (result.final) throw result.error;
           continue;
         }
-        await this.pool.begin(account.id);
+        // One round trip: in-flight count + the conversation's sticky account (the last attempt's wins).
+        await this.pool.begin(account.id, stickyKey);
         this.metrics.inflight.inc();
         // While the answer is held (see below), a failed attempt must leave no usage row and no settlement.
         let discarded = false;
@@ -207,7 +208,6 @@ export class GatewayPipeline {
           }
           this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
         }
-        await this.pool.stick(stickyKey, account.id);
         const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
         if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
         return {
@@ -562,28 +562,30 @@ export class GatewayPipeline {
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
     try {
-      for await (const ev of readSse(res.body)) {
+      read: for await (const batch of readSseBatches(res.body)) {
         if (ttfbMs === null) ttfbMs = Date.now() - t0;
-        if (ev.type.startsWith('codex.')) {
-          const rl = ev.data?.rate_limits;
-          const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
-            (x) => typeof x === 'number',
-          );
-          const used = percents.length ? Math.max(...percents) : undefined;
-          if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
-          continue;
+        for (const ev of batch) {
+          if (ev.type.startsWith('codex.')) {
+            const rl = ev.data?.rate_limits;
+            const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
+              (x) => typeof x === 'number',
+            );
+            const used = percents.length ? Math.max(...percents) : undefined;
+            if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
+            continue;
+          }
+          if (TERMINAL.has(ev.type)) {
+            terminal = true;
+            usage = ev.data?.response?.usage ?? null;
+            tokens = Number(usage?.total_tokens ?? 0);
+            if (ev.type === 'response.failed')
+              errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
+            if (ev.type === 'response.incomplete') errorClass = 'incomplete';
+          }
+          if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
+          yield ev;
+          if (terminal) break read;
         }
-        if (TERMINAL.has(ev.type)) {
-          terminal = true;
-          usage = ev.data?.response?.usage ?? null;
-          tokens = Number(usage?.total_tokens ?? 0);
-          if (ev.type === 'response.failed')
-            errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
-          if (ev.type === 'response.incomplete') errorClass = 'incomplete';
-        }
-        if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
-        yield ev;
-        if (terminal) break;
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
@@ -595,7 +597,8 @@ export class GatewayPipeline {
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
-      res.body.destroy();
+      if (terminal) releaseBody(res.body);
+      else discardBody(res.body);
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
       // An aborted stream is not free: without the upstream's usage, charge the input estimate plus the
