@@ -65,7 +65,7 @@ const PREFIX = 'cgf:';
   /** Account ids that have a delayed refresh job in BullMQ. */
   const scheduled = () =>
     redis.client(async (c) => {
-      const ids = await c.zrange(`${PREFIX}bull:accounts:delayed`, 0, -1);
+      const ids = await c.zrange(`${PREFIX}bull:accounts:delayed`, '0', '-1');
       return new Set(accountIds.filter((a) => ids.some((j) => j.startsWith(`refresh-${a}-`))));
     });
 
