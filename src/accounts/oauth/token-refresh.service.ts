@@ -221,7 +221,7 @@ export class TokenRefreshService {
     const id = cur.row.id;
     let result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
     if (!result.ok && result.failure.kind === 'rejected') {
-      // PROTOCOL.md §3: other 4xx → permanent after one retry.
+      // docs/upstream-protocol.md §3: other 4xx → permanent after one retry.
       await sleep(500);
       result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
       if (!result.ok && result.failure.kind === 'rejected')
