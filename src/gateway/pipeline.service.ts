@@ -10,6 +10,7 @@ import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
+import { unavailableDependency } from '../common/dependency-errors.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
@@ -282,6 +283,12 @@ export class GatewayPipeline {
     } catch (err) {
       if (err instanceof AccountRefreshError || err instanceof AccountUnavailableError)
         return { error: err, final: false };
+      const down = unavailableDependency(err);
+      if (down)
+        return {
+          error: ApiError.unavailable(`The gateway's ${down} is unavailable.`, `${down}_unavailable`),
+          final: false,
+        };
       throw err;
     }
     // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
