@@ -6,6 +6,10 @@ import { ConfigError, type AppConfig } from './config/config.schema.js';
 import { closeGracefully, createApp } from './bootstrap.js';
 import { ensureDatabase, migrate, MigrationError } from './prisma/migrator.js';
 import type { Role } from './app.module.js';
+import type { Logger } from 'pino';
+import { createLogger, wantsPrettyLogs } from './common/logger.js';
+import { waitForDependencies } from './startup/preflight.js';
+import { reportProblems, reportWaiting } from './startup/report.js';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'prisma', 'migrations');
 
@@ -25,6 +29,36 @@ Commands:
   help       this text
 `;
 
+/** Thrown when the start-up checks failed and were reported; main() turns it into exit code 3. */
+class StartupProblem extends Error {}
+
+/**
+ * Postgres (and Redis for the roles that use it) must answer before anything else starts. Outside production a
+ * failure is reported in plain words and the process exits; in production it waits with backoff instead.
+ */
+async function checkDependencies(config: AppConfig, command: string, logger: Logger, pretty: boolean) {
+  const isMigrate = command === 'migrate';
+  const problems = await waitForDependencies(
+    {
+      databaseUrl: config.DATABASE_URL,
+      // migrate touches only Postgres: a migration job must not wait for Redis.
+      redisUrl: isMigrate ? undefined : config.REDIS_URL,
+      missingDatabaseOk: isMigrate,
+      requireSchema: !isMigrate,
+      timeoutMs: 3000,
+    },
+    {
+      retry: config.NODE_ENV === 'production',
+      onAttempt: (p, attempt, delay) => reportWaiting(p, attempt, delay, logger),
+    },
+  );
+  if (problems.length) {
+    reportProblems(problems, logger, pretty);
+    logger.flush();
+    throw new StartupProblem();
+  }
+}
+
 async function runMigrate(config: AppConfig): Promise<void> {
   if (await ensureDatabase(config.DATABASE_URL)) console.error('created database');
   const r = await migrate(config.DATABASE_URL, MIGRATIONS_DIR, (m) => console.error(m));
@@ -35,8 +69,8 @@ async function runMigrate(config: AppConfig): Promise<void> {
   );
 }
 
-async function runRole(config: AppConfig, role: Role): Promise<void> {
-  const { app, logger } = await createApp(config, { role });
+async function runRole(config: AppConfig, role: Role, logger: Logger): Promise<void> {
+  const { app } = await createApp(config, { role, logger });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -86,15 +120,35 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const pretty = wantsPrettyLogs(config.NODE_ENV);
   switch (command) {
     case 'migrate':
+      try {
+        await checkDependencies(
+          config,
+          command,
+          createLogger(config.LOG_LEVEL, undefined, { pretty }),
+          pretty,
+        );
+      } catch (err) {
+        if (err instanceof StartupProblem) return 3;
+        throw err;
+      }
       await runMigrate(config);
       return 0;
     case 'serve':
     case 'worker':
-    case 'all':
-      await runRole(config, command);
+    case 'all': {
+      const logger = createLogger(config.LOG_LEVEL, undefined, { pretty });
+      try {
+        await checkDependencies(config, command, logger, pretty);
+      } catch (err) {
+        if (err instanceof StartupProblem) return 3;
+        throw err;
+      }
+      await runRole(config, command, logger);
       return -1; // keeps running
+    }
     default: {
       const cli = await import('./cli/cli.js');
       return cli.runCli(config, command, rest, USAGE);

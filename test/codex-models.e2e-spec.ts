@@ -59,10 +59,10 @@ describe('the Codex CLI model catalog', () => {
   it('answers client_version requests in the backend format, filtered by the key, with ETag = x-models-etag', async () => {
     const r = await get('/v1/models?client_version=0.169.0');
     expect(r.status).toBe(200);
-    const body = await r.json();
+    const body = (await r.json()) as any;
     expect(body.models.map((m: any) => m.slug)).toEqual(FAKE_MODELS.map((m) => m.slug));
     // Entries pass through as the upstream sent them.
-    const upstream = await (
+    const upstream: any = await (
       await fetch(`${fake.codexBaseUrl}/models?client_version=0.169.0`, {
         headers: fake.requestsTo('/backend-api/codex/models')[0].headers,
       })
@@ -77,16 +77,16 @@ describe('the Codex CLI model catalog', () => {
 
     const narrow = await createKey(gw, { allowedModels: ['gpt-5.5'] });
     const n = await get('/v1/models?client_version=0.169.0', narrow.key);
-    expect((await n.json()).models.map((m: any) => m.slug)).toEqual(['gpt-5.5']);
+    expect(((await n.json()) as any).models.map((m: any) => m.slug)).toEqual(['gpt-5.5']);
     expect(n.headers.get('etag')).not.toBe(etag);
 
-    const plain = await (await get('/v1/models')).json();
+    const plain = (await (await get('/v1/models')).json()) as any;
     expect(plain.object).toBe('list');
     expect(plain.data[0]).toMatchObject({ object: 'model' });
   });
 
   it('every advertised alias resolves on the request path (defect 6)', async () => {
-    const ids: string[] = (await (await get('/v1/models')).json()).data.map((m: any) => m.id);
+    const ids: string[] = ((await (await get('/v1/models')).json()) as any).data.map((m: any) => m.id);
     const aliases = ids.filter((id) => !FAKE_MODELS.some((m) => m.slug === id));
     expect(aliases.length).toBeGreaterThan(5);
     for (const alias of aliases) {
@@ -108,7 +108,7 @@ describe('the Codex CLI model catalog', () => {
       reasoning: { effort: 'xhigh' },
     });
     expect(r.status).toBe(400);
-    const e = (await r.json()).error;
+    const e = ((await r.json()) as any).error;
     expect(e).toMatchObject({
       param: 'reasoning.effort',
       code: 'unsupported_value',
@@ -130,7 +130,7 @@ describe('the Codex CLI model catalog', () => {
     expect((await get('/v1/models?client_version=0.169.0')).status).toBe(200);
     expect((await post('/v1/responses', { model: 'gpt-5.5-high', input: 'hi' })).status).toBe(200);
     expect(modelCalls()).toHaveLength(1);
-    const fallback = await (await get('/v1/models?client_version=0.169.0')).json();
+    const fallback = (await (await get('/v1/models?client_version=0.169.0')).json()) as any;
     expect(fallback.models[0]).toMatchObject({
       slug: 'gpt-5.5',
       shell_type: 'shell_command',
@@ -175,7 +175,7 @@ describe('remote compaction and turn state over HTTP', () => {
       'x-codex-beta-features': 'remote_compaction_v2',
     });
     expect(r.status).toBe(200);
-    const out = await r.json();
+    const out = (await r.json()) as any;
     expect(out.output[0].content[0].text).toBe('Summary of 3 items (fake compaction).');
     expect(r.headers.get('x-codex-turn-state')).toMatch(/^ts_/);
     const up = fake.requestsTo('/backend-api/codex/responses/compact');

@@ -41,7 +41,7 @@ export const configSchema = z.object({
   OPENAI_AUTH_ISSUER: url('https://auth.openai.com'),
   OAUTH_CLIENT_ID: z.string().default('app_EMoamEEZ73f0CkXaXp7hrann'),
 
-  /** Client profile sent upstream (PROTOCOL.md §4): keep in one place, default to the newest captured one. */
+  /** Client profile sent upstream (docs/upstream-protocol.md §4): keep in one place, default to the newest captured one. */
   CODEX_CLIENT_VERSION: z.string().default('0.169.0'),
   CODEX_ORIGINATOR: z.string().default('codex_exec'),
   CODEX_USER_AGENT: z.string().optional(),
@@ -67,7 +67,7 @@ export const configSchema = z.object({
   ACCOUNT_SWEEP_SECONDS: int(300, 1),
   /** How long a browser (PKCE) login may take before its state expires. */
   LOGIN_TTL_SECONDS: int(600, 1),
-  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (PROTOCOL.md §1). */
+  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (docs/upstream-protocol.md §1). */
   OAUTH_REDIRECT_URI: z.string().url().default('http://127.0.0.1:1455/auth/callback'),
 
   /** Account pool. */
@@ -75,6 +75,8 @@ export const configSchema = z.object({
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
+  /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
+  POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
@@ -93,6 +95,9 @@ export const configSchema = z.object({
   RESPONSES_WS_IDLE_SECONDS: int(300, 1),
   /** Open sockets per virtual key and replica; one more is closed with 1013 (try again later). */
   RESPONSES_WS_MAX_PER_KEY: int(16, 1),
+
+  /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
+  USAGE_BUFFER_MAX_ROWS: int(50000, 100),
 
   /** When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().optional(),

@@ -4,11 +4,11 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import { LimitsService } from '../limits/limits.service.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
+import { AccountHealth } from '../accounts/pool/health.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
@@ -23,32 +23,9 @@ import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
 import { readSse, type UpstreamEvent } from './sse-reader.js';
+import type { OpenedStream, OpenInput } from './types.js';
 
-export type { UpstreamEvent } from './sse-reader.js';
-
-export interface OpenedStream {
-  accountId: string;
-  /** Rate-limit headers for the client (x-ratelimit-*). */
-  headers: Record<string, string>;
-  /** codex.* removed; ends after the terminal event; throws UpstreamStreamError when the stream breaks. */
-  events: AsyncIterable<UpstreamEvent>;
-  abort(): void;
-  /** `x-codex-turn-state` the upstream sent with this answer (relayed to Codex clients). */
-  turnState?: string | null;
-}
-
-export interface OpenInput {
-  auth: RequestAuth;
-  body: Record<string, unknown>;
-  endpoint: 'responses' | 'chat' | 'compact';
-  clientStream: boolean;
-  requestId: string;
-  signal: AbortSignal;
-  /** Codex CLI headers relayed upstream: the turn state of this turn, the beta features it advertised. */
-  codex?: { turnState?: string | null; betaFeatures?: string | null };
-  /** Prefer this account (a WebSocket connection keeps its account while it stays healthy). */
-  preferAccountId?: string | null;
-}
+export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
 
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
 
@@ -70,7 +47,28 @@ export class GatewayPipeline {
     private readonly models: ModelsService,
     private readonly recorder: UsageRecorder,
     private readonly metrics: MetricsService,
+    private readonly health: AccountHealth,
   ) {}
+
+  /** Pool pick that skips accounts whose circuit is open (accounts/pool/health.ts), unless nothing else is left. */
+  private async pick(
+    stickyKey: string | null,
+    tried: Set<string>,
+    preferred?: string | null,
+  ): Promise<PoolAccount> {
+    const skip = this.health.skipped();
+    let account: PoolAccount | undefined;
+    if (skip.size) {
+      try {
+        account = await this.pool.pick(stickyKey, new Set([...tried, ...skip]), preferred);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.httpStatus !== 503) throw err;
+      }
+    }
+    account ??= await this.pool.pick(stickyKey, tried, preferred);
+    this.health.chosen(account.id);
+    return account;
+  }
 
   async open(input: OpenInput): Promise<OpenedStream> {
     const t0 = Date.now();
@@ -114,7 +112,7 @@ export class GatewayPipeline {
       for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
         let account: PoolAccount;
         try {
-          account = await this.pool.pick(stickyKey, tried, preferred);
+          account = await this.pick(stickyKey, tried, preferred);
         } catch (err) {
           if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
           throw err;
@@ -151,7 +149,14 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const events = this.stream(result.res, account, done, admission.settle.bind(admission), t0);
+        const events = this.stream(
+          result.res,
+          account,
+          done,
+          admission.settle.bind(admission),
+          t0,
+          controller.signal,
+        );
         return {
           accountId: account.id,
           headers: admission.headers,
@@ -236,6 +241,7 @@ export class GatewayPipeline {
       } catch (err) {
         if (signal.aborted) throw err;
         this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
+        this.health.failure(account.id, account.label);
         return {
           error: ApiError.unavailable('The upstream could not be reached.', 'upstream_unreachable'),
           final: false,
@@ -301,6 +307,7 @@ export class GatewayPipeline {
         return { error: toApiError(c), final: false };
       case 'auth':
       case 'server':
+        if (c.errorClass === 'server') this.health.failure(account.id, account.label);
         // Back off a little before the next account so a struggling upstream is not hammered.
         await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 150)));
         return { error: toApiError(c), final: false };
@@ -353,7 +360,7 @@ export class GatewayPipeline {
       for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
         let account: PoolAccount;
         try {
-          account = await this.pool.pick(stickyKey, tried, preferred);
+          account = await this.pick(stickyKey, tried, preferred);
         } catch (err) {
           if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
           throw err;
@@ -430,6 +437,7 @@ export class GatewayPipeline {
     done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
+    signal?: AbortSignal,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
     let terminal = false;
@@ -461,8 +469,10 @@ export class GatewayPipeline {
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
+      this.health.success(account.id);
     } catch (err) {
       errorClass = 'stream_disconnected';
+      if (!signal?.aborted) this.health.failure(account.id, account.label);
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {

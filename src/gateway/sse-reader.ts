@@ -20,7 +20,8 @@ export async function* readSse(body: Readable): AsyncGenerator<UpstreamEvent> {
       try {
         data = JSON.parse(e.data);
       } catch {
-        data = { raw: e.data };
+        // Not JSON: never relayed (clients parse every event); the stream goes on with the next event.
+        return;
       }
       const type = e.event ?? data?.type ?? 'message';
       queue.push({ type, data, raw: `event: ${type}\ndata: ${e.data}\n\n` });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The upstream model catalog (GET {CODEX_BASE_URL}/models, PROTOCOL.md §7) in two shapes:
+ * The upstream model catalog (GET {CODEX_BASE_URL}/models, docs/upstream-protocol.md §7) in two shapes:
  * - OpenAI model objects for plain clients, plus reasoning-effort aliases (`gpt-5.5-high` = gpt-5.5 with
  *   reasoning.effort high) built only from each model's `supported_reasoning_levels`;
  * - the backend's own `{"models":[ModelInfo…]}` for the Codex CLI (entries passed through as the upstream sent

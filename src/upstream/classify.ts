@@ -1,5 +1,5 @@
 /**
- * Classifies an upstream answer that is not a 200 stream (PROTOCOL.md §6) so the pool can decide: refresh and
+ * Classifies an upstream answer that is not a 200 stream (docs/upstream-protocol.md §6) so the pool can decide: refresh and
  * retry (auth), cool the account down until its reset (usage_limit), take it out (usage_not_included), try
  * another account (rate_limit, server, network), or give the client its own mistake back (bad_request).
  */

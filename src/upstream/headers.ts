@@ -2,8 +2,8 @@ import type { AppConfig } from '../config/config.schema.js';
 import { clientProfileHeaders } from './client-profile.js';
 
 /**
- * Headers of POST {CODEX_BASE_URL}/responses, in the order the Codex CLI 0.169 sent them (PROTOCOL.md §4,
- * captures §6). Left out on purpose: `x-codex-beta-features` and `x-codex-turn-metadata` (CLI-internal state:
+ * Headers of POST {CODEX_BASE_URL}/responses, in the order the Codex CLI 0.169 sent them (docs/upstream-protocol.md
+ * §4). Left out on purpose: `x-codex-beta-features` and `x-codex-turn-metadata` (CLI-internal state:
  * installation id, turn ids — nothing a gateway can fill truthfully) and `content-encoding: zstd` (optional).
  * [verify] whether the backend treats their absence differently.
  */
@@ -40,7 +40,7 @@ export function responsesHeaders(config: AppConfig, id: UpstreamIdentity): [stri
   ];
 }
 
-/** GET {CODEX_BASE_URL}/models (captures §4). */
+/** GET {CODEX_BASE_URL}/models (docs/upstream-protocol.md §7). */
 export function modelsHeaders(
   config: AppConfig,
   accessToken: string,

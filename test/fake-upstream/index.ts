@@ -7,7 +7,7 @@ import { buildEvents, encodeEvent, type ResponseSpec } from './sse.ts';
 export type { ResponseSpec } from './sse.ts';
 
 /**
- * A fake of the OpenAI OAuth server and the Codex backend that behaves as PROTOCOL.md describes: PKCE S256,
+ * A fake of the OpenAI OAuth server and the Codex backend that behaves as docs/upstream-protocol.md describes: PKCE S256,
  * rotating single-use refresh tokens with reuse detection, device-code login, /models, /responses over SSE
  * with the headers and body fields the real backend requires, scripted faults per account, and a record of
  * every request for assertions. Independent of src/ on purpose: it checks the gateway from outside.
@@ -20,7 +20,15 @@ export type Fault =
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status?: 500 | 502 | 503 }
   | { kind: 'slow_first_byte'; delayMs: number }
-  | { kind: 'cut_stream'; afterEvents: number };
+  | { kind: 'cut_stream'; afterEvents: number }
+  /** Sends the first `afterEvents` events, then nothing (the socket stays open) until the client gives up. */
+  | { kind: 'stall'; afterEvents: number }
+  /** Accepts the request and never answers (no status line): a half-open peer. */
+  | { kind: 'half_open' }
+  /** Garbage in the middle of the stream (not SSE, broken JSON), then the normal events. */
+  | { kind: 'malformed' }
+  /** One event of `bytes` size (an output_text delta) before the normal events. */
+  | { kind: 'huge_event'; bytes: number };
 
 export type TokenFault =
   | { kind: 'server_error' }
@@ -79,7 +87,7 @@ interface AccountState {
 const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 const REDIRECTS = ['http://127.0.0.1:1455/auth/callback', 'http://localhost:1455/auth/callback'];
 const REQUIRED_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
-/** Parameters the Codex backend refuses (PROTOCOL.md §4, peers). */
+/** Parameters the Codex backend refuses (docs/upstream-protocol.md §4, peers). */
 const UNSUPPORTED = [
   'max_output_tokens',
   'max_completion_tokens',
@@ -154,6 +162,17 @@ export class FakeUpstream {
   >();
   private refreshes: { accountId?: string }[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly nextFaults: Fault[] = [];
+
+  /** Connections open to the fake now (to check a client leaks none). */
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  /** A fault for the next /responses request(s), whichever account sends them. */
+  faultNext(fault: Fault, times = 1): void {
+    for (let i = 0; i < times; i++) this.nextFaults.push(fault);
+  }
 
   static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
     const f = new FakeUpstream();
@@ -290,6 +309,7 @@ export class FakeUpstream {
     this.modelsEtag = '"fake-models-1"';
     this.modelsFailStatus = null;
     for (const st of this.accounts.values()) st.faults = [];
+    this.nextFaults.length = 0;
   }
 
   async close(): Promise<void> {
@@ -659,7 +679,7 @@ export class FakeUpstream {
         });
       }
     }
-    const fault = st.faults.shift();
+    const fault = this.nextFaults.shift() ?? st.faults.shift();
     const resetAt = (s: number) => Math.floor(Date.now() / 1000) + s;
     switch (fault?.kind) {
       case 'unauthorized':
@@ -702,6 +722,11 @@ export class FakeUpstream {
       case 'slow_first_byte':
         await sleep(fault.delayMs);
         break;
+      case 'half_open':
+        this.openStreams++;
+        await new Promise<void>((r) => req.socket.once('close', () => r()));
+        this.openStreams--;
+        return;
     }
     // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
     // exactly one `compaction` output item (the compacted history, opaque to the client).
@@ -733,6 +758,15 @@ export class FakeUpstream {
       };
     }
     const cutAfter = fault?.kind === 'cut_stream' ? fault.afterEvents : Infinity;
+    const stallAfter = fault?.kind === 'stall' ? fault.afterEvents : Infinity;
+    if (fault?.kind === 'huge_event') {
+      const item = events.find((e) => e.type === 'response.output_text.delta');
+      if (item)
+        events.splice(events.indexOf(item), 0, {
+          ...item,
+          data: { ...item.data, delta: 'x'.repeat(fault.bytes) },
+        });
+    }
     this.openStreams++;
     let closed = false;
     const onClose = () => {
@@ -763,6 +797,15 @@ export class FakeUpstream {
         onClose();
         return;
       }
+      if (i >= stallAfter) {
+        await new Promise<void>((r) => res.once('close', () => r()));
+        onClose();
+        return;
+      }
+      if (i === 3 && fault?.kind === 'malformed')
+        res.write(
+          'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
+        );
       res.write(encodeEvent(events[i]));
       await sleep(i < 3 ? 0 : 2);
     }

@@ -31,7 +31,7 @@ function pieces(text: string): string[] {
 }
 
 /**
- * The event sequence of one answer, in the order PROTOCOL.md §5 gives (codex.rate_limits first, then
+ * The event sequence of one answer, in the order docs/upstream-protocol.md §5 gives (codex.rate_limits first, then
  * response.created … response.completed), with sequence_number on every event.
  */
 export function buildEvents(spec: ResponseSpec, model: string, lastUserText: string): SseEvent[] {
@@ -218,7 +218,7 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
       response: base('incomplete', { incomplete_details: { reason: spec.incomplete }, usage }),
     });
   } else {
-    // The real backend often leaves `output` empty here (PROTOCOL.md §5); so does the fake.
+    // The real backend often leaves `output` empty here (docs/upstream-protocol.md §5); so does the fake.
     push('response.completed', { response: base('completed', { usage }) });
   }
   return ev.map((e, i) => ({ type: e.type, data: { type: e.type, ...e.data, sequence_number: i } }));

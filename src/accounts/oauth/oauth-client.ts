@@ -11,7 +11,7 @@ import {
 } from './refresh-errors.js';
 
 /**
- * HTTP calls to the OAuth issuer, byte-for-byte like the Codex CLI 0.169 (PROTOCOL.md §1–§3, captures §8–§10).
+ * HTTP calls to the OAuth issuer, byte-for-byte like the Codex CLI 0.169 (docs/upstream-protocol.md §1–§3).
  * Nothing here logs a body or a token; errors carry status and error code only.
  */
 export interface TokenSet {
@@ -78,7 +78,7 @@ export class OAuthClient {
 
   /**
    * POST with exactly the given headers. undici's `request` (not `fetch`) so no fetch-spec headers
-   * (`sec-fetch-mode`, `accept-language`, …) are added: the issuer sees what the CLI sends (captures §8–§10).
+   * (`sec-fetch-mode`, `accept-language`, …) are added: the issuer sees what the CLI sends (docs/upstream-protocol.md §1–§3).
    */
   private async post(path: string, headers: Record<string, string>, body: string): Promise<OAuthResponse> {
     const res = await request(`${this.issuer}${path}`, {
@@ -95,7 +95,7 @@ export class OAuthClient {
     };
   }
 
-  /** authorization_code grant, form-encoded, headers only content-type + accept (captures §9.1, §10). */
+  /** authorization_code grant, form-encoded, headers only content-type + accept (docs/upstream-protocol.md §1, §2). */
   async exchangeCode(code: string, redirectUri: string, codeVerifier: string): Promise<TokenSet> {
     const form = new URLSearchParams();
     form.set('grant_type', 'authorization_code');
@@ -123,7 +123,7 @@ export class OAuthClient {
 
   /**
    * refresh_token grant: JSON body with client_id, grant_type, refresh_reason, refresh_token; headers content-type,
-   * originator, user-agent, accept (captures §8). Any absent field of the answer keeps its old value (caller).
+   * originator, user-agent, accept (docs/upstream-protocol.md §3). Any absent field of the answer keeps its old value (caller).
    */
   async refresh(
     refreshToken: string,
@@ -157,7 +157,7 @@ export class OAuthClient {
     return { ok: true, tokens };
   }
 
-  /** Device code step 1 (PROTOCOL.md §2): JSON body, no originator/user-agent (captures §10). */
+  /** Device code step 1 (docs/upstream-protocol.md §2): JSON body, no originator/user-agent (docs/upstream-protocol.md §2). */
   async deviceStart(): Promise<DeviceCode> {
     let res: OAuthResponse;
     try {
@@ -174,7 +174,7 @@ export class OAuthClient {
       throw new OAuthHttpError(res.status, errorCodeOf(body) ?? `http_${res.status}`);
     }
     const deviceAuthId = str(body.device_auth_id);
-    // Some versions say `usercode` (PROTOCOL.md §2): accept both.
+    // Some versions say `usercode` (docs/upstream-protocol.md §2): accept both.
     const userCode = str(body.user_code) ?? str(body.usercode);
     if (!deviceAuthId || !userCode) throw new OAuthHttpError(res.status, 'incomplete_device_code_response');
     const interval = Number(body.interval);
@@ -221,7 +221,7 @@ export class OAuthClient {
   }
 
   /**
-   * Best-effort revocation when an account is deleted. PROTOCOL.md only knows the endpoint exists
+   * Best-effort revocation when an account is deleted. docs/upstream-protocol.md only knows the endpoint exists
    * (`{issuer}/oauth/revoke`, from the binary); the request shape here is RFC 7009 (form: token,
    * token_type_hint, client_id), which is our assumption [verify].
    */
