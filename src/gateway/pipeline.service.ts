@@ -54,7 +54,7 @@ export class GatewayPipeline {
   private async pick(
     stickyKey: string | null,
     tried: Set<string>,
-    preferred?: string | null,
+    preferred: string | null = null,
   ): Promise<PoolAccount> {
     const skip = this.health.skipped();
     let account: PoolAccount | undefined;

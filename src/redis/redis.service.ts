@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { describeTarget } from '../startup/target.js';
-import { OutageLog } from '../startup/outage.js';
+import { describeTarget } from '../common/target.js';
+import { OutageLog } from '../common/outage.js';
 
 /**
  * The one place Redis connections are made. `client` is the shared command connection of the process;

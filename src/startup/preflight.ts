@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { describeTarget } from './target.js';
+import { describeTarget } from '../common/target.js';
 
 export { describeTarget };
 

@@ -14,11 +14,11 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from '../keys/auth-context.js';
-import { AdminGuard, UserGuard } from '../keys/guards/admin.guard.js';
+import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { AdminGuard, UserGuard } from '../auth/admin.guard.js';
 import { KeysRepository } from '../keys/keys.repository.js';
-import { MEMBERS_CAN_CREATE_KEYS } from '../keys/settings.service.js';
-import { presentUser } from '../keys/users.service.js';
+import { MEMBERS_CAN_CREATE_KEYS } from '../auth/settings.service.js';
+import { presentUser } from '../auth/users.service.js';
 import { UsageService } from '../usage/usage.service.js';
 import {
   AuditListDto,

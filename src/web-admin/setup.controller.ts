@@ -13,9 +13,9 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
-import { sessionCookie } from '../keys/cookies.js';
-import { isSameOrigin } from '../keys/csrf.js';
-import { SessionsService } from '../keys/sessions.service.js';
+import { sessionCookie } from '../auth/cookies.js';
+import { isSameOrigin } from '../auth/csrf.js';
+import { SessionsService } from '../auth/sessions.service.js';
 import { UserDto } from './dto.js';
 import { SetupService } from './setup.service.js';
 

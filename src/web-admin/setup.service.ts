@@ -6,8 +6,8 @@ import { ApiError } from '../common/errors.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import { RedisService } from '../redis/redis.service.js';
 import { KeysRepository } from '../keys/keys.repository.js';
-import { hashPassword } from '../keys/password.js';
-import { presentUser } from '../keys/users.service.js';
+import { hashPassword } from '../auth/password.js';
+import { presentUser } from '../auth/users.service.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Arbitrary constant for pg_advisory_xact_lock: serialises first-admin creation across replicas. */
