@@ -82,7 +82,13 @@ async function runCli(
   const run = await home.exec(prompt);
   if (run.code !== 0) console.log(run.stderr.slice(-4000));
   // The CLI exits on response.completed; the gateway writes its request line when the reply has ended.
-  await new Promise((r) => setTimeout(r, 300));
+  // Poll until every upstream call of the run has its gateway request line (or the WebSocket carried them).
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const t = transport(target.gw, from);
+    if (t.wsOpened > 0 || t.httpPosts >= fake.requestsTo('/backend-api/codex/responses').length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return { run, t: transport(target.gw, from) };
 }
 

@@ -22,6 +22,7 @@ beforeAll(async () => {
       RESPONSES_WS_MAX_FRAME_BYTES: '65536',
       RESPONSES_WS_IDLE_SECONDS: '1',
       RESPONSES_WS_MAX_PER_KEY: '2',
+      POOL_STRATEGY: 'priority',
     },
   });
   accts = [fake.addAccount(), fake.addAccount()];

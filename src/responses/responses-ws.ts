@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -44,7 +44,7 @@ declare module 'fastify' {
  * with 426 at once, which makes the CLI use HTTP for the rest of its session.
  */
 @Injectable()
-export class ResponsesSocketServer implements OnModuleInit {
+export class ResponsesSocketServer implements OnApplicationBootstrap {
   private readonly logger = new Logger('responses-ws');
   private readonly perKey = new Map<string, number>();
   readonly open: Gauge<string>;
@@ -71,7 +71,8 @@ export class ResponsesSocketServer implements OnModuleInit {
     });
   }
 
-  onModuleInit(): void {
+  /** After Nest set up its routes and error handler (registering earlier would take Fastify's default handler). */
+  onApplicationBootstrap(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     void fastify.register(async (scope) => {
       await scope.register(websocket, {
@@ -92,21 +93,28 @@ export class ResponsesSocketServer implements OnModuleInit {
     });
   }
 
-  /** Before the upgrade: 426 when switched off or not an upgrade, 401 for a bad key (same rules as HTTP). */
+  /** Before the upgrade: 405 for a plain GET, 426 when switched off, 401 for a bad key (same rules as HTTP). */
   private async admitUpgrade(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (!this.config.RESPONSES_WEBSOCKET || !req.ws) {
-      return sendError(
-        reply,
-        new ApiError(
-          426,
-          this.config.RESPONSES_WEBSOCKET
-            ? 'This endpoint speaks WebSocket; use POST /v1/responses for HTTP.'
-            : 'Responses over WebSocket are switched off on this gateway; use POST /v1/responses.',
-          'invalid_request_error',
-          null,
-          'upgrade_required',
-        ),
+    if (!req.ws) {
+      const err = new ApiError(
+        405,
+        'Method GET is not allowed on /v1/responses without a WebSocket upgrade. Allowed: POST.',
+        'invalid_request_error',
+        null,
+        'method_not_allowed',
+        { allow: 'POST' },
       );
+      return sendError(reply, err);
+    }
+    if (!this.config.RESPONSES_WEBSOCKET) {
+      const err = new ApiError(
+        426,
+        'Responses over WebSocket are switched off on this gateway; use POST /v1/responses.',
+        'invalid_request_error',
+        null,
+        'upgrade_required',
+      );
+      return sendError(reply, err);
     }
     const key = extractKey(req.headers);
     const auth = key ? await authenticateKey(this.keys, key) : null;
