@@ -37,7 +37,8 @@ afterAll(async () => {
 beforeEach(() => fake.reset());
 afterEach(async () => {
   expect(await fake.waitForStreamsClosed(3000)).toBe(true);
-  expect(gw.logs.json().filter((l) => l.msg === 'request' && l.status >= 500)).toEqual([]);
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  expect(metrics.split('\n').filter((l) => /^cg_requests_total\{.*status="5/.test(l))).toEqual([]);
   expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
 });
 

@@ -49,6 +49,8 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
   private readonly perKey = new Map<string, number>();
   readonly open: Gauge<string>;
   readonly closes: Counter<string>;
+  readonly upgrades: Counter<string>;
+  readonly responses: Counter<string>;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -67,6 +69,18 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
       name: 'cg_ws_closes_total',
       help: 'Responses WebSocket connections closed, by close code',
       labelNames: ['code'],
+      registers: [metrics.registry],
+    });
+    this.upgrades = new Counter({
+      name: 'cg_ws_upgrades_total',
+      help: 'Responses WebSocket upgrade requests by outcome (accepted, off = 426, unauthorized, not_upgrade = 405)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    this.responses = new Counter({
+      name: 'cg_ws_responses_total',
+      help: 'response.create frames taken on Responses WebSockets (prewarm = answered by the gateway)',
+      labelNames: ['kind'],
       registers: [metrics.registry],
     });
   }
@@ -104,6 +118,7 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
         'method_not_allowed',
         { allow: 'POST' },
       );
+      this.upgrades.inc({ outcome: 'not_upgrade' });
       return sendError(reply, err);
     }
     if (!this.config.RESPONSES_WEBSOCKET) {
@@ -114,11 +129,13 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
         null,
         'upgrade_required',
       );
+      this.upgrades.inc({ outcome: 'off' });
       return sendError(reply, err);
     }
     const key = extractKey(req.headers);
     const auth = key ? await authenticateKey(this.keys, key) : null;
     if (!auth) {
+      this.upgrades.inc({ outcome: 'unauthorized' });
       return sendError(
         reply,
         ApiError.unauthorized(
@@ -129,6 +146,7 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
       );
     }
     req.auth = auth;
+    this.upgrades.inc({ outcome: 'accepted' });
     const st = await this.models.state().catch(() => null);
     if (st) (req.raw as any).wsEtag = catalogEtag(st.version, auth.allowedModels, true);
   }
@@ -164,6 +182,7 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
       this.pipeline,
       this.models,
       this.logger,
+      (kind) => this.responses.inc({ kind }),
     );
     session.start();
   }
@@ -189,6 +208,7 @@ class SocketSession {
     private readonly pipeline: GatewayPipeline,
     private readonly models: ModelsService,
     private readonly logger: Logger,
+    private readonly count: (kind: 'prewarm' | 'response') => void,
   ) {
     this.chain = new ResponseChain({ keep: 4, maxBytes: config.BODY_LIMIT_BYTES });
     this.codex = codexHeaders(req);
@@ -296,6 +316,7 @@ class SocketSession {
       );
       return;
     }
+    this.count(generate === false ? 'prewarm' : 'response');
     if (generate === false) return this.prewarm(rest, input);
     const turnId = typeof rest.client_metadata?.turn_id === 'string' ? rest.client_metadata.turn_id : null;
     const turn = this.turn;
