@@ -76,7 +76,9 @@ describe('basic API', () => {
       'user-agent',
     ]);
     expect(rec.headers.originator).toBe('codex_exec');
-    expect(rec.headers['user-agent']).toMatch(/^codex_exec\/0\.169\.0 \(/);
+    expect(rec.headers['user-agent']).toBe(
+      'codex_exec/0.169.0 (Debian 12.0.0; x86_64) xterm (codex_exec; 0.169.0)',
+    );
     expect(rec.headers['session-id']).toBe(rec.headers['thread-id']);
     expect(rec.headers['x-codex-window-id']).toBe(`${rec.headers['session-id']}:0`);
     for (const n of Object.keys(rec.headers)) expect(n).not.toMatch(/^x-stainless|^x-forwarded/);
@@ -134,8 +136,8 @@ describe('basic API', () => {
     expect(get.status).toBe(405);
   });
 
-  it('refreshes after an upstream 401 and retries once, invisibly', async () => {
-    fake.fault(ctx.accts[0].fake.chatgptAccountId, { kind: 'unauthorized' });
+  it('refreshes after a lasting upstream 401 and retries, invisibly', async () => {
+    fake.revokeAccessToken(ctx.accts[0].fake.chatgptAccountId);
     const before = fake.refreshCount(ctx.accts[0].fake.chatgptAccountId);
     const r = await ctx.client.responses.create({ model: 'gpt-5.5', input: 'after 401' });
     expect(r.output_text).toContain('after 401');

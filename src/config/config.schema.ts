@@ -45,6 +45,22 @@ export const configSchema = z.object({
   CODEX_CLIENT_VERSION: z.string().default('0.169.0'),
   CODEX_ORIGINATOR: z.string().default('codex_exec'),
   CODEX_USER_AGENT: z.string().optional(),
+  /**
+   * The machine part of the built user agent `<originator>/<version> (<OS> <version>; <arch>) <terminal>`: a
+   * stable, plausible value chosen by the operator (never this host's kernel). Defaults are the captured CLI's.
+   */
+  CODEX_UA_OS: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,64}$/)
+    .default('Debian 12.0.0'),
+  CODEX_UA_ARCH: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,32}$/)
+    .default('x86_64'),
+  CODEX_UA_TERMINAL: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/)
+    .default('xterm'),
 
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
@@ -77,11 +93,20 @@ export const configSchema = z.object({
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
   /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
   POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
+  /** An account answered 403 (block/challenge page or another refusal that is not about the token): rest it this long. */
+  UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS: int(900, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120000, 1),
   UPSTREAM_IDLE_TIMEOUT_MS: int(300000, 1),
+  /**
+   * Upstream capacity of one process: concurrent upstream requests (streams) beyond this get a 503 at once
+   * (`upstream_capacity`, Retry-After: 1) instead of waiting. Each held stream costs well under 50 KiB of RSS.
+   */
+  UPSTREAM_MAX_INFLIGHT: int(10000, 1),
+  /** Cap on keep-alive connections to the upstream; 0 = one per concurrent request (no cap, no queue). */
+  UPSTREAM_MAX_CONNECTIONS: int(0, 0),
 
   MODELS_CACHE_SECONDS: int(300, 0),
   /** After a failed upstream catalog fetch, serve the built-in list this long before asking again. */

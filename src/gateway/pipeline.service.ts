@@ -4,8 +4,11 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
+import { assertModelName } from '../common/model-name.js';
+import type { RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
-import { LimitsService } from '../limits/limits.service.js';
+import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
+import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
@@ -71,6 +74,7 @@ export class GatewayPipeline {
   }
 
   async open(input: OpenInput): Promise<OpenedStream> {
+    assertModelName(input.body.model); // before anything records or counts the name
     const t0 = Date.now();
     let attempts = 0;
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
@@ -79,6 +83,7 @@ export class GatewayPipeline {
       model: string;
       payload: string;
       admission: Awaited<ReturnType<LimitsService['admit']>>;
+      inputEstimate: number;
     };
     try {
       prepared = await this.prepare(input);
@@ -95,7 +100,7 @@ export class GatewayPipeline {
       });
       throw err;
     }
-    const { body, model, payload, admission } = prepared;
+    const { body, model, payload, admission, inputEstimate } = prepared;
     const stickyKey =
       typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
     const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
@@ -149,14 +154,9 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const events = this.stream(
-          result.res,
-          account,
-          done,
-          admission.settle.bind(admission),
-          t0,
-          controller.signal,
-        );
+        const settle = admission.settle.bind(admission);
+        const charge = { inputEstimate, clientSignal: input.signal };
+        const events = this.stream(result.res, account, done, settle, t0, charge, controller.signal);
         return {
           accountId: account.id,
           headers: admission.headers,
@@ -199,8 +199,11 @@ export class GatewayPipeline {
       );
     }
     const payload = JSON.stringify(body);
-    const admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-    return { body, model, payload, admission };
+    // The reservation covers the input and the answer still to come (item 3 of issue 11).
+    const inputEstimate = Math.ceil(payload.length / 4);
+    const reserve = inputEstimate + outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
+    const admission = await this.limits.admit(input.auth, reserve);
+    return { body, model, payload, admission, inputEstimate };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
@@ -220,7 +223,10 @@ export class GatewayPipeline {
         return { error: err, final: false };
       throw err;
     }
-    for (let refreshed = false; ; refreshed = true) {
+    // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
+    // stored credentials (another replica may have refreshed) and retry; after the second, refresh (single flight
+    // across replicas, keyed on the stale token) and retry; a third 401 moves on to another account.
+    for (let unauthorized = 0; ;) {
       let res: Dispatcher.ResponseData;
       try {
         res = await this.upstream.request(
@@ -240,6 +246,7 @@ export class GatewayPipeline {
         );
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof ApiError) return { error: err, final: true }; // at capacity: no other account helps
         this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
         this.health.failure(account.id, account.label);
         return {
@@ -260,12 +267,16 @@ export class GatewayPipeline {
       const text = await res.body.text().catch(() => '');
       const c = classifyUpstream(res.statusCode, text, res.headers);
       this.logger.warn(
-        { account: account.label, status: res.statusCode, errorClass: c.errorClass },
+        { account: account.label, status: res.statusCode, errorClass: c.errorClass, code: c.code },
         'upstream refused',
       );
-      if (c.errorClass === 'auth' && !refreshed) {
+      if (c.errorClass === 'auth' && unauthorized < 2) {
+        unauthorized++;
         try {
-          creds = await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
+          creds =
+            unauthorized === 1
+              ? await this.accounts.reloadCredentials(account.id)
+              : await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
           continue;
         } catch (err) {
           return { error: err instanceof ApiError ? err : toApiError(c), final: false };
@@ -303,6 +314,21 @@ export class GatewayPipeline {
           account.id,
           'unusable',
           'plan does not include Codex (usage_not_included)',
+        );
+        return { error: toApiError(c), final: false };
+      case 'account_disabled':
+        await this.accounts.markStatus(
+          account.id,
+          'needs_reauth',
+          `upstream refused the account (${c.code})`,
+        );
+        return { error: toApiError(c), final: false };
+      case 'blocked':
+      case 'forbidden':
+        // Not a token problem: no refresh (it would spend the single-use refresh token for nothing). Rest it.
+        await this.pool.coolDown(
+          account,
+          Date.now() + this.config.UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS * 1000,
         );
         return { error: toApiError(c), final: false };
       case 'auth':
@@ -437,9 +463,11 @@ export class GatewayPipeline {
     done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
+    charge: { inputEstimate: number; clientSignal?: AbortSignal } = { inputEstimate: 0 },
     signal?: AbortSignal,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
+    let relayedChars = 0; // text the consumer received (deltas), to charge an aborted stream
     let terminal = false;
     let usage: UpstreamUsage | null = null;
     let errorClass: string | null = null;
@@ -464,6 +492,7 @@ export class GatewayPipeline {
             errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
           if (ev.type === 'response.incomplete') errorClass = 'incomplete';
         }
+        if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
         yield ev;
         if (terminal) break;
       }
@@ -471,7 +500,8 @@ export class GatewayPipeline {
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
       this.health.success(account.id);
     } catch (err) {
-      errorClass = 'stream_disconnected';
+      // The client going away aborts the upstream request, which surfaces here as a broken stream.
+      errorClass = charge.clientSignal?.aborted ? 'client_aborted' : 'stream_disconnected';
       if (!signal?.aborted) this.health.failure(account.id, account.label);
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
@@ -479,6 +509,14 @@ export class GatewayPipeline {
       res.body.destroy();
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
+      // An aborted stream is not free: without the upstream's usage, charge the input estimate plus the
+      // output relayed so far (about 4 characters a token), in the usage row and the limits alike.
+      if (!usage && errorClass === 'client_aborted') {
+        const output = Math.ceil(relayedChars / 4);
+        const input = charge.inputEstimate;
+        usage = { input_tokens: input, output_tokens: output, total_tokens: input + output };
+        tokens = input + output;
+      }
       done(usage, errorClass, ttfbMs);
       await settle(tokens).catch(() => {});
     }
@@ -508,6 +546,13 @@ function toApiError(c: ClassifiedError): ApiError {
   }
   if (c.errorClass === 'auth')
     return ApiError.unavailable('The subscription account was refused by the upstream.', 'upstream_auth');
+  if (c.errorClass === 'blocked' || c.errorClass === 'forbidden' || c.errorClass === 'account_disabled')
+    return ApiError.unavailable(
+      'The subscription account was refused by the upstream.',
+      c.code ?? 'upstream_forbidden',
+    );
+  if (c.errorClass === 'usage_not_included')
+    return ApiError.unavailable('The subscription plan does not include Codex.', 'usage_not_included');
   return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
 }
 

@@ -15,6 +15,15 @@ export type { ResponseSpec } from './sse.ts';
  */
 export type Fault =
   | { kind: 'unauthorized' }
+  /**
+   * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
+   * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
+   * `account_deactivated` (JSON error code; the shape is our assumption), `other` (`{"detail":"Forbidden"}`).
+   */
+  | {
+      kind: 'forbidden';
+      variant: 'usage_not_included' | 'cloudflare_block' | 'challenge' | 'account_deactivated' | 'other';
+    }
   | { kind: 'usage_limit'; resetsInSeconds: number }
   | { kind: 'usage_not_included' }
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
@@ -28,7 +37,9 @@ export type Fault =
   /** Garbage in the middle of the stream (not SSE, broken JSON), then the normal events. */
   | { kind: 'malformed' }
   /** One event of `bytes` size (an output_text delta) before the normal events. */
-  | { kind: 'huge_event'; bytes: number };
+  | { kind: 'huge_event'; bytes: number }
+  /** Sends every event but the terminal one at once, then waits `ms` before the terminal event. */
+  | { kind: 'stall_before_terminal'; ms: number };
 
 export type TokenFault =
   | { kind: 'server_error' }
@@ -59,6 +70,28 @@ export interface RecordedRequest {
   chatgptAccountId?: string;
   at: number;
 }
+
+/** How /responses streams are written (see FakeUpstream.configure). */
+export interface StreamOptions {
+  /** Pause between SSE events after the first three (ms); 0 = write them back to back. Default 2. */
+  eventDelayMs: number;
+  /** Hold the stream open this long before the terminal event (a long generation). Default 0. */
+  holdMs: number;
+  /** Write the body in tiny pieces of 1–7 bytes, cut anywhere (inside UTF-8 characters too). Default false. */
+  splitWrites: boolean;
+  /** Keep a record of every request in `requests` (off for long benchmarks). Default true. */
+  record: boolean;
+  /** The answer when no respondWith() spec is queued. */
+  defaultSpec: ResponseSpec;
+}
+
+const DEFAULT_STREAM: StreamOptions = {
+  eventDelayMs: 2,
+  holdMs: 0,
+  splitWrites: false,
+  record: true,
+  defaultSpec: {},
+};
 
 export interface UsageHeaders {
   primaryUsedPercent?: number;
@@ -138,6 +171,16 @@ function json(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Writes `buf` in pieces of 1–7 bytes, each its own socket write after a turn of the event loop. */
+async function writeSplit(res: ServerResponse, buf: Buffer): Promise<void> {
+  for (let at = 0; at < buf.length && !res.destroyed;) {
+    const n = 1 + Math.floor(Math.random() * 7);
+    res.write(buf.subarray(at, at + n));
+    at += n;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   openStreams = 0;
@@ -147,6 +190,8 @@ export class FakeUpstream {
   modelsFailStatus: number | null = null;
   /** Turn states issued on /responses answers, in order (`x-codex-turn-state`). */
   readonly turnStates: string[] = [];
+  /** Highest number of /responses streams open at once (since start or the last reset()). */
+  maxOpenStreams = 0;
   private server!: Server;
   private port = 0;
   private readonly accounts = new Map<string, AccountState>();
@@ -173,6 +218,7 @@ export class FakeUpstream {
   faultNext(fault: Fault, times = 1): void {
     for (let i = 0; i < times; i++) this.nextFaults.push(fault);
   }
+  private streamOpts: StreamOptions = { ...DEFAULT_STREAM };
 
   static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
     const f = new FakeUpstream();
@@ -238,6 +284,11 @@ export class FakeUpstream {
       idToken: signIdToken(st.claims),
       accessExpiresAt: new Date(st.accessExp),
     };
+  }
+
+  /** Changes how /responses answers are written; `reset()` restores the defaults. */
+  configure(o: Partial<StreamOptions>): void {
+    this.streamOpts = { ...this.streamOpts, ...o };
   }
 
   respondWith(spec: ResponseSpec, times = 1): void {
@@ -310,6 +361,8 @@ export class FakeUpstream {
     this.modelsFailStatus = null;
     for (const st of this.accounts.values()) st.faults = [];
     this.nextFaults.length = 0;
+    this.streamOpts = { ...DEFAULT_STREAM };
+    this.maxOpenStreams = this.openStreams;
   }
 
   async close(): Promise<void> {
@@ -360,15 +413,25 @@ export class FakeUpstream {
       body,
       at: Date.now(),
     };
-    if (u.pathname !== '/oauth/authorize' || !query.__fake_account) this.requests.push(rec);
+    if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
+      this.requests.push(rec);
     const route = `${req.method} ${u.pathname}`;
     switch (route) {
       case 'GET /oauth/authorize':
         return this.authorizeEndpoint(query, res);
       case 'POST /oauth/token':
         return this.tokenEndpoint(rec, res);
+      case 'POST /__fake/configure':
+        // For the fake running as its own process (bench): the same as configure().
+        this.configure(body && typeof body === 'object' ? body : {});
+        return json(res, 200, this.streamOpts);
+      case 'GET /__fake/stats': {
+        const stats = { openStreams: this.openStreams, maxOpenStreams: this.maxOpenStreams };
+        if (query.reset) this.maxOpenStreams = this.openStreams;
+        return json(res, 200, stats);
+      }
       case 'POST /oauth/revoke':
-        return json(res, 200, {});
+        return this.revokeEndpoint(rec, res);
       case 'POST /api/accounts/deviceauth/usercode':
         return this.deviceUserCode(body, res);
       case 'POST /api/accounts/deviceauth/token':
@@ -510,6 +573,32 @@ export class FakeUpstream {
     return json(res, 400, { error: 'unsupported_grant_type' });
   }
 
+  /**
+   * Token revocation as the CLI's logout sends it (captures §11): JSON `{token, token_type_hint, client_id}`.
+   * A revoked refresh token can no longer be used (refused as invalidated). Other body shapes are refused: the
+   * real endpoint's handling of them is unknown, so the fake holds the gateway to the captured shape.
+   */
+  private revokeEndpoint(rec: RecordedRequest, res: ServerResponse): void {
+    if (!(rec.headers['content-type'] ?? '').includes('application/json'))
+      return json(res, 415, { error: 'invalid_request', error_description: 'expected a JSON body' });
+    const b = rec.body ?? {};
+    if (typeof b.token !== 'string' || !b.token) return json(res, 400, { error: 'invalid_request' });
+    if (b.token_type_hint === 'refresh_token' && b.client_id !== CLIENT_ID)
+      return json(res, 400, { error: 'invalid_client' });
+    for (const st of this.accounts.values()) {
+      if (st.refresh === b.token) {
+        st.revoked.add(b.token);
+        st.invalidated = true;
+      }
+    }
+    json(res, 200, {});
+  }
+
+  /** Whether a refresh token was revoked through /oauth/revoke (or ended by reuse detection). */
+  isRevoked(refreshToken: string): boolean {
+    return [...this.accounts.values()].some((st) => st.revoked.has(refreshToken));
+  }
+
   private deviceUserCode(b: any, res: ServerResponse): void {
     if (b?.client_id !== CLIENT_ID)
       return json(res, 400, { error: { code: 'invalid_client', message: 'unknown client' } });
@@ -636,6 +725,40 @@ export class FakeUpstream {
     );
   }
 
+  private forbidden(variant: Extract<Fault, { kind: 'forbidden' }>['variant'], res: ServerResponse): void {
+    const html = (headers: Record<string, string>, page: string) => {
+      res.writeHead(403, {
+        'content-type': 'text/html; charset=UTF-8',
+        'cf-ray': '8f00fake0000-AMS',
+        ...headers,
+      });
+      res.end(page);
+    };
+    switch (variant) {
+      case 'usage_not_included':
+        return json(res, 403, {
+          error: { type: 'usage_not_included', message: 'Your plan does not include Codex.' },
+        });
+      case 'cloudflare_block':
+        return html(
+          {},
+          '<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>' +
+            '<h1>Sorry, you have been blocked</h1><p>You are unable to access chatgpt.com</p></body></html>',
+        );
+      case 'challenge':
+        return html(
+          { 'cf-mitigated': 'challenge' },
+          '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>',
+        );
+      case 'account_deactivated':
+        return json(res, 403, {
+          error: { code: 'account_deactivated', message: 'This account has been deactivated.', type: null },
+        });
+      default:
+        return json(res, 403, { detail: 'Forbidden' });
+    }
+  }
+
   private usageHeaders(st: AccountState): Record<string, string> {
     const u = st.usage;
     return {
@@ -686,6 +809,8 @@ export class FakeUpstream {
         return json(res, 401, {
           detail: 'Your authentication token has expired. Please try signing in again.',
         });
+      case 'forbidden':
+        return this.forbidden(fault.variant, res);
       case 'usage_limit':
         return json(
           res,
@@ -733,7 +858,7 @@ export class FakeUpstream {
     const trigger = b.input.at(-1)?.type === 'compaction_trigger';
     const spec = trigger
       ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
-      : (this.specs.shift() ?? {});
+      : (this.specs.shift() ?? this.streamOpts.defaultSpec);
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -768,6 +893,7 @@ export class FakeUpstream {
         });
     }
     this.openStreams++;
+    this.maxOpenStreams = Math.max(this.maxOpenStreams, this.openStreams);
     let closed = false;
     const onClose = () => {
       if (!closed) {
@@ -790,6 +916,7 @@ export class FakeUpstream {
       'x-codex-turn-state': turnState,
       ...this.usageHeaders(st),
     });
+    const o = this.streamOpts;
     for (let i = 0; i < events.length; i++) {
       if (closed) return;
       if (i >= cutAfter) {
@@ -806,8 +933,12 @@ export class FakeUpstream {
         res.write(
           'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
         );
-      res.write(encodeEvent(events[i]));
-      await sleep(i < 3 ? 0 : 2);
+      if (o.holdMs > 0 && i === events.length - 1) await sleep(o.holdMs);
+      if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
+      if (closed) return;
+      if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));
+      else res.write(encodeEvent(events[i]));
+      if (o.eventDelayMs > 0) await sleep(i < 3 ? 0 : o.eventDelayMs);
     }
     res.end();
     onClose();

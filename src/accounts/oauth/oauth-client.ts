@@ -20,6 +20,9 @@ export interface TokenSet {
   refreshToken: string | null;
 }
 
+/** The originator of the plain `codex` binary (login/logout), captures §11. */
+const LOGOUT_ORIGINATOR = 'codex_cli_rs';
+
 export type RefreshReason = 'proactive_expiry' | 'unauthorized_recovery';
 
 export class OAuthHttpError extends Error {
@@ -139,7 +142,11 @@ export class OAuthClient {
     try {
       res = await this.post(
         '/oauth/token',
-        { 'content-type': 'application/json', ...clientProfileHeaders(this.config), accept: '*/*' },
+        {
+          'content-type': 'application/json',
+          ...clientProfileHeaders(this.config, 'short'),
+          accept: '*/*',
+        },
         body,
       );
     } catch (err) {
@@ -221,23 +228,30 @@ export class OAuthClient {
   }
 
   /**
-   * Best-effort revocation when an account is deleted. docs/upstream-protocol.md only knows the endpoint exists
-   * (`{issuer}/oauth/revoke`, from the binary); the request shape here is RFC 7009 (form: token,
-   * token_type_hint, client_id), which is our assumption [verify].
+   * Best-effort revocation when an account is deleted, as `codex logout` sends it (captures §11): JSON body
+   * `{token, token_type_hint: "refresh_token", client_id}`; headers content-type, originator `codex_cli_rs` (logout
+   * runs as the plain CLI, not `codex exec`), the short user agent, accept. A non-2xx answer is reported, not thrown.
    */
   async revoke(refreshToken: string): Promise<boolean> {
-    const form = new URLSearchParams();
-    form.set('token', refreshToken);
-    form.set('token_type_hint', 'refresh_token');
-    form.set('client_id', this.config.OAUTH_CLIENT_ID);
+    const body = JSON.stringify({
+      token: refreshToken,
+      token_type_hint: 'refresh_token',
+      client_id: this.config.OAUTH_CLIENT_ID,
+    });
     try {
       const res = await this.post(
         '/oauth/revoke',
-        { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
-        form.toString(),
+        {
+          'content-type': 'application/json',
+          ...clientProfileHeaders(this.config, 'short', LOGOUT_ORIGINATOR),
+          accept: '*/*',
+        },
+        body,
       );
+      if (!res.ok) this.logger.warn({ status: res.status }, 'token revocation refused');
       return res.ok;
-    } catch {
+    } catch (err) {
+      this.logger.warn({ err: classifyNetworkError(err).code }, 'token revocation failed');
       return false;
     }
   }
