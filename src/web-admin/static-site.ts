@@ -23,8 +23,15 @@ The admin API at <code>/admin/api</code> works meanwhile.</p></main></body></htm
  * which stays the API's JSON 404. `GET /` redirects to /admin/.
  */
 export async function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST): Promise<void> {
-  await fastify.register(fastifyStatic, { root, serve: false, index: false });
+  // Everything in its own plugin scope, registered without awaiting: awaiting a register during Nest's init boots
+  // Fastify's plugin queue early, and Nest's error handler (the OpenAI envelope for body errors) never takes.
+  void fastify.register(async (scope) => {
+    await scope.register(fastifyStatic, { root, serve: false, index: false });
+    routes(scope, root);
+  });
+}
 
+function routes(fastify: FastifyInstance, root: string): void {
   const sendIndex = async (reply: FastifyReply) => {
     let html: string;
     try {
