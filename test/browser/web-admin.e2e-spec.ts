@@ -153,6 +153,7 @@ maybe('web admin in a real browser', () => {
       await page.getByRole('heading', { name: 'Welcome: create the first admin' }).waitFor();
       await capture(page, 'first-run', a11y);
 
+      await eventually(() => logs.some((l) => l.includes('"setupUrl"')), 'the setup link in the log');
       const line = logs.map((l) => JSON.parse(l)).find((l) => typeof l.setupUrl === 'string');
       expect(line).toBeDefined();
       const link = new URL(line.setupUrl);
