@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
 /** Free text stored in Postgres: no NUL or other control characters (a NUL would fail the insert). */
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const hasControl = (v: string) => [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 const text = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((v) => !CONTROL.test(v), 'must not contain control characters');
+    .refine((v) => !hasControl(v), 'must not contain control characters');
 /** rpm/tpm are Int4 columns; token quotas Int8 but read back as JS numbers. */
 const limit = z.number().int().positive().max(2_147_483_647).nullable().optional();
 const quota = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional();
