@@ -1,4 +1,4 @@
-// Jest in ESM mode (NestJS 12 is ESM-only): see DESIGN.md §7.
+// Jest in ESM mode (NestJS 12 is ESM-only): see docs/adr/0001-runtime-and-toolchain.md.
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -21,6 +21,8 @@ export default {
       },
     ],
   },
+  // Unexpected console.error/console.warn output fails the test that caused it.
+  setupFilesAfterEnv: ['<rootDir>/test/support/console-guard.ts'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

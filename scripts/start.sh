@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
-if [ ! -f dist/main.js ] || [ -n "$(find src prisma -newer dist/main.js -type f -print -quit)" ]; then
+if [ ! -f dist/main.js ] || [ ! -f web/dist/index.html ] ||
+  [ -n "$(find src prisma web/src web/index.html web/package-lock.json -newer dist/main.js -type f -print -quit)" ]; then
   npm run --silent build
 fi
 node dist/main.js migrate

@@ -20,6 +20,7 @@ import { ResponsesModule } from './responses/responses.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { UsageModule } from './usage/usage.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { WebAdminModule } from './web-admin/web-admin.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
 
@@ -41,6 +42,7 @@ const HTTP_MODULES: Type[] = [
   ModelsModule,
   ResponsesModule,
   ChatModule,
+  WebAdminModule,
 ];
 
 @Module({})

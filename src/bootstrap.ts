@@ -36,6 +36,8 @@ export interface CreateAppOptions {
   role?: Role;
   /** Where JSON logs go (tests capture them); stdout by default. */
   logDestination?: DestinationStream;
+  /** A logger made by the caller (main.ts makes one before the start-up checks); wins over logDestination. */
+  logger?: Logger;
 }
 
 export interface GatewayApp {
@@ -50,7 +52,7 @@ export interface GatewayApp {
  */
 export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<GatewayApp> {
   const role = opts.role ?? 'all';
-  const logger = createLogger(config.LOG_LEVEL, opts.logDestination);
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL, opts.logDestination);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // Our onResponse hook writes one line per request (with route and latency) instead of Fastify's two.

@@ -226,7 +226,26 @@ describe('auth: login flows and the admin account API', () => {
     const del = await api('DELETE', `/${id}`);
     expect(del.status).toBe(200);
     expect(del.body.deleted).toBe(true);
-    expect(fake.requestsTo('/oauth/revoke').length).toBeGreaterThanOrEqual(1);
+    // Revocation as `codex logout` sends it (captures §11): JSON, CLI headers; the refresh token is really revoked.
+    const revoke = fake.requestsTo('/oauth/revoke').at(-1)!;
+    expect(
+      revoke.rawHeaderNames
+        .map((h) => h.toLowerCase())
+        .filter((h) => !/^(host|content-length|connection)$/.test(h)),
+    ).toEqual(['content-type', 'originator', 'user-agent', 'accept']);
+    expect(revoke.headers).toMatchObject({
+      'content-type': 'application/json',
+      originator: 'codex_cli_rs',
+      'user-agent': 'codex_cli_rs/0.169.0 (Debian 12.0.0; x86_64) xterm',
+      accept: '*/*',
+    });
+    expect(Object.keys(revoke.body)).toEqual(['token', 'token_type_hint', 'client_id']);
+    expect(revoke.body).toMatchObject({
+      token_type_hint: 'refresh_token',
+      client_id: 'app_EMoamEEZ73f0CkXaXp7hrann',
+    });
+    expect(fake.isRevoked(revoke.body.token)).toBe(true);
+    expect(del.body.revoked).toBe(true);
     expect((await api('GET', `/${id}`)).status).toBe(404);
     const audit = await query(gw, `SELECT action FROM audit_logs WHERE "targetId" = $1 ORDER BY id`, [id]);
     expect(audit.map((x) => x.action)).toEqual(

@@ -5,7 +5,7 @@ import { signIn } from './support/http.js';
 
 /**
  * Virtual keys through the admin API, and the key guard's behaviour (cache, pub/sub revocation across replicas,
- * expiry, disabled users). /v1 is exercised with the openai SDK in keys-v1.e2e-spec.ts; here the same guard code
+ * expiry, disabled users). /v1 is exercised with the openai SDK in api-key-guard.e2e-spec.ts; here the same guard code
  * (authenticateKey) is reached through GET /v1/me, which accepts any valid key.
  */
 async function call(gw: TestGateway, method: string, path: string, key?: string, body?: unknown) {

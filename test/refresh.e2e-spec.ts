@@ -58,7 +58,7 @@ describe('refresh: single flight across instances', () => {
     expect(fresh).not.toBe(acct.accessToken);
     for (const s of sources) expect((await s.getCredentials(id)).accessToken).toBe(fresh);
 
-    // Exactly the CLI's request (PROTOCOL.md §3, captures §8).
+    // Exactly the CLI's request (docs/upstream-protocol.md §3).
     const req = refreshRequests(fake).at(-1)!;
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toMatch(/^application\/json/);

@@ -137,7 +137,7 @@ describe('usage records and metrics', () => {
       secondaryUsedPercent: 7,
       secondaryWindowMinutes: 10080,
     });
-    fake.fault(chatgptAccountId, { kind: 'unauthorized' });
+    fake.fault(chatgptAccountId, { kind: 'unauthorized' }, 2); // two 401s: the CLI refreshes on the second
     await client.responses.create({ model: 'gpt-5.5', input: 'after a 401' });
     const m = await (
       await fetch(`${gw.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret-1' } })

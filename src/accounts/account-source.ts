@@ -28,7 +28,12 @@ export abstract class AccountSource {
   /** Decrypted credentials; refreshes first (single flight, Redis lock) when the token expires within the lead. */
   abstract getCredentials(accountId: string): Promise<AccountCredentials>;
   /**
-   * After an upstream 401: refresh under the account's lock unless someone already replaced `staleAccessToken`,
+   * After a first upstream 401: the stored credentials, read again from the database (another process may have
+   * refreshed them), without refreshing — the Codex CLI's first recovery step (codex-protocol.md §3.4).
+   */
+  abstract reloadCredentials(accountId: string): Promise<AccountCredentials>;
+  /**
+   * After a second upstream 401: refresh under the account's lock unless someone already replaced `staleAccessToken`,
    * then return the current credentials. Throws when the refresh fails (the account is then marked needs_reauth
    * if the failure is permanent).
    */

@@ -183,6 +183,12 @@ export class AccountsService extends AccountSource {
     }
   }
 
+  async reloadCredentials(accountId: string): Promise<AccountCredentials> {
+    const c = this.remember(await this.refresher.load(accountId));
+    if (c.status !== 'active') throw new AccountUnavailableError(accountId, c.status);
+    return this.asCredentials(accountId, c);
+  }
+
   async refreshAfterUnauthorized(accountId: string, staleAccessToken: string): Promise<AccountCredentials> {
     const l = await this.refresher.refresh(
       accountId,

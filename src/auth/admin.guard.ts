@@ -11,7 +11,7 @@ import { isSameOrigin, SAFE_METHODS } from './csrf.js';
 import { SessionsService } from './sessions.service.js';
 import { KeysRepository } from '../keys/keys.repository.js';
 import { authenticateKey } from '../keys/api-key.guard.js';
-import { PassportRunner } from '../common/passport-runner.js';
+import { PassportRunner } from './passport-runner.js';
 
 /**
  * Authenticates an admin API caller by session cookie or by a bearer key, without checking the role.

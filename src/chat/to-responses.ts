@@ -6,7 +6,7 @@ import type { ChatMeta, Json } from './chat.types.js';
  * Chat Completions request → Responses request (as a client would send it to OpenAI). The Codex-specific
  * normalisation (stream/store/instructions/include, stripping unsupported fields) happens afterwards in the
  * upstream module, for /v1/responses and chat alike. Pure: throws ApiError 400 naming the parameter.
- * Mapping notes: /work/shared/research/chat-responses-mapping.md §1; decisions per parameter: chat-params.ts.
+ * Decisions per parameter: chat-params.ts (documented in docs/chat-parameters.md).
  */
 export interface MappedChatRequest {
   body: Json;

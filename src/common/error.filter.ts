@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, envelope, errorTypeForStatus } from './errors.js';
+import { unavailableDependency } from './dependency-errors.js';
 
 /** Fastify's own error codes we map to a clear client error instead of a 500. */
 const FASTIFY_CODES: Record<string, { status: number; message: (e: any) => string; code: string }> = {
@@ -128,6 +129,19 @@ export function toErrorResponse(err: unknown): {
       status,
       body: envelope(String(e?.message ?? 'Bad request'), errorTypeForStatus(status)),
       headers: {},
+    };
+  }
+  const down = unavailableDependency(err);
+  if (down) {
+    return {
+      status: 503,
+      body: envelope(
+        `The gateway's ${down === 'postgres' ? 'database' : 'Redis'} is unavailable; retry shortly.`,
+        'server_error',
+        null,
+        `${down}_unavailable`,
+      ),
+      headers: { 'retry-after': '5' },
     };
   }
   return {

@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
 
 /**
  * Paths pino censors wherever they appear. Secrets must never reach the logs: we never log bodies, and these
@@ -59,10 +60,50 @@ export function scrubSecrets(text: string): string {
 
 /** A stream wrapper that scrubs every serialised line before it reaches the real destination. */
 function scrubbingStream(dest: DestinationStream): DestinationStream {
-  return { write: (chunk: string) => dest.write(scrubSecrets(chunk)) } as DestinationStream;
+  const inner = dest as DestinationStream & { flushSync?: () => void };
+  return {
+    write: (chunk: string) => dest.write(scrubSecrets(chunk)),
+    // logger.flush() before process.exit must reach the real destination (SonicBoom buffers asynchronously).
+    flush: (cb?: () => void) => {
+      try {
+        inner.flushSync?.();
+      } catch {
+        // not ready yet (nothing written): nothing to flush
+      }
+      cb?.();
+    },
+  } as DestinationStream;
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * Human-readable lines when a person watches: stdout is a terminal and this is not production. Everything else
+ * (pipes, files, containers, log shippers) gets one JSON object per line.
+ */
+export function wantsPrettyLogs(nodeEnv: string, stdout: { isTTY?: boolean } = process.stdout): boolean {
+  return !!stdout.isTTY && nodeEnv !== 'production';
+}
+
+/** pino-pretty as a synchronous stream in this thread (no transport worker), so exit paths lose no lines. */
+function prettyStream(): DestinationStream {
+  return pretty({
+    colorize: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,service',
+    sync: true,
+  }) as unknown as DestinationStream;
+}
+
+export interface LoggerFormat {
+  /** Pretty lines instead of JSON (only when no destination is given). */
+  pretty?: boolean;
+}
+
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  format: LoggerFormat = {},
+): Logger {
   const options: LoggerOptions = {
     level,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
@@ -70,8 +111,19 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return pino(options, scrubbingStream(destination ?? pino.destination({ dest: 1, sync: false })));
+  const dest = destination ?? (format.pretty ? prettyStream() : pino.destination({ dest: 1, sync: false }));
+  return pino(options, scrubbingStream(dest));
 }
+
+/** Nest's own contexts whose `log` lines describe module wiring and route mapping. */
+const NEST_WIRING = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+  'WebSocketsController',
+]);
 
 /** Routes Nest's own log calls into the same pino logger as JSON. */
 export class PinoNestLogger implements LoggerService {
@@ -81,9 +133,9 @@ export class PinoNestLogger implements LoggerService {
     const context =
       rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     if (message && typeof message === 'object') {
-      const obj = message as Record<string, unknown>;
+      const { msg: own, ...obj } = message as Record<string, unknown>;
       const msg =
-        typeof obj.msg === 'string' ? obj.msg : typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
+        typeof own === 'string' ? own : typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
       this.logger[level]({ context, ...obj }, msg);
     } else {
       const stack = level === 'error' && typeof rest[0] === 'string' ? rest[0] : undefined;
@@ -91,7 +143,9 @@ export class PinoNestLogger implements LoggerService {
     }
   }
   log(message: unknown, ...rest: unknown[]) {
-    this.write('info', message, rest);
+    // Nest's start-up chatter (one line per module and per route) is wiring detail: debug, not info.
+    const context = rest.length > 0 ? rest[rest.length - 1] : undefined;
+    this.write(typeof context === 'string' && NEST_WIRING.has(context) ? 'debug' : 'info', message, rest);
   }
   error(message: unknown, ...rest: unknown[]) {
     this.write('error', message, rest);

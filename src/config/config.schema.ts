@@ -41,10 +41,26 @@ export const configSchema = z.object({
   OPENAI_AUTH_ISSUER: url('https://auth.openai.com'),
   OAUTH_CLIENT_ID: z.string().default('app_EMoamEEZ73f0CkXaXp7hrann'),
 
-  /** Client profile sent upstream (PROTOCOL.md §4): keep in one place, default to the newest captured one. */
+  /** Client profile sent upstream (docs/upstream-protocol.md §4): keep in one place, default to the newest captured one. */
   CODEX_CLIENT_VERSION: z.string().default('0.169.0'),
   CODEX_ORIGINATOR: z.string().default('codex_exec'),
   CODEX_USER_AGENT: z.string().optional(),
+  /**
+   * The machine part of the built user agent `<originator>/<version> (<OS> <version>; <arch>) <terminal>`: a
+   * stable, plausible value chosen by the operator (never this host's kernel). Defaults are the captured CLI's.
+   */
+  CODEX_UA_OS: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,64}$/)
+    .default('Debian 12.0.0'),
+  CODEX_UA_ARCH: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,32}$/)
+    .default('x86_64'),
+  CODEX_UA_TERMINAL: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/)
+    .default('xterm'),
 
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
@@ -67,7 +83,7 @@ export const configSchema = z.object({
   ACCOUNT_SWEEP_SECONDS: int(300, 1),
   /** How long a browser (PKCE) login may take before its state expires. */
   LOGIN_TTL_SECONDS: int(600, 1),
-  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (PROTOCOL.md §1). */
+  /** redirect_uri of the PKCE flow: the Codex CLI's registered loopback address (docs/upstream-protocol.md §1). */
   OAUTH_REDIRECT_URI: z.string().url().default('http://127.0.0.1:1455/auth/callback'),
 
   /** Account pool. */
@@ -75,13 +91,38 @@ export const configSchema = z.object({
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
+  /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
+  POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
+  /** An account answered 403 (block/challenge page or another refusal that is not about the token): rest it this long. */
+  UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS: int(900, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120000, 1),
   UPSTREAM_IDLE_TIMEOUT_MS: int(300000, 1),
+  /**
+   * Upstream capacity of one process: concurrent upstream requests (streams) beyond this get a 503 at once
+   * (`upstream_capacity`, Retry-After: 1) instead of waiting. Each held stream costs well under 50 KiB of RSS.
+   */
+  UPSTREAM_MAX_INFLIGHT: int(10000, 1),
+  /** Cap on keep-alive connections to the upstream; 0 = one per concurrent request (no cap, no queue). */
+  UPSTREAM_MAX_CONNECTIONS: int(0, 0),
 
   MODELS_CACHE_SECONDS: int(300, 0),
+  /** After a failed upstream catalog fetch, serve the built-in list this long before asking again. */
+  MODELS_FAILURE_CACHE_SECONDS: int(30, 0),
+
+  /** Responses over WebSocket (GET /v1/responses upgrade, the Codex CLI's default transport). false = 426. */
+  RESPONSES_WEBSOCKET: bool.default(true),
+  /** Largest client frame (bytes); bigger ones close the socket with 1009. */
+  RESPONSES_WS_MAX_FRAME_BYTES: int(16 * 1024 * 1024, 1024),
+  /** A socket with no frame and no response in flight for this long is closed (1000, "idle timeout"). */
+  RESPONSES_WS_IDLE_SECONDS: int(300, 1),
+  /** Open sockets per virtual key and replica; one more is closed with 1013 (try again later). */
+  RESPONSES_WS_MAX_PER_KEY: int(16, 1),
+
+  /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
+  USAGE_BUFFER_MAX_ROWS: int(50000, 100),
 
   /** When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().optional(),

@@ -11,6 +11,7 @@ import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service
 import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
+import { AccountHealth } from '../accounts/pool/health.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
@@ -25,26 +26,9 @@ import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
 import { readSse, type UpstreamEvent } from './sse-reader.js';
+import type { OpenedStream, OpenInput } from './types.js';
 
-export type { UpstreamEvent } from './sse-reader.js';
-
-export interface OpenedStream {
-  accountId: string;
-  /** Rate-limit headers for the client (x-ratelimit-*). */
-  headers: Record<string, string>;
-  /** codex.* removed; ends after the terminal event; throws UpstreamStreamError when the stream breaks. */
-  events: AsyncIterable<UpstreamEvent>;
-  abort(): void;
-}
-
-export interface OpenInput {
-  auth: RequestAuth;
-  body: Record<string, unknown>;
-  endpoint: 'responses' | 'chat';
-  clientStream: boolean;
-  requestId: string;
-  signal: AbortSignal;
-}
+export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
 
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
 
@@ -66,7 +50,28 @@ export class GatewayPipeline {
     private readonly models: ModelsService,
     private readonly recorder: UsageRecorder,
     private readonly metrics: MetricsService,
+    private readonly health: AccountHealth,
   ) {}
+
+  /** Pool pick that skips accounts whose circuit is open (accounts/pool/health.ts), unless nothing else is left. */
+  private async pick(
+    stickyKey: string | null,
+    tried: Set<string>,
+    preferred: string | null = null,
+  ): Promise<PoolAccount> {
+    const skip = this.health.skipped();
+    let account: PoolAccount | undefined;
+    if (skip.size) {
+      try {
+        account = await this.pool.pick(stickyKey, new Set([...tried, ...skip]), preferred);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.httpStatus !== 503) throw err;
+      }
+    }
+    account ??= await this.pool.pick(stickyKey, tried, preferred);
+    this.health.chosen(account.id);
+    return account;
+  }
 
   async open(input: OpenInput): Promise<OpenedStream> {
     assertModelName(input.body.model); // before anything records or counts the name
@@ -100,6 +105,10 @@ export class GatewayPipeline {
       typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
     const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
     const tried = new Set<string>();
+    // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
+    const turnState = input.codex?.turnState || null;
+    const preferred =
+      (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
     let last: ApiError | null = null;
     const controller = new AbortController();
     const onClientAbort = () => controller.abort();
@@ -108,7 +117,7 @@ export class GatewayPipeline {
       for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
         let account: PoolAccount;
         try {
-          account = await this.pool.pick(stickyKey, tried);
+          account = await this.pick(stickyKey, tried, preferred);
         } catch (err) {
           if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
           throw err;
@@ -116,7 +125,10 @@ export class GatewayPipeline {
         tried.add(account.id);
         attempts++;
         if (attempts > 1) this.metrics.failovers.inc();
-        const result = await this.attempt(account, model, threadId, payload, controller.signal);
+        const result = await this.attempt(account, model, threadId, payload, controller.signal, {
+          turnState,
+          betaFeatures: input.codex?.betaFeatures,
+        });
         if ('error' in result) {
           last = result.error;
           this.metrics.upstreamErrors.inc({ class: String(result.error.code ?? 'unknown') });
@@ -124,6 +136,8 @@ export class GatewayPipeline {
           continue;
         }
         await this.pool.stick(stickyKey, account.id);
+        const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
+        if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
         await this.pool.begin(account.id);
         this.metrics.inflight.inc();
         const done = (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => {
@@ -142,8 +156,14 @@ export class GatewayPipeline {
         };
         const settle = admission.settle.bind(admission);
         const charge = { inputEstimate, clientSignal: input.signal };
-        const events = this.stream(result.res, account, done, settle, t0, charge);
-        return { accountId: account.id, headers: admission.headers, events, abort: () => controller.abort() };
+        const events = this.stream(result.res, account, done, settle, t0, charge, controller.signal);
+        return {
+          accountId: account.id,
+          headers: admission.headers,
+          events,
+          abort: () => controller.abort(),
+          turnState: issuedTurnState,
+        };
       }
       throw (
         last ?? ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
@@ -193,6 +213,7 @@ export class GatewayPipeline {
     threadId: string,
     payload: string,
     signal: AbortSignal,
+    extra: UpstreamExtras = {},
   ): Promise<{ res: Dispatcher.ResponseData } | { error: ApiError; final: boolean }> {
     let creds: AccountCredentials;
     try {
@@ -202,24 +223,32 @@ export class GatewayPipeline {
         return { error: err, final: false };
       throw err;
     }
-    for (let refreshed = false; ; refreshed = true) {
+    // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
+    // stored credentials (another replica may have refreshed) and retry; after the second, refresh (single flight
+    // across replicas, keyed on the stale token) and retry; a third 401 moves on to another account.
+    for (let unauthorized = 0; ;) {
       let res: Dispatcher.ResponseData;
       try {
         res = await this.upstream.request(
           'POST',
-          '/responses',
+          extra.path ?? '/responses',
           responsesHeaders(this.config, {
             accessToken: creds.accessToken,
             chatgptAccountId: creds.chatgptAccountId,
             threadId,
             model,
+            turnState: extra.turnState,
+            betaFeatures: extra.betaFeatures,
+            accept: extra.accept,
           }),
           payload,
           signal,
         );
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof ApiError) return { error: err, final: true }; // at capacity: no other account helps
         this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
+        this.health.failure(account.id, account.label);
         return {
           error: ApiError.unavailable('The upstream could not be reached.', 'upstream_unreachable'),
           final: false,
@@ -231,16 +260,23 @@ export class GatewayPipeline {
         void this.pool.setUsedPercent(account, used).catch(() => {});
         void this.accounts.recordUsageSnapshot(account.id, snapshot).catch(() => {});
       }
-      if (res.statusCode === 200) return { res };
+      if (res.statusCode === 200) {
+        this.models.noteUpstreamEtag(headerValue(res.headers['x-models-etag']));
+        return { res };
+      }
       const text = await res.body.text().catch(() => '');
       const c = classifyUpstream(res.statusCode, text, res.headers);
       this.logger.warn(
-        { account: account.label, status: res.statusCode, errorClass: c.errorClass },
+        { account: account.label, status: res.statusCode, errorClass: c.errorClass, code: c.code },
         'upstream refused',
       );
-      if (c.errorClass === 'auth' && !refreshed) {
+      if (c.errorClass === 'auth' && unauthorized < 2) {
+        unauthorized++;
         try {
-          creds = await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
+          creds =
+            unauthorized === 1
+              ? await this.accounts.reloadCredentials(account.id)
+              : await this.accounts.refreshAfterUnauthorized(account.id, creds.accessToken);
           continue;
         } catch (err) {
           return { error: err instanceof ApiError ? err : toApiError(c), final: false };
@@ -280,13 +316,144 @@ export class GatewayPipeline {
           'plan does not include Codex (usage_not_included)',
         );
         return { error: toApiError(c), final: false };
+      case 'account_disabled':
+        await this.accounts.markStatus(
+          account.id,
+          'needs_reauth',
+          `upstream refused the account (${c.code})`,
+        );
+        return { error: toApiError(c), final: false };
+      case 'blocked':
+      case 'forbidden':
+        // Not a token problem: no refresh (it would spend the single-use refresh token for nothing). Rest it.
+        await this.pool.coolDown(
+          account,
+          Date.now() + this.config.UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS * 1000,
+        );
+        return { error: toApiError(c), final: false };
       case 'auth':
       case 'server':
+        if (c.errorClass === 'server') this.health.failure(account.id, account.label);
         // Back off a little before the next account so a struggling upstream is not hammered.
         await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 150)));
         return { error: toApiError(c), final: false };
       default:
         return { error: toApiError(c), final: true };
+    }
+  }
+
+  /**
+   * POST {base}/responses/compact (remote compaction, unary JSON; codex-protocol.md §11) through the same key rules,
+   * limits, pool, failover and usage rows as open(). The body is the Codex CLI's own and goes up unchanged after
+   * alias resolution; the answer `{"output":[…]}` comes back as parsed JSON.
+   */
+  async compact(
+    input: OpenInput,
+  ): Promise<{ body: unknown; headers: Record<string, string>; turnState: string | null }> {
+    const t0 = Date.now();
+    let attempts = 0;
+    let accountId: string | null = null;
+    const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
+    let admission: Awaited<ReturnType<LimitsService['admit']>> | null = null;
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort();
+    input.signal.addEventListener('abort', onClientAbort, { once: true });
+    try {
+      const body = await this.models.resolveAlias(input.body);
+      if (typeof body.model !== 'string' || !body.model)
+        throw ApiError.badRequest(
+          "Missing required parameter: 'model'.",
+          'model',
+          'missing_required_parameter',
+        );
+      if (!Array.isArray(body.input))
+        throw ApiError.badRequest("'input' must be an array of items.", 'input', 'invalid_value');
+      if (!isModelAllowed(input.auth.allowedModels, requested))
+        throw ApiError.forbidden(
+          `This key is not allowed to use the model '${requested}'.`,
+          'model_not_allowed',
+        );
+      const payload = JSON.stringify(body);
+      admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
+      const stickyKey =
+        typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
+      const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
+      const turnState = input.codex?.turnState || null;
+      const preferred =
+        (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
+      const tried = new Set<string>();
+      let last: ApiError | null = null;
+      for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
+        let account: PoolAccount;
+        try {
+          account = await this.pick(stickyKey, tried, preferred);
+        } catch (err) {
+          if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
+          throw err;
+        }
+        tried.add(account.id);
+        attempts++;
+        if (attempts > 1) this.metrics.failovers.inc();
+        const result = await this.attempt(account, body.model, threadId, payload, controller.signal, {
+          path: '/responses/compact',
+          accept: 'application/json',
+          turnState,
+          betaFeatures: input.codex?.betaFeatures ?? 'remote_compaction_v2',
+        });
+        if ('error' in result) {
+          last = result.error;
+          this.metrics.upstreamErrors.inc({ class: String(result.error.code ?? 'unknown') });
+          if (result.final) throw result.error;
+          continue;
+        }
+        accountId = account.id;
+        await this.pool.stick(stickyKey, account.id);
+        const issued = headerValue(result.res.headers['x-codex-turn-state']);
+        if (issued) await this.pool.stickTurn(issued, account.id);
+        const text = await result.res.body.text();
+        let json: any;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw ApiError.badGateway(
+            'The upstream answered the compaction with invalid JSON.',
+            'upstream_error',
+          );
+        }
+        if (!json || !Array.isArray(json.output))
+          throw ApiError.badGateway('The upstream compaction answer has no output.', 'upstream_error');
+        const usage = (json.usage ?? null) as UpstreamUsage | null;
+        const headers = admission.headers;
+        await admission.settle(Number(usage?.total_tokens ?? 0)).catch(() => {});
+        admission = null;
+        this.recorder.record(input, requested, {
+          status: 200,
+          errorClass: null,
+          accountId,
+          attempts,
+          t0,
+          ttfbMs: Date.now() - t0,
+          usage,
+        });
+        return { body: json, headers, turnState: issued };
+      }
+      throw (
+        last ?? ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
+      );
+    } catch (err) {
+      if (admission) await admission.settle(0).catch(() => {});
+      this.recorder.record(input, requested, {
+        status: err instanceof ApiError ? err.httpStatus : 500,
+        errorClass: err instanceof ApiError ? (err.code ?? err.type) : 'internal',
+        accountId,
+        attempts,
+        t0,
+        ttfbMs: null,
+      });
+      if (controller.signal.aborted && !(err instanceof ApiError)) throw ApiError.clientClosed();
+      throw err;
+    } finally {
+      input.signal.removeEventListener('abort', onClientAbort);
     }
   }
 
@@ -297,6 +464,7 @@ export class GatewayPipeline {
     settle: (tokens: number) => Promise<void>,
     t0: number,
     charge: { inputEstimate: number; clientSignal?: AbortSignal } = { inputEstimate: 0 },
+    signal?: AbortSignal,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
     let relayedChars = 0; // text the consumer received (deltas), to charge an aborted stream
@@ -330,9 +498,11 @@ export class GatewayPipeline {
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
+      this.health.success(account.id);
     } catch (err) {
       // The client going away aborts the upstream request, which surfaces here as a broken stream.
       errorClass = charge.clientSignal?.aborted ? 'client_aborted' : 'stream_disconnected';
+      if (!signal?.aborted) this.health.failure(account.id, account.label);
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
@@ -353,6 +523,18 @@ export class GatewayPipeline {
   }
 }
 
+interface UpstreamExtras {
+  path?: string;
+  accept?: string;
+  turnState?: string | null;
+  betaFeatures?: string | null;
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s ? s : null;
+}
+
 function toApiError(c: ClassifiedError): ApiError {
   if (c.errorClass === 'bad_request') {
     return ApiError.of({
@@ -364,6 +546,13 @@ function toApiError(c: ClassifiedError): ApiError {
   }
   if (c.errorClass === 'auth')
     return ApiError.unavailable('The subscription account was refused by the upstream.', 'upstream_auth');
+  if (c.errorClass === 'blocked' || c.errorClass === 'forbidden' || c.errorClass === 'account_disabled')
+    return ApiError.unavailable(
+      'The subscription account was refused by the upstream.',
+      c.code ?? 'upstream_forbidden',
+    );
+  if (c.errorClass === 'usage_not_included')
+    return ApiError.unavailable('The subscription plan does not include Codex.', 'usage_not_included');
   return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
 }
 

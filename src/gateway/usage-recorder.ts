@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageService } from '../usage/usage.service.js';
-import type { OpenInput } from './pipeline.service.js';
+import type { OpenInput } from './types.js';
 
 /** Token counts as the upstream reports them in `response.usage` (all optional). */
 export interface UpstreamUsage {

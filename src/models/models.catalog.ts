@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
+
 /**
- * The upstream model catalog (GET {CODEX_BASE_URL}/models, PROTOCOL.md §7) → OpenAI model objects, plus
- * reasoning-effort aliases (`gpt-5.5-high` = gpt-5.5 with reasoning.effort high) built only from each model's
- * `supported_reasoning_levels`. Pure.
+ * The upstream model catalog (GET {CODEX_BASE_URL}/models, docs/upstream-protocol.md §7) in two shapes:
+ * - OpenAI model objects for plain clients, plus reasoning-effort aliases (`gpt-5.5-high` = gpt-5.5 with
+ *   reasoning.effort high) built only from each model's `supported_reasoning_levels`;
+ * - the backend's own `{"models":[ModelInfo…]}` for the Codex CLI (entries passed through as the upstream sent
+ *   them; the schema drifts with CLI versions, so the gateway never rebuilds a real entry).
+ * Pure.
  */
 export interface CatalogModel {
   slug: string;
@@ -23,21 +28,31 @@ export const FALLBACK_CATALOG: CatalogModel[] = [
 /** Catalog created time: the listing has no dates; a fixed value keeps ids stable for clients. */
 const CREATED = 1735689600;
 
-export function parseCatalog(json: any): CatalogModel[] {
+/** Effort names as the CLI spells them; `ultra` goes upstream as `max` (codex-protocol.md §7.3). */
+export function wireEffort(effort: string): string {
+  return effort === 'ultra' ? 'max' : effort;
+}
+
+const listed = (m: any) =>
+  typeof m?.slug === 'string' && m.visibility !== 'hide' && m.supported_in_api !== false;
+
+function effortsOf(m: any): string[] {
+  return Array.isArray(m?.supported_reasoning_levels)
+    ? m.supported_reasoning_levels.map((l: any) => l?.effort).filter((e: unknown) => typeof e === 'string')
+    : [];
+}
+
+/** Raw ModelInfo entries of an upstream answer (anything without a string slug is dropped). */
+export function rawEntries(json: any): Record<string, any>[] {
   const list = Array.isArray(json?.models) ? json.models : [];
-  return list
-    .filter(
-      (m: any) => typeof m?.slug === 'string' && m.visibility !== 'hide' && m.supported_in_api !== false,
-    )
+  return list.filter((m: any) => typeof m?.slug === 'string');
+}
+
+export function parseCatalog(json: any): CatalogModel[] {
+  return rawEntries(json)
+    .filter(listed)
     .sort((a: any, b: any) => (a.priority ?? 0) - (b.priority ?? 0))
-    .map((m: any) => ({
-      slug: m.slug,
-      efforts: Array.isArray(m.supported_reasoning_levels)
-        ? m.supported_reasoning_levels
-            .map((l: any) => l?.effort)
-            .filter((e: unknown) => typeof e === 'string')
-        : [],
-    }));
+    .map((m: any) => ({ slug: m.slug, efforts: effortsOf(m) }));
 }
 
 export function toModelObjects(catalog: CatalogModel[]): OpenAIModel[] {
@@ -54,7 +69,71 @@ export function toModelObjects(catalog: CatalogModel[]): OpenAIModel[] {
 export function resolveAlias(catalog: CatalogModel[], id: string): { model: string; effort: string } | null {
   if (catalog.some((m) => m.slug === id)) return null;
   for (const m of catalog) {
-    for (const e of m.efforts) if (id === `${m.slug}-${e}`) return { model: m.slug, effort: e };
+    if (!id.startsWith(`${m.slug}-`)) continue;
+    const e = id.slice(m.slug.length + 1);
+    if (m.efforts.includes(e)) return { model: m.slug, effort: e };
   }
   return null;
+}
+
+/**
+ * A ModelInfo entry with every field CLI 0.169 requires to decode (captures §4), for models the gateway knows
+ * only from its fallback list. Real upstream entries are never replaced by this.
+ */
+export function fallbackEntry(m: CatalogModel, priority: number): Record<string, any> {
+  const levels = m.efforts.length ? m.efforts : ['medium'];
+  return {
+    slug: m.slug,
+    display_name: m.slug,
+    description: null,
+    default_reasoning_level: levels.includes('medium') ? 'medium' : levels[0],
+    supported_reasoning_levels: levels.map((effort) => ({ effort, description: effort })),
+    shell_type: 'shell_command',
+    visibility: 'list',
+    supported_in_api: true,
+    priority,
+    availability_nux: null,
+    upgrade: null,
+    model_messages: { instructions_template: 'You are Codex, a coding agent.' },
+    support_verbosity: true,
+    default_verbosity: 'low',
+    apply_patch_tool_type: 'freeform',
+    truncation_policy: { mode: 'tokens', limit: 10000 },
+    supports_parallel_tool_calls: true,
+    experimental_supported_tools: [],
+    context_window: 272000,
+    max_context_window: 272000,
+    input_modalities: ['text', 'image'],
+  };
+}
+
+/**
+ * The catalog for one key: entries whose slug the key may use, in upstream order. `preferWebsockets: false`
+ * when the gateway has WebSocket switched off.
+ */
+export function cliCatalog(
+  entries: Record<string, any>[],
+  allowed: (slug: string) => boolean,
+  preferWebsockets: boolean,
+): { models: Record<string, any>[] } {
+  return {
+    models: entries
+      .filter((m) => allowed(m.slug))
+      .map((m) => (!preferWebsockets && m.prefer_websockets ? { ...m, prefer_websockets: false } : m)),
+  };
+}
+
+/**
+ * The ETag the gateway serves for one key's catalog: stable while the upstream catalog (its etag, or its content
+ * when it sent none) and the key's allow-list stay the same, so `x-models-etag` on /responses answers matches it.
+ */
+export function catalogEtag(upstreamVersion: string, allowedModels: string[], websockets: boolean): string {
+  const h = createHash('sha256')
+    .update(upstreamVersion)
+    .update('\0')
+    .update(allowedModels.join(','))
+    .update(websockets ? '\0ws' : '\0http')
+    .digest('base64url')
+    .slice(0, 22);
+  return `"cg-${h}"`;
 }

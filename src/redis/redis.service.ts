@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { describeTarget } from '../common/target.js';
+import { OutageLog } from '../common/outage.js';
 
 /**
  * The one place Redis connections are made. `client` is the shared command connection of the process;
@@ -13,9 +15,16 @@ export class RedisService implements OnModuleDestroy {
   private readonly logger = new Logger('redis');
   readonly client: Redis;
   private readonly extra: Redis[] = [];
+  private readonly outage: OutageLog;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.outage = new OutageLog('redis', describeTarget(config.REDIS_URL, 6379), 'REDIS_URL', this.logger);
     this.client = this.create('main');
+  }
+
+  /** True while at least one of our connections is failing to reach Redis. */
+  get unreachable(): boolean {
+    return this.outage.active;
   }
 
   /** Prefix of all keys; BullMQ uses `${prefix}bull`. */
@@ -42,18 +51,28 @@ export class RedisService implements OnModuleDestroy {
       this.config.REDIS_URL,
       RedisService.options({ connectionName: `codex-gateway:${name}`, ...extra }),
     );
-    let lastErr = '';
-    conn.on('error', (err) => {
-      // Log each distinct error once per outage; ioredis retries on its own.
-      if (err.message !== lastErr)
-        this.logger.warn({ conn: name, err: err.message }, 'redis connection error');
-      lastErr = err.message;
-    });
-    conn.on('ready', () => {
-      lastErr = '';
-    });
+    RedisService.owners.set(conn, this);
+    // ioredis reconnects on its own; an outage is logged once when it starts and once when it ends.
+    conn.on('error', (err) => this.outage.failed(name, err));
+    conn.on('ready', () => this.outage.recovered(name));
+    conn.on('end', () => this.outage.forget(name));
     return conn;
   }
+
+  /**
+   * For clients built on our connections that emit their own 'error' events (BullMQ queues and workers): the
+   * error is folded into the outage log instead of reaching Node's "unhandled error" path or the console.
+   */
+  reportClientError(source: string, err: Error): void {
+    this.outage.clientError(source, err);
+  }
+
+  /** The service that made a connection (BullMQ gets our connections and reports its errors back here). */
+  static ownerOf(conn: unknown): RedisService | undefined {
+    return conn && typeof conn === 'object' ? RedisService.owners.get(conn as Redis) : undefined;
+  }
+
+  private static readonly owners = new WeakMap<Redis, RedisService>();
 
   /** A dedicated connection owned by this service (closed on shutdown). */
   duplicate(name: string, extra: RedisOptions = {}): Redis {

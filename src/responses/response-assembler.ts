@@ -1,7 +1,7 @@
 /**
  * Builds the final Response object of a non-streaming /v1/responses call from the stream: the terminal event's
  * response, with `output` rebuilt from `response.output_item.done` items when the backend left it empty
- * (PROTOCOL.md §5). Pure.
+ * (docs/upstream-protocol.md §5). Pure.
  */
 export class ResponseAssembler {
   private readonly items = new Map<number, unknown>();

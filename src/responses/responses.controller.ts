@@ -45,7 +45,9 @@ export class ResponsesController {
         clientStream,
         requestId: req.id,
         signal: relay.signal,
+        codex: codexHeaders(req),
       });
+      if (opened.turnState) reply.header('x-codex-turn-state', opened.turnState);
       if (!clientStream) {
         const asm = new ResponseAssembler();
         try {
@@ -69,7 +71,10 @@ export class ResponsesController {
         reply.headers(opened.headers).status(200).send(result);
         return;
       }
-      relay.startSse(req.id, opened.headers);
+      relay.startSse(
+        req.id,
+        opened.turnState ? { ...opened.headers, 'x-codex-turn-state': opened.turnState } : opened.headers,
+      );
       try {
         for await (const ev of opened.events) {
           if (relay.aborted) break;
@@ -88,4 +93,56 @@ export class ResponsesController {
       relay.dispose();
     }
   }
+
+  /** POST /v1/responses/compact: the Codex CLI's remote compaction (unary JSON), relayed through the pipeline. */
+  @Post('responses/compact')
+  @HttpCode(200)
+  async compact(
+    @Body() body: unknown,
+    @CurrentAuth() auth: RequestAuth,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw ApiError.badRequest('The request body must be a JSON object.', null, 'invalid_request');
+    }
+    const relay = new ClientRelay(reply);
+    try {
+      const out = await this.pipeline.compact({
+        auth,
+        body: body as Record<string, unknown>,
+        endpoint: 'compact',
+        clientStream: false,
+        requestId: req.id,
+        signal: relay.signal,
+        codex: codexHeaders(req),
+      });
+      if (out.turnState) reply.header('x-codex-turn-state', out.turnState);
+      reply.headers(out.headers).status(200).send(out.body);
+    } finally {
+      relay.dispose();
+    }
+  }
+}
+
+/**
+ * The Codex CLI's own headers that go back upstream: `x-codex-turn-state` (echo within a turn) and
+ * `x-codex-beta-features` (only feature names; anything else is dropped).
+ */
+export function codexHeaders(req: { headers: Record<string, string | string[] | undefined> }): {
+  turnState: string | null;
+  betaFeatures: string | null;
+} {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
+  const ts = one(req.headers['x-codex-turn-state']);
+  const beta = one(req.headers['x-codex-beta-features'])
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => /^[a-z0-9_]{1,64}$/.test(x))
+    .slice(0, 16)
+    .join(',');
+  return {
+    turnState: ts && ts.length <= 4096 && /^[\x21-\x7e]+$/.test(ts) ? ts : null,
+    betaFeatures: beta || null,
+  };
 }

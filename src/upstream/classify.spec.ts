@@ -28,6 +28,23 @@ describe('classifyUpstream', () => {
       ).resetAt,
     ).toBe(now + 60_000);
   });
+  it('403 is never auth: classified by body', () => {
+    const c = (body: string, h: Record<string, string> = {}) =>
+      classifyUpstream(403, body, h, now).errorClass;
+    expect(c(JSON.stringify({ error: { type: 'usage_not_included' } }))).toBe('usage_not_included');
+    expect(
+      c('<!DOCTYPE html><title>Attention Required! | Cloudflare</title>Sorry, you have been blocked', {
+        'content-type': 'text/html',
+      }),
+    ).toBe('blocked');
+    expect(c('<html><title>Just a moment...</title></html>', { 'cf-mitigated': 'challenge' })).toBe(
+      'blocked',
+    );
+    expect(c(JSON.stringify({ error: { code: 'account_deactivated' } }))).toBe('account_disabled');
+    expect(c('{"detail":"Forbidden"}')).toBe('forbidden');
+    expect(c('')).toBe('forbidden');
+    expect(classifyUpstream(401, '{"detail":"Unauthorized"}', {}, now).errorClass).toBe('auth');
+  });
   it('usage_not_included takes the account out', () => {
     expect(
       classifyUpstream(429, JSON.stringify({ error: { type: 'usage_not_included' } }), {}, now).errorClass,

@@ -1,10 +1,47 @@
 /**
- * Classifies an upstream answer that is not a 200 stream (PROTOCOL.md §6) so the pool can decide: refresh and
- * retry (auth), cool the account down until its reset (usage_limit), take it out (usage_not_included), try
- * another account (rate_limit, server, network), or give the client its own mistake back (bad_request).
+ * Classifies an upstream answer that is not a 200 stream (docs/upstream-protocol.md §6) so the pool can decide: reload / refresh
+ * and retry (auth: 401 only), cool the account down until its reset (usage_limit), take it out
+ * (usage_not_included; account_disabled → needs a new login), cool it down and try another account (blocked: a
+ * Cloudflare block or challenge page; forbidden: any other 403; rate_limit; server; network), or give the client
+ * its own mistake back (bad_request). A 403 never leads to a token refresh: the Codex CLI refreshes on 401 only,
+ * and a lasting 403 would otherwise spend a single-use refresh token per request.
  */
 export type UpstreamErrorClass =
-  'auth' | 'usage_limit' | 'usage_not_included' | 'rate_limit' | 'bad_request' | 'server';
+  | 'auth'
+  | 'usage_limit'
+  | 'usage_not_included'
+  | 'rate_limit'
+  | 'blocked'
+  | 'account_disabled'
+  | 'forbidden'
+  | 'bad_request'
+  | 'server';
+
+/** Error codes that say the login itself is gone (codex-protocol.md §3.3, field reports) [verify on 403]. */
+const ACCOUNT_GONE = new Set([
+  'account_deactivated',
+  'account_suspended',
+  'account_deleted',
+  'account_auth_invalidated',
+  'account_session_expired',
+  'app_session_terminated',
+  'token_invalidated',
+]);
+
+const header = (h: Record<string, string | string[] | undefined>, k: string) => {
+  const v = h[k];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** A Cloudflare block page or bot challenge rather than an answer of the backend itself. */
+function isBlockPage(bodyText: string, h: Record<string, string | string[] | undefined>): boolean {
+  if (header(h, 'cf-mitigated')) return true;
+  const ct = header(h, 'content-type') ?? '';
+  const head = bodyText.slice(0, 4096);
+  if (/text\/html/i.test(ct) || /^\s*<(!doctype|html)/i.test(head))
+    return /cloudflare|blocked|attention required|just a moment|challenge|cf-ray|access denied/i.test(head);
+  return /cloudflare/i.test(head) && /blocked|challenge/i.test(head);
+}
 
 export interface ClassifiedError {
   errorClass: UpstreamErrorClass;
@@ -37,11 +74,31 @@ export function classifyUpstream(
   const retryAfter = Number(
     Array.isArray(headers['retry-after']) ? headers['retry-after'][0] : headers['retry-after'],
   );
-  if (status === 401 || status === 403)
-    return { errorClass: 'auth', status, message, code: 'upstream_auth', resetAt: null };
+  const code: string | undefined = err?.code ?? (typeof body?.code === 'string' ? body.code : undefined);
+  if (status === 401) return { errorClass: 'auth', status, message, code: 'upstream_auth', resetAt: null };
+  if (type === 'usage_not_included' || code === 'usage_not_included')
+    return { errorClass: 'usage_not_included', status, message, code: 'usage_not_included', resetAt: null };
+  if (status === 403) {
+    if (isBlockPage(bodyText, headers)) {
+      return {
+        errorClass: 'blocked',
+        status,
+        message: 'The upstream blocked the request (Cloudflare block or challenge page).',
+        code: 'upstream_blocked',
+        resetAt: null,
+      };
+    }
+    const gone = [type, code].find((t) => t && ACCOUNT_GONE.has(t));
+    if (gone) return { errorClass: 'account_disabled', status, message, code: gone, resetAt: null };
+    return {
+      errorClass: 'forbidden',
+      status,
+      message,
+      code: type ?? code ?? 'upstream_forbidden',
+      resetAt: null,
+    };
+  }
   if (status === 429 || type === 'usage_limit_reached' || type === 'rate_limit_exceeded') {
-    if (type === 'usage_not_included')
-      return { errorClass: 'usage_not_included', status, message, code: type, resetAt: null };
     if (
       type === 'usage_limit_reached' ||
       type === 'workspace_member_usage_limit_reached' ||

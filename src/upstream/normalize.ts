@@ -1,11 +1,11 @@
 import { ApiError } from '../common/errors.js';
 
 /**
- * A Responses API request as clients send it to OpenAI → the body the Codex backend accepts (PROTOCOL.md §4).
+ * A Responses API request as clients send it to OpenAI → the body the Codex backend accepts (docs/upstream-protocol.md §4).
  * One place for every upstream body rule, shared by /v1/responses and /v1/chat/completions:
  * - `stream: true`, `store: false` always (the backend refuses anything else; the gateway shapes the answer);
  * - `instructions` always present and "" — the client's instructions become a developer message at the head of
- *   `input` (the policy PROTOCOL.md §4 gives; real-backend reports disagree on the key, so it stays in one place);
+ *   `input` (the policy docs/upstream-protocol.md §4 gives; real-backend reports disagree on the key, so it stays in one place);
  * - string `input` becomes one user message; replayed `function_call` items lose their item `id`;
  * - function tools without `strict` get `strict: false` (Responses would otherwise force strict schemas);
  * - `include: ["reasoning.encrypted_content"]` when reasoning is on;

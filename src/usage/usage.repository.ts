@@ -40,6 +40,16 @@ export class UsageRepository {
     if (rows.length) await this.prisma.usageRecord.createMany({ data: rows });
   }
 
+  /** Whether Postgres answers at all (tells an outage from a refused row). */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.prisma.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async aggregate(group: UsageGroup, from: Date, to: Date) {
     // The group expression comes from a fixed table (never from input); values are bound parameters.
     const rows = await this.prisma.$queryRawUnsafe<any[]>(

@@ -48,6 +48,10 @@ export class AccountsProcessor extends WorkerHost implements OnApplicationBootst
       case JOB_REFRESH:
         return this.refresh(job as Job<RefreshJobData>);
       case JOB_SWEEP:
+        // Refreshed tokens held in Redis during a Postgres outage are written first (the row must have them).
+        await this.refresher.persistAllPending().catch((err: Error) => {
+          this.logger.warn({ err: err.message }, 'could not write pending tokens');
+        });
         return this.scheduler.sweep();
       case JOB_DEVICE_POLL: {
         const d = job.data as DevicePollJobData;

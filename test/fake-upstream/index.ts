@@ -7,7 +7,7 @@ import { buildEvents, encodeEvent, type ResponseSpec } from './sse.ts';
 export type { ResponseSpec } from './sse.ts';
 
 /**
- * A fake of the OpenAI OAuth server and the Codex backend that behaves as PROTOCOL.md describes: PKCE S256,
+ * A fake of the OpenAI OAuth server and the Codex backend that behaves as docs/upstream-protocol.md describes: PKCE S256,
  * rotating single-use refresh tokens with reuse detection, device-code login, /models, /responses over SSE
  * with the headers and body fields the real backend requires, scripted faults per account, and a record of
  * every request for assertions. Independent of src/ on purpose: it checks the gateway from outside.
@@ -15,12 +15,29 @@ export type { ResponseSpec } from './sse.ts';
  */
 export type Fault =
   | { kind: 'unauthorized' }
+  /**
+   * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
+   * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
+   * `account_deactivated` (JSON error code; the shape is our assumption), `other` (`{"detail":"Forbidden"}`).
+   */
+  | {
+      kind: 'forbidden';
+      variant: 'usage_not_included' | 'cloudflare_block' | 'challenge' | 'account_deactivated' | 'other';
+    }
   | { kind: 'usage_limit'; resetsInSeconds: number }
   | { kind: 'usage_not_included' }
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status?: 500 | 502 | 503 }
   | { kind: 'slow_first_byte'; delayMs: number }
   | { kind: 'cut_stream'; afterEvents: number }
+  /** Sends the first `afterEvents` events, then nothing (the socket stays open) until the client gives up. */
+  | { kind: 'stall'; afterEvents: number }
+  /** Accepts the request and never answers (no status line): a half-open peer. */
+  | { kind: 'half_open' }
+  /** Garbage in the middle of the stream (not SSE, broken JSON), then the normal events. */
+  | { kind: 'malformed' }
+  /** One event of `bytes` size (an output_text delta) before the normal events. */
+  | { kind: 'huge_event'; bytes: number }
   /** Sends every event but the terminal one at once, then waits `ms` before the terminal event. */
   | { kind: 'stall_before_terminal'; ms: number };
 
@@ -54,6 +71,28 @@ export interface RecordedRequest {
   at: number;
 }
 
+/** How /responses streams are written (see FakeUpstream.configure). */
+export interface StreamOptions {
+  /** Pause between SSE events after the first three (ms); 0 = write them back to back. Default 2. */
+  eventDelayMs: number;
+  /** Hold the stream open this long before the terminal event (a long generation). Default 0. */
+  holdMs: number;
+  /** Write the body in tiny pieces of 1–7 bytes, cut anywhere (inside UTF-8 characters too). Default false. */
+  splitWrites: boolean;
+  /** Keep a record of every request in `requests` (off for long benchmarks). Default true. */
+  record: boolean;
+  /** The answer when no respondWith() spec is queued. */
+  defaultSpec: ResponseSpec;
+}
+
+const DEFAULT_STREAM: StreamOptions = {
+  eventDelayMs: 2,
+  holdMs: 0,
+  splitWrites: false,
+  record: true,
+  defaultSpec: {},
+};
+
 export interface UsageHeaders {
   primaryUsedPercent?: number;
   primaryWindowMinutes?: number;
@@ -81,7 +120,7 @@ interface AccountState {
 const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 const REDIRECTS = ['http://127.0.0.1:1455/auth/callback', 'http://localhost:1455/auth/callback'];
 const REQUIRED_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
-/** Parameters the Codex backend refuses (PROTOCOL.md §4, peers). */
+/** Parameters the Codex backend refuses (docs/upstream-protocol.md §4, peers). */
 const UNSUPPORTED = [
   'max_output_tokens',
   'max_completion_tokens',
@@ -132,9 +171,27 @@ function json(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Writes `buf` in pieces of 1–7 bytes, each its own socket write after a turn of the event loop. */
+async function writeSplit(res: ServerResponse, buf: Buffer): Promise<void> {
+  for (let at = 0; at < buf.length && !res.destroyed;) {
+    const n = 1 + Math.floor(Math.random() * 7);
+    res.write(buf.subarray(at, at + n));
+    at += n;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   openStreams = 0;
+  /** ETag of GET /models, repeated as `x-models-etag` on /responses answers (change it to simulate a new catalog). */
+  modelsEtag = '"fake-models-1"';
+  /** When set, GET /models answers this status (a broken catalog endpoint). */
+  modelsFailStatus: number | null = null;
+  /** Turn states issued on /responses answers, in order (`x-codex-turn-state`). */
+  readonly turnStates: string[] = [];
+  /** Highest number of /responses streams open at once (since start or the last reset()). */
+  maxOpenStreams = 0;
   private server!: Server;
   private port = 0;
   private readonly accounts = new Map<string, AccountState>();
@@ -150,6 +207,18 @@ export class FakeUpstream {
   >();
   private refreshes: { accountId?: string }[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly nextFaults: Fault[] = [];
+
+  /** Connections open to the fake now (to check a client leaks none). */
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  /** A fault for the next /responses request(s), whichever account sends them. */
+  faultNext(fault: Fault, times = 1): void {
+    for (let i = 0; i < times; i++) this.nextFaults.push(fault);
+  }
+  private streamOpts: StreamOptions = { ...DEFAULT_STREAM };
 
   static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
     const f = new FakeUpstream();
@@ -217,6 +286,11 @@ export class FakeUpstream {
     };
   }
 
+  /** Changes how /responses answers are written; `reset()` restores the defaults. */
+  configure(o: Partial<StreamOptions>): void {
+    this.streamOpts = { ...this.streamOpts, ...o };
+  }
+
   respondWith(spec: ResponseSpec, times = 1): void {
     for (let i = 0; i < times; i++) this.specs.push(spec);
   }
@@ -282,7 +356,13 @@ export class FakeUpstream {
     this.specs.length = 0;
     this.tokenFaults.length = 0;
     this.refreshes = [];
+    this.turnStates.length = 0;
+    this.modelsEtag = '"fake-models-1"';
+    this.modelsFailStatus = null;
     for (const st of this.accounts.values()) st.faults = [];
+    this.nextFaults.length = 0;
+    this.streamOpts = { ...DEFAULT_STREAM };
+    this.maxOpenStreams = this.openStreams;
   }
 
   async close(): Promise<void> {
@@ -333,15 +413,25 @@ export class FakeUpstream {
       body,
       at: Date.now(),
     };
-    if (u.pathname !== '/oauth/authorize' || !query.__fake_account) this.requests.push(rec);
+    if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
+      this.requests.push(rec);
     const route = `${req.method} ${u.pathname}`;
     switch (route) {
       case 'GET /oauth/authorize':
         return this.authorizeEndpoint(query, res);
       case 'POST /oauth/token':
         return this.tokenEndpoint(rec, res);
+      case 'POST /__fake/configure':
+        // For the fake running as its own process (bench): the same as configure().
+        this.configure(body && typeof body === 'object' ? body : {});
+        return json(res, 200, this.streamOpts);
+      case 'GET /__fake/stats': {
+        const stats = { openStreams: this.openStreams, maxOpenStreams: this.maxOpenStreams };
+        if (query.reset) this.maxOpenStreams = this.openStreams;
+        return json(res, 200, stats);
+      }
       case 'POST /oauth/revoke':
-        return json(res, 200, {});
+        return this.revokeEndpoint(rec, res);
       case 'POST /api/accounts/deviceauth/usercode':
         return this.deviceUserCode(body, res);
       case 'POST /api/accounts/deviceauth/token':
@@ -350,6 +440,8 @@ export class FakeUpstream {
         return this.models(rec, res);
       case 'POST /backend-api/codex/responses':
         return this.responses(rec, req, res);
+      case 'POST /backend-api/codex/responses/compact':
+        return this.compact(rec, res);
       case 'GET /backend-api/wham/usage': {
         const st = this.byAccess(headers.authorization);
         if (!st) return json(res, 401, { detail: 'Unauthorized' });
@@ -481,6 +573,32 @@ export class FakeUpstream {
     return json(res, 400, { error: 'unsupported_grant_type' });
   }
 
+  /**
+   * Token revocation as the CLI's logout sends it (captures §11): JSON `{token, token_type_hint, client_id}`.
+   * A revoked refresh token can no longer be used (refused as invalidated). Other body shapes are refused: the
+   * real endpoint's handling of them is unknown, so the fake holds the gateway to the captured shape.
+   */
+  private revokeEndpoint(rec: RecordedRequest, res: ServerResponse): void {
+    if (!(rec.headers['content-type'] ?? '').includes('application/json'))
+      return json(res, 415, { error: 'invalid_request', error_description: 'expected a JSON body' });
+    const b = rec.body ?? {};
+    if (typeof b.token !== 'string' || !b.token) return json(res, 400, { error: 'invalid_request' });
+    if (b.token_type_hint === 'refresh_token' && b.client_id !== CLIENT_ID)
+      return json(res, 400, { error: 'invalid_client' });
+    for (const st of this.accounts.values()) {
+      if (st.refresh === b.token) {
+        st.revoked.add(b.token);
+        st.invalidated = true;
+      }
+    }
+    json(res, 200, {});
+  }
+
+  /** Whether a refresh token was revoked through /oauth/revoke (or ended by reuse detection). */
+  isRevoked(refreshToken: string): boolean {
+    return [...this.accounts.values()].some((st) => st.revoked.has(refreshToken));
+  }
+
   private deviceUserCode(b: any, res: ServerResponse): void {
     if (b?.client_id !== CLIENT_ID)
       return json(res, 400, { error: { code: 'invalid_client', message: 'unknown client' } });
@@ -533,23 +651,112 @@ export class FakeUpstream {
     const bad = this.checkClientHeaders(rec.headers);
     if (bad) return json(res, 400, { detail: bad });
     if (!rec.query.client_version) return json(res, 400, { detail: 'client_version is required' });
+    if (this.modelsFailStatus) return json(res, this.modelsFailStatus, { detail: 'models unavailable' });
     json(
       res,
       200,
       {
+        // Every field Codex CLI 0.169 needs to decode an entry (captures §4), so the real CLI accepts the catalog.
         models: FAKE_MODELS.map((m) => ({
           slug: m.slug,
           display_name: m.display_name,
           description: `${m.display_name} (fake)`,
           default_reasoning_level: 'medium',
           supported_reasoning_levels: m.levels.map((effort) => ({ effort, description: effort })),
+          shell_type: 'shell_command',
           visibility: 'list',
           supported_in_api: true,
           priority: m.priority,
+          prefer_websockets: true,
+          support_verbosity: true,
+          default_verbosity: 'low',
+          apply_patch_tool_type: 'freeform',
+          truncation_policy: { mode: 'tokens', limit: 10000 },
+          supports_parallel_tool_calls: true,
+          experimental_supported_tools: [],
+          context_window: 272000,
+          max_context_window: 272000,
+          availability_nux: null,
+          upgrade: null,
+          model_messages: { instructions_template: `You are ${m.display_name}, a fake coding model.` },
         })),
       },
-      { etag: `"fake-models-1"` },
+      { etag: this.modelsEtag },
     );
+  }
+
+  /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (codex-protocol.md §11). */
+  private compact(rec: RecordedRequest, res: ServerResponse): void {
+    const h = rec.headers;
+    const st = this.byAccess(h.authorization);
+    if (!st) return json(res, 401, { detail: 'Could not validate your credentials' });
+    rec.chatgptAccountId = st.claims.chatgptAccountId;
+    const bad = this.checkClientHeaders(h);
+    if (bad) return json(res, 400, { detail: bad });
+    const b = rec.body;
+    if (!b || typeof b !== 'object' || typeof b.model !== 'string')
+      return json(res, 400, { detail: 'Model is required' });
+    if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
+    const fault = st.faults.shift();
+    if (fault?.kind === 'usage_limit')
+      return json(res, 429, {
+        error: {
+          type: 'usage_limit_reached',
+          message: 'The usage limit has been reached',
+          resets_in_seconds: fault.resetsInSeconds,
+        },
+      });
+    if (fault?.kind === 'server_error')
+      return json(res, fault.status ?? 500, { detail: 'Internal Server Error' });
+    const turnState = h['x-codex-turn-state'] || `ts_${randomBytes(6).toString('hex')}`;
+    json(
+      res,
+      200,
+      {
+        output: [
+          {
+            type: 'message',
+            role: 'user',
+            content: [{ type: 'input_text', text: `Summary of ${b.input.length} items (fake compaction).` }],
+          },
+        ],
+      },
+      { 'x-codex-turn-state': turnState, 'x-request-id': randomUUID() },
+    );
+  }
+
+  private forbidden(variant: Extract<Fault, { kind: 'forbidden' }>['variant'], res: ServerResponse): void {
+    const html = (headers: Record<string, string>, page: string) => {
+      res.writeHead(403, {
+        'content-type': 'text/html; charset=UTF-8',
+        'cf-ray': '8f00fake0000-AMS',
+        ...headers,
+      });
+      res.end(page);
+    };
+    switch (variant) {
+      case 'usage_not_included':
+        return json(res, 403, {
+          error: { type: 'usage_not_included', message: 'Your plan does not include Codex.' },
+        });
+      case 'cloudflare_block':
+        return html(
+          {},
+          '<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>' +
+            '<h1>Sorry, you have been blocked</h1><p>You are unable to access chatgpt.com</p></body></html>',
+        );
+      case 'challenge':
+        return html(
+          { 'cf-mitigated': 'challenge' },
+          '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>',
+        );
+      case 'account_deactivated':
+        return json(res, 403, {
+          error: { code: 'account_deactivated', message: 'This account has been deactivated.', type: null },
+        });
+      default:
+        return json(res, 403, { detail: 'Forbidden' });
+    }
   }
 
   private usageHeaders(st: AccountState): Record<string, string> {
@@ -595,13 +802,15 @@ export class FakeUpstream {
         });
       }
     }
-    const fault = st.faults.shift();
+    const fault = this.nextFaults.shift() ?? st.faults.shift();
     const resetAt = (s: number) => Math.floor(Date.now() / 1000) + s;
     switch (fault?.kind) {
       case 'unauthorized':
         return json(res, 401, {
           detail: 'Your authentication token has expired. Please try signing in again.',
         });
+      case 'forbidden':
+        return this.forbidden(fault.variant, res);
       case 'usage_limit':
         return json(
           res,
@@ -638,8 +847,18 @@ export class FakeUpstream {
       case 'slow_first_byte':
         await sleep(fault.delayMs);
         break;
+      case 'half_open':
+        this.openStreams++;
+        await new Promise<void>((r) => req.socket.once('close', () => r()));
+        this.openStreams--;
+        return;
     }
-    const spec = this.specs.shift() ?? {};
+    // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
+    // exactly one `compaction` output item (the compacted history, opaque to the client).
+    const trigger = b.input.at(-1)?.type === 'compaction_trigger';
+    const spec = trigger
+      ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
+      : (this.specs.shift() ?? this.streamOpts.defaultSpec);
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -664,7 +883,17 @@ export class FakeUpstream {
       };
     }
     const cutAfter = fault?.kind === 'cut_stream' ? fault.afterEvents : Infinity;
+    const stallAfter = fault?.kind === 'stall' ? fault.afterEvents : Infinity;
+    if (fault?.kind === 'huge_event') {
+      const item = events.find((e) => e.type === 'response.output_text.delta');
+      if (item)
+        events.splice(events.indexOf(item), 0, {
+          ...item,
+          data: { ...item.data, delta: 'x'.repeat(fault.bytes) },
+        });
+    }
     this.openStreams++;
+    this.maxOpenStreams = Math.max(this.maxOpenStreams, this.openStreams);
     let closed = false;
     const onClose = () => {
       if (!closed) {
@@ -676,12 +905,18 @@ export class FakeUpstream {
     req.on('close', () => {
       if (!res.writableEnded) onClose();
     });
+    // Within a turn the client echoes the turn state back; a new turn gets a new one.
+    const turnState = h['x-codex-turn-state'] || `ts_${randomBytes(6).toString('hex')}`;
+    this.turnStates.push(turnState);
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       'x-request-id': randomUUID(),
+      'x-models-etag': this.modelsEtag,
+      'x-codex-turn-state': turnState,
       ...this.usageHeaders(st),
     });
+    const o = this.streamOpts;
     for (let i = 0; i < events.length; i++) {
       if (closed) return;
       if (i >= cutAfter) {
@@ -689,10 +924,21 @@ export class FakeUpstream {
         onClose();
         return;
       }
+      if (i >= stallAfter) {
+        await new Promise<void>((r) => res.once('close', () => r()));
+        onClose();
+        return;
+      }
+      if (i === 3 && fault?.kind === 'malformed')
+        res.write(
+          'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
+        );
+      if (o.holdMs > 0 && i === events.length - 1) await sleep(o.holdMs);
       if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
       if (closed) return;
-      res.write(encodeEvent(events[i]));
-      await sleep(i < 3 ? 0 : 2);
+      if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));
+      else res.write(encodeEvent(events[i]));
+      if (o.eventDelayMs > 0) await sleep(i < 3 ? 0 : o.eventDelayMs);
     }
     res.end();
     onClose();

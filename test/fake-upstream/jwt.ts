@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 /**
- * Signs the fake's id/access tokens (HS256, per-process secret) with the claims of PROTOCOL.md §3.
+ * Signs the fake's id/access tokens (HS256, per-process secret) with the claims of docs/upstream-protocol.md §3.
  * Signed synchronously with node:crypto rather than jose (whose sign() is async) so `fake.addAccount()` can
- * return its tokens at once; the gateway never verifies these signatures (PROTOCOL.md §3: decode only).
+ * return its tokens at once; the gateway never verifies these signatures (docs/upstream-protocol.md §3: decode only).
  */
 const secret = randomBytes(32);
 

@@ -14,6 +14,8 @@ export interface ResponseSpec {
   incomplete?: 'max_output_tokens' | 'content_filter';
   refusal?: string;
   failed?: { code: string; message: string };
+  /** Answer a remote-compaction (v2) request: one `compaction` output item and nothing else. */
+  compaction?: { encryptedContent: string };
 }
 
 export type SseEvent = { type: string; data: Record<string, any> };
@@ -29,7 +31,7 @@ function pieces(text: string): string[] {
 }
 
 /**
- * The event sequence of one answer, in the order PROTOCOL.md §5 gives (codex.rate_limits first, then
+ * The event sequence of one answer, in the order docs/upstream-protocol.md §5 gives (codex.rate_limits first, then
  * response.created … response.completed), with sequence_number on every event.
  */
 export function buildEvents(spec: ResponseSpec, model: string, lastUserText: string): SseEvent[] {
@@ -98,7 +100,16 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
     });
     oi++;
   }
-  const text = spec.text ?? (spec.functionCalls || spec.refusal ? undefined : `You said: ${lastUserText}`);
+  if (spec.compaction) {
+    const cid = id('cmp');
+    const item = { id: cid, type: 'compaction', encrypted_content: spec.compaction.encryptedContent };
+    push('response.output_item.added', { output_index: oi, item });
+    push('response.output_item.done', { output_index: oi, item });
+    oi++;
+  }
+  const text =
+    spec.text ??
+    (spec.functionCalls || spec.refusal || spec.compaction ? undefined : `You said: ${lastUserText}`);
   if (text !== undefined || spec.refusal) {
     const mid = id('msg');
     push('response.output_item.added', {
@@ -207,7 +218,7 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
       response: base('incomplete', { incomplete_details: { reason: spec.incomplete }, usage }),
     });
   } else {
-    // The real backend often leaves `output` empty here (PROTOCOL.md §5); so does the fake.
+    // The real backend often leaves `output` empty here (docs/upstream-protocol.md §5); so does the fake.
     push('response.completed', { response: base('completed', { usage }) });
   }
   return ev.map((e, i) => ({ type: e.type, data: { type: e.type, ...e.data, sequence_number: i } }));

@@ -25,7 +25,7 @@ import { OAuthClient, OAuthHttpError } from './oauth-client.js';
 import { parseAuthJson } from './auth-json.js';
 
 /**
- * Login flows (PROTOCOL.md §1, §2): browser PKCE with a pasted callback URL, device code with background polling,
+ * Login flows (docs/upstream-protocol.md §1, §2): browser PKCE with a pasted callback URL, device code with background polling,
  * auth.json import. Pending logins live in Redis (`login:<id>`) with a TTL; their secrets (PKCE verifier, state,
  * device auth id) are sealed with the encryption key, so Redis never holds them in clear.
  */
@@ -166,7 +166,7 @@ export class AccountLoginService {
       actor,
       ...this.seal(id, secret),
     });
-    // originator: the interactive CLI's value (captures §9.1), since the flow mimics `codex login`.
+    // originator: the interactive CLI's value (docs/upstream-protocol.md §1), since the flow mimics `codex login`.
     const authorizeUrl = buildAuthorizeUrl({
       issuer: this.oauth.issuer,
       clientId: this.config.OAUTH_CLIENT_ID,

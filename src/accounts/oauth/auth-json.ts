@@ -1,5 +1,5 @@
 /**
- * Parses a Codex CLI `~/.codex/auth.json` (PROTOCOL.md §3) for import. Unknown keys are ignored (0.169 adds
+ * Parses a Codex CLI `~/.codex/auth.json` (docs/upstream-protocol.md §3) for import. Unknown keys are ignored (0.169 adds
  * `auth_mode`, `oauth_provenance`, `login_owner_id`); only the token set matters. `OPENAI_API_KEY` is not kept.
  */
 export interface ImportedTokens {

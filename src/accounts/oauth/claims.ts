@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 
 /**
- * Claims the gateway reads from the id and access tokens (PROTOCOL.md §3). Decoded, never verified (the tokens
+ * Claims the gateway reads from the id and access tokens (docs/upstream-protocol.md §3). Decoded, never verified (the tokens
  * come straight from the issuer over TLS; the backend verifies them). Missing claims stay null ("unknown").
  */
 export interface TokenClaims {

@@ -11,7 +11,7 @@ import {
 } from './refresh-errors.js';
 
 /**
- * HTTP calls to the OAuth issuer, byte-for-byte like the Codex CLI 0.169 (PROTOCOL.md §1–§3, captures §8–§10).
+ * HTTP calls to the OAuth issuer, byte-for-byte like the Codex CLI 0.169 (docs/upstream-protocol.md §1–§3).
  * Nothing here logs a body or a token; errors carry status and error code only.
  */
 export interface TokenSet {
@@ -19,6 +19,9 @@ export interface TokenSet {
   accessToken: string | null;
   refreshToken: string | null;
 }
+
+/** The originator of the plain `codex` binary (login/logout), captures §11. */
+const LOGOUT_ORIGINATOR = 'codex_cli_rs';
 
 export type RefreshReason = 'proactive_expiry' | 'unauthorized_recovery';
 
@@ -78,7 +81,7 @@ export class OAuthClient {
 
   /**
    * POST with exactly the given headers. undici's `request` (not `fetch`) so no fetch-spec headers
-   * (`sec-fetch-mode`, `accept-language`, …) are added: the issuer sees what the CLI sends (captures §8–§10).
+   * (`sec-fetch-mode`, `accept-language`, …) are added: the issuer sees what the CLI sends (docs/upstream-protocol.md §1–§3).
    */
   private async post(path: string, headers: Record<string, string>, body: string): Promise<OAuthResponse> {
     const res = await request(`${this.issuer}${path}`, {
@@ -95,7 +98,7 @@ export class OAuthClient {
     };
   }
 
-  /** authorization_code grant, form-encoded, headers only content-type + accept (captures §9.1, §10). */
+  /** authorization_code grant, form-encoded, headers only content-type + accept (docs/upstream-protocol.md §1, §2). */
   async exchangeCode(code: string, redirectUri: string, codeVerifier: string): Promise<TokenSet> {
     const form = new URLSearchParams();
     form.set('grant_type', 'authorization_code');
@@ -123,7 +126,7 @@ export class OAuthClient {
 
   /**
    * refresh_token grant: JSON body with client_id, grant_type, refresh_reason, refresh_token; headers content-type,
-   * originator, user-agent, accept (captures §8). Any absent field of the answer keeps its old value (caller).
+   * originator, user-agent, accept (docs/upstream-protocol.md §3). Any absent field of the answer keeps its old value (caller).
    */
   async refresh(
     refreshToken: string,
@@ -139,7 +142,11 @@ export class OAuthClient {
     try {
       res = await this.post(
         '/oauth/token',
-        { 'content-type': 'application/json', ...clientProfileHeaders(this.config), accept: '*/*' },
+        {
+          'content-type': 'application/json',
+          ...clientProfileHeaders(this.config, 'short'),
+          accept: '*/*',
+        },
         body,
       );
     } catch (err) {
@@ -157,7 +164,7 @@ export class OAuthClient {
     return { ok: true, tokens };
   }
 
-  /** Device code step 1 (PROTOCOL.md §2): JSON body, no originator/user-agent (captures §10). */
+  /** Device code step 1 (docs/upstream-protocol.md §2): JSON body, no originator/user-agent (docs/upstream-protocol.md §2). */
   async deviceStart(): Promise<DeviceCode> {
     let res: OAuthResponse;
     try {
@@ -174,7 +181,7 @@ export class OAuthClient {
       throw new OAuthHttpError(res.status, errorCodeOf(body) ?? `http_${res.status}`);
     }
     const deviceAuthId = str(body.device_auth_id);
-    // Some versions say `usercode` (PROTOCOL.md §2): accept both.
+    // Some versions say `usercode` (docs/upstream-protocol.md §2): accept both.
     const userCode = str(body.user_code) ?? str(body.usercode);
     if (!deviceAuthId || !userCode) throw new OAuthHttpError(res.status, 'incomplete_device_code_response');
     const interval = Number(body.interval);
@@ -221,23 +228,30 @@ export class OAuthClient {
   }
 
   /**
-   * Best-effort revocation when an account is deleted. PROTOCOL.md only knows the endpoint exists
-   * (`{issuer}/oauth/revoke`, from the binary); the request shape here is RFC 7009 (form: token,
-   * token_type_hint, client_id), which is our assumption [verify].
+   * Best-effort revocation when an account is deleted, as `codex logout` sends it (captures §11): JSON body
+   * `{token, token_type_hint: "refresh_token", client_id}`; headers content-type, originator `codex_cli_rs` (logout
+   * runs as the plain CLI, not `codex exec`), the short user agent, accept. A non-2xx answer is reported, not thrown.
    */
   async revoke(refreshToken: string): Promise<boolean> {
-    const form = new URLSearchParams();
-    form.set('token', refreshToken);
-    form.set('token_type_hint', 'refresh_token');
-    form.set('client_id', this.config.OAUTH_CLIENT_ID);
+    const body = JSON.stringify({
+      token: refreshToken,
+      token_type_hint: 'refresh_token',
+      client_id: this.config.OAUTH_CLIENT_ID,
+    });
     try {
       const res = await this.post(
         '/oauth/revoke',
-        { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
-        form.toString(),
+        {
+          'content-type': 'application/json',
+          ...clientProfileHeaders(this.config, 'short', LOGOUT_ORIGINATOR),
+          accept: '*/*',
+        },
+        body,
       );
+      if (!res.ok) this.logger.warn({ status: res.status }, 'token revocation refused');
       return res.ok;
-    } catch {
+    } catch (err) {
+      this.logger.warn({ err: classifyNetworkError(err).code }, 'token revocation failed');
       return false;
     }
   }

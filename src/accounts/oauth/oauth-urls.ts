@@ -1,5 +1,5 @@
 /**
- * URL building and parsing for the subscription OAuth flows (PROTOCOL.md §1, §2). Pure functions.
+ * URL building and parsing for the subscription OAuth flows (docs/upstream-protocol.md §1, §2). Pure functions.
  */
 export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:1455/auth/callback';
 /** Scopes the gateway needs (0.169 also appends api.connectors.*, which the gateway does not use). */
@@ -14,7 +14,7 @@ export interface AuthorizeParams {
   originator: string;
 }
 
-/** The authorize URL with the parameters in the order the CLI sends them (captures §9.1). */
+/** The authorize URL with the parameters in the order the CLI sends them (docs/upstream-protocol.md §1). */
 export function buildAuthorizeUrl(p: AuthorizeParams): string {
   const q = new URLSearchParams();
   q.set('response_type', 'code');

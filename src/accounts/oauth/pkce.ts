@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * PKCE (RFC 7636, S256) and OAuth `state` values, from node:crypto. The Codex CLI sends a 43-char state and an
- * 86-char verifier (captures §9.1): 32 and 64 random bytes in base64url without padding.
+ * 86-char verifier (docs/upstream-protocol.md §1): 32 and 64 random bytes in base64url without padding.
  */
 export function randomUrlSafe(bytes: number): string {
   return randomBytes(bytes).toString('base64url');

@@ -1,10 +1,10 @@
 /**
- * Classification of a failed refresh (PROTOCOL.md §3):
+ * Classification of a failed refresh (docs/upstream-protocol.md §3):
  * - permanent: the listed codes (`refresh_token_expired|reused|invalidated`, in `error.code` or `error`) → the
  *   account needs a new login;
  * - rejected: any other 4xx → retried once, then treated as permanent (protocol guidance);
  * - transient: 5xx, 429, network errors, timeouts → retry with backoff.
- * 429 as transient is our reading (a rate limit is not a verdict on the token) — PROTOCOL.md does not list it.
+ * 429 as transient is our reading (a rate limit is not a verdict on the token) — docs/upstream-protocol.md marks it assumed.
  */
 export const PERMANENT_REFRESH_CODES = [
   'refresh_token_expired',

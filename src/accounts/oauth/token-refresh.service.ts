@@ -27,6 +27,14 @@ export interface LoadedAccount {
  */
 export type RefreshWhen = { kind: 'due' } | { kind: 'stale'; token: string };
 
+/** Sealed credentials waiting in Redis for the database write (same format as the column, base64). */
+interface PendingTokens {
+  keyId: string;
+  data: string;
+  accessTokenExpiresAt: string | null;
+  at: number;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -65,10 +73,71 @@ export class TokenRefreshService {
     return this.config.OAUTH_TIMEOUT_MS * 2 + 10_000;
   }
 
+  /** Refreshed tokens not yet in Postgres (it was down when they arrived): sealed like the column, in Redis. */
+  private pendingKey(id: string): string {
+    return this.redis.key('accounts', 'pending-tokens', id);
+  }
+
   async load(id: string): Promise<LoadedAccount> {
     const row = await this.repo.findById(id);
     if (!row) throw accountNotFound(id);
+    const pending = await this.readPending(id);
+    if (pending) return this.persistPending(row, pending);
     return { row, tokens: this.cipher.open(row.id, row.credentials, row.credentialsKeyId) };
+  }
+
+  private async readPending(id: string): Promise<PendingTokens | null> {
+    const raw = await this.redis.client.get(this.pendingKey(id)).catch((err: Error) => {
+      // Redis down: the row is the best we have (a pending write exists only after a Postgres outage too).
+      this.logger.warn({ accountId: id, err: err.message }, 'could not read pending tokens');
+      return null;
+    });
+    return raw ? (JSON.parse(raw) as PendingTokens) : null;
+  }
+
+  /** Newer tokens than the row's are waiting in Redis: they win; write them to the row now (Postgres answers). */
+  private async persistPending(row: AccountRow, p: PendingTokens): Promise<LoadedAccount> {
+    const data = {
+      credentials: new Uint8Array(Buffer.from(p.data, 'base64')),
+      credentialsKeyId: p.keyId,
+      accessTokenExpiresAt: p.accessTokenExpiresAt ? new Date(p.accessTokenExpiresAt) : null,
+      lastRefreshAt: new Date(p.at),
+    };
+    const tokens = this.cipher.open(row.id, data.credentials, data.credentialsKeyId);
+    try {
+      const stored = await this.repo.update(row.id, data);
+      await this.redis.client.del(this.pendingKey(row.id)).catch(() => 0);
+      this.logger.log({ accountId: row.id }, 'pending refreshed tokens written to Postgres');
+      return { row: stored, tokens };
+    } catch (err) {
+      this.logger.warn(
+        { accountId: row.id, err: (err as Error).message },
+        'pending tokens still not written (kept in Redis)',
+      );
+      return { row: { ...row, ...data }, tokens };
+    }
+  }
+
+  /** Writes every pending token set whose account row can be read (the worker's sweep calls this). */
+  async persistAllPending(): Promise<number> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.client.scan(cursor, 'MATCH', this.pendingKey('*'), 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    let n = 0;
+    for (const k of keys) {
+      const id = k.slice(this.pendingKey('').length);
+      try {
+        await this.load(id);
+        n++;
+      } catch (err) {
+        this.logger.warn({ accountId: id, err: (err as Error).message }, 'pending tokens not written yet');
+      }
+    }
+    return n;
   }
 
   isDue(row: AccountRow, now = Date.now()): boolean {
@@ -132,7 +201,7 @@ export class TokenRefreshService {
     const id = cur.row.id;
     let result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
     if (!result.ok && result.failure.kind === 'rejected') {
-      // PROTOCOL.md §3: other 4xx → permanent after one retry.
+      // docs/upstream-protocol.md §3: other 4xx → permanent after one retry.
       await sleep(500);
       result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
       if (!result.ok && result.failure.kind === 'rejected')
@@ -157,19 +226,39 @@ export class TokenRefreshService {
       lastError: null,
       lastErrorAt: null,
     };
-    // The old refresh token is spent now: the write must not be lost to a passing database hiccup.
+    // The old refresh token is spent now: the new one must survive a database outage. It goes to Redis first
+    // (sealed, no expiry) and stays there until the row has it; load() prefers it over the row meanwhile.
+    const pending: PendingTokens = {
+      keyId: sealed.keyId,
+      data: Buffer.from(sealed.data).toString('base64'),
+      accessTokenExpiresAt: claims.accessTokenExpiresAt?.toISOString() ?? null,
+      at: Date.now(),
+    };
+    const held = await this.redis.client
+      .set(this.pendingKey(id), JSON.stringify(pending))
+      .then(() => true)
+      .catch(() => false);
     let row: AccountRow | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         row = await this.repo.update(id, data);
+        if (held) await this.redis.client.del(this.pendingKey(id)).catch(() => 0);
         break;
       } catch (err) {
         if (attempt >= 4) {
-          this.logger.error(
+          if (!held) {
+            this.logger.error(
+              { accountId: id, err: (err as Error).message },
+              'refreshed tokens could not be stored (Postgres and Redis unavailable)',
+            );
+            throw new AccountRefreshError(id, false, 'store_failed');
+          }
+          this.logger.warn(
             { accountId: id, err: (err as Error).message },
-            'refreshed tokens could not be stored',
+            'Postgres unavailable: refreshed tokens held in Redis until it is back',
           );
-          throw new AccountRefreshError(id, false, 'store_failed');
+          row = { ...cur.row, ...data };
+          break;
         }
         await sleep(200 * attempt);
       }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
@@ -28,7 +29,11 @@ export class PoolService {
    * Picks an account for one attempt, excluding those already tried. Throws 429 (all cooling down, Retry-After =
    * soonest reset) or 503 (none healthy) when nothing can serve.
    */
-  async pick(stickyKey: string | null, tried: Set<string>): Promise<PoolAccount> {
+  async pick(
+    stickyKey: string | null,
+    tried: Set<string>,
+    preferredId?: string | null,
+  ): Promise<PoolAccount> {
     const all = await this.accounts.listRoutable();
     if (all.length === 0) {
       throw ApiError.unavailable(
@@ -62,7 +67,7 @@ export class PoolService {
       });
     });
     const chosen = chooseAccount(candidates, this.config.POOL_STRATEGY as PoolStrategy, {
-      stickyId: sticky,
+      stickyId: preferredId ?? sticky,
       counter,
     });
     if (chosen) return chosen;
@@ -85,6 +90,16 @@ export class PoolService {
       'EX',
       Math.max(1, this.config.POOL_STICKY_TTL_SECONDS),
     );
+  }
+
+  /** The account that issued a Codex turn state (`x-codex-turn-state`): the rest of the turn goes there. */
+  async turnAccount(turnState: string): Promise<string | null> {
+    return this.redis.client.get(this.k('turn', turnKey(turnState))).catch(() => null);
+  }
+
+  async stickTurn(turnState: string, accountId: string): Promise<void> {
+    const ttl = Math.max(1, this.config.POOL_STICKY_TTL_SECONDS);
+    await this.redis.client.set(this.k('turn', turnKey(turnState)), accountId, 'EX', ttl);
   }
 
   async coolDown(account: PoolAccount, untilMs: number | null): Promise<number> {
@@ -125,3 +140,7 @@ export class PoolService {
     await this.redis.client.decr(this.k('inflight', accountId));
   }
 }
+
+/** Turn states are opaque upstream strings of any length: the Redis key holds a hash. */
+const turnKey = (turnState: string) =>
+  createHash('sha256').update(turnState).digest('base64url').slice(0, 32);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import passport from 'passport';
 import CustomStrategy from 'passport-custom';
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from './auth-context.js';
 
 export type Verify = (req: FastifyRequest) => Promise<RequestAuth | null>;
 

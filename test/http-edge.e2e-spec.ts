@@ -1,7 +1,7 @@
 type Json = Record<string, any>;
 import { startGateway, type TestGateway } from './support/gateway.js';
 
-describe('foundation: HTTP edge', () => {
+describe('HTTP edge', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startGateway({ env: { BODY_LIMIT_BYTES: String(1024 * 1024), LOG_LEVEL: 'debug' } });

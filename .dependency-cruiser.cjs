@@ -1,0 +1,74 @@
+/* global module */
+/**
+ * Import rules between the layers of src/ (docs/architecture.md). Run by `npm run lint` (depcruise).
+ * Lower layers never import higher ones; no import cycles anywhere.
+ */
+const FEATURES =
+  '^src/(auth|keys|limits|accounts|gateway|responses|chat|models|usage|metrics|worker|health|web-admin|startup)/';
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import cycles hide layering mistakes.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'base-layers-stay-low',
+      severity: 'error',
+      comment: 'common/, config/, prisma/, redis/, queue/ are used by every feature and import none.',
+      from: { path: '^src/(common|config|prisma|redis|queue)/' },
+      to: { path: FEATURES },
+    },
+    {
+      name: 'upstream-is-a-client',
+      severity: 'error',
+      comment:
+        'upstream/ talks to the Codex backend; it knows nothing of routes, pipeline, pool, keys or people.',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/(auth|keys|limits|accounts|gateway|responses|chat|models|usage|worker|web-admin)/' },
+    },
+    {
+      name: 'accounts-below-the-pipeline',
+      severity: 'error',
+      comment:
+        'Accounts (store, OAuth, pool) are used by the pipeline and the routes, never the other way round.',
+      from: { path: '^src/accounts/' },
+      to: { path: '^src/(gateway|responses|chat|models|limits|usage)/' },
+    },
+    {
+      name: 'pipeline-below-the-routes',
+      severity: 'error',
+      comment: 'gateway/ is shared by the model routes; it must not import one of them.',
+      from: { path: '^src/gateway/' },
+      to: { path: '^src/(responses|chat)/' },
+    },
+    {
+      name: 'routes-independent',
+      severity: 'error',
+      comment: 'The OpenAI routes share code through gateway/ and upstream/, not through each other.',
+      from: { path: '^src/(chat|responses)/' },
+      to: { path: '^src/(chat|responses)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'limits-and-keys-below-auth-flows',
+      severity: 'error',
+      comment:
+        'limits/ is used by keys/ and the pipeline; it imports neither (its /v1/me controller may use the key guard).',
+      from: { path: '^src/limits/', pathNot: '\\.controller\\.ts$' },
+      to: { path: '^src/(keys|gateway|responses|chat|accounts)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^src/generated/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js'],
+    },
+  },
+};

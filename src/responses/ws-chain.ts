@@ -1,0 +1,65 @@
+/**
+ * Responses over WebSocket keep state per connection: a `response.create` frame may name the previous response
+ * of the same socket (`previous_response_id`) and carry only the new input items (captures §5.3–5.4). The gateway
+ * sends every response upstream as one HTTP request with the whole history (what the CLI itself sends after a
+ * refused upgrade, captures §6), so it remembers, per connection, the full input + output of the latest responses.
+ * Pure (no I/O); bounded: a few recent responses, and no history larger than `maxBytes`.
+ */
+export interface ChainLimits {
+  /** How many recent responses of one socket can be chained to. */
+  keep: number;
+  /** Largest remembered history (JSON bytes, approximated by string length). */
+  maxBytes: number;
+}
+
+export class ResponseChain {
+  private readonly items = new Map<string, { input: unknown[]; size: number }>();
+
+  constructor(private readonly limits: ChainLimits) {}
+
+  /** The full input for a frame: the history of `previousId` (if any) followed by the frame's new items. */
+  inputFor(previousId: string | null, input: unknown[]): unknown[] | null {
+    if (!previousId) return input;
+    const prior = this.items.get(previousId);
+    if (!prior) return null;
+    return [...prior.input, ...input];
+  }
+
+  /** Remembers what a finished response adds to the conversation (its input and output items). */
+  remember(responseId: string, input: unknown[], output: unknown[]): void {
+    const full = [...input, ...output];
+    const size = JSON.stringify(full).length;
+    this.items.delete(responseId);
+    if (size > this.limits.maxBytes) return;
+    this.items.set(responseId, { input: full, size });
+    while (this.items.size > this.limits.keep) {
+      const oldest = this.items.keys().next().value as string;
+      this.items.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+}
+
+/** Normalises the `input` of a frame: a string is one user message, an array is taken as is. */
+export function frameInput(input: unknown): unknown[] | null {
+  if (typeof input === 'string')
+    return [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }];
+  if (Array.isArray(input)) return input;
+  if (input === undefined || input === null) return [];
+  return null;
+}
+
+/**
+ * The JSON text of an upstream event as it arrived (the data line of the SSE block), so the socket sends the
+ * bytes the upstream produced without re-serialising; falls back to JSON when the block has another shape.
+ */
+export function eventText(ev: { raw: string; data: unknown }): string {
+  const raw = ev.raw;
+  const at = raw.indexOf('data: ');
+  if (at >= 0 && raw.endsWith('\n\n') && !raw.slice(at + 6, -2).includes('\ndata: '))
+    return raw.slice(at + 6, -2);
+  return JSON.stringify(ev.data);
+}

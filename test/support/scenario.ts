@@ -1,0 +1,35 @@
+import OpenAI from 'openai';
+import type { FakeAccount, FakeUpstream } from '../fake-upstream/index.ts';
+import { seedAccount } from './accounts.js';
+import { createKey } from './auth.js';
+import { startGateway, type TestGateway } from './gateway.js';
+
+export interface GatewayWithAccounts {
+  gw: TestGateway;
+  accts: { fake: FakeAccount; id: string }[];
+  /** The official SDK with a fresh member key, no retries. */
+  client: OpenAI;
+  key: string;
+}
+
+/** A gateway pointed at the fake upstream with `accounts` logged-in accounts (labels acct0…) and one key. */
+export async function gatewayWithAccounts(
+  fake: FakeUpstream,
+  accounts: number,
+  env: Record<string, string> = {},
+): Promise<GatewayWithAccounts> {
+  const gw = await startGateway({
+    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, ...env },
+  });
+  const accts: { fake: FakeAccount; id: string }[] = [];
+  for (let i = 0; i < accounts; i++) {
+    const a = fake.addAccount();
+    accts.push({
+      fake: a,
+      id: await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `acct${i}` }),
+    });
+  }
+  const { key } = await createKey(gw);
+  const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  return { gw, accts, client, key };
+}

@@ -1,0 +1,85 @@
+import { Alert, Button, Code, CopyButton, Group, Stack, Tabs, Text } from '@mantine/core';
+
+function Copyable({ value, label }: { value: string; label: string }) {
+  return (
+    <CopyButton value={value}>
+      {({ copied, copy }) => (
+        <Button size="xs" variant="light" onClick={copy} aria-label={`Copy ${label}`}>
+          {copied ? 'Copied' : 'Copy'}
+        </Button>
+      )}
+    </CopyButton>
+  );
+}
+
+function Snippet({ code, label }: { code: string; label: string }) {
+  return (
+    <Stack gap={4}>
+      <Group justify="flex-end">
+        <Copyable value={code} label={label} />
+      </Group>
+      <Code block style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
+        {code}
+      </Code>
+    </Stack>
+  );
+}
+
+/** The new key, shown once, with ready-to-paste set-ups for the usual clients. */
+export function KeyReveal({
+  keyValue,
+  baseUrl,
+  model,
+}: {
+  keyValue: string;
+  baseUrl: string;
+  model: string;
+}) {
+  const v1 = `${baseUrl}/v1`;
+  const env = `export OPENAI_BASE_URL=${v1}\nexport OPENAI_API_KEY=${keyValue}`;
+  const curl = `curl ${v1}/chat/completions \\\n  -H "Authorization: Bearer ${keyValue}" \\\n  -H "Content-Type: application/json" \\\n  -d '{"model": "${model}", "messages": [{"role": "user", "content": "Hello"}]}'`;
+  const python = `from openai import OpenAI\n\nclient = OpenAI(base_url="${v1}", api_key="${keyValue}")\nresponse = client.responses.create(model="${model}", input="Hello")\nprint(response.output_text)`;
+  const node = `import OpenAI from 'openai';\n\nconst client = new OpenAI({ baseURL: '${v1}', apiKey: '${keyValue}' });\nconst response = await client.responses.create({ model: '${model}', input: 'Hello' });\nconsole.log(response.output_text);`;
+  const codex = `# ~/.codex/config.toml\nmodel = "${model}"\nmodel_provider = "codex-gateway"\n\n[model_providers.codex-gateway]\nname = "Codex Gateway"\nbase_url = "${v1}"\nenv_key = "CODEX_GATEWAY_API_KEY"\nwire_api = "responses"\n\n# and in your shell:\n# export CODEX_GATEWAY_API_KEY=${keyValue}`;
+  return (
+    <Stack gap="sm">
+      <Alert color="orange" title="Copy the key now" role="status">
+        This is the only time the key is shown. The gateway stores only a hash of it; if it is lost, rotate
+        it.
+      </Alert>
+      <Group wrap="nowrap" align="center">
+        <Code fz="sm" style={{ wordBreak: 'break-all' }} data-testid="new-key">
+          {keyValue}
+        </Code>
+        <Copyable value={keyValue} label="key" />
+      </Group>
+      <Text size="sm" fw={500}>
+        Use it from
+      </Text>
+      <Tabs defaultValue="env">
+        <Tabs.List>
+          <Tabs.Tab value="env">Env vars</Tabs.Tab>
+          <Tabs.Tab value="curl">curl</Tabs.Tab>
+          <Tabs.Tab value="python">Python</Tabs.Tab>
+          <Tabs.Tab value="node">Node</Tabs.Tab>
+          <Tabs.Tab value="codex">Codex CLI</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="env" pt="xs">
+          <Snippet code={env} label="environment variables" />
+        </Tabs.Panel>
+        <Tabs.Panel value="curl" pt="xs">
+          <Snippet code={curl} label="curl command" />
+        </Tabs.Panel>
+        <Tabs.Panel value="python" pt="xs">
+          <Snippet code={python} label="Python snippet" />
+        </Tabs.Panel>
+        <Tabs.Panel value="node" pt="xs">
+          <Snippet code={node} label="Node snippet" />
+        </Tabs.Panel>
+        <Tabs.Panel value="codex" pt="xs">
+          <Snippet code={codex} label="Codex CLI config" />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}

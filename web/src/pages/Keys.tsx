@@ -1,0 +1,467 @@
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Menu,
+  Modal,
+  NumberInput,
+  ScrollArea,
+  Select,
+  SimpleGrid,
+  Stack,
+  Table,
+  TagsInput,
+  Text,
+  TextInput,
+  VisuallyHidden,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, messageOf, request, unwrap } from '../api/client';
+import type { CreatedKey, KeyLimits, KeyView, ListOf, UserView } from '../api/types';
+import { useSession } from '../App';
+import { useConfirm } from '../components/confirm';
+import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { compact, dateTime, relative } from '../format';
+import { KeyReveal } from './KeySnippets';
+
+interface KeyForm {
+  name: string;
+  userId: string | null;
+  scope: 'api' | 'admin';
+  allowedModels: string[];
+  limits: KeyLimits;
+  expiresAt: string;
+}
+
+const NO_LIMITS: KeyLimits = { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null };
+
+function LimitFields({ value, onChange }: { value: KeyLimits; onChange: (l: KeyLimits) => void }) {
+  const field = (k: keyof KeyLimits, label: string) => (
+    <NumberInput
+      label={label}
+      placeholder="no limit"
+      min={1}
+      allowDecimal={false}
+      thousandSeparator=","
+      value={value[k] ?? ''}
+      onChange={(v) => onChange({ ...value, [k]: typeof v === 'number' && v > 0 ? v : null })}
+    />
+  );
+  return (
+    <SimpleGrid cols={{ base: 1, xs: 2 }}>
+      {field('rpm', 'Requests per minute')}
+      {field('tpm', 'Tokens per minute')}
+      {field('dailyTokenQuota', 'Tokens per day')}
+      {field('monthlyTokenQuota', 'Tokens per month')}
+    </SimpleGrid>
+  );
+}
+
+function limitsText(l: KeyLimits): string {
+  const parts = [
+    l.rpm && `${compact(l.rpm)} req/min`,
+    l.tpm && `${compact(l.tpm)} tok/min`,
+    l.dailyTokenQuota && `${compact(l.dailyTokenQuota)}/day`,
+    l.monthlyTokenQuota && `${compact(l.monthlyTokenQuota)}/month`,
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : 'No limits';
+}
+
+/** The model for the snippets: the key's first exact allowed model, else the first the gateway serves. */
+function modelFor(k: CreatedKey, served: string[]): string {
+  return k.allowedModels.find((m) => !m.includes('*')) ?? served[0] ?? 'gpt-5.5';
+}
+
+function useModels(): string[] {
+  const q = useQuery({
+    queryKey: ['models'],
+    queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
+    staleTime: 300_000,
+  });
+  return q.data?.data ?? [];
+}
+
+export function KeysPage() {
+  const session = useSession();
+  const admin = session.user.role === 'admin';
+  const qc = useQueryClient();
+  const { ask, dialog } = useConfirm();
+  const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<KeyView | null>(null);
+  const [revealed, setRevealed] = useState<{ key: CreatedKey; model: string } | null>(null);
+  const [owner, setOwner] = useState<string | null>(null);
+  const keys = useQuery({
+    queryKey: ['keys', owner],
+    enabled: session.canManageKeys,
+    queryFn: () =>
+      request<ListOf<KeyView>>(
+        'GET',
+        `/admin/api/keys${owner ? `?userId=${encodeURIComponent(owner)}` : ''}`,
+      ),
+  });
+  const users = useQuery({
+    queryKey: ['users'],
+    enabled: admin,
+    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+  });
+  const invalidate = () => void qc.invalidateQueries({ queryKey: ['keys'] });
+  const onError = (err: unknown) =>
+    notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
+  const served = useModels();
+  const reveal = (k: CreatedKey) => setRevealed({ key: k, model: modelFor(k, served) });
+  const rotate = useMutation({
+    mutationFn: (id: string) => request<CreatedKey>('POST', `/admin/api/keys/${id}/rotate`),
+    onSuccess: (k) => {
+      invalidate();
+      reveal(k);
+    },
+    onError,
+  });
+  const revoke = useMutation({
+    mutationFn: (id: string) => request('DELETE', `/admin/api/keys/${id}`),
+    onSuccess: () => {
+      notifications.show({ color: 'teal', message: 'Key revoked.' });
+      invalidate();
+    },
+    onError,
+  });
+
+  if (!session.canManageKeys)
+    return (
+      <Stack>
+        <PageTitle title="My keys" />
+        <Empty title="Keys are handed out by an admin">
+          <Text size="sm">
+            Members cannot create keys on this gateway. Ask an admin for a key, or to allow members to create
+            their own (Users page, “Members may create their own keys”).
+          </Text>
+        </Empty>
+      </Stack>
+    );
+
+  const userOptions = (users.data?.data ?? []).map((u) => ({ value: u.id, label: u.email }));
+  return (
+    <Stack>
+      <PageTitle title={admin ? 'Keys' : 'My keys'}>
+        {admin && (
+          <Select
+            aria-label="Filter by owner"
+            placeholder="All owners"
+            data={userOptions}
+            value={owner}
+            onChange={setOwner}
+            clearable
+            searchable
+            w={220}
+          />
+        )}
+        <Button onClick={() => setCreating(true)}>Create key</Button>
+      </PageTitle>
+      {dialog}
+      <CreateKeyModal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        users={admin ? (users.data?.data ?? []) : null}
+        defaultUserId={session.user.id}
+        onCreated={(k) => {
+          setCreating(false);
+          invalidate();
+          reveal(k);
+        }}
+      />
+      <Modal
+        opened={!!revealed}
+        onClose={() => setRevealed(null)}
+        title={revealed ? `Your new key: ${revealed.key.name || revealed.key.prefix}` : ''}
+        size="lg"
+      >
+        {revealed && (
+          <Stack>
+            <KeyReveal keyValue={revealed.key.key} baseUrl={session.publicUrl} model={revealed.model} />
+            <Group justify="flex-end">
+              <Button onClick={() => setRevealed(null)}>I copied it</Button>
+            </Group>
+          </Stack>
+        )}
+      </Modal>
+      {editing && <EditKeyModal k={editing} onClose={() => setEditing(null)} onSaved={invalidate} />}
+      {keys.isPending ? (
+        <Loading what="keys" />
+      ) : keys.isError ? (
+        <ErrorState error={keys.error} retry={() => void keys.refetch()} />
+      ) : keys.data.data.length === 0 ? (
+        <Empty title="No keys yet">
+          <Text size="sm">
+            Create a key and give it to a developer: it works with any OpenAI SDK pointed at this gateway.
+          </Text>
+          <Button onClick={() => setCreating(true)}>Create key</Button>
+        </Empty>
+      ) : (
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
+          <Table striped verticalSpacing="sm" miw={900} aria-label="Keys">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Name</Table.Th>
+                {admin && <Table.Th>Owner</Table.Th>}
+                <Table.Th>Models</Table.Th>
+                <Table.Th>Limits</Table.Th>
+                <Table.Th>Usage</Table.Th>
+                <Table.Th>Last used</Table.Th>
+                <Table.Th>
+                  <VisuallyHidden>Actions</VisuallyHidden>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {keys.data.data.map((k) => (
+                <Table.Tr key={k.id} data-testid="key-row">
+                  <Table.Td>
+                    <Text size="sm" fw={600}>
+                      {k.name || 'unnamed'}
+                    </Text>
+                    <Group gap={4}>
+                      <Text size="xs" ff="monospace">
+                        {k.prefix}…
+                      </Text>
+                      {k.scope === 'admin' && (
+                        <Badge size="xs" color="grape">
+                          admin
+                        </Badge>
+                      )}
+                      {k.expiresAt && (
+                        <Badge size="xs" color="gray.8" variant="outline">
+                          expires {dateTime(k.expiresAt)}
+                        </Badge>
+                      )}
+                    </Group>
+                  </Table.Td>
+                  {admin && (
+                    <Table.Td>
+                      <Text size="sm">{k.owner.email}</Text>
+                    </Table.Td>
+                  )}
+                  <Table.Td>
+                    <Text size="sm">
+                      {k.allowedModels.length ? k.allowedModels.join(', ') : 'All models'}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{limitsText(k.limits)}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{compact(k.usage?.tokensToday ?? 0)} tokens today</Text>
+                    <Text size="xs" c="gray.7">
+                      {compact(k.usage?.tokensThisMonth ?? 0)} this month
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{k.lastUsedAt ? relative(k.lastUsedAt) : 'never'}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Menu position="bottom-end">
+                      <Menu.Target>
+                        <ActionIcon variant="default" aria-label={`Actions for key ${k.name || k.prefix}`}>
+                          ⋯
+                        </ActionIcon>
+                      </Menu.Target>
+                      <Menu.Dropdown>
+                        <Menu.Item onClick={() => setEditing(k)}>Edit name and limits</Menu.Item>
+                        <Menu.Item
+                          onClick={() =>
+                            ask(
+                              'Rotate key',
+                              `Rotate ${k.name || k.prefix}? A new key with the same settings is shown once; the current one stops working now.`,
+                              'Rotate',
+                              () => rotate.mutate(k.id),
+                            )
+                          }
+                        >
+                          Rotate…
+                        </Menu.Item>
+                        <Menu.Divider />
+                        <Menu.Item
+                          color="red"
+                          onClick={() =>
+                            ask(
+                              'Revoke key',
+                              `Revoke ${k.name || k.prefix}? Clients using it get 401 within a second. This cannot be undone.`,
+                              'Revoke key',
+                              () => revoke.mutate(k.id),
+                            )
+                          }
+                        >
+                          Revoke…
+                        </Menu.Item>
+                      </Menu.Dropdown>
+                    </Menu>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </ScrollArea>
+      )}
+    </Stack>
+  );
+}
+
+function CreateKeyModal({
+  opened,
+  onClose,
+  users,
+  defaultUserId,
+  onCreated,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  users: UserView[] | null;
+  defaultUserId: string;
+  onCreated: (k: CreatedKey) => void;
+}) {
+  const blank: KeyForm = {
+    name: '',
+    userId: defaultUserId,
+    scope: 'api',
+    allowedModels: [],
+    limits: NO_LIMITS,
+    expiresAt: '',
+  };
+  const [f, setF] = useState<KeyForm>(blank);
+  const create = useMutation({
+    mutationFn: () =>
+      request<CreatedKey>('POST', '/admin/api/keys', {
+        name: f.name,
+        ...(users ? { userId: f.userId ?? defaultUserId, scope: f.scope } : {}),
+        allowedModels: f.allowedModels,
+        ...f.limits,
+        expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
+      }),
+    onSuccess: (k) => {
+      setF(blank);
+      create.reset();
+      onCreated(k);
+    },
+  });
+  const owner = users?.find((u) => u.id === f.userId);
+  const served = useModels();
+  return (
+    <Modal opened={opened} onClose={onClose} title="Create key" size="lg">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          <TextInput
+            label="Name"
+            description="What or who uses it, e.g. “ci-bot” or “alice laptop”"
+            value={f.name}
+            onChange={(e) => setF({ ...f, name: e.currentTarget.value })}
+            data-autofocus
+          />
+          {users && (
+            <SimpleGrid cols={{ base: 1, xs: 2 }}>
+              <Select
+                label="Owner"
+                data={users.filter((u) => !u.disabled).map((u) => ({ value: u.id, label: u.email }))}
+                value={f.userId}
+                onChange={(v) => setF({ ...f, userId: v, scope: 'api' })}
+                searchable
+                allowDeselect={false}
+              />
+              <Select
+                label="Scope"
+                data={[
+                  { value: 'api', label: 'API (/v1)' },
+                  { value: 'admin', label: 'Admin API too', disabled: owner?.role !== 'admin' },
+                ]}
+                value={f.scope}
+                onChange={(v) => setF({ ...f, scope: (v as 'api' | 'admin') ?? 'api' })}
+                allowDeselect={false}
+              />
+            </SimpleGrid>
+          )}
+          <TagsInput
+            label="Allowed models"
+            description="Empty = every model. Exact ids or patterns like gpt-5*; press Enter after each."
+            data={served}
+            value={f.allowedModels}
+            onChange={(v) => setF({ ...f, allowedModels: v })}
+          />
+          <LimitFields value={f.limits} onChange={(limits) => setF({ ...f, limits })} />
+          <TextInput
+            label="Expires (optional)"
+            type="datetime-local"
+            value={f.expiresAt}
+            onChange={(e) => setF({ ...f, expiresAt: e.currentTarget.value })}
+          />
+          {create.isError && (
+            <Alert color="red" role="alert">
+              {messageOf(create.error)}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending}>
+              Create key
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void; onSaved: () => void }) {
+  const [name, setName] = useState(k.name);
+  const [models, setModels] = useState(k.allowedModels);
+  const [limits, setLimits] = useState<KeyLimits>(k.limits);
+  const save = useMutation({
+    mutationFn: () => request('PATCH', `/admin/api/keys/${k.id}`, { name, allowedModels: models, ...limits }),
+    onSuccess: () => {
+      onSaved();
+      onClose();
+    },
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Edit key ${k.name || k.prefix}`} size="lg">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+          <TagsInput
+            label="Allowed models"
+            description="Empty = every model"
+            value={models}
+            onChange={setModels}
+          />
+          <LimitFields value={limits} onChange={setLimits} />
+          {save.isError && (
+            <Alert color="red" role="alert">
+              {messageOf(save.error)}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={save.isPending}>
+              Save
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,287 @@
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Menu,
+  Modal,
+  Paper,
+  PasswordInput,
+  ScrollArea,
+  Select,
+  Stack,
+  Switch,
+  Table,
+  Text,
+  TextInput,
+  VisuallyHidden,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { messageOf, request } from '../api/client';
+import type { ListOf, Settings, UserView } from '../api/types';
+import { useSession } from '../App';
+import { useConfirm } from '../components/confirm';
+import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { dateTime } from '../format';
+
+export function UsersPage() {
+  const session = useSession();
+  const qc = useQueryClient();
+  const { ask, dialog } = useConfirm();
+  const [creating, setCreating] = useState(false);
+  const users = useQuery({
+    queryKey: ['users'],
+    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+  });
+  const settings = useQuery({
+    queryKey: ['settings'],
+    queryFn: () => request<Settings>('GET', '/admin/api/settings'),
+  });
+  const onError = (err: unknown) =>
+    notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
+  const invalidate = () => void qc.invalidateQueries({ queryKey: ['users'] });
+  const update = useMutation({
+    mutationFn: (v: { id: string; body: Partial<Pick<UserView, 'role' | 'disabled'>> }) =>
+      request('PATCH', `/admin/api/users/${v.id}`, v.body),
+    onSuccess: invalidate,
+    onError,
+  });
+  const remove = useMutation({
+    mutationFn: (id: string) => request('DELETE', `/admin/api/users/${id}`),
+    onSuccess: () => {
+      invalidate();
+      void qc.invalidateQueries({ queryKey: ['keys'] });
+    },
+    onError,
+  });
+  const setSetting = useMutation({
+    mutationFn: (v: boolean) =>
+      request<Settings>('PUT', '/admin/api/settings', { members_can_create_keys: v }),
+    onSuccess: (s) => {
+      qc.setQueryData(['settings'], s);
+      void qc.invalidateQueries({ queryKey: ['context'] });
+    },
+    onError,
+  });
+
+  return (
+    <Stack>
+      <PageTitle title="Users">
+        <Button onClick={() => setCreating(true)}>Create user</Button>
+      </PageTitle>
+      {dialog}
+      <CreateUserModal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(u) => {
+          setCreating(false);
+          notifications.show({ color: 'teal', message: `${u.email} created.` });
+          invalidate();
+        }}
+      />
+      <Paper withBorder p="md" radius="md">
+        <Switch
+          label="Members may create their own keys"
+          description="Otherwise only admins hand out keys; members still see their usage."
+          checked={settings.data?.members_can_create_keys ?? false}
+          disabled={!settings.data}
+          onChange={(e) => setSetting.mutate(e.currentTarget.checked)}
+        />
+      </Paper>
+      {users.isPending ? (
+        <Loading what="users" />
+      ) : users.isError ? (
+        <ErrorState error={users.error} retry={() => void users.refetch()} />
+      ) : users.data.data.length === 0 ? (
+        <Empty title="No users">
+          <Button onClick={() => setCreating(true)}>Create user</Button>
+        </Empty>
+      ) : (
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
+          <Table striped verticalSpacing="sm" miw={760} aria-label="Users">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>User</Table.Th>
+                <Table.Th w={150}>Role</Table.Th>
+                <Table.Th>Sign-in</Table.Th>
+                <Table.Th>Active</Table.Th>
+                <Table.Th>Created</Table.Th>
+                <Table.Th>
+                  <VisuallyHidden>Actions</VisuallyHidden>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {users.data.data.map((u) => {
+                const self = u.id === session.user.id;
+                return (
+                  <Table.Tr key={u.id} data-testid="user-row">
+                    <Table.Td>
+                      <Text size="sm" fw={600}>
+                        {u.name || u.email}
+                        {self && (
+                          <Badge size="xs" ml={6} variant="light">
+                            you
+                          </Badge>
+                        )}
+                      </Text>
+                      <Text size="xs" c="gray.7">
+                        {u.email}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Select
+                        size="xs"
+                        aria-label={`Role of ${u.email}`}
+                        data={[
+                          { value: 'member', label: 'Member' },
+                          { value: 'admin', label: 'Admin' },
+                        ]}
+                        value={u.role}
+                        disabled={self}
+                        allowDeselect={false}
+                        onChange={(v) =>
+                          v &&
+                          v !== u.role &&
+                          update.mutate({ id: u.id, body: { role: v as UserView['role'] } })
+                        }
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{u.hasPassword ? 'Password' : 'Keys only'}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Switch
+                        aria-label={`${u.email} active`}
+                        checked={!u.disabled}
+                        disabled={self}
+                        onChange={(e) =>
+                          update.mutate({ id: u.id, body: { disabled: !e.currentTarget.checked } })
+                        }
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{dateTime(u.createdAt)}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      {!self && (
+                        <Menu position="bottom-end">
+                          <Menu.Target>
+                            <ActionIcon variant="default" aria-label={`Actions for ${u.email}`}>
+                              ⋯
+                            </ActionIcon>
+                          </Menu.Target>
+                          <Menu.Dropdown>
+                            <Menu.Item
+                              color="red"
+                              onClick={() =>
+                                ask(
+                                  'Delete user',
+                                  `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
+                                  'Delete user',
+                                  () => remove.mutate(u.id),
+                                )
+                              }
+                            >
+                              Delete…
+                            </Menu.Item>
+                          </Menu.Dropdown>
+                        </Menu>
+                      )}
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        </ScrollArea>
+      )}
+    </Stack>
+  );
+}
+
+function CreateUserModal({
+  opened,
+  onClose,
+  onCreated,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  onCreated: (u: UserView) => void;
+}) {
+  const blank = { email: '', name: '', role: 'member' as UserView['role'], password: '' };
+  const [f, setF] = useState(blank);
+  const create = useMutation({
+    mutationFn: () =>
+      request<UserView>('POST', '/admin/api/users', {
+        email: f.email,
+        name: f.name,
+        role: f.role,
+        ...(f.password ? { password: f.password } : {}),
+      }),
+    onSuccess: (u) => {
+      setF(blank);
+      create.reset();
+      onCreated(u);
+    },
+  });
+  return (
+    <Modal opened={opened} onClose={onClose} title="Create user">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          <TextInput
+            label="Email"
+            type="email"
+            required
+            value={f.email}
+            onChange={(e) => setF({ ...f, email: e.currentTarget.value })}
+            data-autofocus
+          />
+          <TextInput
+            label="Name"
+            value={f.name}
+            onChange={(e) => setF({ ...f, name: e.currentTarget.value })}
+          />
+          <Select
+            label="Role"
+            data={[
+              { value: 'member', label: 'Member: own keys and usage' },
+              { value: 'admin', label: 'Admin: everything' },
+            ]}
+            value={f.role}
+            onChange={(v) => setF({ ...f, role: (v as UserView['role']) ?? 'member' })}
+            allowDeselect={false}
+          />
+          <PasswordInput
+            label="Initial password (optional)"
+            description="At least 8 characters. Without one, the user cannot sign in here and only uses keys you give them. Share it with them safely."
+            autoComplete="new-password"
+            value={f.password}
+            onChange={(e) => setF({ ...f, password: e.currentTarget.value })}
+          />
+          {create.isError && (
+            <Alert color="red" role="alert">
+              {messageOf(create.error)}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending}>
+              Create user
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
