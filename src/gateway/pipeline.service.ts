@@ -5,7 +5,6 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { assertModelName } from '../common/model-name.js';
-import type { RequestAuth } from '../auth/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
 import { outputEstimate } from '../limits/limit-math.js';
