@@ -9,6 +9,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { AppModule, type Role } from './app.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
+import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -64,13 +65,16 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     trustProxy: trustProxySetting(config.TRUST_PROXY),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    clientErrorHandler,
+    frameworkErrors,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, role }), adapter, {
     logger: new PinoNestLogger(logger.child({ name: 'nest' })),
+    bodyParser: false, // our own JSON-only parser below (no form-urlencoded on JSON routes)
   });
   const fastify = app.getHttpAdapter().getInstance();
-  // Only JSON bodies are accepted (plus what feature modules register); text/plain would slip past validation.
-  fastify.removeContentTypeParser('text/plain');
+  // Only JSON bodies are accepted; text/plain or forms would slip past validation (and CSRF's preflight).
+  registerJsonParser(fastify);
 
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

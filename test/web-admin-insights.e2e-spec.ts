@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createKey, type TestKey } from './support/auth.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { query } from './support/wait.js';
+import { signIn } from './support/http.js';
 
 /**
  * The read APIs behind the web admin's pages: usage series, latest requests and CSV (members scoped to
@@ -12,8 +13,12 @@ describe('web admin read APIs', () => {
   let admin: TestKey;
   let member: TestKey;
   let other: TestKey;
+  const sessions = new Map<string, string>();
   const get = async (path: string, key: string) => {
-    const r = await fetch(gw.url + path, { headers: { authorization: `Bearer ${key}` } });
+    // Members reach /admin/api with their session (their inference keys are refused there: issue 11 item 5).
+    const cookie = sessions.get(key);
+    const headers: Record<string, string> = cookie ? { cookie } : { authorization: `Bearer ${key}` };
+    const r = await fetch(gw.url + path, { headers });
     const text = await r.text();
     let body: any;
     try {
@@ -35,8 +40,14 @@ describe('web admin read APIs', () => {
   beforeAll(async () => {
     gw = await startGateway();
     admin = await createKey(gw, { role: 'admin', scope: 'admin', name: 'admin' });
-    member = await createKey(gw, { role: 'member', name: 'member' });
-    other = await createKey(gw, { role: 'member', name: 'other' });
+    for (const name of ['member', 'other']) {
+      const u = await signIn(gw);
+      const k = await createKey(gw, { userId: u.userId, name });
+      sessions.set(k.key, u.cookie);
+      if (name === 'member') member = k;
+      else other = k;
+    }
+    await query(gw, `DELETE FROM audit_logs WHERE action = 'auth.login'`); // the sign-ins above
     await usageRow(member, 5);
     await usageRow(member, 30, 429);
     await usageRow(other, 10, 200, 'gpt-5.5-mini');

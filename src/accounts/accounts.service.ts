@@ -274,6 +274,14 @@ export class AccountsService extends AccountSource {
       );
     }
     const chatgptUserId = claims.chatgptUserId ?? '';
+    // Both ids go into upstream headers and Redis keys: printable ASCII only (a CR/LF would split a header).
+    for (const [param, v] of [
+      ['chatgpt_account_id', chatgptAccountId],
+      ['chatgpt_user_id', chatgptUserId],
+    ] as const) {
+      if (v && !/^[\x21-\x7e]{1,200}$/.test(v))
+        throw ApiError.badRequest(`The token claim ${param} is not a valid id.`, null, 'invalid_claims');
+    }
     for (let attempt = 0; ; attempt++) {
       const existing = await this.repo.findByIdentity(chatgptAccountId, chatgptUserId);
       const id = existing?.id ?? randomUUID();

@@ -6,6 +6,7 @@ import type { RequestAuth } from './auth-context.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
 import { KeysRepository, type UserRow } from '../keys/keys.repository.js';
 import { hashPassword } from './password.js';
+import { UUID } from '../keys/dto/keys.dto.js';
 import { SessionsService } from './sessions.service.js';
 
 function isUniqueViolation(err: unknown): boolean {
@@ -116,7 +117,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   private async find(id: string): Promise<UserRow> {
-    const user = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findUser(id) : null;
+    const user = UUID.test(id) ? await this.repo.findUser(id) : null;
     if (!user) throw ApiError.notFound('No such user.');
     return user;
   }

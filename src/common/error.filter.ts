@@ -43,6 +43,22 @@ function fastifyKnown(e: any): ReturnType<typeof toErrorResponse> | undefined {
   };
 }
 
+/**
+ * A database refusal caused by a value, not by the server: Postgres' data exceptions (SQLSTATE class 22: value
+ * out of range, NUL in text, bad datetime) and Prisma's value errors. The safety net behind explicit validation:
+ * bad input must be a 400, never a 500.
+ */
+const PRISMA_VALUE_CODES = new Set(['P2000', 'P2006', 'P2007', 'P2019', 'P2020', 'P2023']);
+export function isDataException(e: any): boolean {
+  if (e?.name !== 'PrismaClientKnownRequestError') return false;
+  if (PRISMA_VALUE_CODES.has(e.code)) return true;
+  const sqlState =
+    e.meta?.driverAdapterError?.cause?.originalCode ??
+    e.meta?.code ??
+    /Code: `(\w{5})`/.exec(String(e.message))?.[1];
+  return typeof sqlState === 'string' && sqlState.startsWith('22');
+}
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**
@@ -82,6 +98,18 @@ export function toErrorResponse(err: unknown): {
     return { status, body: envelope(String(message), errorTypeForStatus(status)), headers: {} };
   }
   const e = err as any;
+  if (isDataException(e)) {
+    return {
+      status: 400,
+      body: envelope(
+        'A value in the request is out of range or not representable (e.g. a date, number or text).',
+        'invalid_request_error',
+        null,
+        'invalid_value',
+      ),
+      headers: {},
+    };
+  }
   if (e instanceof SyntaxError || e?.type === 'entity.parse.failed') {
     return {
       status: 400,

@@ -13,7 +13,8 @@ import {
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
-import { createKeySchema, updateKeySchema } from './dto/keys.dto.js';
+import { createKeySchema, updateKeySchema, UUID } from './dto/keys.dto.js';
+import { ApiError } from '../common/errors.js';
 import { UserGuard } from '../auth/admin.guard.js';
 import { KeysService } from './keys.service.js';
 
@@ -28,8 +29,10 @@ export class KeysController {
 
   @Get()
   @ApiOperation({ summary: 'List keys (prefix, owner, limits, last use, usage this period)' })
-  async list(@CurrentAuth() auth: RequestAuth, @Query('userId') userId?: string) {
-    return { object: 'list', data: await this.keys.list(auth, userId || undefined) };
+  async list(@CurrentAuth() auth: RequestAuth, @Query('userId') userId?: unknown) {
+    if (userId !== undefined && userId !== '' && (typeof userId !== 'string' || !UUID.test(userId)))
+      throw ApiError.badRequest("Invalid 'userId': give one user id (a UUID).", 'userId', 'invalid_value');
+    return { object: 'list', data: await this.keys.list(auth, (userId as string) || undefined) };
   }
 
   @Post()

@@ -5,7 +5,7 @@ import type { RequestAuth } from '../auth/auth-context.js';
 import { KeyCacheService } from './key-cache.service.js';
 import { displayPrefix, generateKey, hashKey } from './key-format.js';
 import { KeysRepository, type KeyRow } from './keys.repository.js';
-import type { CreateKeyInput, UpdateKeyInput } from './dto/keys.dto.js';
+import { UUID, type CreateKeyInput, type UpdateKeyInput } from './dto/keys.dto.js';
 import { SettingsService } from '../auth/settings.service.js';
 
 /** Virtual keys: create (plain key returned once), list, update, revoke, rotate; members only their own `api` keys. */
@@ -129,7 +129,7 @@ export class KeysService {
   }
 
   private async owned(actor: RequestAuth, id: string): Promise<KeyRow> {
-    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.findKey(id) : null;
+    const row = UUID.test(id) ? await this.repo.findKey(id) : null;
     if (!row) throw ApiError.notFound('No such key.');
     if (!this.isAdmin(actor)) {
       await this.assertMemberMayManage(actor);
