@@ -12,8 +12,9 @@ RUN npm ci --no-audit --no-fund --ignore-scripts --omit=optional
 COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY src ./src
-# `npm run build` = prisma generate (no engine binary needed: PRISMA_SCHEMA_ENGINE_BINARY, see package.json) + tsc.
-RUN npm run build
+# `npm run build:server` = prisma generate (no engine binary needed: PRISMA_SCHEMA_ENGINE_BINARY, see package.json)
+# + tsc; the web admin is built in its own stage below.
+RUN npm run build:server
 
 # ---- deps: production dependencies only, then files no program reads ----
 # --omit=peer: @prisma/client declares the Prisma CLI (and through it TypeScript, pglite, Studio) as a peer;

@@ -4,8 +4,10 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
+import { assertModelName } from '../common/model-name.js';
 import { isModelAllowed } from '../keys/model-access.js';
-import { LimitsService } from '../limits/limits.service.js';
+import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
+import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
@@ -71,6 +73,7 @@ export class GatewayPipeline {
   }
 
   async open(input: OpenInput): Promise<OpenedStream> {
+    assertModelName(input.body.model); // before anything records or counts the name
     const t0 = Date.now();
     let attempts = 0;
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
@@ -79,6 +82,7 @@ export class GatewayPipeline {
       model: string;
       payload: string;
       admission: Awaited<ReturnType<LimitsService['admit']>>;
+      inputEstimate: number;
     };
     try {
       prepared = await this.prepare(input);
@@ -95,7 +99,7 @@ export class GatewayPipeline {
       });
       throw err;
     }
-    const { body, model, payload, admission } = prepared;
+    const { body, model, payload, admission, inputEstimate } = prepared;
     const stickyKey =
       typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
     const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
@@ -148,14 +152,9 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const events = this.stream(
-          result.res,
-          account,
-          done,
-          admission.settle.bind(admission),
-          t0,
-          controller.signal,
-        );
+        const settle = admission.settle.bind(admission);
+        const charge = { inputEstimate, clientSignal: input.signal };
+        const events = this.stream(result.res, account, done, settle, t0, charge, controller.signal);
         return {
           accountId: account.id,
           headers: admission.headers,
@@ -198,8 +197,11 @@ export class GatewayPipeline {
       );
     }
     const payload = JSON.stringify(body);
-    const admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-    return { body, model, payload, admission };
+    // The reservation covers the input and the answer still to come (item 3 of issue 11).
+    const inputEstimate = Math.ceil(payload.length / 4);
+    const reserve = inputEstimate + outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
+    const admission = await this.limits.admit(input.auth, reserve);
+    return { body, model, payload, admission, inputEstimate };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
@@ -459,9 +461,11 @@ export class GatewayPipeline {
     done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
+    charge: { inputEstimate: number; clientSignal?: AbortSignal } = { inputEstimate: 0 },
     signal?: AbortSignal,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
+    let relayedChars = 0; // text the consumer received (deltas), to charge an aborted stream
     let terminal = false;
     let usage: UpstreamUsage | null = null;
     let errorClass: string | null = null;
@@ -487,6 +491,9 @@ export class GatewayPipeline {
               errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
             if (ev.type === 'response.incomplete') errorClass = 'incomplete';
           }
+          // Only delta events carry `delta`: other pass-through events stay unparsed.
+          if (ev.type.endsWith('.delta') && typeof ev.data?.delta === 'string')
+            relayedChars += ev.data.delta.length;
           yield ev;
           if (terminal) break read;
         }
@@ -495,7 +502,8 @@ export class GatewayPipeline {
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
       this.health.success(account.id);
     } catch (err) {
-      errorClass = 'stream_disconnected';
+      // The client going away aborts the upstream request, which surfaces here as a broken stream.
+      errorClass = charge.clientSignal?.aborted ? 'client_aborted' : 'stream_disconnected';
       if (!signal?.aborted) this.health.failure(account.id, account.label);
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
@@ -504,6 +512,14 @@ export class GatewayPipeline {
       else discardBody(res.body);
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
+      // An aborted stream is not free: without the upstream's usage, charge the input estimate plus the
+      // output relayed so far (about 4 characters a token), in the usage row and the limits alike.
+      if (!usage && errorClass === 'client_aborted') {
+        const output = Math.ceil(relayedChars / 4);
+        const input = charge.inputEstimate;
+        usage = { input_tokens: input, output_tokens: output, total_tokens: input + output };
+        tokens = input + output;
+      }
       done(usage, errorClass, ttfbMs);
       await settle(tokens).catch(() => {});
     }

@@ -46,8 +46,7 @@ let prom: ReturnType<typeof spawn> | undefined;
 const promLog: string[] = [];
 try {
   say('gateway: api (serve) + worker');
-  const api = await stack.run('serve');
-  const worker = await stack.run('worker');
+  const [api, worker] = await Promise.all([stack.run('serve'), stack.run('worker')]);
 
   say('prometheus with deploy/prometheus/prometheus.yml');
   const cfg = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8'));

@@ -37,7 +37,9 @@ export type Fault =
   /** Garbage in the middle of the stream (not SSE, broken JSON), then the normal events. */
   | { kind: 'malformed' }
   /** One event of `bytes` size (an output_text delta) before the normal events. */
-  | { kind: 'huge_event'; bytes: number };
+  | { kind: 'huge_event'; bytes: number }
+  /** Sends every event but the terminal one at once, then waits `ms` before the terminal event. */
+  | { kind: 'stall_before_terminal'; ms: number };
 
 export type TokenFault =
   | { kind: 'server_error' }
@@ -932,6 +934,8 @@ export class FakeUpstream {
           'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
         );
       if (o.holdMs > 0 && i === events.length - 1) await sleep(o.holdMs);
+      if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
+      if (closed) return;
       if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));
       else res.write(encodeEvent(events[i]));
       if (o.eventDelayMs > 0) await sleep(i < 3 ? 0 : o.eventDelayMs);
