@@ -15,7 +15,7 @@ describe('web admin read APIs', () => {
   const get = async (path: string, key: string) => {
     const r = await fetch(gw.url + path, { headers: { authorization: `Bearer ${key}` } });
     const text = await r.text();
-    let body: any = null;
+    let body: any;
     try {
       body = JSON.parse(text);
     } catch {

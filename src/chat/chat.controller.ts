@@ -32,7 +32,11 @@ export class ChatController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const { body: responsesBody, meta } = mapChatRequest(body, {
+    const {
+      body: responsesBody,
+      meta,
+      dropped,
+    } = mapChatRequest(body, {
       reasoningContent: this.config.CHAT_REASONING_CONTENT,
     });
     const relay = new ClientRelay(reply);
@@ -44,6 +48,7 @@ export class ChatController {
         clientStream: meta.stream,
         requestId: req.id,
         signal: relay.signal,
+        dropped,
       });
       const t = new ChatTranslator(meta);
       if (!meta.stream) {

@@ -7,7 +7,7 @@ import type { ChatChunk, ChatCompletion, ChatMeta, ChatToolCall, ChatUsage, Json
  * Responses stream events → Chat Completions, as pure state machine (no I/O): feed it the upstream events in
  * order. In streaming mode each `push` returns what to write to the client right away (chunks, an error
  * object, or '[DONE]'); for non-streaming calls `completion()` builds the final `chat.completion` from the same
- * state. Event table: docs/upstream-protocol.md §5 and docs/chat-parameters.md.
+ * state. Event table: docs/upstream-protocol.md §5 and docs/parameters.md.
  */
 export type StreamOutput =
   ChatChunk | { error: { message: string; type: string; param: null; code: string | null } } | '[DONE]';

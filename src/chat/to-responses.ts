@@ -1,16 +1,18 @@
 import { ApiError } from '../common/errors.js';
-import { CHAT_PARAMS } from './chat-params.js';
+import { screenParams } from '../upstream/params.js';
 import type { ChatMeta, Json } from './chat.types.js';
 
 /**
  * Chat Completions request → Responses request (as a client would send it to OpenAI). The Codex-specific
  * normalisation (stream/store/instructions/include, stripping unsupported fields) happens afterwards in the
  * upstream module, for /v1/responses and chat alike. Pure: throws ApiError 400 naming the parameter.
- * Decisions per parameter: chat-params.ts (documented in docs/chat-parameters.md).
+ * Decisions per parameter: src/upstream/params.ts (documented in docs/parameters.md).
  */
 export interface MappedChatRequest {
   body: Json;
   meta: ChatMeta;
+  /** Client fields dropped by the parameter table (logged at debug by the caller). */
+  dropped: string[];
 }
 
 const bad = (message: string, param: string, code = 'invalid_value') =>
@@ -32,9 +34,10 @@ export function mapChatRequest(req: unknown, opts: { reasoningContent: boolean }
       Array.isArray(req.messages) ? 'invalid_value' : 'missing_required_parameter',
     );
   }
-  for (const [name, rule] of Object.entries(CHAT_PARAMS)) {
-    const message = rule.refuse?.(req[name]);
-    if (message) throw bad(`Unsupported value for '${name}': ${message}`, name, 'unsupported_value');
+  const screened = screenParams(req, 'chat');
+  if (screened.refused) {
+    const { param, message } = screened.refused;
+    throw bad(`Unsupported value for '${param}': ${message}`, param, 'unsupported_value');
   }
   if (req.stream !== undefined && req.stream !== null && typeof req.stream !== 'boolean') {
     throw bad("'stream' must be a boolean.", 'stream');
@@ -73,10 +76,12 @@ export function mapChatRequest(req: unknown, opts: { reasoningContent: boolean }
   if (Object.keys(reasoning).length) body.reasoning = reasoning;
   if (typeof req.prompt_cache_key === 'string' && req.prompt_cache_key)
     body.prompt_cache_key = req.prompt_cache_key;
+  if (typeof req.service_tier === 'string') body.service_tier = req.service_tier;
 
   const streamOptions = isObj(req.stream_options) ? req.stream_options : {};
   return {
     body,
+    dropped: screened.dropped,
     meta: {
       model: req.model,
       stream: req.stream === true,

@@ -13,7 +13,9 @@ export interface ResponseSpec {
   };
   incomplete?: 'max_output_tokens' | 'content_filter';
   refusal?: string;
-  failed?: { code: string; message: string };
+  failed?: { code: string; message: string; resets_in_seconds?: number };
+  /** Pause after response.in_progress before the first output event (time the model takes to start). */
+  firstOutputDelayMs?: number;
   /** Answer a remote-compaction (v2) request: one `compaction` output item and nothing else. */
   compaction?: { encryptedContent: string };
 }
@@ -34,7 +36,12 @@ function pieces(text: string): string[] {
  * The event sequence of one answer, in the order docs/upstream-protocol.md §5 gives (codex.rate_limits first, then
  * response.created … response.completed), with sequence_number on every event.
  */
-export function buildEvents(spec: ResponseSpec, model: string, lastUserText: string): SseEvent[] {
+export function buildEvents(
+  spec: ResponseSpec,
+  model: string,
+  lastUserText: string,
+  opts: { encryptedReasoning?: boolean } = {},
+): SseEvent[] {
   const respId = id('resp');
   const created = Math.floor(Date.now() / 1000);
   const base = (status: string, extra: Record<string, any> = {}) => ({
@@ -95,7 +102,10 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
         id: rid,
         type: 'reasoning',
         summary: [{ type: 'summary_text', text: spec.reasoningSummary }],
-        encrypted_content: `gAAAA${randomBytes(24).toString('base64url')}`,
+        // With store:false the backend returns the reasoning only when asked (include reasoning.encrypted_content).
+        ...(opts.encryptedReasoning !== false
+          ? { encrypted_content: `gAAAA${randomBytes(24).toString('base64url')}` }
+          : {}),
       },
     });
     oi++;
@@ -109,7 +119,9 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
   }
   const text =
     spec.text ??
-    (spec.functionCalls || spec.refusal || spec.compaction ? undefined : `You said: ${lastUserText}`);
+    (spec.functionCalls || spec.refusal || spec.compaction || spec.failed
+      ? undefined
+      : `You said: ${lastUserText}`);
   if (text !== undefined || spec.refusal) {
     const mid = id('msg');
     push('response.output_item.added', {
