@@ -6,7 +6,7 @@ import type { RequestAuth } from '../auth/auth-context.js';
 import { RedisService } from '../redis/redis.service.js';
 
 /**
- * Conversation identity (docs/adr/0100-h-correct-conversation-identity.md): one conversation id per (user, client
+ * Conversation identity (docs/adr/0012-conversation-identity.md): one conversation id per (user, client
  * conversation key). The id is what the Codex CLI uses for a thread: a UUIDv7 created when the conversation is first
  * seen, sent as `prompt_cache_key`, `session-id`, `thread-id`, `x-client-request-id` and in `x-codex-window-id`, and
  * used as the pool's stickiness key. The client key is the request's `prompt_cache_key`; without one, a key is
