@@ -589,7 +589,9 @@ export class GatewayPipeline {
               errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
             if (ev.type === 'response.incomplete') errorClass = 'incomplete';
           }
-          if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
+          // Only delta events carry `delta`: other pass-through events stay unparsed.
+          if (ev.type.endsWith('.delta') && typeof ev.data?.delta === 'string')
+            relayedChars += ev.data.delta.length;
           yield ev;
           if (terminal) break read;
         }
