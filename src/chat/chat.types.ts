@@ -9,6 +9,8 @@ export interface ChatMeta {
   model: string;
   stream: boolean;
   includeUsage: boolean;
+  /** Stop sequences (validated by the parameter table), applied by the gateway. */
+  stop?: string[];
   /** Expose reasoning summaries as `reasoning_content`. */
   reasoningContent: boolean;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../common/errors.js';
 import { classifyFailure } from '../upstream/classify.js';
+import { StopCutter } from './stop.js';
 import type { ChatChunk, ChatCompletion, ChatMeta, ChatToolCall, ChatUsage, Json } from './chat.types.js';
 
 /**
@@ -52,6 +53,7 @@ export class ChatTranslator {
   private incompleteReason: string | null = null;
   private failure: { code: string | null; message: string } | null = null;
   private serviceTier: string | undefined;
+  private readonly stop: StopCutter | null;
 
   constructor(
     private readonly meta: ChatMeta,
@@ -60,6 +62,23 @@ export class ChatTranslator {
   ) {
     this.id = id;
     this.created = created;
+    this.stop = StopCutter.from(meta.stop);
+  }
+
+  /** Whether a stop sequence ended the answer (the caller stops reading the upstream). */
+  get stopped(): boolean {
+    return this.stop?.stopped ?? false;
+  }
+
+  /** Text content through the stop sequences; ends the answer when one appears. */
+  private text(delta: string, out: StreamOutput[]): StreamOutput[] {
+    const send = this.stop ? this.stop.push(delta) : delta;
+    if (send) {
+      this.content += send;
+      this.withRole(out).push(this.chunk({ content: send }));
+    }
+    if (this.stop?.stopped) return this.terminal('completed', {}, out);
+    return out;
   }
 
   get done(): boolean {
@@ -112,16 +131,19 @@ export class ChatTranslator {
   /** Feeds one upstream event; returns what to send to a streaming client now. */
   push(type: string, data: Json): StreamOutput[] {
     const out: StreamOutput[] = [];
-    if (this.finished) return out;
+    if (this.finished) {
+      // Cut by a stop sequence: the rest of the answer is not shown, but its usage is still the real one.
+      if (this.stopped && (type === 'response.completed' || type === 'response.incomplete'))
+        this.usage = data.response?.usage ?? this.usage;
+      return out;
+    }
     switch (type) {
       case 'response.created':
         if (typeof data.response?.created_at === 'number') this.created = data.response.created_at;
         return this.withRole(out);
       case 'response.output_text.delta':
         if (!data.delta) return out;
-        this.content += data.delta;
-        this.withRole(out).push(this.chunk({ content: data.delta }));
-        return out;
+        return this.text(data.delta, out);
       case 'response.refusal.delta':
         if (!data.delta) return out;
         this.refusal += data.delta;
@@ -232,10 +254,7 @@ export class ChatTranslator {
         .filter((p: Json) => p.type === 'refusal')
         .map((p: Json) => p.refusal ?? '')
         .join('');
-      if (text && !this.content) {
-        this.content = text;
-        this.withRole(out).push(this.chunk({ content: text }));
-      }
+      if (text && !this.content && !this.stopped) this.text(text, out);
       if (refusal && !this.refusal) {
         this.refusal = refusal;
         this.withRole(out).push(this.chunk({ refusal }));
@@ -253,12 +272,14 @@ export class ChatTranslator {
   }
 
   private finishReason(): ChatCompletion['choices'][0]['finish_reason'] {
+    if (this.stopped) return 'stop';
     if (this.status === 'incomplete')
       return this.incompleteReason === 'content_filter' ? 'content_filter' : 'length';
     return this.toolOrder.length > 0 ? 'tool_calls' : 'stop';
   }
 
   private terminal(status: 'completed' | 'incomplete', response: Json, out: StreamOutput[]): StreamOutput[] {
+    if (this.finished) return out;
     this.status = status;
     this.incompleteReason = response.incomplete_details?.reason ?? null;
     this.usage = response.usage ?? null;
@@ -271,6 +292,12 @@ export class ChatTranslator {
         } else if (item.type !== 'function_call') this.itemDone({ item, output_index: i }, out);
       });
     }
+    if (this.finished) return out; // a stop sequence in a final-only item ended the answer above
+    const rest = this.stop?.flush();
+    if (rest) {
+      this.content += rest;
+      this.withRole(out).push(this.chunk({ content: rest }));
+    }
     this.finished = true;
     this.withRole(out).push(this.chunk({}, this.finishReason()));
     if (this.meta.includeUsage) {
@@ -280,7 +307,10 @@ export class ChatTranslator {
         created: this.created,
         model: this.meta.model,
         choices: [],
-        usage: mapUsage(this.usage),
+        // Cut by a stop sequence, the upstream's usage is not known yet: an estimate of what was sent.
+        usage: mapUsage(
+          this.usage ?? (this.stopped ? { output_tokens: Math.ceil(this.content.length / 4) } : null),
+        ),
       });
     }
     out.push('[DONE]');

@@ -86,6 +86,9 @@ export function mapChatRequest(req: unknown, opts: { reasoningContent: boolean }
       model: req.model,
       stream: req.stream === true,
       includeUsage: req.stream === true && streamOptions.include_usage === true,
+      stop: (typeof req.stop === 'string' ? [req.stop] : Array.isArray(req.stop) ? req.stop : []).filter(
+        (x: unknown): x is string => typeof x === 'string' && x.length > 0,
+      ),
       reasoningContent: opts.reasoningContent,
     },
   };
