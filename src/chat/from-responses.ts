@@ -14,6 +14,8 @@ export type StreamOutput =
   ChatChunk | { error: { message: string; type: string; param: null; code: string | null } } | '[DONE]';
 
 interface ToolState {
+  /** `function` tools carry JSON arguments; `custom` (freeform) tools carry a raw `input` string. */
+  kind: 'function' | 'custom';
   index: number;
   callId: string;
   name: string;
@@ -63,6 +65,19 @@ export class ChatTranslator {
     this.id = id;
     this.created = created;
     this.stop = StopCutter.from(meta.stop);
+  }
+
+  /** The client's own tool name (long names were shortened for the upstream). */
+  private toolName(name: unknown): string {
+    const n = String(name ?? '');
+    return this.meta.toolNames?.[n] ?? n;
+  }
+
+  /** A tool-call delta chunk in the shape of the call's kind. */
+  private toolDelta(t: ToolState, piece: string): Json {
+    return t.kind === 'custom'
+      ? { tool_calls: [{ index: t.index, custom: { input: piece } }] }
+      : { tool_calls: [{ index: t.index, function: { arguments: piece } }] };
   }
 
   /** Whether a stop sequence ended the answer (the caller stops reading the upstream). */
@@ -117,7 +132,8 @@ export class ChatTranslator {
     const t: ToolState = {
       index: this.toolOrder.length,
       callId: String(item.call_id ?? item.id ?? `call_${this.toolOrder.length}`),
-      name: String(item.name ?? ''),
+      kind: item.type === 'custom_tool_call' ? 'custom' : 'function',
+      name: this.toolName(item.name),
       args: '',
       announced: false,
       argsSent: false,
@@ -162,8 +178,29 @@ export class ChatTranslator {
         if (this.meta.reasoningContent)
           this.withRole(out).push(this.chunk({ reasoning_content: data.delta }));
         return out;
+      case 'response.custom_tool_call_input.delta': {
+        const t = this.tool(data);
+        if (!t || !data.delta) return out;
+        t.args += data.delta;
+        t.argsSent = true;
+        this.withRole(out).push(this.chunk(this.toolDelta(t, data.delta)));
+        return out;
+      }
+      case 'response.custom_tool_call_input.done': {
+        const t = this.tool(data);
+        if (t && !t.argsSent && typeof data.input === 'string' && data.input) {
+          t.args = data.input;
+          t.argsSent = true;
+          this.withRole(out).push(this.chunk(this.toolDelta(t, data.input)));
+        }
+        return out;
+      }
       case 'response.output_item.added':
-        if (data.item?.type === 'function_call') {
+        if (data.item?.type === 'custom_tool_call') {
+          const t = this.addTool(data.item, data.output_index);
+          if (data.item.input) t.args = data.item.input;
+          this.announce(t, out);
+        } else if (data.item?.type === 'function_call') {
           const t = this.addTool(data.item, data.output_index);
           if (data.item.arguments) t.args = data.item.arguments;
           this.announce(t, out);
@@ -219,23 +256,35 @@ export class ChatTranslator {
 
   private announce(t: ToolState, out: StreamOutput[]): void {
     t.announced = true;
-    const fn: Json = { name: t.name, arguments: t.args };
     if (t.args) t.argsSent = true;
-    this.withRole(out).push(
-      this.chunk({ tool_calls: [{ index: t.index, id: t.callId, type: 'function', function: fn }] }),
-    );
+    const call =
+      t.kind === 'custom'
+        ? { index: t.index, id: t.callId, type: 'custom', custom: { name: t.name, input: t.args } }
+        : { index: t.index, id: t.callId, type: 'function', function: { name: t.name, arguments: t.args } };
+    this.withRole(out).push(this.chunk({ tool_calls: [call] }));
   }
 
   private itemDone(data: Json, out: StreamOutput[]): void {
     const item = data.item ?? {};
-    if (item.type === 'function_call') {
+    if (item.type === 'custom_tool_call') {
+      let t = this.tool(data);
+      if (!t) {
+        t = this.addTool(item, data.output_index);
+        t.args = item.input ?? '';
+        this.announce(t, out);
+      } else if (!t.argsSent && item.input) {
+        t.args = item.input;
+        t.argsSent = true;
+        this.withRole(out).push(this.chunk(this.toolDelta(t, item.input)));
+      } else if (typeof item.input === 'string') t.args = item.input;
+    } else if (item.type === 'function_call') {
       let t = this.tool(data);
       if (!t) {
         t = this.addTool(item, data.output_index);
         t.args = item.arguments ?? '';
         this.announce(t, out);
       } else {
-        if (item.name) t.name = item.name;
+        if (item.name) t.name = this.toolName(item.name);
         if (!t.argsSent && item.arguments) {
           t.args = item.arguments;
           t.argsSent = true;
@@ -287,9 +336,10 @@ export class ChatTranslator {
     // Items only present in the final object (some backends send no output_item.done): take what is missing.
     if (Array.isArray(response.output)) {
       response.output.forEach((item: Json, i: number) => {
-        if (item.type === 'function_call' && !this.toolOrder.some((t) => t.callId === item.call_id)) {
+        const isCall = item.type === 'function_call' || item.type === 'custom_tool_call';
+        if (isCall && !this.toolOrder.some((t) => t.callId === item.call_id)) {
           this.itemDone({ item, output_index: `final${i}` }, out);
-        } else if (item.type !== 'function_call') this.itemDone({ item, output_index: i }, out);
+        } else if (!isCall) this.itemDone({ item, output_index: i }, out);
       });
     }
     if (this.finished) return out; // a stop sequence in a final-only item ended the answer above
@@ -336,11 +386,11 @@ export class ChatTranslator {
       const { status, type } = classifyFailure(f.code);
       throw ApiError.of({ status, message: f.message, type, code: f.code });
     }
-    const toolCalls: ChatToolCall[] = this.toolOrder.map((t) => ({
-      id: t.callId,
-      type: 'function',
-      function: { name: t.name, arguments: t.args },
-    }));
+    const toolCalls: ChatToolCall[] = this.toolOrder.map((t) =>
+      t.kind === 'custom'
+        ? { id: t.callId, type: 'custom', custom: { name: t.name, input: t.args } }
+        : { id: t.callId, type: 'function', function: { name: t.name, arguments: t.args } },
+    );
     const message: ChatCompletion['choices'][0]['message'] = {
       role: 'assistant',
       content: this.content === '' ? null : this.content,
