@@ -7,8 +7,12 @@ import { closeGracefully, createApp } from './bootstrap.js';
 import { ensureDatabase, migrate, MigrationError } from './prisma/migrator.js';
 import type { Role } from './app.module.js';
 import type { Logger } from 'pino';
-import { createLogger, wantsPrettyLogs } from './common/logger.js';
+import { createLogger, PinoNestLogger, wantsPrettyLogs } from './common/logger.js';
+import { PrismaService } from './prisma/prisma.service.js';
 import { waitForDependencies } from './startup/preflight.js';
+import { describeTarget } from './common/target.js';
+import { watchPostgres } from './startup/postgres-watch.js';
+import { gatherBannerFacts, renderBanner } from './startup/banner.js';
 import { reportProblems, reportWaiting } from './startup/report.js';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'prisma', 'migrations');
@@ -69,12 +73,19 @@ async function runMigrate(config: AppConfig): Promise<void> {
   );
 }
 
-async function runRole(config: AppConfig, role: Role, logger: Logger): Promise<void> {
+async function runRole(config: AppConfig, role: Role, logger: Logger, pretty: boolean): Promise<void> {
   const { app } = await createApp(config, { role, logger });
   let stopping = false;
+  let stopWatching = () => {};
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C means "now": skip the drain.
+      logger.warn({ signal }, 'second signal, exiting without waiting');
+      logger.flush();
+      process.exit(130);
+    }
     stopping = true;
+    stopWatching();
     logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
     const force = setTimeout(() => {
       logger.warn('grace period over, exiting with requests still in flight');
@@ -83,24 +94,55 @@ async function runRole(config: AppConfig, role: Role, logger: Logger): Promise<v
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
     try {
-      // Stops accepting, waits for in-flight requests and streams, then closes Prisma, Redis and BullMQ.
+      // Stops accepting, waits for in-flight requests and streams (none: returns at once), then closes Prisma,
+      // Redis and BullMQ.
       await closeGracefully(app);
       logger.info('stopped');
       logger.flush();
       process.exit(0);
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'error while shutting down');
+      logger.flush();
       process.exit(1);
     }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  const prisma = app.get(PrismaService);
+  const nestLogger = new PinoNestLogger(logger.child({ name: 'nest' }));
   if (role === 'worker') {
-    await app.init();
-    logger.info({ role }, 'worker started');
+    // The worker has no API routes; it listens only so Prometheus can scrape its GET /metrics (refresh
+    // outcomes, process health) and alert when it is down.
+    await app.listen(config.PORT, config.HOST);
+    logger.info({ role, port: config.PORT }, 'worker started (serving /metrics only)');
   } else {
     await app.listen(config.PORT, config.HOST);
-    logger.info({ role, port: config.PORT, publicUrl: config.PUBLIC_URL }, 'listening');
+    logger.info({ role, port: boundPort(app) ?? config.PORT, publicUrl: config.PUBLIC_URL }, 'listening');
+    // PUBLIC_URL defaults to http://localhost:PORT; with PORT=0 only the bound port is meaningful.
+    const publicUrl = process.env.PUBLIC_URL
+      ? config.PUBLIC_URL
+      : `http://localhost:${boundPort(app) ?? config.PORT}`;
+    if (pretty) await printBanner({ ...config, PUBLIC_URL: publicUrl }, prisma, logger);
+  }
+  stopWatching = watchPostgres(() => prisma.ping(), describeTarget(config.DATABASE_URL, 5432), nestLogger);
+}
+
+function boundPort(app: { getHttpServer(): { address(): unknown } }): number | undefined {
+  const a = app.getHttpServer().address();
+  return a && typeof a === 'object' && 'port' in a ? (a as { port: number }).port : undefined;
+}
+
+/** Terminal only: where the admin, the API, the docs and the metrics are, and how many accounts are healthy. */
+async function printBanner(config: AppConfig, prisma: PrismaService, logger: Logger): Promise<void> {
+  try {
+    const facts = await gatherBannerFacts(config, {
+      countAccounts: (where) => prisma.account.count({ where }),
+      countAdmins: () => prisma.user.count({ where: { role: 'admin', disabled: false } }),
+    });
+    logger.flush();
+    process.stdout.write(renderBanner(facts) + '\n');
+  } catch (err) {
+    logger.debug({ err: (err as Error).message }, 'start-up banner skipped');
   }
 }
 
@@ -146,7 +188,7 @@ export async function main(argv: string[]): Promise<number> {
         if (err instanceof StartupProblem) return 3;
         throw err;
       }
-      await runRole(config, command, logger);
+      await runRole(config, command, logger, pretty);
       return -1; // keeps running
     }
     default: {

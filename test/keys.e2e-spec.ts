@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { createAdminKey, createKey, createUser } from './support/auth.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
+import { signIn } from './support/http.js';
 
 /**
  * Virtual keys through the admin API, and the key guard's behaviour (cache, pub/sub revocation across replicas,
  * expiry, disabled users). /v1 is exercised with the openai SDK in api-key-guard.e2e-spec.ts; here the same guard code
- * (authenticateKey) is reached through GET /admin/api/auth/me, which accepts any valid key.
+ * (authenticateKey) is reached through GET /v1/me, which accepts any valid key.
  */
 async function call(gw: TestGateway, method: string, path: string, key?: string, body?: unknown) {
   const r = await fetch(gw.url + path, {
@@ -39,6 +40,27 @@ async function waitFor(fn: () => Promise<boolean>, ms: number): Promise<number> 
   return -1;
 }
 
+/** A call with a session cookie and the Origin CSRF needs. */
+async function sess(
+  gw: TestGateway,
+  method: string,
+  path: string,
+  s: { cookie: string; origin: string },
+  body?: unknown,
+) {
+  const r = await fetch(gw.url + path, {
+    method,
+    headers: {
+      cookie: s.cookie,
+      origin: s.origin,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: (text ? JSON.parse(text) : null) as any };
+}
+
 describe('keys: admin API and the key guard', () => {
   let gw1: TestGateway;
   let gw2: TestGateway;
@@ -66,9 +88,9 @@ describe('keys: admin API and the key guard', () => {
     expect(created.body.limits.rpm).toBe(3);
     expect(created.body).not.toHaveProperty('hash');
 
-    const me = await call(gw1, 'GET', '/admin/api/auth/me', created.body.key);
+    const me = await call(gw1, 'GET', '/v1/me', created.body.key);
     expect(me.status).toBe(200);
-    expect(me.body.via).toBe('key');
+    expect(me.body.key_id).toBe(created.body.id);
     expect(me.body.scope).toBe('api');
 
     const one = await call(gw1, 'GET', `/admin/api/keys/${created.body.id}`, admin.key);
@@ -86,17 +108,14 @@ describe('keys: admin API and the key guard', () => {
     const created = await call(gw1, 'POST', '/admin/api/keys', admin.key, { name: 'to revoke' });
     const key = created.body.key as string;
     // Warm both replicas' caches.
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', key)).status).toBe(200);
-    expect((await call(gw2, 'GET', '/admin/api/auth/me', key)).status).toBe(200);
+    expect((await call(gw1, 'GET', '/v1/me', key)).status).toBe(200);
+    expect((await call(gw2, 'GET', '/v1/me', key)).status).toBe(200);
     const revoked = await call(gw1, 'DELETE', `/admin/api/keys/${created.body.id}`, admin.key);
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).not.toBeNull();
-    const took = await waitFor(
-      async () => (await call(gw2, 'GET', '/admin/api/auth/me', key)).status === 401,
-      1000,
-    );
+    const took = await waitFor(async () => (await call(gw2, 'GET', '/v1/me', key)).status === 401, 1000);
     expect(took).toBeGreaterThanOrEqual(0);
-    const r = await call(gw2, 'GET', '/admin/api/auth/me', key);
+    const r = await call(gw2, 'GET', '/v1/me', key);
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('invalid_api_key');
   });
@@ -104,28 +123,25 @@ describe('keys: admin API and the key guard', () => {
   it('refuses missing, unknown, expired keys and keys of disabled users with 401 invalid_api_key', async () => {
     const none = await call(gw1, 'GET', '/admin/api/users');
     expect(none.status).toBe(401);
-    const unknown = await call(gw1, 'GET', '/admin/api/auth/me', 'sk-cg-' + 'x'.repeat(43));
+    const unknown = await call(gw1, 'GET', '/v1/me', 'sk-cg-' + 'x'.repeat(43));
     expect(unknown.status).toBe(401);
     expect(unknown.body.error.code).toBe('invalid_api_key');
 
     const expired = await createKey(gw1, { expiresAt: new Date(Date.now() - 1000) });
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', expired.key)).status).toBe(401);
+    expect((await call(gw1, 'GET', '/v1/me', expired.key)).status).toBe(401);
 
     // Expiry is checked on every request, also for a key already in the cache.
     const soon = await createKey(gw1, { expiresAt: new Date(Date.now() + 1500) });
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', soon.key)).status).toBe(200);
+    expect((await call(gw1, 'GET', '/v1/me', soon.key)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1600));
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', soon.key)).status).toBe(401);
+    expect((await call(gw1, 'GET', '/v1/me', soon.key)).status).toBe(401);
 
     const member = await createKey(gw1);
-    expect((await call(gw2, 'GET', '/admin/api/auth/me', member.key)).status).toBe(200);
+    expect((await call(gw2, 'GET', '/v1/me', member.key)).status).toBe(200);
     const dis = await call(gw1, 'PATCH', `/admin/api/users/${member.userId}`, admin.key, { disabled: true });
     expect(dis.status).toBe(200);
     expect(
-      await waitFor(
-        async () => (await call(gw2, 'GET', '/admin/api/auth/me', member.key)).status === 401,
-        1000,
-      ),
+      await waitFor(async () => (await call(gw2, 'GET', '/v1/me', member.key)).status === 401, 1000),
     ).toBeGreaterThanOrEqual(0);
   });
 
@@ -142,13 +158,13 @@ describe('keys: admin API and the key guard', () => {
     expect(rotated.body.limits.tpm).toBe(1000);
     expect(rotated.body.allowedModels).toEqual(['gpt-5.5']);
     expect(rotated.body.name).toBe('rot');
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', rotated.body.key)).status).toBe(200);
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', created.body.key)).status).toBe(401);
+    expect((await call(gw1, 'GET', '/v1/me', rotated.body.key)).status).toBe(200);
+    expect((await call(gw1, 'GET', '/v1/me', created.body.key)).status).toBe(401);
   });
 
   it('updates limits and models; the guard sees the change on the other replica', async () => {
     const created = await call(gw1, 'POST', '/admin/api/keys', admin.key, { name: 'upd' });
-    expect((await call(gw2, 'GET', '/admin/api/auth/me', created.body.key)).status).toBe(200);
+    expect((await call(gw2, 'GET', '/v1/me', created.body.key)).status).toBe(200);
     const upd = await call(gw1, 'PATCH', `/admin/api/keys/${created.body.id}`, admin.key, {
       rpm: 7,
       allowedModels: ['gpt-5*'],
@@ -157,10 +173,7 @@ describe('keys: admin API and the key guard', () => {
     expect(upd.status).toBe(200);
     expect(upd.body.limits.rpm).toBe(7);
     expect(
-      await waitFor(
-        async () => (await call(gw2, 'GET', '/admin/api/auth/me', created.body.key)).status === 401,
-        1000,
-      ),
+      await waitFor(async () => (await call(gw2, 'GET', '/v1/me', created.body.key)).status === 401, 1000),
     ).toBeGreaterThanOrEqual(0);
     const bad = await call(gw1, 'PATCH', `/admin/api/keys/${created.body.id}`, admin.key, { rpm: -1 });
     expect(bad.status).toBe(400);
@@ -168,36 +181,34 @@ describe('keys: admin API and the key guard', () => {
   });
 
   it('members: no admin routes; own api keys only when the setting allows it, never admin keys', async () => {
-    const member = await createKey(gw1);
-    expect((await call(gw1, 'GET', '/admin/api/users', member.key)).status).toBe(403);
-    expect(
-      (await call(gw1, 'PUT', '/admin/api/settings', member.key, { members_can_create_keys: true })).status,
-    ).toBe(403);
-    expect((await call(gw1, 'POST', '/admin/api/keys', member.key, { name: 'mine' })).status).toBe(403);
+    const member = await signIn(gw1);
+    const m = (method: string, path: string, body?: unknown) => sess(gw1, method, path, member, body);
+    expect((await m('GET', '/admin/api/users')).status).toBe(403);
+    expect((await m('PUT', '/admin/api/settings', { members_can_create_keys: true })).status).toBe(403);
+    expect((await m('POST', '/admin/api/keys', { name: 'mine' })).status).toBe(403);
+    // An inference key of the member never reaches /admin/api (issue 11 item 5).
+    const inference = await createKey(gw1, { userId: member.userId });
+    expect((await call(gw1, 'GET', '/admin/api/keys', inference.key)).status).toBe(403);
 
     const on = await call(gw1, 'PUT', '/admin/api/settings', admin.key, { members_can_create_keys: true });
     expect(on.status).toBe(200);
     expect(on.body.members_can_create_keys).toBe(true);
-    const mine = await call(gw1, 'POST', '/admin/api/keys', member.key, { name: 'mine' });
+    const mine = await m('POST', '/admin/api/keys', { name: 'mine' });
     expect(mine.status).toBe(201);
     expect(mine.body.owner.id).toBe(member.userId);
-    expect(
-      (await call(gw1, 'POST', '/admin/api/keys', member.key, { name: 'x', scope: 'admin' })).status,
-    ).toBe(403);
-    expect(
-      (await call(gw1, 'POST', '/admin/api/keys', member.key, { name: 'x', userId: admin.userId })).status,
-    ).toBe(403);
-    const list = await call(gw1, 'GET', '/admin/api/keys', member.key);
+    expect((await m('POST', '/admin/api/keys', { name: 'x', scope: 'admin' })).status).toBe(403);
+    expect((await m('POST', '/admin/api/keys', { name: 'x', userId: admin.userId })).status).toBe(403);
+    const list = await m('GET', '/admin/api/keys');
     expect(list.status).toBe(200);
     expect(list.body.data.every((k: any) => k.owner.id === member.userId)).toBe(true);
     expect(list.body.data.length).toBe(2);
     // Another user's key is invisible to a member.
-    expect((await call(gw1, 'DELETE', `/admin/api/keys/${mine.body.id}`, member.key)).status).toBe(200);
+    expect((await m('DELETE', `/admin/api/keys/${mine.body.id}`)).status).toBe(200);
     const other = await call(gw1, 'POST', '/admin/api/keys', admin.key, { name: 'admin own' });
-    expect((await call(gw1, 'DELETE', `/admin/api/keys/${other.body.id}`, member.key)).status).toBe(404);
+    expect((await m('DELETE', `/admin/api/keys/${other.body.id}`)).status).toBe(404);
 
     await call(gw1, 'PUT', '/admin/api/settings', admin.key, { members_can_create_keys: false });
-    expect((await call(gw1, 'GET', '/admin/api/keys', member.key)).status).toBe(403);
+    expect((await m('GET', '/admin/api/keys')).status).toBe(403);
   });
 
   it('an admin key reaches admin routes; an api-scoped key of an admin does not', async () => {
@@ -220,13 +231,10 @@ describe('keys: admin API and the key guard', () => {
     expect(dup.status).toBe(409);
     expect(dup.body.error.param).toBe('email');
     const k = await call(gw1, 'POST', '/admin/api/keys', admin.key, { userId: u.body.id, name: 'k' });
-    expect((await call(gw2, 'GET', '/admin/api/auth/me', k.body.key)).status).toBe(200);
+    expect((await call(gw2, 'GET', '/v1/me', k.body.key)).status).toBe(200);
     expect((await call(gw1, 'DELETE', `/admin/api/users/${u.body.id}`, admin.key)).status).toBe(200);
     expect(
-      await waitFor(
-        async () => (await call(gw2, 'GET', '/admin/api/auth/me', k.body.key)).status === 401,
-        1000,
-      ),
+      await waitFor(async () => (await call(gw2, 'GET', '/v1/me', k.body.key)).status === 401, 1000),
     ).toBeGreaterThanOrEqual(0);
     const audit = await dbRows(
       gw1,
@@ -237,7 +245,7 @@ describe('keys: admin API and the key guard', () => {
 
   it('writes lastUsedAt in batches', async () => {
     const k = await createKey(gw1);
-    expect((await call(gw1, 'GET', '/admin/api/auth/me', k.key)).status).toBe(200);
+    expect((await call(gw1, 'GET', '/v1/me', k.key)).status).toBe(200);
     const ok = await waitFor(async () => {
       const rows = await dbRows(gw1, `SELECT "lastUsedAt" FROM api_keys WHERE id = '${k.keyId}'`);
       return rows[0].lastUsedAt !== null;
@@ -248,7 +256,7 @@ describe('keys: admin API and the key guard', () => {
   it('flushes pending lastUsedAt writes on shutdown', async () => {
     const gw3 = await startGateway({ shareWith: gw1 });
     const k = await createKey(gw1);
-    expect((await call(gw3, 'GET', '/admin/api/auth/me', k.key)).status).toBe(200);
+    expect((await call(gw3, 'GET', '/v1/me', k.key)).status).toBe(200);
     await gw3.close();
     const rows = await dbRows(gw1, `SELECT "lastUsedAt" FROM api_keys WHERE id = '${k.keyId}'`);
     expect(rows[0].lastUsedAt).not.toBeNull();
@@ -274,7 +282,7 @@ describe('keys: admin API and the key guard', () => {
   it('stores no plain key anywhere: not in api_keys, audit_logs, or the logs', async () => {
     const created = await call(gw1, 'POST', '/admin/api/keys', admin.key, { name: 'secret check' });
     const rotated = await call(gw1, 'POST', `/admin/api/keys/${created.body.id}/rotate`, admin.key);
-    await call(gw1, 'GET', '/admin/api/auth/me', rotated.body.key);
+    await call(gw1, 'GET', '/v1/me', rotated.body.key);
     const secrets = [created.body.key, rotated.body.key, admin.key].map((k: string) => k.slice(6));
     const dump = JSON.stringify([
       await dbRows(gw1, 'SELECT * FROM api_keys'),

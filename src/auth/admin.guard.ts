@@ -40,6 +40,9 @@ export class AdminAuthenticator {
       const auth = await authenticateKey(this.cache, key);
       if (!auth)
         throw ApiError.unauthorized('Incorrect API key provided, or the key was revoked or expired.');
+      // Inference (`api`) keys never reach /admin/api: a leaked one must not mint keys that outlive it.
+      if (auth.scope !== 'admin')
+        throw ApiError.forbidden('This needs a key with the admin scope.', 'admin_scope_required');
       return auth;
     }
     const sid = readCookie(req.headers.cookie, SESSION_COOKIE);

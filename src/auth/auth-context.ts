@@ -23,6 +23,8 @@ export interface RequestAuth {
   /** Empty = every model. Exact ids or `gpt-5*`-style patterns. */
   allowedModels: string[];
   limits: KeyLimits;
+  /** Limits the admin set on the key's user, shared by all the user's keys (null/absent = none). */
+  userLimits?: KeyLimits | null;
 }
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
@@ -11,53 +11,80 @@ import { SessionsService } from './sessions.service.js';
 import { presentUser } from './users.service.js';
 
 /**
- * Sign-in (admins; members too, for their own keys when allowed) with brute-force throttling: failures are counted per account and per IP in Redis
- * (rate-limiter-flexible); once either budget is spent, further attempts get 429 with Retry-After until the window
- * ends, even with the right password. A success clears the account's counter.
+ * KEYS[1]: the (account, IP) pair's hash {n, until}; KEYS[2]: the IP's counter. ARGV: maxPair, maxIp, windowMs,
+ * baseMs, capMs. Counts the attempt BEFORE the password is checked, atomically, so parallel guesses cannot all
+ * be evaluated. Returns {1} when the attempt may be evaluated, else {0, retryAfterMs}.
+ * A pair that reached maxPair failures backs off exponentially (base = window/30, 2×base, … up to the window)
+ * instead of being
+ * locked for a fixed time; other IPs are not affected, so nobody can lock the admin out from elsewhere.
+ */
+const ATTEMPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untilv = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if now < untilv then return {0, untilv - now} end
+local m = redis.call('INCR', KEYS[2])
+if m == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if m > tonumber(ARGV[2]) then return {0, redis.call('PTTL', KEYS[2])} end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local max = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[3])
+if n >= max then
+  local backoff = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * 2 ^ (n - max))
+  redis.call('HSET', KEYS[1], 'until', now + backoff)
+  ttl = ttl + backoff
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {1, 0}`;
+
+type SignInRedis = Redis & {
+  cgLoginAttempt(...args: (string | number)[]): Promise<[number, number]>;
+};
+
+/**
+ * Sign-in (admins; members too, for their own keys when allowed) with brute-force throttling counted in Redis
+ * before the password check: per (account, IP) pair with exponential backoff after
+ * LOGIN_MAX_FAILURES_PER_ACCOUNT failures, and per IP (LOGIN_MAX_FAILURES_PER_IP attempts per window, a success
+ * gives its attempt back). Refused attempts get 429 with Retry-After, even with the right password; a success
+ * clears the pair.
  */
 @Injectable()
 export class SignInService {
-  private readonly byAccount: RateLimiterRedis;
-  private readonly byIp: RateLimiterRedis;
+  private readonly r: SignInRedis;
 
   constructor(
     private readonly repo: KeysRepository,
     private readonly sessions: SessionsService,
-    redis: RedisService,
+    private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    const duration = config.LOGIN_THROTTLE_WINDOW_SECONDS;
-    this.byAccount = new RateLimiterRedis({
-      storeClient: redis.client,
-      keyPrefix: redis.key('login-fail-account'),
-      points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      duration,
-    });
-    this.byIp = new RateLimiterRedis({
-      storeClient: redis.client,
-      keyPrefix: redis.key('login-fail-ip'),
-      points: config.LOGIN_MAX_FAILURES_PER_IP,
-      duration,
-    });
+    const client = redis.client as SignInRedis;
+    if (typeof client.cgLoginAttempt !== 'function')
+      client.defineCommand('cgLoginAttempt', { numberOfKeys: 2, lua: ATTEMPT });
+    this.r = client;
   }
 
   async login(email: string, password: string, ip: string) {
     const normalized = email.trim().toLowerCase();
     // The email is hashed so Redis keys do not list who was attacked.
-    const accountKey = createHash('sha256').update(normalized).digest('hex');
-    const [acc, byIp] = await Promise.all([this.byAccount.get(accountKey), this.byIp.get(ip)]);
-    const blocked = [
-      [acc, this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT],
-      [byIp, this.config.LOGIN_MAX_FAILURES_PER_IP],
-    ] as const;
-    for (const [res, max] of blocked) {
-      if (res && res.consumedPoints >= max) this.throttled(res);
-    }
+    const pair = createHash('sha256').update(`${normalized}\n${ip}`).digest('hex');
+    const pairKey = this.redis.key('login-fail-pair', pair);
+    const ipKey = this.redis.key('login-fail-ip', ip);
+    const windowMs = this.config.LOGIN_THROTTLE_WINDOW_SECONDS * 1000;
+    const [allowed, retryMs] = await this.r.cgLoginAttempt(
+      pairKey,
+      ipKey,
+      this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      this.config.LOGIN_MAX_FAILURES_PER_IP,
+      windowMs,
+      Math.max(1000, Math.round(windowMs / 30)),
+      windowMs,
+    );
+    if (!allowed) this.throttled(Number(retryMs));
 
     const user = await this.repo.findUserByEmail(normalized);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok || user.disabled) {
-      await Promise.all([this.byAccount.penalty(accountKey, 1), this.byIp.penalty(ip, 1)]);
       await this.repo.audit({
         actorType: 'anonymous',
         action: 'auth.login_failed',
@@ -67,7 +94,7 @@ export class SignInService {
       });
       throw ApiError.unauthorized('Wrong email or password.', 'invalid_credentials');
     }
-    await this.byAccount.delete(accountKey);
+    await this.redis.client.multi().del(pairKey).decr(ipKey).exec();
     const sid = await this.sessions.create(user.id);
     await this.repo.audit({
       actorType: 'user',
@@ -80,10 +107,10 @@ export class SignInService {
     return { sid, user: presentUser(user) };
   }
 
-  private throttled(res: RateLimiterRes): never {
+  private throttled(retryMs: number): never {
     throw ApiError.rateLimited(
       'Too many failed sign-ins. Try again later.',
-      res.msBeforeNext / 1000,
+      Math.max(1, retryMs) / 1000,
       'too_many_attempts',
     );
   }

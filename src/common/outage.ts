@@ -57,9 +57,12 @@ export class OutageLog {
     return this.since !== undefined;
   }
 
-  /** `client` could not reach the dependency (called again on every retry: only the first call logs). */
-  failed(client: string, err: unknown): void {
-    if (!isConnectionError(err) && !this.active) return this.clientError(client, err);
+  /**
+   * `client` could not reach the dependency (called again on every retry: only the first call logs). Errors that
+   * do not look like connection failures are logged as client errors, unless `unreachable` says otherwise.
+   */
+  failed(client: string, err: unknown, unreachable = false): void {
+    if (!unreachable && !isConnectionError(err) && !this.active) return this.clientError(client, err);
     this.failing.add(client);
     if (this.since !== undefined) return;
     this.since = this.now();

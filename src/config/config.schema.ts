@@ -106,6 +106,13 @@ export const configSchema = z.object({
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120000, 1),
   UPSTREAM_IDLE_TIMEOUT_MS: int(300000, 1),
+  /**
+   * Upstream capacity of one process: concurrent upstream requests (streams) beyond this get a 503 at once
+   * (`upstream_capacity`, Retry-After: 1) instead of waiting. Each held stream costs well under 50 KiB of RSS.
+   */
+  UPSTREAM_MAX_INFLIGHT: int(10000, 1),
+  /** Cap on keep-alive connections to the upstream; 0 = one per concurrent request (no cap, no queue). */
+  UPSTREAM_MAX_CONNECTIONS: int(0, 0),
 
   MODELS_CACHE_SECONDS: int(300, 0),
   /** After a failed upstream catalog fetch, serve the built-in list this long before asking again. */

@@ -3,11 +3,14 @@ import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
+import { assertModelName } from '../common/model-name.js';
 import { isModelAllowed } from '../keys/model-access.js';
-import { LimitsService } from '../limits/limits.service.js';
+import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
+import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
+import { unavailableDependency } from '../common/dependency-errors.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
@@ -21,7 +24,7 @@ import {
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
-import { readSse, type UpstreamEvent } from './sse-reader.js';
+import { discardBody, readSseBatches, releaseBody, type UpstreamEvent } from './sse-reader.js';
 import type { OpenedStream, OpenInput } from './types.js';
 import { ConversationIds } from './conversation.js';
 import { orderLikeCli } from '../upstream/normalize.js';
@@ -101,6 +104,7 @@ export class GatewayPipeline {
   }
 
   async open(input: OpenInput): Promise<OpenedStream> {
+    assertModelName(input.body.model); // before anything records or counts the name
     const t0 = Date.now();
     let attempts = 0;
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
@@ -110,6 +114,7 @@ export class GatewayPipeline {
       payload: string;
       threadId: string;
       admission: Awaited<ReturnType<LimitsService['admit']>>;
+      inputEstimate: number;
     };
     try {
       prepared = await this.prepare(input);
@@ -126,7 +131,7 @@ export class GatewayPipeline {
       });
       throw err;
     }
-    const { model, payload, admission, threadId } = prepared;
+    const { model, payload, admission, threadId, inputEstimate } = prepared;
     // The conversation id keys stickiness (bounded, per user; the client's string is never a Redis key).
     const stickyKey = threadId;
     const tried = new Set<string>();
@@ -160,7 +165,8 @@ export class GatewayPipeline {
           if (result.final) throw result.error;
           continue;
         }
-        await this.pool.begin(account.id);
+        // One round trip: in-flight count + the conversation's sticky account (the last attempt's wins).
+        await this.pool.begin(account.id, stickyKey);
         this.metrics.inflight.inc();
         // While the answer is held (see below), a failed attempt must leave no usage row and no settlement.
         let discarded = false;
@@ -180,8 +186,9 @@ export class GatewayPipeline {
           });
         };
         const settle = (tokens: number) => (discarded ? Promise.resolve() : admission.settle(tokens));
+        const charge = { inputEstimate, clientSignal: input.signal };
         const upstreamAt = Date.now();
-        const stream = this.stream(result.res, account, done, settle, t0, controller.signal);
+        const stream = this.stream(result.res, account, done, settle, t0, charge, controller.signal);
         // Hold the answer (and so the client's status line and headers) until the first event that carries
         // output, or the terminal one: a usage/rate-limit `response.failed` before any output then fails over
         // to the next account invisibly, as an HTTP 429 would.
@@ -202,7 +209,6 @@ export class GatewayPipeline {
           }
           this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
         }
-        await this.pool.stick(stickyKey, account.id);
         const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
         if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
         return {
@@ -255,8 +261,11 @@ export class GatewayPipeline {
     const conversation = await this.conversations.resolve(input.auth, body);
     body.prompt_cache_key = conversation.id;
     const payload = JSON.stringify(orderLikeCli(body));
-    const admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-    return { body, model, payload, admission, threadId: conversation.id };
+    // The reservation covers the input and the answer still to come (item 3 of issue 11).
+    const inputEstimate = Math.ceil(payload.length / 4);
+    const reserve = inputEstimate + outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
+    const admission = await this.limits.admit(input.auth, reserve);
+    return { body, model, payload, admission, threadId: conversation.id, inputEstimate };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
@@ -274,6 +283,12 @@ export class GatewayPipeline {
     } catch (err) {
       if (err instanceof AccountRefreshError || err instanceof AccountUnavailableError)
         return { error: err, final: false };
+      const down = unavailableDependency(err);
+      if (down)
+        return {
+          error: ApiError.unavailable(`The gateway's ${down} is unavailable.`, `${down}_unavailable`),
+          final: false,
+        };
       throw err;
     }
     // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
@@ -299,6 +314,7 @@ export class GatewayPipeline {
         );
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof ApiError) return { error: err, final: true }; // at capacity: no other account helps
         this.logger.warn({ account: account.label, err: (err as Error).message }, 'upstream network error');
         this.health.failure(account.id, account.label);
         return {
@@ -543,48 +559,63 @@ export class GatewayPipeline {
     done: (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => void,
     settle: (tokens: number) => Promise<void>,
     t0: number,
+    charge: { inputEstimate: number; clientSignal?: AbortSignal } = { inputEstimate: 0 },
     signal?: AbortSignal,
   ): AsyncGenerator<UpstreamEvent> {
     let tokens = 0;
+    let relayedChars = 0; // text the consumer received (deltas), to charge an aborted stream
     let terminal = false;
     let usage: UpstreamUsage | null = null;
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
     try {
-      for await (const ev of readSse(res.body)) {
+      read: for await (const batch of readSseBatches(res.body)) {
         if (ttfbMs === null) ttfbMs = Date.now() - t0;
-        if (ev.type.startsWith('codex.')) {
-          const rl = ev.data?.rate_limits;
-          const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
-            (x) => typeof x === 'number',
-          );
-          const used = percents.length ? Math.max(...percents) : undefined;
-          if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
-          continue;
+        for (const ev of batch) {
+          if (ev.type.startsWith('codex.')) {
+            const rl = ev.data?.rate_limits;
+            const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
+              (x) => typeof x === 'number',
+            );
+            const used = percents.length ? Math.max(...percents) : undefined;
+            if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
+            continue;
+          }
+          if (TERMINAL.has(ev.type)) {
+            terminal = true;
+            usage = ev.data?.response?.usage ?? null;
+            tokens = Number(usage?.total_tokens ?? 0);
+            if (ev.type === 'response.failed')
+              errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
+            if (ev.type === 'response.incomplete') errorClass = 'incomplete';
+          }
+          if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
+          yield ev;
+          if (terminal) break read;
         }
-        if (TERMINAL.has(ev.type)) {
-          terminal = true;
-          usage = ev.data?.response?.usage ?? null;
-          tokens = Number(usage?.total_tokens ?? 0);
-          if (ev.type === 'response.failed')
-            errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
-          if (ev.type === 'response.incomplete') errorClass = 'incomplete';
-        }
-        yield ev;
-        if (terminal) break;
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
       this.health.success(account.id);
     } catch (err) {
-      errorClass = 'stream_disconnected';
+      // The client going away aborts the upstream request, which surfaces here as a broken stream.
+      errorClass = charge.clientSignal?.aborted ? 'client_aborted' : 'stream_disconnected';
       if (!signal?.aborted) this.health.failure(account.id, account.label);
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
-      res.body.destroy();
+      if (terminal) releaseBody(res.body);
+      else discardBody(res.body);
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
+      // An aborted stream is not free: without the upstream's usage, charge the input estimate plus the
+      // output relayed so far (about 4 characters a token), in the usage row and the limits alike.
+      if (!usage && errorClass === 'client_aborted') {
+        const output = Math.ceil(relayedChars / 4);
+        const input = charge.inputEstimate;
+        usage = { input_tokens: input, output_tokens: output, total_tokens: input + output };
+        tokens = input + output;
+      }
       done(usage, errorClass, ttfbMs);
       await settle(tokens).catch(() => {});
     }

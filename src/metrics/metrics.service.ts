@@ -22,6 +22,9 @@ export class MetricsService {
   readonly accountUsed: Gauge<string>;
   readonly accountCooldown: Gauge<string>;
   readonly refreshes: Counter<string>;
+  readonly upstreamRejected: Counter<string>;
+  /** Read at scrape time (set by the upstream client): open upstream requests and undici's queue. */
+  upstreamState: () => { inflight: number; queued: number } = () => ({ inflight: 0, queued: 0 });
   readonly perKey: boolean;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -93,6 +96,33 @@ export class MetricsService {
       name: 'cg_token_refresh_total',
       help: 'Token refreshes by outcome',
       labelNames: ['outcome'],
+      registers: r,
+    });
+    this.upstreamRejected = this.capacityMetrics(r);
+  }
+
+  /** Capacity: upstream requests in flight, queued (should stay 0) and refused at the bound. */
+  private capacityMetrics(r: Registry[]): Counter<string> {
+    const state = () => this.upstreamState();
+    new Gauge({
+      name: 'cg_upstream_inflight_requests',
+      help: 'Upstream requests open now (streams included)',
+      registers: r,
+      collect() {
+        this.set(state().inflight);
+      },
+    });
+    new Gauge({
+      name: 'cg_upstream_queued_requests',
+      help: 'Upstream requests waiting for a connection (0 unless UPSTREAM_MAX_CONNECTIONS is set)',
+      registers: r,
+      collect() {
+        this.set(state().queued);
+      },
+    });
+    return new Counter({
+      name: 'cg_upstream_capacity_rejections_total',
+      help: 'Requests refused with 503 because UPSTREAM_MAX_INFLIGHT upstream requests were open',
       registers: r,
     });
   }

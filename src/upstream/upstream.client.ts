@@ -2,43 +2,82 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Pool, type Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { ApiError } from '../common/errors.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 /**
  * HTTP to the Codex backend: one undici Pool with keep-alive to CODEX_BASE_URL's origin, timeouts from config
  * (connect, first byte = headersTimeout, idle between body chunks = bodyTimeout). Headers are passed as an
  * ordered list so they go out in the Codex CLI's order; undici adds only host/content-length/connection.
+ *
+ * Capacity: streams last minutes, so the pool opens as many connections as there are requests (no undici
+ * queue). The one bound is UPSTREAM_MAX_INFLIGHT (and UPSTREAM_MAX_CONNECTIONS when set): a request beyond it is
+ * refused at once with a 503 naming the limit, never parked in a queue while its first-byte timeout runs.
+ * In-flight and queued counts are Prometheus gauges (cg_upstream_inflight_requests, cg_upstream_queued_requests).
  */
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly limit: number;
+  private inflight = 0;
+  private readonly release = () => {
+    this.inflight--;
+  };
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
     const u = new URL(config.CODEX_BASE_URL);
     this.basePath = u.pathname.replace(/\/+$/, '');
+    const maxConnections = config.UPSTREAM_MAX_CONNECTIONS || null;
+    this.limit = Math.min(config.UPSTREAM_MAX_INFLIGHT, maxConnections ?? Infinity);
     this.pool = new Pool(u.origin, {
-      connections: 64,
+      connections: maxConnections,
       keepAliveTimeout: 30_000,
       connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
       headersTimeout: config.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
       bodyTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
     });
+    metrics.upstreamState = () => ({ inflight: this.inflight, queued: this.pool.stats.queued });
   }
 
-  request(
+  /**
+   * One upstream call. Counts as in flight until its body is consumed or destroyed. Throws a 503
+   * (`upstream_capacity`) without sending anything when UPSTREAM_MAX_INFLIGHT calls are already open.
+   */
+  async request(
     method: 'GET' | 'POST',
     path: string,
     headers: [string, string][],
     body: string | null,
     signal?: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    return this.pool.request({
-      method,
-      path: `${this.basePath}${path}`,
-      headers: headers.flat(),
-      body,
-      signal,
-    });
+    if (this.inflight >= this.limit) {
+      this.metrics.upstreamRejected.inc();
+      throw ApiError.unavailable(
+        `The gateway is at its upstream capacity (${this.limit} concurrent upstream requests); retry shortly.`,
+        'upstream_capacity',
+        { 'retry-after': '1' },
+      );
+    }
+    this.inflight++;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        method,
+        path: `${this.basePath}${path}`,
+        headers: headers.flat(),
+        body,
+        signal,
+      });
+    } catch (err) {
+      this.inflight--;
+      throw err;
+    }
+    res.body.once('close', this.release);
+    return res;
   }
 
   async onModuleDestroy(): Promise<void> {

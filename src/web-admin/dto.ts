@@ -144,3 +144,7 @@ export class AuditListDto {
   @ApiProperty({ type: [AuditEntryDto] }) data!: AuditEntryDto[];
   @ApiProperty({ nullable: true, type: Number }) next!: number | null;
 }
+
+export class ModelIdsDto {
+  @ApiProperty({ type: [String] }) data!: string[];
+}

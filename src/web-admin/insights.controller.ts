@@ -20,8 +20,10 @@ import { KeysRepository } from '../keys/keys.repository.js';
 import { MEMBERS_CAN_CREATE_KEYS } from '../auth/settings.service.js';
 import { presentUser } from '../auth/users.service.js';
 import { UsageService } from '../usage/usage.service.js';
+import { ModelsService } from '../models/models.service.js';
 import {
   AuditListDto,
+  ModelIdsDto,
   OverviewDto,
   PoolAccountDto,
   RequestListDto,
@@ -109,6 +111,7 @@ export class InsightsController {
     private readonly insights: InsightsRepository,
     private readonly keys: KeysRepository,
     private readonly usage: UsageService,
+    private readonly models: ModelsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -126,6 +129,14 @@ export class InsightsController {
       membersCanCreateKeys,
       publicUrl: this.config.PUBLIC_URL.replace(/\/+$/, ''),
     };
+  }
+
+  @Get('ui/models')
+  @UseGuards(UserGuard)
+  @ApiOperation({ summary: 'Model ids the gateway serves (for snippets and the allowed-models field)' })
+  @ApiOkResponse({ type: ModelIdsDto })
+  async modelIds(): Promise<ModelIdsDto> {
+    return { data: (await this.models.catalog()).map((m) => m.slug) };
   }
 
   @Get('overview')

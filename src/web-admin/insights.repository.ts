@@ -98,7 +98,11 @@ export class InsightsRepository {
   }
 
   async requests(f: UsageFilter, limit: number, before?: number) {
-    const cursor = before ? Prisma.sql`AND r.id < ${BigInt(before)}` : Prisma.empty;
+    // Newest first by time (rows are written in batches, so ids only roughly follow time); the cursor is the
+    // last row's id, compared as (createdAt, id).
+    const cursor = before
+      ? Prisma.sql`AND (r."createdAt", r.id) < (SELECT "createdAt", id FROM usage_records WHERE id = ${BigInt(before)})`
+      : Prisma.empty;
     const rows = await this.prisma.$queryRaw<any[]>`
       SELECT r.id, r."createdAt", r."requestId", r."keyId", k.name AS "keyName", k.prefix AS "keyPrefix",
              r."userId", u.email AS "userEmail", r."accountId", a.label AS "accountLabel", r.model, r.endpoint,
@@ -109,7 +113,7 @@ export class InsightsRepository {
         LEFT JOIN users u ON u.id = r."userId"
         LEFT JOIN accounts a ON a.id = r."accountId"
        WHERE ${usageWhere(f)} ${cursor}
-       ORDER BY r.id DESC LIMIT ${limit}`;
+       ORDER BY r."createdAt" DESC, r.id DESC LIMIT ${limit}`;
     return rows.map((r) => ({
       id: Number(r.id),
       createdAt: (r.createdAt as Date).toISOString(),

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { InsightsController } from './insights.controller.js';
 import { InsightsRepository } from './insights.repository.js';
+import { ModelsModule } from '../models/models.module.js';
 import { SetupController } from './setup.controller.js';
 import { SetupService } from './setup.service.js';
 import { registerWebAdmin } from './static-site.js';
@@ -20,6 +21,7 @@ class WebAdminSite implements OnModuleInit {
  * need beyond the resource APIs of the other modules (overview, usage series, latest requests, audit log).
  */
 @Module({
+  imports: [ModelsModule],
   controllers: [SetupController, InsightsController],
   providers: [SetupService, InsightsRepository, WebAdminSite],
 })

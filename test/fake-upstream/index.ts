@@ -39,7 +39,9 @@ export type Fault =
   /** Garbage in the middle of the stream (not SSE, broken JSON), then the normal events. */
   | { kind: 'malformed' }
   /** One event of `bytes` size (an output_text delta) before the normal events. */
-  | { kind: 'huge_event'; bytes: number };
+  | { kind: 'huge_event'; bytes: number }
+  /** Sends every event but the terminal one at once, then waits `ms` before the terminal event. */
+  | { kind: 'stall_before_terminal'; ms: number };
 
 export type TokenFault =
   | { kind: 'server_error' }
@@ -70,6 +72,28 @@ export interface RecordedRequest {
   chatgptAccountId?: string;
   at: number;
 }
+
+/** How /responses streams are written (see FakeUpstream.configure). */
+export interface StreamOptions {
+  /** Pause between SSE events after the first three (ms); 0 = write them back to back. Default 2. */
+  eventDelayMs: number;
+  /** Hold the stream open this long before the terminal event (a long generation). Default 0. */
+  holdMs: number;
+  /** Write the body in tiny pieces of 1–7 bytes, cut anywhere (inside UTF-8 characters too). Default false. */
+  splitWrites: boolean;
+  /** Keep a record of every request in `requests` (off for long benchmarks). Default true. */
+  record: boolean;
+  /** The answer when no respondWith() spec is queued. */
+  defaultSpec: ResponseSpec;
+}
+
+const DEFAULT_STREAM: StreamOptions = {
+  eventDelayMs: 2,
+  holdMs: 0,
+  splitWrites: false,
+  record: true,
+  defaultSpec: {},
+};
 
 export interface UsageHeaders {
   primaryUsedPercent?: number;
@@ -155,6 +179,16 @@ function json(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Writes `buf` in pieces of 1–7 bytes, each its own socket write after a turn of the event loop. */
+async function writeSplit(res: ServerResponse, buf: Buffer): Promise<void> {
+  for (let at = 0; at < buf.length && !res.destroyed;) {
+    const n = 1 + Math.floor(Math.random() * 7);
+    res.write(buf.subarray(at, at + n));
+    at += n;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   openStreams = 0;
@@ -164,6 +198,8 @@ export class FakeUpstream {
   modelsFailStatus: number | null = null;
   /** Turn states issued on /responses answers, in order (`x-codex-turn-state`). */
   readonly turnStates: string[] = [];
+  /** Highest number of /responses streams open at once (since start or the last reset()). */
+  maxOpenStreams = 0;
   private server!: Server;
   private port = 0;
   private readonly accounts = new Map<string, AccountState>();
@@ -190,6 +226,7 @@ export class FakeUpstream {
   faultNext(fault: Fault, times = 1): void {
     for (let i = 0; i < times; i++) this.nextFaults.push(fault);
   }
+  private streamOpts: StreamOptions = { ...DEFAULT_STREAM };
 
   static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
     const f = new FakeUpstream();
@@ -255,6 +292,11 @@ export class FakeUpstream {
       idToken: signIdToken(st.claims),
       accessExpiresAt: new Date(st.accessExp),
     };
+  }
+
+  /** Changes how /responses answers are written; `reset()` restores the defaults. */
+  configure(o: Partial<StreamOptions>): void {
+    this.streamOpts = { ...this.streamOpts, ...o };
   }
 
   respondWith(spec: ResponseSpec, times = 1): void {
@@ -327,6 +369,8 @@ export class FakeUpstream {
     this.modelsFailStatus = null;
     for (const st of this.accounts.values()) st.faults = [];
     this.nextFaults.length = 0;
+    this.streamOpts = { ...DEFAULT_STREAM };
+    this.maxOpenStreams = this.openStreams;
   }
 
   async close(): Promise<void> {
@@ -377,13 +421,23 @@ export class FakeUpstream {
       body,
       at: Date.now(),
     };
-    if (u.pathname !== '/oauth/authorize' || !query.__fake_account) this.requests.push(rec);
+    if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
+      this.requests.push(rec);
     const route = `${req.method} ${u.pathname}`;
     switch (route) {
       case 'GET /oauth/authorize':
         return this.authorizeEndpoint(query, res);
       case 'POST /oauth/token':
         return this.tokenEndpoint(rec, res);
+      case 'POST /__fake/configure':
+        // For the fake running as its own process (bench): the same as configure().
+        this.configure(body && typeof body === 'object' ? body : {});
+        return json(res, 200, this.streamOpts);
+      case 'GET /__fake/stats': {
+        const stats = { openStreams: this.openStreams, maxOpenStreams: this.maxOpenStreams };
+        if (query.reset) this.maxOpenStreams = this.openStreams;
+        return json(res, 200, stats);
+      }
       case 'POST /oauth/revoke':
         return this.revokeEndpoint(rec, res);
       case 'POST /api/accounts/deviceauth/usercode':
@@ -831,7 +885,7 @@ export class FakeUpstream {
               ...(fault.resetsInSeconds !== undefined ? { resets_in_seconds: fault.resetsInSeconds } : {}),
             },
           }
-        : (this.specs.shift() ?? {});
+        : (this.specs.shift() ?? this.streamOpts.defaultSpec);
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -868,6 +922,7 @@ export class FakeUpstream {
         });
     }
     this.openStreams++;
+    this.maxOpenStreams = Math.max(this.maxOpenStreams, this.openStreams);
     let closed = false;
     const onClose = () => {
       if (!closed) {
@@ -890,6 +945,7 @@ export class FakeUpstream {
       'x-codex-turn-state': turnState,
       ...this.usageHeaders(st),
     });
+    const o = this.streamOpts;
     for (let i = 0; i < events.length; i++) {
       if (closed) return;
       if (i >= cutAfter) {
@@ -906,11 +962,15 @@ export class FakeUpstream {
         res.write(
           'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
         );
-      res.write(encodeEvent(events[i]));
+      if (o.holdMs > 0 && i === events.length - 1) await sleep(o.holdMs);
+      if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
+      if (closed) return;
+      if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));
+      else res.write(encodeEvent(events[i]));
       // The backend's pause between the prelude (created / in_progress) and the first output event.
       if (spec.firstOutputDelayMs && events[i].type === 'response.in_progress')
         await sleep(spec.firstOutputDelayMs);
-      await sleep(i < 3 ? 0 : 2);
+      if (o.eventDelayMs > 0) await sleep(i < 3 ? 0 : o.eventDelayMs);
     }
     res.end();
     onClose();

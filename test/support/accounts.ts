@@ -23,7 +23,10 @@ export interface SeedAccountOptions {
   accessTokenExpiresAt?: Date | null;
 }
 
-export async function seedAccount(gw: TestGateway, o: SeedAccountOptions): Promise<string> {
+export async function seedAccount(
+  gw: Pick<TestGateway, 'config' | 'db'>,
+  o: SeedAccountOptions,
+): Promise<string> {
   const id = randomUUID();
   const ring = new KeyRing(gw.config.encryptionKeys);
   const sealed = ring.seal(

@@ -4,1407 +4,1446 @@
  */
 
 export interface paths {
-  '/admin/api/auth/login': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with email and password; sets the session cookie */
+        post: operations["AuthController_signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Sign in with email and password; sets the session cookie */
-    post: operations['AuthController_signIn'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/logout': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the session */
+        post: operations["AuthController_signOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** End the session */
-    post: operations['AuthController_signOut'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/me': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is signed in */
+        get: operations["AuthController_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Who is signed in */
-    get: operations['AuthController_me'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/keys': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List keys (prefix, owner, limits, last use, usage this period) */
+        get: operations["KeysController_list"];
+        put?: never;
+        /** Create a key; the response holds the full key, shown this once */
+        post: operations["KeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List keys (prefix, owner, limits, last use, usage this period) */
-    get: operations['KeysController_list'];
-    put?: never;
-    /** Create a key; the response holds the full key, shown this once */
-    post: operations['KeysController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/keys/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One key */
+        get: operations["KeysController_get"];
+        put?: never;
+        post?: never;
+        /** Revoke (every replica within 1 s) */
+        delete: operations["KeysController_revoke"];
+        options?: never;
+        head?: never;
+        /** Update name, allowed models, limits, expiry */
+        patch: operations["KeysController_update"];
+        trace?: never;
     };
-    /** One key */
-    get: operations['KeysController_get'];
-    put?: never;
-    post?: never;
-    /** Revoke (every replica within 1 s) */
-    delete: operations['KeysController_revoke'];
-    options?: never;
-    head?: never;
-    /** Update name, allowed models, limits, expiry */
-    patch: operations['KeysController_update'];
-    trace?: never;
-  };
-  '/admin/api/keys/{id}/rotate': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New secret with the same settings; the old key is revoked */
+        post: operations["KeysController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** New secret with the same settings; the old key is revoked */
-    post: operations['KeysController_rotate'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/users': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users */
+        get: operations["UsersController_list"];
+        put?: never;
+        /** Create a user (admin or member) */
+        post: operations["UsersController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List users */
-    get: operations['UsersController_list'];
-    put?: never;
-    /** Create a user (admin or member) */
-    post: operations['UsersController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/users/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user; revokes the user's keys */
+        delete: operations["UsersController_remove"];
+        options?: never;
+        head?: never;
+        /** Update name, role, disabled (or set a password) */
+        patch: operations["UsersController_update"];
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Delete a user; revokes the user's keys */
-    delete: operations['UsersController_remove'];
-    options?: never;
-    head?: never;
-    /** Update name, role, disabled (or set a password) */
-    patch: operations['UsersController_update'];
-    trace?: never;
-  };
-  '/admin/api/settings': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runtime settings */
+        get: operations["SettingsController_get"];
+        /** Change settings (members_can_create_keys) */
+        put: operations["SettingsController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Runtime settings */
-    get: operations['SettingsController_get'];
-    /** Change settings (members_can_create_keys) */
-    put: operations['SettingsController_put'];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/oauth/start': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address */
+        post: operations["AuthController_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address */
-    post: operations['AuthController_start'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/oauth/complete': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/oauth/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address */
+        post: operations["AuthController_complete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address */
-    post: operations['AuthController_complete'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/device/start': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/device/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a device-code login; the gateway polls in the background */
+        post: operations["AuthController_device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Start a device-code login; the gateway polls in the background */
-    post: operations['AuthController_device'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/logins/{loginId}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/logins/{loginId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** State of a login: pending, completed, expired or failed */
+        get: operations["AuthController_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** State of a login: pending, completed, expired or failed */
-    get: operations['AuthController_status'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/import': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label}) */
+        post: operations["AuthController_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label}) */
-    post: operations['AuthController_import'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subscription accounts with status, expiry, errors, cooldown, usage snapshot and today’s traffic */
+        get: operations["AccountsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List subscription accounts with status, expiry, errors, cooldown, usage snapshot and today’s traffic */
-    get: operations['AccountsController_list'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One account */
+        get: operations["AccountsController_get"];
+        put?: never;
+        post?: never;
+        /** Delete an account (its refresh token is revoked upstream, best effort) */
+        delete: operations["AccountsController_delete"];
+        options?: never;
+        head?: never;
+        /** Change label, enabled, priority, weight */
+        patch: operations["AccountsController_patch"];
+        trace?: never;
     };
-    /** One account */
-    get: operations['AccountsController_get'];
-    put?: never;
-    post?: never;
-    /** Delete an account (its refresh token is revoked upstream, best effort) */
-    delete: operations['AccountsController_delete'];
-    options?: never;
-    head?: never;
-    /** Change label, enabled, priority, weight */
-    patch: operations['AccountsController_patch'];
-    trace?: never;
-  };
-  '/admin/api/accounts/{id}/refresh': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/{id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh the access token now (same lock and single flight as the worker) */
+        post: operations["AccountsController_refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Refresh the access token now (same lock and single flight as the worker) */
-    post: operations['AccountsController_refresh'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_aggregate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get: operations['UsageController_aggregate'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/setup': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the first admin still has to be created */
+        get: operations["SetupController_state"];
+        put?: never;
+        /** Create the first admin with the logged one-time setup token; signs them in (session cookie) */
+        post: operations["SetupController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Whether the first admin still has to be created */
-    get: operations['SetupController_state'];
-    put?: never;
-    /** Create the first admin with the logged one-time setup token; signs them in (session cookie) */
-    post: operations['SetupController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/ui/context': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/ui/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is signed in and what the web admin may show them */
+        get: operations["InsightsController_context"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Who is signed in and what the web admin may show them */
-    get: operations['InsightsController_context'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/overview': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/ui/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model ids the gateway serves (for snippets and the allowed-models field) */
+        get: operations["InsightsController_modelIds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Pool health, usage-limit windows, last hour of traffic and what needs action */
-    get: operations['InsightsController_overview'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/series': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pool health, usage-limit windows, last hour of traffic and what needs action */
+        get: operations["InsightsController_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Requests and tokens (by kind) over time; members get only their own (default: last 24 h by hour) */
-    get: operations['InsightsController_series'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/requests': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests and tokens (by kind) over time; members get only their own (default: last 24 h by hour) */
+        get: operations["InsightsController_series"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Latest requests, newest first; members get only their own (default: last 30 days) */
-    get: operations['InsightsController_requests'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/export.csv': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Latest requests, newest first; members get only their own (default: last 30 days) */
+        get: operations["InsightsController_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** The requests of a range as CSV (at most 100 000 rows; default: last 30 days) */
-    get: operations['InsightsController_csv'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/audit': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The requests of a range as CSV (at most 100 000 rows; default: last 30 days) */
+        get: operations["InsightsController_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Audit log (who did what, when), newest first, filterable */
-    get: operations['InsightsController_audit'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
+    "/admin/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit log (who did what, when), newest first, filterable */
+        get: operations["InsightsController_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: {
-    OAuthStartDto: {
-      loginId: string;
-      authorizeUrl: string;
-      redirectUri: string;
-      /** Format: date-time */
-      expiresAt: string;
+    schemas: {
+        OAuthStartDto: {
+            loginId: string;
+            authorizeUrl: string;
+            redirectUri: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        OAuthCompleteDto: {
+            loginId: string;
+            /** @description The full http://127.0.0.1:1455/auth/callback?code=…&state=… address the browser ended on. */
+            callbackUrl: string;
+        };
+        AccountUsageTodayDto: {
+            requests: number;
+            tokens: number;
+        };
+        AccountDto: {
+            id: string;
+            label: string;
+            enabled: boolean;
+            /** @enum {string} */
+            status: "active" | "needs_reauth" | "unusable";
+            statusReason: string | null;
+            priority: number;
+            weight: number;
+            email: string | null;
+            chatgptAccountId: string;
+            chatgptUserId: string;
+            planType: string | null;
+            /** Format: date-time */
+            accessTokenExpiresAt: string | null;
+            /** Format: date-time */
+            lastRefreshAt: string | null;
+            lastError: string | null;
+            /** Format: date-time */
+            lastErrorAt: string | null;
+            /** Format: date-time */
+            cooldownUntil: string | null;
+            /** @description Latest usage-limit snapshot from upstream. */
+            usageSnapshot: Record<string, never> | null;
+            /** Format: date-time */
+            usageSnapshotAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            today: components["schemas"]["AccountUsageTodayDto"];
+        };
+        LoginResultDto: {
+            account: components["schemas"]["AccountDto"];
+            /** @description false when an existing account (same ChatGPT account and user) was updated. */
+            created: boolean;
+        };
+        DeviceStartDto: {
+            loginId: string;
+            userCode: string;
+            verificationUri: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description Polling interval in seconds. */
+            interval: number;
+        };
+        LoginStatusDto: {
+            loginId: string;
+            /** @enum {string} */
+            kind: "pkce" | "device";
+            /** @enum {string} */
+            status: "pending" | "completed" | "expired" | "failed";
+            /** Format: date-time */
+            expiresAt: string;
+            accountId: string | null;
+            error: Record<string, never> | null;
+            userCode?: string;
+            verificationUri?: string;
+            interval?: number;
+        };
+        ImportAuthJsonDto: {
+            /** @description The Codex CLI auth.json (object or string). The auth.json itself may also be the whole body. */
+            authJson?: Record<string, never>;
+            label?: string;
+            /** @description auth.json tokens (when the body is the auth.json itself). */
+            tokens?: Record<string, never>;
+        };
+        AccountListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AccountDto"][];
+        };
+        PatchAccountDto: {
+            label?: string;
+            enabled?: boolean;
+            /** @description Higher first with the priority strategy. */
+            priority?: number;
+            /** @description Relative share of traffic. */
+            weight?: number;
+        };
+        SetupStateDto: {
+            /** @description true while no admin exists (the setup link is then logged at start) */
+            needed: boolean;
+        };
+        SetupRequestDto: {
+            /** @description The token of the setup link the gateway logged */
+            token: string;
+            email: string;
+            password: string;
+            name?: string;
+        };
+        UserDto: {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            disabled: boolean;
+            hasPassword: boolean;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        SetupResultDto: {
+            user: components["schemas"]["UserDto"];
+        };
+        UiContextDto: {
+            user: components["schemas"]["UserDto"];
+            /** @description Whether this user may list/create their keys here */
+            canManageKeys: boolean;
+            membersCanCreateKeys: boolean;
+            /** @description The base URL clients use (PUBLIC_URL) */
+            publicUrl: string;
+        };
+        ModelIdsDto: {
+            data: string[];
+        };
+        PoolCountsDto: {
+            total: number;
+            healthy: number;
+            coolingDown: number;
+            needsReauth: number;
+            disabled: number;
+            unusable: number;
+        };
+        TrafficDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+        };
+        ActionDto: {
+            /** @enum {string} */
+            kind: "add_account" | "reauth" | "unusable" | "refresh_failing" | "all_cooling";
+            accountId: string | null;
+            message: string;
+        };
+        UsageWindowDto: {
+            usedPercent: number;
+            windowMinutes: number | null;
+            /** Format: date-time */
+            resetsAt: string | null;
+        };
+        PoolAccountDto: {
+            id: string;
+            label: string;
+            email: string | null;
+            planType: string | null;
+            /** @enum {string} */
+            state: "healthy" | "cooling_down" | "needs_reauth" | "disabled" | "unusable";
+            statusReason: string | null;
+            /** Format: date-time */
+            cooldownUntil: string | null;
+            /** Format: date-time */
+            accessTokenExpiresAt: string | null;
+            /** Format: date-time */
+            lastRefreshAt: string | null;
+            lastError: string | null;
+            /** @description The short (5-hour) usage-limit window */
+            short: components["schemas"]["UsageWindowDto"] | null;
+            /** @description The long (weekly) usage-limit window */
+            long: components["schemas"]["UsageWindowDto"] | null;
+            /** Format: date-time */
+            usageSnapshotAt: string | null;
+        };
+        OverviewDto: {
+            accounts: components["schemas"]["PoolCountsDto"];
+            lastHour: components["schemas"]["TrafficDto"];
+            /** Format: date-time */
+            soonestReset: string | null;
+            /** @description What needs the admin, most urgent first */
+            actions: components["schemas"]["ActionDto"][];
+            pool: components["schemas"]["PoolAccountDto"][];
+        };
+        SeriesPointDto: {
+            /** Format: date-time */
+            t: string;
+            requests: number;
+            errors: number;
+            inputTokens: number;
+            cachedTokens: number;
+            outputTokens: number;
+            reasoningTokens: number;
+            totalTokens: number;
+        };
+        SeriesDto: {
+            /** @enum {string} */
+            bucket: "minute" | "hour" | "day";
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            totals: components["schemas"]["TrafficDto"];
+            data: components["schemas"]["SeriesPointDto"][];
+            /** @description Models seen recently (for the filter) */
+            models: string[];
+        };
+        RequestRowDto: {
+            id: number;
+            /** Format: date-time */
+            createdAt: string;
+            requestId: string;
+            keyId: string | null;
+            keyName: string | null;
+            keyPrefix: string | null;
+            userId: string | null;
+            userEmail: string | null;
+            accountId: string | null;
+            accountLabel: string | null;
+            model: string;
+            endpoint: string;
+            stream: boolean;
+            status: number;
+            errorClass: string | null;
+            inputTokens: number;
+            cachedTokens: number;
+            outputTokens: number;
+            reasoningTokens: number;
+            totalTokens: number;
+            ttfbMs: number | null;
+            durationMs: number;
+            attempts: number;
+        };
+        RequestListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["RequestRowDto"][];
+            /** @description Pass as `before` for the next page */
+            next: number | null;
+        };
+        AuditEntryDto: {
+            id: number;
+            /** Format: date-time */
+            createdAt: string;
+            actorType: string;
+            actorId: string | null;
+            actorEmail: string | null;
+            action: string;
+            targetType: string | null;
+            targetId: string | null;
+            details: Record<string, never> | null;
+        };
+        AuditListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AuditEntryDto"][];
+            next: number | null;
+        };
     };
-    OAuthCompleteDto: {
-      loginId: string;
-      /** @description The full http://127.0.0.1:1455/auth/callback?code=…&state=… address the browser ended on. */
-      callbackUrl: string;
-    };
-    AccountUsageTodayDto: {
-      requests: number;
-      tokens: number;
-    };
-    AccountDto: {
-      id: string;
-      label: string;
-      enabled: boolean;
-      /** @enum {string} */
-      status: 'active' | 'needs_reauth' | 'unusable';
-      statusReason: string | null;
-      priority: number;
-      weight: number;
-      email: string | null;
-      chatgptAccountId: string;
-      chatgptUserId: string;
-      planType: string | null;
-      /** Format: date-time */
-      accessTokenExpiresAt: string | null;
-      /** Format: date-time */
-      lastRefreshAt: string | null;
-      lastError: string | null;
-      /** Format: date-time */
-      lastErrorAt: string | null;
-      /** Format: date-time */
-      cooldownUntil: string | null;
-      /** @description Latest usage-limit snapshot from upstream. */
-      usageSnapshot: Record<string, never> | null;
-      /** Format: date-time */
-      usageSnapshotAt: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: date-time */
-      updatedAt: string;
-      today: components['schemas']['AccountUsageTodayDto'];
-    };
-    LoginResultDto: {
-      account: components['schemas']['AccountDto'];
-      /** @description false when an existing account (same ChatGPT account and user) was updated. */
-      created: boolean;
-    };
-    DeviceStartDto: {
-      loginId: string;
-      userCode: string;
-      verificationUri: string;
-      /** Format: date-time */
-      expiresAt: string;
-      /** @description Polling interval in seconds. */
-      interval: number;
-    };
-    LoginStatusDto: {
-      loginId: string;
-      /** @enum {string} */
-      kind: 'pkce' | 'device';
-      /** @enum {string} */
-      status: 'pending' | 'completed' | 'expired' | 'failed';
-      /** Format: date-time */
-      expiresAt: string;
-      accountId: string | null;
-      error: Record<string, never> | null;
-      userCode?: string;
-      verificationUri?: string;
-      interval?: number;
-    };
-    ImportAuthJsonDto: {
-      /** @description The Codex CLI auth.json (object or string). The auth.json itself may also be the whole body. */
-      authJson?: Record<string, never>;
-      label?: string;
-      /** @description auth.json tokens (when the body is the auth.json itself). */
-      tokens?: Record<string, never>;
-    };
-    AccountListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['AccountDto'][];
-    };
-    PatchAccountDto: {
-      label?: string;
-      enabled?: boolean;
-      /** @description Higher first with the priority strategy. */
-      priority?: number;
-      /** @description Relative share of traffic. */
-      weight?: number;
-    };
-    SetupStateDto: {
-      /** @description true while no admin exists (the setup link is then logged at start) */
-      needed: boolean;
-    };
-    SetupRequestDto: {
-      /** @description The token of the setup link the gateway logged */
-      token: string;
-      email: string;
-      password: string;
-      name?: string;
-    };
-    UserDto: {
-      id: string;
-      email: string;
-      name: string;
-      /** @enum {string} */
-      role: 'admin' | 'member';
-      disabled: boolean;
-      hasPassword: boolean;
-      /** Format: date-time */
-      createdAt: string;
-    };
-    SetupResultDto: {
-      user: components['schemas']['UserDto'];
-    };
-    UiContextDto: {
-      user: components['schemas']['UserDto'];
-      /** @description Whether this user may list/create their keys here */
-      canManageKeys: boolean;
-      membersCanCreateKeys: boolean;
-      /** @description The base URL clients use (PUBLIC_URL) */
-      publicUrl: string;
-    };
-    PoolCountsDto: {
-      total: number;
-      healthy: number;
-      coolingDown: number;
-      needsReauth: number;
-      disabled: number;
-      unusable: number;
-    };
-    TrafficDto: {
-      requests: number;
-      errors: number;
-      tokens: number;
-    };
-    ActionDto: {
-      /** @enum {string} */
-      kind: 'add_account' | 'reauth' | 'unusable' | 'refresh_failing' | 'all_cooling';
-      accountId: string | null;
-      message: string;
-    };
-    UsageWindowDto: {
-      usedPercent: number;
-      windowMinutes: number | null;
-      /** Format: date-time */
-      resetsAt: string | null;
-    };
-    PoolAccountDto: {
-      id: string;
-      label: string;
-      email: string | null;
-      planType: string | null;
-      /** @enum {string} */
-      state: 'healthy' | 'cooling_down' | 'needs_reauth' | 'disabled' | 'unusable';
-      statusReason: string | null;
-      /** Format: date-time */
-      cooldownUntil: string | null;
-      /** Format: date-time */
-      accessTokenExpiresAt: string | null;
-      /** Format: date-time */
-      lastRefreshAt: string | null;
-      lastError: string | null;
-      /** @description The short (5-hour) usage-limit window */
-      short: components['schemas']['UsageWindowDto'] | null;
-      /** @description The long (weekly) usage-limit window */
-      long: components['schemas']['UsageWindowDto'] | null;
-      /** Format: date-time */
-      usageSnapshotAt: string | null;
-    };
-    OverviewDto: {
-      accounts: components['schemas']['PoolCountsDto'];
-      lastHour: components['schemas']['TrafficDto'];
-      /** Format: date-time */
-      soonestReset: string | null;
-      /** @description What needs the admin, most urgent first */
-      actions: components['schemas']['ActionDto'][];
-      pool: components['schemas']['PoolAccountDto'][];
-    };
-    SeriesPointDto: {
-      /** Format: date-time */
-      t: string;
-      requests: number;
-      errors: number;
-      inputTokens: number;
-      cachedTokens: number;
-      outputTokens: number;
-      reasoningTokens: number;
-      totalTokens: number;
-    };
-    SeriesDto: {
-      /** @enum {string} */
-      bucket: 'minute' | 'hour' | 'day';
-      /** Format: date-time */
-      from: string;
-      /** Format: date-time */
-      to: string;
-      totals: components['schemas']['TrafficDto'];
-      data: components['schemas']['SeriesPointDto'][];
-      /** @description Models seen recently (for the filter) */
-      models: string[];
-    };
-    RequestRowDto: {
-      id: number;
-      /** Format: date-time */
-      createdAt: string;
-      requestId: string;
-      keyId: string | null;
-      keyName: string | null;
-      keyPrefix: string | null;
-      userId: string | null;
-      userEmail: string | null;
-      accountId: string | null;
-      accountLabel: string | null;
-      model: string;
-      endpoint: string;
-      stream: boolean;
-      status: number;
-      errorClass: string | null;
-      inputTokens: number;
-      cachedTokens: number;
-      outputTokens: number;
-      reasoningTokens: number;
-      totalTokens: number;
-      ttfbMs: number | null;
-      durationMs: number;
-      attempts: number;
-    };
-    RequestListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['RequestRowDto'][];
-      /** @description Pass as `before` for the next page */
-      next: number | null;
-    };
-    AuditEntryDto: {
-      id: number;
-      /** Format: date-time */
-      createdAt: string;
-      actorType: string;
-      actorId: string | null;
-      actorEmail: string | null;
-      action: string;
-      targetType: string | null;
-      targetId: string | null;
-      details: Record<string, never> | null;
-    };
-    AuditListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['AuditEntryDto'][];
-      next: number | null;
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  AuthController_signIn: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  AuthController_signOut: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  AuthController_me: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  KeysController_list: {
-    parameters: {
-      query: {
-        userId: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  KeysController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  KeysController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  KeysController_revoke: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    KeysController_list: {
+        parameters: {
+            query: {
+                userId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  KeysController_update: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  KeysController_rotate: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    KeysController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  UsersController_list: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  UsersController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+    KeysController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  UsersController_remove: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  UsersController_update: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    KeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  SettingsController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  SettingsController_put: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    KeysController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content?: never;
-      };
-    };
-  };
-  AuthController_start: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['OAuthStartDto'];
+    };
+    KeysController_rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  AuthController_complete: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['OAuthCompleteDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['LoginResultDto'];
+    };
+    UsersController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  AuthController_device: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['DeviceStartDto'];
+    };
+    UsersController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  AuthController_status: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        loginId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['LoginStatusDto'];
+    };
+    UsersController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  AuthController_import: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['ImportAuthJsonDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['LoginResultDto'];
+    };
+    UsersController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  AccountsController_list: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['AccountListDto'];
+    };
+    SettingsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  AccountsController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['AccountDto'];
+    };
+    SettingsController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  AccountsController_delete: {
-    parameters: {
-      query?: {
-        /** @description false skips the upstream revocation */
-        revoke?: string;
-      };
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  AccountsController_patch: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['PatchAccountDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['AccountDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStartDto"];
+                };
+            };
         };
-      };
     };
-  };
-  AccountsController_refresh: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_complete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['AccountDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthCompleteDto"];
+            };
         };
-      };
-    };
-  };
-  UsageController_aggregate: {
-    parameters: {
-      query?: {
-        to?: unknown;
-        from?: unknown;
-        group_by?: 'day' | 'key' | 'user' | 'account' | 'model';
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResultDto"];
+                };
+            };
         };
-        content?: never;
-      };
     };
-  };
-  SetupController_state: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['SetupStateDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceStartDto"];
+                };
+            };
         };
-      };
     };
-  };
-  SetupController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['SetupRequestDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loginId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['SetupResultDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginStatusDto"];
+                };
+            };
         };
-      };
     };
-  };
-  InsightsController_context: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AuthController_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['UiContextDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportAuthJsonDto"];
+            };
         };
-      };
-    };
-  };
-  InsightsController_overview: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResultDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['OverviewDto'];
+    };
+    AccountsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  InsightsController_series: {
-    parameters: {
-      query?: {
-        bucket?: 'minute' | 'hour' | 'day';
-        /** @description ISO date-time */
-        from?: unknown;
-        /** @description ISO date-time */
-        to?: unknown;
-        keyId?: unknown;
-        userId?: unknown;
-        accountId?: unknown;
-        model?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountListDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['SeriesDto'];
+    };
+    AccountsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  InsightsController_requests: {
-    parameters: {
-      query?: {
-        /** @description id cursor from `next` */
-        before?: number;
-        limit?: number;
-        /** @description ISO date-time */
-        from?: unknown;
-        /** @description ISO date-time */
-        to?: unknown;
-        keyId?: unknown;
-        userId?: unknown;
-        accountId?: unknown;
-        model?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['RequestListDto'];
+    };
+    AccountsController_delete: {
+        parameters: {
+            query?: {
+                /** @description false skips the upstream revocation */
+                revoke?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  InsightsController_csv: {
-    parameters: {
-      query?: {
-        /** @description ISO date-time */
-        from?: unknown;
-        /** @description ISO date-time */
-        to?: unknown;
-        keyId?: unknown;
-        userId?: unknown;
-        accountId?: unknown;
-        model?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content?: never;
-      };
     };
-  };
-  InsightsController_audit: {
-    parameters: {
-      query?: {
-        before?: number;
-        limit?: number;
-        targetId?: unknown;
-        targetType?: unknown;
-        actorId?: unknown;
-        /** @description prefix, e.g. `key.` or `account.patch` */
-        action?: unknown;
-        to?: unknown;
-        from?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    AccountsController_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['AuditListDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchAccountDto"];
+            };
         };
-      };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDto"];
+                };
+            };
+        };
     };
-  };
+    AccountsController_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDto"];
+                };
+            };
+        };
+    };
+    UsageController_aggregate: {
+        parameters: {
+            query?: {
+                to?: unknown;
+                from?: unknown;
+                group_by?: "day" | "key" | "user" | "account" | "model";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SetupController_state: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStateDto"];
+                };
+            };
+        };
+    };
+    SetupController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetupRequestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupResultDto"];
+                };
+            };
+        };
+    };
+    InsightsController_context: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UiContextDto"];
+                };
+            };
+        };
+    };
+    InsightsController_modelIds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelIdsDto"];
+                };
+            };
+        };
+    };
+    InsightsController_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverviewDto"];
+                };
+            };
+        };
+    };
+    InsightsController_series: {
+        parameters: {
+            query?: {
+                bucket?: "minute" | "hour" | "day";
+                /** @description ISO date-time */
+                from?: unknown;
+                /** @description ISO date-time */
+                to?: unknown;
+                keyId?: unknown;
+                userId?: unknown;
+                accountId?: unknown;
+                model?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesDto"];
+                };
+            };
+        };
+    };
+    InsightsController_requests: {
+        parameters: {
+            query?: {
+                /** @description id cursor from `next` */
+                before?: number;
+                limit?: number;
+                /** @description ISO date-time */
+                from?: unknown;
+                /** @description ISO date-time */
+                to?: unknown;
+                keyId?: unknown;
+                userId?: unknown;
+                accountId?: unknown;
+                model?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestListDto"];
+                };
+            };
+        };
+    };
+    InsightsController_csv: {
+        parameters: {
+            query?: {
+                /** @description ISO date-time */
+                from?: unknown;
+                /** @description ISO date-time */
+                to?: unknown;
+                keyId?: unknown;
+                userId?: unknown;
+                accountId?: unknown;
+                model?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    InsightsController_audit: {
+        parameters: {
+            query?: {
+                before?: number;
+                limit?: number;
+                targetId?: unknown;
+                targetType?: unknown;
+                actorId?: unknown;
+                /** @description prefix, e.g. `key.` or `account.patch` */
+                action?: unknown;
+                to?: unknown;
+                from?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditListDto"];
+                };
+            };
+        };
+    };
 }

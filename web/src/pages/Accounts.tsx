@@ -112,7 +112,7 @@ export function AccountsPage() {
           <Button onClick={openAdd}>Add account</Button>
         </Empty>
       ) : (
-        <ScrollArea type="auto">
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
           <Table striped highlightOnHover verticalSpacing="sm" miw={1100} aria-label="Subscription accounts">
             <Table.Thead>
               <Table.Tr>

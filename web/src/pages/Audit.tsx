@@ -87,7 +87,7 @@ export function AuditPage() {
         </Empty>
       ) : (
         <>
-          <ScrollArea type="auto">
+          <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
             <Table striped verticalSpacing="xs" miw={800} aria-label="Audit log">
               <Table.Thead>
                 <Table.Tr>

@@ -20,7 +20,7 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { messageOf, request } from '../api/client';
+import { api, messageOf, request, unwrap } from '../api/client';
 import type { CreatedKey, KeyLimits, KeyView, ListOf, UserView } from '../api/types';
 import { useSession } from '../App';
 import { useConfirm } from '../components/confirm';
@@ -71,17 +71,18 @@ function limitsText(l: KeyLimits): string {
   return parts.length ? parts.join(' · ') : 'No limits';
 }
 
-/** Picks a model for the snippets: the key's first exact allowed model, else the first the key may list. */
-async function modelFor(k: CreatedKey): Promise<string> {
-  const exact = k.allowedModels.find((m) => !m.includes('*'));
-  if (exact) return exact;
-  try {
-    const r = await fetch('/v1/models', { headers: { authorization: `Bearer ${k.key}` } });
-    const j = (await r.json()) as { data?: { id: string }[] };
-    return j.data?.[0]?.id ?? 'gpt-5.5';
-  } catch {
-    return 'gpt-5.5';
-  }
+/** The model for the snippets: the key's first exact allowed model, else the first the gateway serves. */
+function modelFor(k: CreatedKey, served: string[]): string {
+  return k.allowedModels.find((m) => !m.includes('*')) ?? served[0] ?? 'gpt-5.5';
+}
+
+function useModels(): string[] {
+  const q = useQuery({
+    queryKey: ['models'],
+    queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
+    staleTime: 300_000,
+  });
+  return q.data?.data ?? [];
 }
 
 export function KeysPage() {
@@ -110,12 +111,13 @@ export function KeysPage() {
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['keys'] });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
-  const reveal = async (k: CreatedKey) => setRevealed({ key: k, model: await modelFor(k) });
+  const served = useModels();
+  const reveal = (k: CreatedKey) => setRevealed({ key: k, model: modelFor(k, served) });
   const rotate = useMutation({
     mutationFn: (id: string) => request<CreatedKey>('POST', `/admin/api/keys/${id}/rotate`),
-    onSuccess: async (k) => {
+    onSuccess: (k) => {
       invalidate();
-      await reveal(k);
+      reveal(k);
     },
     onError,
   });
@@ -165,10 +167,10 @@ export function KeysPage() {
         onClose={() => setCreating(false)}
         users={admin ? (users.data?.data ?? []) : null}
         defaultUserId={session.user.id}
-        onCreated={async (k) => {
+        onCreated={(k) => {
           setCreating(false);
           invalidate();
-          await reveal(k);
+          reveal(k);
         }}
       />
       <Modal
@@ -199,7 +201,7 @@ export function KeysPage() {
           <Button onClick={() => setCreating(true)}>Create key</Button>
         </Empty>
       ) : (
-        <ScrollArea type="auto">
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
           <Table striped verticalSpacing="sm" miw={900} aria-label="Keys">
             <Table.Thead>
               <Table.Tr>
@@ -318,7 +320,7 @@ function CreateKeyModal({
   onClose: () => void;
   users: UserView[] | null;
   defaultUserId: string;
-  onCreated: (k: CreatedKey) => void | Promise<void>;
+  onCreated: (k: CreatedKey) => void;
 }) {
   const blank: KeyForm = {
     name: '',
@@ -338,13 +340,14 @@ function CreateKeyModal({
         ...f.limits,
         expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
       }),
-    onSuccess: async (k) => {
+    onSuccess: (k) => {
       setF(blank);
       create.reset();
-      await onCreated(k);
+      onCreated(k);
     },
   });
   const owner = users?.find((u) => u.id === f.userId);
+  const served = useModels();
   return (
     <Modal opened={opened} onClose={onClose} title="Create key" size="lg">
       <form
@@ -386,6 +389,7 @@ function CreateKeyModal({
           <TagsInput
             label="Allowed models"
             description="Empty = every model. Exact ids or patterns like gpt-5*; press Enter after each."
+            data={served}
             value={f.allowedModels}
             onChange={(v) => setF({ ...f, allowedModels: v })}
           />

@@ -250,7 +250,7 @@ export function UsagePage() {
       ) : latest.data.data.length === 0 ? (
         <Text size="sm">No requests in this range.</Text>
       ) : (
-        <ScrollArea type="auto">
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
           <Table striped verticalSpacing="xs" miw={900} aria-label="Latest requests">
             <Table.Thead>
               <Table.Tr>

@@ -100,7 +100,7 @@ export function UsersPage() {
           <Button onClick={() => setCreating(true)}>Create user</Button>
         </Empty>
       ) : (
-        <ScrollArea type="auto">
+        <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
           <Table striped verticalSpacing="sm" miw={760} aria-label="Users">
             <Table.Thead>
               <Table.Tr>

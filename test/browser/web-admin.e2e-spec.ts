@@ -1,0 +1,429 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FakeUpstream, type FakeAccount } from '../fake-upstream/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { flushPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { eventually } from '../support/wait.js';
+import { capture, CHROMIUM, DESKTOP, launch, NetworkRecorder, type A11yResult } from './browser.js';
+
+/**
+ * The web admin in a real browser (Debian's chromium via playwright-core) against the built gateway
+ * (`node dist/main.js all`, as `npm start` runs it) and the fake upstream: first run through the logged setup
+ * link, sign-in/out, adding accounts by browser login and device code, users, keys, a request with the openai
+ * SDK showing in usage, revoking, the audit log, a member who sees only their own data, an expired session.
+ * Every page is checked with axe-core and screenshotted at desktop and phone width; every response the browser
+ * sees is checked for tokens and for keys after their creation.
+ */
+const MAIN = join(process.cwd(), 'dist', 'main.js');
+const WEB = join(process.cwd(), 'web', 'dist', 'index.html');
+const ready = existsSync(CHROMIUM) && existsSync(MAIN) && existsSync(WEB);
+if (!ready)
+  console.warn(`browser test skipped: needs ${CHROMIUM}, dist/main.js and web/dist (npm run build)`);
+const maybe = ready ? describe : describe.skip;
+
+const T = 400_000;
+const ADMIN = { email: 'admin@example.test', password: 'admin-pass-123', name: 'Ada Admin' };
+const MEMBER = { email: 'dev@example.test', password: 'member-pass-123', name: 'Dev Member' };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+maybe('web admin in a real browser', () => {
+  let fake: FakeUpstream;
+  let acctA: FakeAccount;
+  let acctB: FakeAccount;
+  let db: TestDatabase;
+  let prefix: string;
+  let child: ChildProcess;
+  let base: string;
+  const logs: string[] = [];
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let net: NetworkRecorder;
+  const a11y: A11yResult[] = [];
+  const keys: Record<string, { key: string; createdAt: number }> = {};
+
+  const nav = async (name: string) => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name }).waitFor();
+  };
+  const dialog = () => page.getByRole('dialog');
+  const pickOption = async (label: string, option: string) => {
+    await dialog().getByLabel(label).first().click();
+    await page.getByRole('option', { name: option }).click();
+  };
+  const signIn = async (who: { email: string; password: string }) => {
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByRole('textbox', { name: 'Password' }).fill(who.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+  const createKey = async (name: string, owner: string): Promise<string> => {
+    await page.getByRole('button', { name: 'Create key' }).first().click();
+    await dialog().getByLabel('Name').fill(name);
+    await pickOption('Owner', owner);
+    const created = page.waitForResponse(
+      (r) => r.url().endsWith('/admin/api/keys') && r.request().method() === 'POST',
+    );
+    await dialog().getByRole('button', { name: 'Create key' }).click();
+    await created;
+    const createdAt = Date.now();
+    const key = (await page.getByTestId('new-key').textContent())!.trim();
+    expect(key).toMatch(/^sk-cg-[A-Za-z0-9]{43}$/);
+    keys[name] = { key, createdAt };
+    return key;
+  };
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    acctA = fake.addAccount({ email: 'team-a@example.test', planType: 'team' });
+    acctB = fake.addAccount({ email: 'team-b@example.test', planType: 'pro' });
+    for (const a of [acctA, acctB])
+      fake.setUsageHeaders(a.chatgptAccountId, {
+        primaryUsedPercent: 23,
+        primaryWindowMinutes: 300,
+        primaryResetAfterSeconds: 7200,
+        secondaryUsedPercent: 41,
+        secondaryWindowMinutes: 10080,
+        secondaryResetAfterSeconds: 400_000,
+      });
+    db = await createTestDatabase();
+    prefix = testPrefix();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [MAIN, 'all'], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: base,
+        DATABASE_URL: db.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+        OPENAI_AUTH_ISSUER: fake.url,
+        CODEX_BASE_URL: fake.codexBaseUrl,
+        LOG_LEVEL: 'info',
+        ADMIN_EMAIL: '',
+        ADMIN_PASSWORD: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (b: Buffer) => logs.push(...String(b).split('\n').filter(Boolean));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    await eventually(() => logs.some((l) => l.includes('"listening"')), 'the gateway to listen', 60_000);
+    browser = await launch();
+    context = await browser.newContext({ viewport: DESKTOP });
+    page = await context.newPage();
+    net = new NetworkRecorder(base);
+    net.attach(page);
+  }, T);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await fake?.close();
+    await flushPrefix(prefix);
+    await db?.drop();
+  }, T);
+
+  it(
+    'first run: / leads to the first-run page; the logged setup link creates the first admin and signs in',
+    async () => {
+      await page.goto(base + '/');
+      expect(new URL(page.url()).pathname).toBe('/admin/');
+      await page.getByRole('heading', { name: 'Welcome: create the first admin' }).waitFor();
+      await capture(page, 'first-run', a11y);
+
+      const line = logs.map((l) => JSON.parse(l)).find((l) => typeof l.setupUrl === 'string');
+      expect(line).toBeDefined();
+      const link = new URL(line.setupUrl);
+      expect(link.origin).toBe(base);
+      await page.goto(link.toString());
+      await page.getByRole('heading', { name: 'Create the first admin' }).waitFor();
+      await capture(page, 'setup', a11y);
+      await page.getByLabel('Your name').fill(ADMIN.name);
+      await page.getByLabel('Email').fill(ADMIN.email);
+      await page.getByLabel(/^Password/).fill(ADMIN.password);
+      await page.getByLabel('Repeat the password').fill(ADMIN.password);
+      await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      expect(page.url()).not.toContain('token=');
+      await page.getByText('No subscription account yet').first().waitFor();
+      await capture(page, 'overview-empty', a11y);
+    },
+    T,
+  );
+
+  it(
+    'sign out, then sign in again',
+    async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByText('You signed out.').waitFor();
+      await capture(page, 'sign-in', a11y, { axePhone: true });
+      await page.getByRole('textbox', { name: 'Password' }).fill('wrong-password-1');
+      await page.getByLabel('Email').fill(ADMIN.email);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').waitFor();
+      await signIn(ADMIN);
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    },
+    T,
+  );
+
+  it(
+    'adds an account by browser login: authorize URL → callback address pasted and checked live',
+    async () => {
+      await nav('Accounts');
+      await page.getByText('No subscription accounts yet').waitFor();
+      await capture(page, 'accounts-empty', a11y);
+      await page.getByRole('button', { name: 'Add account' }).first().click();
+      await dialog().getByRole('button', { name: 'Start browser login' }).click();
+      const link = dialog().getByTestId('authorize-link');
+      await link.waitFor();
+      await capture(page, 'add-account-browser', a11y);
+      const authorizeUrl = (await link.getAttribute('href'))!;
+      expect(authorizeUrl.startsWith(`${fake.url}/oauth/authorize?`)).toBe(true);
+
+      // The new tab plays the user: the fake issuer signs in account A; the browser then lands on the
+      // 127.0.0.1:1455 callback, which nothing serves (as in real life).
+      await context.route(`${fake.url}/oauth/authorize**`, (route) => {
+        const u = new URL(route.request().url());
+        u.searchParams.set('__fake_account', acctA.chatgptAccountId);
+        return route.continue({ url: u.toString() });
+      });
+      await context.route('http://127.0.0.1:1455/**', (route) =>
+        route.fulfill({ status: 502, contentType: 'text/html', body: '<title>Unable to connect</title>' }),
+      );
+      const [tab] = await Promise.all([context.waitForEvent('page'), link.click()]);
+      await tab.waitForURL(/^http:\/\/127\.0\.0\.1:1455\/auth\/callback\?/);
+      const callback = tab.url();
+      await tab.close();
+      expect(new URL(callback).searchParams.get('code')).toBeTruthy();
+
+      const input = dialog().getByLabel('Address the sign-in ended on');
+      const add = dialog().getByRole('button', { name: 'Add account' });
+      await input.fill('not a url');
+      await dialog().getByText('This is not a web address').waitFor();
+      expect(await add.isDisabled()).toBe(true);
+      await input.fill('http://127.0.0.1:1455/auth/callback?code=x&state=someone-else');
+      await dialog().getByText('another login attempt').waitFor();
+      await input.fill(callback);
+      await dialog().getByText('Looks right').waitFor();
+      await add.click();
+      await dialog().getByText('Account added and ready').waitFor();
+      await dialog().getByRole('button', { name: 'Done' }).click();
+      await page.getByTestId('account-row').first().waitFor();
+      expect(await page.getByTestId('account-row').count()).toBe(1);
+    },
+    T,
+  );
+
+  it(
+    'adds an account by device code (polling until approved)',
+    async () => {
+      await page.getByRole('button', { name: 'Add account' }).first().click();
+      await dialog().getByRole('tab', { name: 'Device code' }).click();
+      await dialog().getByRole('button', { name: 'Get a device code' }).click();
+      const code = (await dialog().getByTestId('device-code').textContent())!.trim();
+      expect(code).toMatch(/\S{4,}/);
+      await dialog().getByText('Waiting for you to approve').waitFor();
+      await capture(page, 'add-account-device', a11y);
+      fake.approveDevice(code, acctB);
+      await dialog().getByText('Account added and ready').waitFor({ timeout: 30_000 });
+      await dialog().getByRole('button', { name: 'Done' }).click();
+      await eventually(async () => (await page.getByTestId('account-row').count()) === 2, 'two accounts');
+      const states = await page.getByTestId('account-state').allTextContents();
+      expect(states).toEqual(['Healthy', 'Healthy']);
+      await dialog().waitFor({ state: 'detached' });
+      await page.getByRole('button', { name: 'Add account' }).first().click();
+      await dialog().getByRole('tab', { name: 'Import auth.json' }).click();
+      await capture(page, 'add-account-import', a11y);
+      await page.keyboard.press('Escape');
+      await capture(page, 'accounts', a11y, { axePhone: true });
+    },
+    T,
+  );
+
+  it(
+    'creates a member user and lets members create their own keys',
+    async () => {
+      await nav('Users');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await dialog().getByLabel('Email').fill(MEMBER.email);
+      await dialog().getByLabel('Name').fill(MEMBER.name);
+      await dialog().getByLabel('Initial password (optional)').fill(MEMBER.password);
+      await dialog().getByRole('button', { name: 'Create user' }).click();
+      await eventually(async () => (await page.getByTestId('user-row').count()) === 2, 'two users');
+      const toggle = page.getByRole('switch', { name: 'Members may create their own keys' });
+      await toggle.focus();
+      await page.keyboard.press('Space');
+      await eventually(() => toggle.isChecked(), 'setting on');
+      await capture(page, 'users', a11y);
+    },
+    T,
+  );
+
+  it(
+    'creates keys (shown once with snippets), uses one with the openai SDK and sees the request in usage',
+    async () => {
+      await nav('Keys');
+      await page.getByText('No keys yet').waitFor();
+      await capture(page, 'keys-empty', a11y);
+      const devKey = await createKey('dev-laptop', MEMBER.email);
+      await dialog().getByRole('tab', { name: 'Codex CLI' }).click();
+      await dialog().getByText('wire_api = "responses"').waitFor();
+      expect(await dialog().getByText(`base_url = "${base}/v1"`).count()).toBe(1);
+      await capture(page, 'key-created', a11y);
+      await dialog().getByRole('button', { name: 'I copied it' }).click();
+      await createKey('ops', ADMIN.email);
+      await dialog().getByRole('button', { name: 'I copied it' }).click();
+      const ciKey = await createKey('ci-bot', ADMIN.email);
+      await dialog().getByRole('button', { name: 'I copied it' }).click();
+      await eventually(async () => (await page.getByTestId('key-row').count()) === 3, 'three keys');
+      await capture(page, 'keys', a11y, { axePhone: true });
+
+      for (const k of [devKey, ciKey]) {
+        const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: k, maxRetries: 0 });
+        const r = await client.responses.create({ model: 'gpt-5.5', input: 'Hello from the browser test' });
+        expect(r.status).toBe('completed');
+      }
+
+      await nav('Usage');
+      await eventually(async () => (await page.getByTestId('request-row').count()) === 2, 'two requests');
+      expect(await page.getByTestId('usage-requests-total').textContent()).toBe('2');
+      await page.locator('.recharts-surface').first().waitFor();
+      await capture(page, 'usage', a11y, { axePhone: true });
+      const csv = await page.evaluate(async () => (await fetch('/admin/api/usage/export.csv')).text());
+      expect(csv.split('\r\n').filter(Boolean)).toHaveLength(3);
+
+      await nav('Overview');
+      await eventually(async () => (await page.getByTestId('headroom-bar').count()) >= 2, 'headroom bars');
+      expect(await page.getByText('77% left').count()).toBeGreaterThanOrEqual(1);
+      expect(await page.getByTestId('account-state').allTextContents()).toEqual(['Healthy', 'Healthy']);
+      await capture(page, 'overview', a11y, { axePhone: true });
+    },
+    T,
+  );
+
+  it(
+    'revokes a key (confirmed); the SDK is refused afterwards; the audit log shows it',
+    async () => {
+      await nav('Keys');
+      await page.getByRole('button', { name: 'Actions for key ci-bot' }).click();
+      await page.getByRole('menuitem', { name: 'Revoke…' }).click();
+      await dialog().getByRole('button', { name: 'Revoke key' }).click();
+      await eventually(async () => (await page.getByTestId('key-row').count()) === 2, 'two keys left');
+      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: keys['ci-bot'].key, maxRetries: 0 });
+      let status = 0;
+      await eventually(async () => {
+        status = await client.models.list().then(
+          () => 200,
+          (e: { status?: number }) => e.status ?? 0,
+        );
+        return status === 401;
+      }, 'the revoked key to be refused');
+
+      await nav('Audit log');
+      await page.getByTestId('audit-row').first().waitFor();
+      await page.getByLabel('Action starts with').fill('key.revoke');
+      await eventually(async () => (await page.getByTestId('audit-row').count()) === 1, 'one revoke entry');
+      expect(await page.getByTestId('audit-row').first().textContent()).toContain(ADMIN.email);
+      await page.getByLabel('Action starts with').fill('');
+      await eventually(async () => (await page.getByTestId('audit-row').count()) > 5, 'all entries');
+      await capture(page, 'audit', a11y);
+    },
+    T,
+  );
+
+  it(
+    'a member signs in and sees only their own keys and usage; admin pages are not theirs',
+    async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByText('You signed out.').waitFor();
+      await signIn(MEMBER);
+      await page.getByRole('heading', { level: 1, name: 'My keys' }).waitFor();
+      await eventually(async () => (await page.getByTestId('key-row').count()) === 1, 'one key');
+      expect(await page.getByTestId('key-row').textContent()).toContain('dev-laptop');
+      const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+      expect(links).toEqual(['My keys', 'My usage']);
+      await capture(page, 'member-keys', a11y);
+      await nav('My usage');
+      await eventually(async () => (await page.getByTestId('request-row').count()) === 1, 'one request');
+      expect(await page.getByTestId('usage-requests-total').textContent()).toBe('1');
+      await capture(page, 'member-usage', a11y);
+      const forbidden = await page.evaluate(async () => {
+        const [o, a, u] = await Promise.all(
+          [
+            '/admin/api/overview',
+            '/admin/api/accounts',
+            '/admin/api/usage/requests?userId=' + crypto.randomUUID(),
+          ].map((p) => fetch(p).then(async (r) => ({ status: r.status, body: await r.text() }))),
+        );
+        return { o: o.status, a: a.status, u: JSON.parse(u.body).data.length as number };
+      });
+      expect(forbidden).toEqual({ o: 403, a: 403, u: 1 });
+      await page.goto(`${base}/admin/accounts`);
+      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    },
+    T,
+  );
+
+  it(
+    'an expired session returns to sign-in with a message',
+    async () => {
+      await page.goto(`${base}/admin/keys`);
+      await page.getByRole('heading', { level: 1, name: 'My keys' }).waitFor();
+      const r = new Redis(TEST_REDIS_URL);
+      const sessions = await r.keys(`${prefix}session:*`);
+      expect(sessions.length).toBeGreaterThan(0);
+      await r.del(...sessions);
+      r.disconnect();
+      await nav('My usage').catch(() => undefined);
+      await page.getByText('Your session expired. Sign in again.').waitFor();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    },
+    T,
+  );
+
+  it('no token and no key (after its creation) in anything the browser received', async () => {
+    const seen = await net.settle();
+    expect(seen.length).toBeGreaterThan(30);
+    expect(seen.some((s) => s.url.includes('/admin/assets/') && s.url.endsWith('.js'))).toBe(true);
+    const tokenLike = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|\b(rt|ac)_[A-Za-z0-9_-]{20,}/;
+    for (const s of seen) expect([s.url, tokenLike.test(s.body)]).toEqual([s.url, false]);
+    for (const a of [acctA, acctB])
+      for (const t of [a.accessToken, a.refreshToken, a.idToken])
+        expect(seen.filter((s) => s.body.includes(t)).map((s) => s.url)).toEqual([]);
+    for (const [name, { key, createdAt }] of Object.entries(keys)) {
+      const containing = seen.filter((s) => s.body.includes(key));
+      // Exactly the creation response had it (proves the check can see a key), nothing after.
+      expect(containing.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
+        'POST /admin/api/keys',
+      ]);
+      expect([name, containing.every((s) => s.at <= createdAt)]).toEqual([name, true]);
+    }
+  });
+
+  it('no serious or critical accessibility violations on any page (axe-core)', () => {
+    expect(a11y.length).toBeGreaterThanOrEqual(20);
+    expect(a11y.filter((r) => r.violations.length)).toEqual([]);
+  });
+});
