@@ -67,7 +67,9 @@ export class ChatController {
       try {
         for await (const ev of opened.events) {
           if (relay.aborted) break;
+          if (t.done) continue; // cut by a stop sequence: the client is served; read on for the real usage
           write(t.push(ev.type, ev.data));
+          if (t.done) relay.dispose();
         }
         if (!t.done && !relay.aborted)
           write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));

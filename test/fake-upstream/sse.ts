@@ -5,6 +5,8 @@ export interface ResponseSpec {
   text?: string;
   reasoningSummary?: string;
   functionCalls?: { name: string; arguments: string; callId?: string }[];
+  /** Freeform (custom) tool calls: custom_tool_call items with a raw `input`. */
+  customToolCalls?: { name: string; input: string; callId?: string }[];
   usage?: {
     input_tokens?: number;
     cached_tokens?: number;
@@ -210,6 +212,23 @@ export function buildEvents(
         name: fc.name,
         arguments: fc.arguments,
       },
+    });
+    oi++;
+  }
+  for (const cc of spec.customToolCalls ?? []) {
+    const cid = id('ctc');
+    const callId = cc.callId ?? id('call');
+    const item = { id: cid, type: 'custom_tool_call', call_id: callId, name: cc.name };
+    push('response.output_item.added', {
+      output_index: oi,
+      item: { ...item, status: 'in_progress', input: '' },
+    });
+    for (const d of pieces(cc.input))
+      push('response.custom_tool_call_input.delta', { item_id: cid, output_index: oi, delta: d });
+    push('response.custom_tool_call_input.done', { item_id: cid, output_index: oi, input: cc.input });
+    push('response.output_item.done', {
+      output_index: oi,
+      item: { ...item, status: 'completed', input: cc.input },
     });
     oi++;
   }
