@@ -291,7 +291,7 @@ export class GatewayPipeline {
         };
       throw err;
     }
-    // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
+    // 401 recovery as the Codex CLI does it (docs/upstream-protocol.md §6): after the first 401 re-read the
     // stored credentials (another replica may have refreshed) and retry; after the second, refresh (single flight
     // across replicas, keyed on the stale token) and retry; a third 401 moves on to another account.
     for (let unauthorized = 0; ;) {
@@ -440,7 +440,7 @@ export class GatewayPipeline {
   }
 
   /**
-   * POST {base}/responses/compact (remote compaction, unary JSON; codex-protocol.md §11) through the same key rules,
+   * POST {base}/responses/compact (remote compaction, unary JSON; docs/upstream-protocol.md §8) through the same key rules,
    * limits, pool, failover and usage rows as open(). The body is the Codex CLI's own and goes up unchanged after
    * alias resolution; the answer `{"output":[…]}` comes back as parsed JSON.
    */

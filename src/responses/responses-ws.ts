@@ -36,7 +36,7 @@ declare module 'fastify' {
 }
 
 /**
- * Responses over WebSocket at GET /v1/responses (the Codex CLI's default transport, captures §5): the upgrade is
+ * Responses over WebSocket at GET /v1/responses (the Codex CLI's default transport, docs/upstream-protocol.md §8): the upgrade is
  * authenticated with the virtual key like any /v1 request; each `response.create` frame becomes one pass through
  * the GatewayPipeline (same limits, pool, failover before the first byte, usage rows and metrics as HTTP), sent
  * upstream over HTTP + SSE with the whole history (ADR 0009), and the upstream events go back one JSON text frame
@@ -373,7 +373,7 @@ class SocketSession {
   }
 
   /**
-   * `generate: false` (the CLI's prewarm, captures §5.3): nothing to generate, so nothing goes upstream. The
+   * `generate: false` (the CLI's prewarm, docs/upstream-protocol.md §8): nothing to generate, so nothing goes upstream. The
    * gateway answers `response.created` + `response.completed` with no output and remembers the input, so the
    * next frame can chain to it.
    */

@@ -81,7 +81,7 @@ function stripCallId(item: unknown): unknown {
   return item;
 }
 
-/** Top-level keys in the order the Codex CLI 0.169 sends them (captures §6); anything else after them. */
+/** Top-level keys in the order the Codex CLI 0.169 sends them (docs/upstream-protocol.md §4); anything else after them. */
 const CLI_ORDER = [
   'model',
   'instructions',

@@ -582,7 +582,7 @@ export class FakeUpstream {
   }
 
   /**
-   * Token revocation as the CLI's logout sends it (captures §11): JSON `{token, token_type_hint, client_id}`.
+   * Token revocation as the CLI's logout sends it (docs/upstream-protocol.md §1): JSON `{token, token_type_hint, client_id}`.
    * A revoked refresh token can no longer be used (refused as invalidated). Other body shapes are refused: the
    * real endpoint's handling of them is unknown, so the fake holds the gateway to the captured shape.
    */
@@ -664,7 +664,7 @@ export class FakeUpstream {
       res,
       200,
       {
-        // Every field Codex CLI 0.169 needs to decode an entry (captures §4), so the real CLI accepts the catalog.
+        // Every field Codex CLI 0.169 needs to decode an entry (docs/upstream-protocol.md §7), so the real CLI accepts the catalog.
         models: FAKE_MODELS.map((m) => ({
           slug: m.slug,
           display_name: m.display_name,
@@ -693,7 +693,7 @@ export class FakeUpstream {
     );
   }
 
-  /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (codex-protocol.md §11). */
+  /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (docs/upstream-protocol.md §8). */
   private compact(rec: RecordedRequest, res: ServerResponse): void {
     const h = rec.headers;
     const st = this.byAccess(h.authorization);
