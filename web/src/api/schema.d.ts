@@ -55,60 +55,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/api/keys": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List keys (prefix, owner, limits, last use, usage this period) */
-        get: operations["KeysController_list"];
-        put?: never;
-        /** Create a key; the response holds the full key, shown this once */
-        post: operations["KeysController_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/admin/api/keys/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One key */
-        get: operations["KeysController_get"];
-        put?: never;
-        post?: never;
-        /** Revoke (every replica within 1 s) */
-        delete: operations["KeysController_revoke"];
-        options?: never;
-        head?: never;
-        /** Update name, allowed models, limits, expiry */
-        patch: operations["KeysController_update"];
-        trace?: never;
-    };
-    "/admin/api/keys/{id}/rotate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** New secret with the same settings; the old key is revoked */
-        post: operations["KeysController_rotate"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/admin/api/users": {
         parameters: {
             query?: never;
@@ -163,6 +109,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List keys (prefix, owner, limits, last use, usage this period) */
+        get: operations["KeysController_list"];
+        put?: never;
+        /** Create a key; the response holds the full key, shown this once */
+        post: operations["KeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One key */
+        get: operations["KeysController_get"];
+        put?: never;
+        post?: never;
+        /** Revoke (every replica within 1 s) */
+        delete: operations["KeysController_revoke"];
+        options?: never;
+        head?: never;
+        /** Update name, allowed models, limits, expiry */
+        patch: operations["KeysController_update"];
+        trace?: never;
+    };
+    "/admin/api/keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New secret with the same settings; the old key is revoked */
+        post: operations["KeysController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/accounts/oauth/start": {
         parameters: {
             query?: never;
@@ -173,7 +173,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address */
-        post: operations["AuthController_start"];
+        post: operations["AccountLoginController_start"];
         delete?: never;
         options?: never;
         head?: never;
@@ -190,7 +190,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address */
-        post: operations["AuthController_complete"];
+        post: operations["AccountLoginController_complete"];
         delete?: never;
         options?: never;
         head?: never;
@@ -207,7 +207,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a device-code login; the gateway polls in the background */
-        post: operations["AuthController_device"];
+        post: operations["AccountLoginController_device"];
         delete?: never;
         options?: never;
         head?: never;
@@ -222,7 +222,7 @@ export interface paths {
             cookie?: never;
         };
         /** State of a login: pending, completed, expired or failed */
-        get: operations["AuthController_status"];
+        get: operations["AccountLoginController_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -241,7 +241,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label}) */
-        post: operations["AuthController_import"];
+        post: operations["AccountLoginController_import"];
         delete?: never;
         options?: never;
         head?: never;
@@ -780,10 +780,117 @@ export interface operations {
             };
         };
     };
+    UsersController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SettingsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SettingsController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     KeysController_list: {
         parameters: {
-            query: {
-                userId: string;
+            query?: {
+                /** @description Admins: only this user’s keys */
+                userId?: string;
             };
             header?: never;
             path?: never;
@@ -892,113 +999,7 @@ export interface operations {
             };
         };
     };
-    UsersController_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    UsersController_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    UsersController_remove: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    UsersController_update: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    SettingsController_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    SettingsController_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    AuthController_start: {
+    AccountLoginController_start: {
         parameters: {
             query?: never;
             header?: never;
@@ -1017,7 +1018,7 @@ export interface operations {
             };
         };
     };
-    AuthController_complete: {
+    AccountLoginController_complete: {
         parameters: {
             query?: never;
             header?: never;
@@ -1040,7 +1041,7 @@ export interface operations {
             };
         };
     };
-    AuthController_device: {
+    AccountLoginController_device: {
         parameters: {
             query?: never;
             header?: never;
@@ -1059,7 +1060,7 @@ export interface operations {
             };
         };
     };
-    AuthController_status: {
+    AccountLoginController_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -1080,7 +1081,7 @@ export interface operations {
             };
         };
     };
-    AuthController_import: {
+    AccountLoginController_import: {
         parameters: {
             query?: never;
             header?: never;
