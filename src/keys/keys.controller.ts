@@ -10,7 +10,7 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { createKeySchema, updateKeySchema, UUID } from './dto/keys.dto.js';
@@ -29,6 +29,7 @@ export class KeysController {
 
   @Get()
   @ApiOperation({ summary: 'List keys (prefix, owner, limits, last use, usage this period)' })
+  @ApiQuery({ name: 'userId', required: false, type: String, description: 'Admins: only this user’s keys' })
   async list(@CurrentAuth() auth: RequestAuth, @Query('userId') userId?: unknown) {
     if (userId !== undefined && userId !== '' && (typeof userId !== 'string' || !UUID.test(userId)))
       throw ApiError.badRequest("Invalid 'userId': give one user id (a UUID).", 'userId', 'invalid_value');

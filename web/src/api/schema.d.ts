@@ -888,7 +888,10 @@ export interface operations {
     };
     KeysController_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Admins: only this user’s keys */
+                userId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
