@@ -353,6 +353,18 @@ class SocketSession {
           responseId = typeof ev.data?.response?.id === 'string' ? ev.data.response.id : null;
           completedOutput = Array.isArray(ev.data?.response?.output) ? ev.data.response.output : null;
         }
+        if (
+          ev.type === 'response.completed' ||
+          ev.type === 'response.failed' ||
+          ev.type === 'response.incomplete'
+        ) {
+          // Ready for the next frame *before* the client sees the end: the CLI chains its next response.create as
+          // soon as this frame arrives, while the pipeline is still settling usage for this one.
+          if (responseId)
+            this.chain.remember(responseId, input, output.length ? output : (completedOutput ?? []));
+          responseId = null;
+          if (this.busy === ac) this.busy = null;
+        }
         this.sendText(eventText(ev));
       }
     } catch (err) {

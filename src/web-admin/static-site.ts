@@ -2,11 +2,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { envelope } from '../common/errors.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Where `npm run build` puts the web admin (web/dist), from src/web-admin or dist/web-admin alike. */
 export const WEB_DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'dist');
 
+/** Fastify's default maxParamLength (the router answers 414 past it). */
+const MAX_PARAM_LENGTH = 100;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const NO_CACHE = 'no-cache';
 
@@ -48,7 +51,17 @@ export function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST): voi
     } catch {
       return reply.callNotFound(); // malformed %-encoding: no such file
     }
-    if (path === '/admin/api' || path.startsWith('/admin/api/')) return reply.callNotFound();
+    if (path === '/admin/api' || path.startsWith('/admin/api/')) {
+      // An API route whose path parameter is over the router's limit falls through to this wildcard: answer
+      // what the router would have (414 envelope), not a 404.
+      if (path.split('/').some((seg) => seg.length > MAX_PARAM_LENGTH)) {
+        return reply
+          .code(414)
+          .type('application/json')
+          .send(envelope('A path parameter is too long.', 'invalid_request_error', null, 'uri_too_long'));
+      }
+      return reply.callNotFound();
+    }
     const rel = normalize(path.replace(/^\/admin\/?/, ''));
     if (rel && rel !== '.' && !rel.startsWith('..') && !rel.includes(`${sep}..`) && rel !== 'index.html') {
       const file = join(root, rel);
