@@ -22,12 +22,16 @@ function where(url) {
   return url;
 }
 
-export function summarizeProfile(profile, top = 25) {
+/** `skipMs`: samples of the first milliseconds (start-up, module loading) are left out. */
+export function summarizeProfile(profile, top = 25, skipMs = 0) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const counts = new Map();
+  let at = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < skipMs * 1000) continue;
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + dt);
   }
   let total = 0;

@@ -9,7 +9,7 @@
 //                      [--no-profile] [--out=FILE] [--node-options="..."]
 import { randomBytes, createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, readdirSync, mkdtempSync } from 'node:fs';
-import { cpus, totalmem, release, tmpdir, platform } from 'node:os';
+import { cpus, totalmem, release, tmpdir, platform, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
 import pg from 'pg';
@@ -273,13 +273,16 @@ try {
   if (opt.profile) {
     const dir = join(tmp, 'prof');
     log('profile pass (node --cpu-prof)');
+    const spawnedAt = Date.now();
     const p = await startGateway(`--cpu-prof --cpu-prof-dir=${dir} ${opt.nodeOptions}`);
+    await autocannon({ ...resp, url: `${p.url}/v1/responses`, duration: opt.warmup });
+    const skipMs = Date.now() - spawnedAt; // start-up and warm-up are not in the summary
     await autocannon({ ...resp, url: `${p.url}/v1/responses`, duration: opt.duration });
     await autocannon({ ...chat, url: `${p.url}/v1/chat/completions`, duration: opt.duration });
     await stopProcess(p.gw);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file) {
-      profileMd = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+      profileMd = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25, skipMs);
       writeFileSync('bench/results/profile-summary.md', profileMd);
     }
   }
@@ -293,7 +296,7 @@ try {
       return 'unknown';
     }
   })();
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}; load average at the end ${loadavg()[0].toFixed(1)} (shared machine)`;
   const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
   const held = upStats.maxOpenStreams >= opt.streams && st.ok === opt.streams;
   const soakRssMax = soak ? Math.max(...soak.points.map((p) => p.rss)) : null;
@@ -372,6 +375,8 @@ try {
   }
 } catch (err) {
   console.error(err);
+  for (const c of children)
+    if (c.exitCode !== null) console.error(`${c.label} exited:\n${c.tail.join('\n')}`);
   exitCode = 1;
 } finally {
   await cleanup();

@@ -226,7 +226,7 @@ describe('auth: login flows and the admin account API', () => {
     const del = await api('DELETE', `/${id}`);
     expect(del.status).toBe(200);
     expect(del.body.deleted).toBe(true);
-    // Revocation as `codex logout` sends it (captures §11): JSON, CLI headers; the refresh token is really revoked.
+    // Revocation as `codex logout` sends it (docs/upstream-protocol.md §1): JSON, CLI headers; the refresh token is really revoked.
     const revoke = fake.requestsTo('/oauth/revoke').at(-1)!;
     expect(
       revoke.rawHeaderNames

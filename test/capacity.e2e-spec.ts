@@ -54,7 +54,7 @@ it('holds 150 streams open at the upstream at once (more than the old 64-connect
   } finally {
     await gw.close();
   }
-});
+}, 90_000);
 
 it('refuses the request past UPSTREAM_MAX_INFLIGHT with a 503 at once, and reports the gauges', async () => {
   const { gw, stream } = await setup({ UPSTREAM_MAX_INFLIGHT: '2' });

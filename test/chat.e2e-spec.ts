@@ -182,7 +182,7 @@ describe('chat completions e2e', () => {
   it('refuses unsupported parameters with 400 and param', async () => {
     for (const [extra, param] of [
       [{ n: 2 }, 'n'],
-      [{ stop: ['END'] }, 'stop'],
+      [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
       [{ logprobs: true }, 'logprobs'],
     ] as const) {
       const err = await client.chat.completions

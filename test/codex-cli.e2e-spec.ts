@@ -50,25 +50,36 @@ afterAll(async () => {
 });
 beforeEach(() => fake.reset());
 
-/** What reached the gateway during one CLI run, from its request log lines. */
-function transport(gw: TestGateway, from: number) {
-  const lines = gw.logs.json().slice(from);
-  const req = lines.filter((l) => l.msg === 'request');
+/** Counters of the gateway's transports (Prometheus): WebSocket upgrades by outcome, frames, HTTP /v1/responses. */
+async function counters(gw: TestGateway) {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const sum = (re: RegExp) =>
+    text
+      .split('\n')
+      .filter((l) => re.test(l))
+      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  const ws = sum(/^cg_ws_responses_total\{kind="response"\}/);
   return {
-    wsOpened: lines.filter((l) => l.msg === 'websocket opened').length,
-    upgrades426: req.filter((l) => l.method === 'GET' && l.route === '/v1/responses' && l.status === 426)
-      .length,
-    httpPosts: req.filter((l) => l.method === 'POST' && l.route === '/v1/responses').length,
-    errors5xx: req.filter((l) => l.status >= 500).length,
+    wsOpened: sum(/^cg_ws_upgrades_total\{outcome="accepted"\}/),
+    upgrades426: sum(/^cg_ws_upgrades_total\{outcome="off"\}/),
+    // Every response (HTTP or WebSocket) is one cg_requests_total{endpoint="responses"}; the rest came over HTTP.
+    httpPosts: sum(/^cg_requests_total\{endpoint="responses"/) - ws,
+    errors5xx: sum(/^cg_requests_total\{.*status="5/),
   };
 }
+
+type Counters = Awaited<ReturnType<typeof counters>>;
+const diff = (a: Counters, b: Counters) =>
+  Object.fromEntries(
+    Object.keys(a).map((k) => [k, b[k as keyof Counters] - a[k as keyof Counters]]),
+  ) as Counters;
 
 async function runCli(
   target: { gw: TestGateway; key: string },
   kind: 'custom' | 'builtin',
   prompt: string,
   opts: { websockets?: boolean; extraToml?: string } = {},
-): Promise<{ run: CodexRun; t: ReturnType<typeof transport> }> {
+): Promise<{ run: CodexRun; t: Counters }> {
   const home = new CodexHome({
     kind,
     gatewayUrl: target.gw.url,
@@ -78,12 +89,20 @@ async function runCli(
   });
   homes.push(home);
   if (kind === 'builtin') expect((await home.login()).code).toBe(0);
-  const from = target.gw.logs.lines.length;
+  const before = await counters(target.gw);
   const run = await home.exec(prompt);
   if (run.code !== 0) console.log(run.stderr.slice(-4000));
-  // The CLI exits on response.completed; the gateway writes its request line when the reply has ended.
-  await new Promise((r) => setTimeout(r, 300));
-  return { run, t: transport(target.gw, from) };
+  // The CLI exits on response.completed; the gateway counts a response once its reply has ended.
+  const deadline = Date.now() + 5000;
+  let t = diff(before, await counters(target.gw));
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = diff(before, await counters(target.gw));
+    const settled = JSON.stringify(now) === JSON.stringify(t) && now.httpPosts + now.wsOpened > 0;
+    t = now;
+    if (settled) break;
+  }
+  return { run, t };
 }
 
 const toolCall = {

@@ -87,7 +87,8 @@ describe('basic API', () => {
       stream: true,
       store: false,
       instructions: '',
-      prompt_cache_key: 'conv-1',
+      // the per-user conversation id, never the client's raw key (test/conversation.e2e-spec.ts)
+      prompt_cache_key: rec.headers['session-id'],
     });
     expect(rec.body.input[0]).toEqual({
       type: 'message',

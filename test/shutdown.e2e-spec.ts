@@ -69,7 +69,7 @@ describe('graceful shutdown', () => {
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20000);
+        const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 60000);
         child.stdout.on('data', () => {
           if (out.includes('"msg":"listening"')) {
             clearTimeout(t);

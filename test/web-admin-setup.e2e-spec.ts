@@ -144,7 +144,7 @@ describe('web admin: static files', () => {
     await writeFile(join(dir, 'index.html'), '<!doctype html><title>app</title><div id="root"></div>');
     await writeFile(join(dir, 'assets', 'index-AbC123.js'), 'console.log(1)');
     await writeFile(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
-    await registerWebAdmin(app, dir);
+    registerWebAdmin(app, dir);
     app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { message: 'not found' } }));
     await app.ready();
   });
@@ -173,7 +173,7 @@ describe('web admin: static files', () => {
 
   it('answers a clear message when the build is missing', async () => {
     const bare = Fastify();
-    await registerWebAdmin(bare, join(dir, 'nope'));
+    registerWebAdmin(bare, join(dir, 'nope'));
     const r = await bare.inject('/admin/');
     expect(r.statusCode).toBe(503);
     expect(r.body).toContain('npm run build');

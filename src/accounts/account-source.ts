@@ -29,7 +29,7 @@ export abstract class AccountSource {
   abstract getCredentials(accountId: string): Promise<AccountCredentials>;
   /**
    * After a first upstream 401: the stored credentials, read again from the database (another process may have
-   * refreshed them), without refreshing — the Codex CLI's first recovery step (codex-protocol.md §3.4).
+   * refreshed them), without refreshing — the Codex CLI's first recovery step (docs/upstream-protocol.md §3).
    */
   abstract reloadCredentials(accountId: string): Promise<AccountCredentials>;
   /**

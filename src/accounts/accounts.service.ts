@@ -17,6 +17,7 @@ import { AccountsRepository, type AccountRow, type AuditEntry } from './accounts
 import { AccountEvents } from './account-events.js';
 import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
+import { unavailableDependency } from '../common/dependency-errors.js';
 
 export interface Actor {
   type: 'user' | 'key' | 'cli' | 'system';
@@ -111,6 +112,9 @@ export class AccountsService extends AccountSource {
   private readonly logger = new Logger('accounts');
   private routable: Promise<PoolAccount[]> | null = null;
   private readonly creds = new Map<string, CachedCredentials>();
+  /** Last list and credentials read, kept across invalidations: served only while Postgres is unreachable. */
+  private lastRoutable: PoolAccount[] | null = null;
+  private readonly lastKnown = new Map<string, CachedCredentials>();
   private readonly snapshotWrittenAt = new Map<string, number>();
 
   constructor(
@@ -134,7 +138,13 @@ export class AccountsService extends AccountSource {
 
   listRoutable(): Promise<PoolAccount[]> {
     if (!this.routable) {
-      const p = this.repo.findRoutable().then((rows) => rows.map((r) => ({ ...r })));
+      const p = this.repo.findRoutable().then(
+        (rows) => (this.lastRoutable = rows.map((r) => ({ ...r }))),
+        (err: unknown) => {
+          if (this.lastRoutable && unavailableDependency(err) === 'postgres') return this.lastRoutable;
+          throw err;
+        },
+      );
       this.routable = p;
       p.catch(() => {
         if (this.routable === p) this.routable = null;
@@ -151,6 +161,7 @@ export class AccountsService extends AccountSource {
       status: l.row.status,
     };
     this.creds.set(l.row.id, c);
+    this.lastKnown.set(l.row.id, c);
     return c;
   }
 
@@ -160,7 +171,21 @@ export class AccountsService extends AccountSource {
 
   async getCredentials(accountId: string): Promise<AccountCredentials> {
     let c = this.creds.get(accountId);
-    if (!c) c = this.remember(await this.refresher.load(accountId));
+    if (!c) {
+      try {
+        c = this.remember(await this.refresher.load(accountId));
+      } catch (err) {
+        // Postgres unreachable: keep serving with the last credentials read while they are valid.
+        const known = this.lastKnown.get(accountId);
+        if (
+          !known ||
+          unavailableDependency(err) !== 'postgres' ||
+          (known.expiresAt ?? Infinity) <= Date.now()
+        )
+          throw err;
+        c = known;
+      }
+    }
     if (c.status !== 'active') throw new AccountUnavailableError(accountId, c.status);
     const due = c.expiresAt !== null && c.expiresAt - this.config.REFRESH_LEAD_SECONDS * 1000 <= Date.now();
     if (!due) return this.asCredentials(accountId, c);
@@ -172,8 +197,7 @@ export class AccountsService extends AccountSource {
     } catch (err) {
       // A transient failure while the token is still valid: keep using it (the worker retries).
       if (
-        err instanceof AccountRefreshError &&
-        !err.permanent &&
+        ((err instanceof AccountRefreshError && !err.permanent) || unavailableDependency(err)) &&
         c.expiresAt !== null &&
         c.expiresAt > Date.now()
       ) {

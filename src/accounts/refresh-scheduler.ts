@@ -36,6 +36,10 @@ export class RefreshScheduler {
     private readonly cipher: CredentialsCipher,
   ) {}
 
+  get sweepEveryMs(): number {
+    return this.config.ACCOUNT_SWEEP_SECONDS * 1000;
+  }
+
   private pointerKey(accountId: string): string {
     return this.redis.key('accounts', 'refresh-job', accountId);
   }
@@ -75,6 +79,18 @@ export class RefreshScheduler {
       { every: this.config.ACCOUNT_SWEEP_SECONDS * 1000 },
       { name: JOB_SWEEP, data: {}, opts: { removeOnComplete: true, removeOnFail: true } },
     );
+  }
+
+  /**
+   * Re-creates the sweep scheduler when Redis lost it (flushed, or restarted without persistence) and runs a sweep
+   * at once, so refresh jobs come back without a restart. Returns whether it had to.
+   */
+  async healSweepScheduler(): Promise<boolean> {
+    if (await this.queue.getJobScheduler(SWEEP_SCHEDULER_ID)) return false;
+    await this.ensureSweepScheduler();
+    await this.runSweepSoon();
+    this.logger.warn('sweep scheduler was missing (Redis flushed or restarted empty): re-created');
+    return true;
   }
 
   async runSweepSoon(): Promise<void> {

@@ -32,7 +32,11 @@ export class ChatController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const { body: responsesBody, meta } = mapChatRequest(body, {
+    const {
+      body: responsesBody,
+      meta,
+      dropped,
+    } = mapChatRequest(body, {
       reasoningContent: this.config.CHAT_REASONING_CONTENT,
     });
     const relay = new ClientRelay(reply);
@@ -44,6 +48,7 @@ export class ChatController {
         clientStream: meta.stream,
         requestId: req.id,
         signal: relay.signal,
+        dropped,
       });
       const t = new ChatTranslator(meta);
       if (!meta.stream) {
@@ -62,7 +67,9 @@ export class ChatController {
       try {
         for await (const ev of opened.events) {
           if (relay.aborted) break;
+          if (t.done) continue; // cut by a stop sequence: the client is served; read on for the real usage
           write(t.push(ev.type, ev.data));
+          if (t.done) relay.dispose();
         }
         if (!t.done && !relay.aborted)
           write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));

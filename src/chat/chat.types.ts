@@ -9,6 +9,10 @@ export interface ChatMeta {
   model: string;
   stream: boolean;
   includeUsage: boolean;
+  /** Stop sequences (validated by the parameter table), applied by the gateway. */
+  stop?: string[];
+  /** Tool names shortened for the upstream (short → the client's original). */
+  toolNames?: Record<string, string>;
   /** Expose reasoning summaries as `reasoning_content`. */
   reasoningContent: boolean;
 }
@@ -21,11 +25,9 @@ export interface ChatUsage {
   completion_tokens_details: { reasoning_tokens: number };
 }
 
-export interface ChatToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
+export type ChatToolCall =
+  | { id: string; type: 'function'; function: { name: string; arguments: string } }
+  | { id: string; type: 'custom'; custom: { name: string; input: string } };
 
 export interface ChatCompletion {
   id: string;

@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../common/errors.js';
 import { classifyFailure } from '../upstream/classify.js';
+import { StopCutter } from './stop.js';
 import type { ChatChunk, ChatCompletion, ChatMeta, ChatToolCall, ChatUsage, Json } from './chat.types.js';
 
 /**
  * Responses stream events → Chat Completions, as pure state machine (no I/O): feed it the upstream events in
  * order. In streaming mode each `push` returns what to write to the client right away (chunks, an error
  * object, or '[DONE]'); for non-streaming calls `completion()` builds the final `chat.completion` from the same
- * state. Event table: docs/upstream-protocol.md §5 and docs/chat-parameters.md.
+ * state. Event table: docs/upstream-protocol.md §5 and docs/parameters.md.
  */
 export type StreamOutput =
   ChatChunk | { error: { message: string; type: string; param: null; code: string | null } } | '[DONE]';
 
 interface ToolState {
+  /** `function` tools carry JSON arguments; `custom` (freeform) tools carry a raw `input` string. */
+  kind: 'function' | 'custom';
   index: number;
   callId: string;
   name: string;
@@ -52,6 +55,7 @@ export class ChatTranslator {
   private incompleteReason: string | null = null;
   private failure: { code: string | null; message: string } | null = null;
   private serviceTier: string | undefined;
+  private readonly stop: StopCutter | null;
 
   constructor(
     private readonly meta: ChatMeta,
@@ -60,6 +64,36 @@ export class ChatTranslator {
   ) {
     this.id = id;
     this.created = created;
+    this.stop = StopCutter.from(meta.stop);
+  }
+
+  /** The client's own tool name (long names were shortened for the upstream). */
+  private toolName(name: unknown): string {
+    const n = String(name ?? '');
+    return this.meta.toolNames?.[n] ?? n;
+  }
+
+  /** A tool-call delta chunk in the shape of the call's kind. */
+  private toolDelta(t: ToolState, piece: string): Json {
+    return t.kind === 'custom'
+      ? { tool_calls: [{ index: t.index, custom: { input: piece } }] }
+      : { tool_calls: [{ index: t.index, function: { arguments: piece } }] };
+  }
+
+  /** Whether a stop sequence ended the answer (the caller stops reading the upstream). */
+  get stopped(): boolean {
+    return this.stop?.stopped ?? false;
+  }
+
+  /** Text content through the stop sequences; ends the answer when one appears. */
+  private text(delta: string, out: StreamOutput[]): StreamOutput[] {
+    const send = this.stop ? this.stop.push(delta) : delta;
+    if (send) {
+      this.content += send;
+      this.withRole(out).push(this.chunk({ content: send }));
+    }
+    if (this.stop?.stopped) return this.terminal('completed', {}, out);
+    return out;
   }
 
   get done(): boolean {
@@ -98,7 +132,8 @@ export class ChatTranslator {
     const t: ToolState = {
       index: this.toolOrder.length,
       callId: String(item.call_id ?? item.id ?? `call_${this.toolOrder.length}`),
-      name: String(item.name ?? ''),
+      kind: item.type === 'custom_tool_call' ? 'custom' : 'function',
+      name: this.toolName(item.name),
       args: '',
       announced: false,
       argsSent: false,
@@ -112,16 +147,19 @@ export class ChatTranslator {
   /** Feeds one upstream event; returns what to send to a streaming client now. */
   push(type: string, data: Json): StreamOutput[] {
     const out: StreamOutput[] = [];
-    if (this.finished) return out;
+    if (this.finished) {
+      // Cut by a stop sequence: the rest of the answer is not shown, but its usage is still the real one.
+      if (this.stopped && (type === 'response.completed' || type === 'response.incomplete'))
+        this.usage = data.response?.usage ?? this.usage;
+      return out;
+    }
     switch (type) {
       case 'response.created':
         if (typeof data.response?.created_at === 'number') this.created = data.response.created_at;
         return this.withRole(out);
       case 'response.output_text.delta':
         if (!data.delta) return out;
-        this.content += data.delta;
-        this.withRole(out).push(this.chunk({ content: data.delta }));
-        return out;
+        return this.text(data.delta, out);
       case 'response.refusal.delta':
         if (!data.delta) return out;
         this.refusal += data.delta;
@@ -140,8 +178,29 @@ export class ChatTranslator {
         if (this.meta.reasoningContent)
           this.withRole(out).push(this.chunk({ reasoning_content: data.delta }));
         return out;
+      case 'response.custom_tool_call_input.delta': {
+        const t = this.tool(data);
+        if (!t || !data.delta) return out;
+        t.args += data.delta;
+        t.argsSent = true;
+        this.withRole(out).push(this.chunk(this.toolDelta(t, data.delta)));
+        return out;
+      }
+      case 'response.custom_tool_call_input.done': {
+        const t = this.tool(data);
+        if (t && !t.argsSent && typeof data.input === 'string' && data.input) {
+          t.args = data.input;
+          t.argsSent = true;
+          this.withRole(out).push(this.chunk(this.toolDelta(t, data.input)));
+        }
+        return out;
+      }
       case 'response.output_item.added':
-        if (data.item?.type === 'function_call') {
+        if (data.item?.type === 'custom_tool_call') {
+          const t = this.addTool(data.item, data.output_index);
+          if (data.item.input) t.args = data.item.input;
+          this.announce(t, out);
+        } else if (data.item?.type === 'function_call') {
           const t = this.addTool(data.item, data.output_index);
           if (data.item.arguments) t.args = data.item.arguments;
           this.announce(t, out);
@@ -197,23 +256,35 @@ export class ChatTranslator {
 
   private announce(t: ToolState, out: StreamOutput[]): void {
     t.announced = true;
-    const fn: Json = { name: t.name, arguments: t.args };
     if (t.args) t.argsSent = true;
-    this.withRole(out).push(
-      this.chunk({ tool_calls: [{ index: t.index, id: t.callId, type: 'function', function: fn }] }),
-    );
+    const call =
+      t.kind === 'custom'
+        ? { index: t.index, id: t.callId, type: 'custom', custom: { name: t.name, input: t.args } }
+        : { index: t.index, id: t.callId, type: 'function', function: { name: t.name, arguments: t.args } };
+    this.withRole(out).push(this.chunk({ tool_calls: [call] }));
   }
 
   private itemDone(data: Json, out: StreamOutput[]): void {
     const item = data.item ?? {};
-    if (item.type === 'function_call') {
+    if (item.type === 'custom_tool_call') {
+      let t = this.tool(data);
+      if (!t) {
+        t = this.addTool(item, data.output_index);
+        t.args = item.input ?? '';
+        this.announce(t, out);
+      } else if (!t.argsSent && item.input) {
+        t.args = item.input;
+        t.argsSent = true;
+        this.withRole(out).push(this.chunk(this.toolDelta(t, item.input)));
+      } else if (typeof item.input === 'string') t.args = item.input;
+    } else if (item.type === 'function_call') {
       let t = this.tool(data);
       if (!t) {
         t = this.addTool(item, data.output_index);
         t.args = item.arguments ?? '';
         this.announce(t, out);
       } else {
-        if (item.name) t.name = item.name;
+        if (item.name) t.name = this.toolName(item.name);
         if (!t.argsSent && item.arguments) {
           t.args = item.arguments;
           t.argsSent = true;
@@ -232,10 +303,7 @@ export class ChatTranslator {
         .filter((p: Json) => p.type === 'refusal')
         .map((p: Json) => p.refusal ?? '')
         .join('');
-      if (text && !this.content) {
-        this.content = text;
-        this.withRole(out).push(this.chunk({ content: text }));
-      }
+      if (text && !this.content && !this.stopped) this.text(text, out);
       if (refusal && !this.refusal) {
         this.refusal = refusal;
         this.withRole(out).push(this.chunk({ refusal }));
@@ -253,12 +321,14 @@ export class ChatTranslator {
   }
 
   private finishReason(): ChatCompletion['choices'][0]['finish_reason'] {
+    if (this.stopped) return 'stop';
     if (this.status === 'incomplete')
       return this.incompleteReason === 'content_filter' ? 'content_filter' : 'length';
     return this.toolOrder.length > 0 ? 'tool_calls' : 'stop';
   }
 
   private terminal(status: 'completed' | 'incomplete', response: Json, out: StreamOutput[]): StreamOutput[] {
+    if (this.finished) return out;
     this.status = status;
     this.incompleteReason = response.incomplete_details?.reason ?? null;
     this.usage = response.usage ?? null;
@@ -266,10 +336,17 @@ export class ChatTranslator {
     // Items only present in the final object (some backends send no output_item.done): take what is missing.
     if (Array.isArray(response.output)) {
       response.output.forEach((item: Json, i: number) => {
-        if (item.type === 'function_call' && !this.toolOrder.some((t) => t.callId === item.call_id)) {
+        const isCall = item.type === 'function_call' || item.type === 'custom_tool_call';
+        if (isCall && !this.toolOrder.some((t) => t.callId === item.call_id)) {
           this.itemDone({ item, output_index: `final${i}` }, out);
-        } else if (item.type !== 'function_call') this.itemDone({ item, output_index: i }, out);
+        } else if (!isCall) this.itemDone({ item, output_index: i }, out);
       });
+    }
+    if (this.finished) return out; // a stop sequence in a final-only item ended the answer above
+    const rest = this.stop?.flush();
+    if (rest) {
+      this.content += rest;
+      this.withRole(out).push(this.chunk({ content: rest }));
     }
     this.finished = true;
     this.withRole(out).push(this.chunk({}, this.finishReason()));
@@ -280,7 +357,10 @@ export class ChatTranslator {
         created: this.created,
         model: this.meta.model,
         choices: [],
-        usage: mapUsage(this.usage),
+        // Cut by a stop sequence, the upstream's usage is not known yet: an estimate of what was sent.
+        usage: mapUsage(
+          this.usage ?? (this.stopped ? { output_tokens: Math.ceil(this.content.length / 4) } : null),
+        ),
       });
     }
     out.push('[DONE]');
@@ -306,11 +386,11 @@ export class ChatTranslator {
       const { status, type } = classifyFailure(f.code);
       throw ApiError.of({ status, message: f.message, type, code: f.code });
     }
-    const toolCalls: ChatToolCall[] = this.toolOrder.map((t) => ({
-      id: t.callId,
-      type: 'function',
-      function: { name: t.name, arguments: t.args },
-    }));
+    const toolCalls: ChatToolCall[] = this.toolOrder.map((t) =>
+      t.kind === 'custom'
+        ? { id: t.callId, type: 'custom', custom: { name: t.name, input: t.args } }
+        : { id: t.callId, type: 'function', function: { name: t.name, arguments: t.args } },
+    );
     const message: ChatCompletion['choices'][0]['message'] = {
       role: 'assistant',
       content: this.content === '' ? null : this.content,

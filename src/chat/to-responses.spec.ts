@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../common/errors.js';
-import { CHAT_PARAMS } from './chat-params.js';
 import { mapChatRequest } from './to-responses.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'chat');
@@ -67,16 +66,5 @@ describe('mapChatRequest refuses what it cannot honour, naming the parameter', (
         { reasoningContent: true },
       ),
     ).not.toThrow();
-  });
-});
-
-describe('docs/chat-parameters.md', () => {
-  it('names every parameter the mapper knows, with its fate', () => {
-    const doc = readFileSync(join(process.cwd(), 'docs', 'chat-parameters.md'), 'utf8');
-    for (const [name, rule] of Object.entries(CHAT_PARAMS)) {
-      const row = doc.split('\n').find((l) => l.startsWith(`| \`${name}\` |`));
-      expect(row).toBeDefined();
-      expect(row).toContain(rule.fate);
-    }
   });
 });

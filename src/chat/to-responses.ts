@@ -1,16 +1,19 @@
 import { ApiError } from '../common/errors.js';
-import { CHAT_PARAMS } from './chat-params.js';
+import { createHash } from 'node:crypto';
+import { screenParams } from '../upstream/params.js';
 import type { ChatMeta, Json } from './chat.types.js';
 
 /**
  * Chat Completions request → Responses request (as a client would send it to OpenAI). The Codex-specific
  * normalisation (stream/store/instructions/include, stripping unsupported fields) happens afterwards in the
  * upstream module, for /v1/responses and chat alike. Pure: throws ApiError 400 naming the parameter.
- * Decisions per parameter: chat-params.ts (documented in docs/chat-parameters.md).
+ * Decisions per parameter: src/upstream/params.ts (documented in docs/parameters.md).
  */
 export interface MappedChatRequest {
   body: Json;
   meta: ChatMeta;
+  /** Client fields dropped by the parameter table (logged at debug by the caller). */
+  dropped: string[];
 }
 
 const bad = (message: string, param: string, code = 'invalid_value') =>
@@ -32,15 +35,31 @@ export function mapChatRequest(req: unknown, opts: { reasoningContent: boolean }
       Array.isArray(req.messages) ? 'invalid_value' : 'missing_required_parameter',
     );
   }
-  for (const [name, rule] of Object.entries(CHAT_PARAMS)) {
-    const message = rule.refuse?.(req[name]);
-    if (message) throw bad(`Unsupported value for '${name}': ${message}`, name, 'unsupported_value');
+  const screened = screenParams(req, 'chat');
+  if (screened.refused) {
+    const { param, message } = screened.refused;
+    throw bad(`Unsupported value for '${param}': ${message}`, param, 'unsupported_value');
   }
   if (req.stream !== undefined && req.stream !== null && typeof req.stream !== 'boolean') {
     throw bad("'stream' must be a boolean.", 'stream');
   }
 
-  const body: Json = { model: req.model, input: mapMessages(req.messages) };
+  const input = mapMessages(req.messages);
+  // A tool output without a matching call makes the backend answer 400 ("No tool call found…"): drop it.
+  const calls = new Set<string>();
+  const orphans: string[] = [];
+  const kept = input.filter((item, i) => {
+    if (item.type === 'function_call' || item.type === 'custom_tool_call') calls.add(String(item.call_id));
+    if (
+      (item.type === 'function_call_output' || item.type === 'custom_tool_call_output') &&
+      !calls.has(String(item.call_id))
+    ) {
+      orphans.push(`orphan tool output (input[${i}], call_id ${String(item.call_id).slice(0, 64)})`);
+      return false;
+    }
+    return true;
+  });
+  const body: Json = { model: req.model, input: kept };
   const tools = mapTools(req.tools, req.functions);
   if (tools) body.tools = tools;
   const toolChoice = mapToolChoice(
@@ -73,15 +92,22 @@ export function mapChatRequest(req: unknown, opts: { reasoningContent: boolean }
   if (Object.keys(reasoning).length) body.reasoning = reasoning;
   if (typeof req.prompt_cache_key === 'string' && req.prompt_cache_key)
     body.prompt_cache_key = req.prompt_cache_key;
+  if (typeof req.service_tier === 'string') body.service_tier = req.service_tier;
 
+  const toolNames = shortenToolNames(body);
   const streamOptions = isObj(req.stream_options) ? req.stream_options : {};
   return {
     body,
+    dropped: [...screened.dropped, ...orphans],
     meta: {
       model: req.model,
       stream: req.stream === true,
       includeUsage: req.stream === true && streamOptions.include_usage === true,
+      stop: (typeof req.stop === 'string' ? [req.stop] : Array.isArray(req.stop) ? req.stop : []).filter(
+        (x: unknown): x is string => typeof x === 'string' && x.length > 0,
+      ),
       reasoningContent: opts.reasoningContent,
+      ...(Object.keys(toolNames).length ? { toolNames } : {}),
     },
   };
 }
@@ -354,4 +380,36 @@ function mapResponseFormat(rf: unknown): Json | undefined {
         'unsupported_value',
       );
   }
+}
+
+/** Longest tool name the API accepts (Chat spec: 64 characters). */
+const MAX_TOOL_NAME = 64;
+
+/** A name over 64 characters → its first 55 characters, `_`, 8 hex of its SHA-256 (stable, unique in practice). */
+export function shortToolName(name: string): string {
+  if (name.length <= MAX_TOOL_NAME) return name;
+  return `${name.slice(0, MAX_TOOL_NAME - 9)}_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Shortens every tool name over 64 characters (long MCP names) wherever the Responses body names a tool: tool
+ * definitions, tool_choice, replayed calls. Returns short → original, which the answer translator uses to give the
+ * client its own names back.
+ */
+function shortenToolNames(body: Json): Record<string, string> {
+  const map: Record<string, string> = {};
+  const fix = (o: Json | undefined) => {
+    if (!o || typeof o.name !== 'string' || o.name.length <= MAX_TOOL_NAME) return;
+    const short = shortToolName(o.name);
+    map[short] = o.name;
+    o.name = short;
+  };
+  for (const t of body.tools ?? []) fix(t);
+  if (isObj(body.tool_choice)) {
+    fix(body.tool_choice);
+    for (const t of body.tool_choice.tools ?? []) fix(t);
+  }
+  for (const item of body.input ?? [])
+    if (item.type === 'function_call' || item.type === 'custom_tool_call') fix(item);
+  return map;
 }

@@ -93,10 +93,16 @@ export const configSchema = z.object({
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),
-  /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
-  POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
   /** An account answered 403 (block/challenge page or another refusal that is not about the token): rest it this long. */
   UPSTREAM_FORBIDDEN_COOLDOWN_SECONDS: int(900, 1),
+  /**
+   * Hold the client's status line and headers until the upstream's first output event (or its failure), so a
+   * usage/rate-limit `response.failed` before any output still fails over invisibly. Costs the time from the
+   * upstream's headers to its first output item (see docs/parameters.md, "Failover inside a 200 stream").
+   */
+  HOLD_HEADERS_UNTIL_OUTPUT: bool.default(true),
+  /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
+  POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),

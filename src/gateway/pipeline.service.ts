@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -11,6 +10,7 @@ import { outputEstimate } from '../limits/limit-math.js';
 import { AccountSource, type AccountCredentials, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
+import { unavailableDependency } from '../common/dependency-errors.js';
 import { AccountRefreshError, AccountUnavailableError } from '../accounts/account-errors.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { normalizeForCodex } from '../upstream/normalize.js';
@@ -24,12 +24,42 @@ import {
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type UpstreamUsage } from './usage-recorder.js';
-import { readSse, type UpstreamEvent } from './sse-reader.js';
+import { discardBody, readSseBatches, releaseBody, type UpstreamEvent } from './sse-reader.js';
 import type { OpenedStream, OpenInput } from './types.js';
+import { ConversationIds } from './conversation.js';
+import { orderLikeCli } from '../upstream/normalize.js';
 
 export type { OpenedStream, OpenInput, UpstreamEvent } from './types.js';
 
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+/** Events that come before any output: the answer is held while only these have arrived. */
+const PRELUDE = new Set(['response.created', 'response.in_progress']);
+/** `response.failed` codes that mean "this account cannot serve now": cooldown and the next account. */
+const FAILOVER_CODES = new Set([
+  'usage_limit_reached',
+  'workspace_member_usage_limit_reached',
+  'quota_exceeded',
+  'insufficient_quota',
+  'rate_limit_exceeded',
+  'usage_not_included',
+]);
+
+/** The held events, then the rest of the stream; a held stream error is rethrown where it happened. */
+async function* replay(
+  held: UpstreamEvent[],
+  rest: AsyncGenerator<UpstreamEvent>,
+): AsyncGenerator<UpstreamEvent> {
+  try {
+    for (const ev of held) {
+      if (ev.type === '__error__') throw ev.data;
+      yield ev;
+    }
+    if (held.at(-1)?.type === '__error__') return;
+    yield* rest;
+  } finally {
+    await rest.return(undefined);
+  }
+}
 
 /**
  * The one path every model request takes (/v1/responses and /v1/chat/completions): allow-list, limits, pool pick,
@@ -50,6 +80,7 @@ export class GatewayPipeline {
     private readonly recorder: UsageRecorder,
     private readonly metrics: MetricsService,
     private readonly health: AccountHealth,
+    private readonly conversations: ConversationIds,
   ) {}
 
   /** Pool pick that skips accounts whose circuit is open (accounts/pool/health.ts), unless nothing else is left. */
@@ -81,6 +112,7 @@ export class GatewayPipeline {
       body: Record<string, any>;
       model: string;
       payload: string;
+      threadId: string;
       admission: Awaited<ReturnType<LimitsService['admit']>>;
       inputEstimate: number;
     };
@@ -99,10 +131,9 @@ export class GatewayPipeline {
       });
       throw err;
     }
-    const { body, model, payload, admission, inputEstimate } = prepared;
-    const stickyKey =
-      typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
-    const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
+    const { model, payload, admission, threadId, inputEstimate } = prepared;
+    // The conversation id keys stickiness (bounded, per user; the client's string is never a Redis key).
+    const stickyKey = threadId;
     const tried = new Set<string>();
     // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
     const turnState = input.codex?.turnState || null;
@@ -134,15 +165,16 @@ export class GatewayPipeline {
           if (result.final) throw result.error;
           continue;
         }
-        await this.pool.stick(stickyKey, account.id);
-        const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
-        if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
-        await this.pool.begin(account.id);
+        // One round trip: in-flight count + the conversation's sticky account (the last attempt's wins).
+        await this.pool.begin(account.id, stickyKey);
         this.metrics.inflight.inc();
+        // While the answer is held (see below), a failed attempt must leave no usage row and no settlement.
+        let discarded = false;
         const done = (usage: UpstreamUsage | null, errorClass: string | null, ttfbMs: number | null) => {
-          input.signal.removeEventListener('abort', onClientAbort);
           this.metrics.inflight.dec();
           void this.pool.end(account.id).catch(() => {});
+          if (discarded) return;
+          input.signal.removeEventListener('abort', onClientAbort);
           this.recorder.record(input, requested, {
             status: 200,
             errorClass,
@@ -153,13 +185,36 @@ export class GatewayPipeline {
             usage,
           });
         };
-        const settle = admission.settle.bind(admission);
+        const settle = (tokens: number) => (discarded ? Promise.resolve() : admission.settle(tokens));
         const charge = { inputEstimate, clientSignal: input.signal };
-        const events = this.stream(result.res, account, done, settle, t0, charge, controller.signal);
+        const upstreamAt = Date.now();
+        const stream = this.stream(result.res, account, done, settle, t0, charge, controller.signal);
+        // Hold the answer (and so the client's status line and headers) until the first event that carries
+        // output, or the terminal one: a usage/rate-limit `response.failed` before any output then fails over
+        // to the next account invisibly, as an HTTP 429 would.
+        const held: UpstreamEvent[] = [];
+        if (this.config.HOLD_HEADERS_UNTIL_OUTPUT) {
+          const failed = await this.holdUntilOutput(stream, held);
+          if (failed) {
+            discarded = true;
+            await stream.return(undefined);
+            this.logger.warn(
+              { account: account.label, code: failed.code, errorClass: failed.errorClass },
+              'upstream failed before any output (response.failed)',
+            );
+            const r = await this.afterFailure(account, failed);
+            last = r.error;
+            this.metrics.upstreamErrors.inc({ class: String(r.error.code ?? 'unknown') });
+            continue;
+          }
+          this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
+        }
+        const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
+        if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
         return {
           accountId: account.id,
           headers: admission.headers,
-          events,
+          events: replay(held, stream),
           abort: () => controller.abort(),
           turnState: issuedTurnState,
         };
@@ -188,21 +243,29 @@ export class GatewayPipeline {
   /** Alias resolution, Codex normalisation, allow-list and limits: everything decided before any upstream call. */
   private async prepare(input: OpenInput) {
     const resolved = await this.models.resolveAlias(input.body);
-    const { body, model, dropped } = normalizeForCodex(resolved);
+    const normalized = normalizeForCodex(resolved);
+    const { body, model } = normalized;
+    const dropped = [...(input.dropped ?? []), ...normalized.dropped];
     if (dropped.length)
-      this.logger.debug({ reqId: input.requestId, dropped }, 'dropped parameters the upstream refuses');
+      this.logger.debug(
+        { reqId: input.requestId, dropped },
+        'dropped client parameters (see docs/parameters.md)',
+      );
     if (!isModelAllowed(input.auth.allowedModels, String(input.body.model))) {
       throw ApiError.forbidden(
         `This key is not allowed to use the model '${String(input.body.model)}'.`,
         'model_not_allowed',
       );
     }
-    const payload = JSON.stringify(body);
+    // One conversation id per (user, client conversation key): the CLI's thread id, sent as prompt_cache_key too.
+    const conversation = await this.conversations.resolve(input.auth, body);
+    body.prompt_cache_key = conversation.id;
+    const payload = JSON.stringify(orderLikeCli(body));
     // The reservation covers the input and the answer still to come (item 3 of issue 11).
     const inputEstimate = Math.ceil(payload.length / 4);
     const reserve = inputEstimate + outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
     const admission = await this.limits.admit(input.auth, reserve);
-    return { body, model, payload, admission, inputEstimate };
+    return { body, model, payload, admission, threadId: conversation.id, inputEstimate };
   }
 
   /** One account: send, and on a 401 refresh once and send again. */
@@ -220,9 +283,15 @@ export class GatewayPipeline {
     } catch (err) {
       if (err instanceof AccountRefreshError || err instanceof AccountUnavailableError)
         return { error: err, final: false };
+      const down = unavailableDependency(err);
+      if (down)
+        return {
+          error: ApiError.unavailable(`The gateway's ${down} is unavailable.`, `${down}_unavailable`),
+          final: false,
+        };
       throw err;
     }
-    // 401 recovery as the Codex CLI does it (codex-protocol.md §3.4, captures §3): after the first 401 re-read the
+    // 401 recovery as the Codex CLI does it (docs/upstream-protocol.md §6): after the first 401 re-read the
     // stored credentials (another replica may have refreshed) and retry; after the second, refresh (single flight
     // across replicas, keyed on the stale token) and retry; a third 401 moves on to another account.
     for (let unauthorized = 0; ;) {
@@ -285,6 +354,35 @@ export class GatewayPipeline {
     }
   }
 
+  /**
+   * Reads events into `held` until one carries output (anything but the response.created / in_progress prelude) or
+   * the stream ends. Returns the classified failure when that first event is a `response.failed` whose code means
+   * the account cannot serve now (usage limit, rate limit, plan without Codex); else null.
+   */
+  private async holdUntilOutput(
+    stream: AsyncGenerator<UpstreamEvent>,
+    held: UpstreamEvent[],
+  ): Promise<ClassifiedError | null> {
+    for (;;) {
+      let r: IteratorResult<UpstreamEvent>;
+      try {
+        r = await stream.next();
+      } catch (err) {
+        // The stream broke before any output: give the error to the consumer at its first read.
+        held.push({ type: '__error__', data: err, raw: '' });
+        return null;
+      }
+      if (r.done) return null;
+      held.push(r.value);
+      if (PRELUDE.has(r.value.type)) continue;
+      if (r.value.type !== 'response.failed') return null;
+      const error = r.value.data?.response?.error ?? {};
+      const code = typeof error.code === 'string' ? error.code : null;
+      if (!code || !FAILOVER_CODES.has(code)) return null;
+      return classifyUpstream(429, JSON.stringify({ error: { ...error, type: code } }), {});
+    }
+  }
+
   private async afterFailure(
     account: PoolAccount,
     c: ClassifiedError,
@@ -342,7 +440,7 @@ export class GatewayPipeline {
   }
 
   /**
-   * POST {base}/responses/compact (remote compaction, unary JSON; codex-protocol.md §11) through the same key rules,
+   * POST {base}/responses/compact (remote compaction, unary JSON; docs/upstream-protocol.md §8) through the same key rules,
    * limits, pool, failover and usage rows as open(). The body is the Codex CLI's own and goes up unchanged after
    * alias resolution; the answer `{"output":[…]}` comes back as parsed JSON.
    */
@@ -374,9 +472,8 @@ export class GatewayPipeline {
         );
       const payload = JSON.stringify(body);
       admission = await this.limits.admit(input.auth, Math.ceil(payload.length / 4));
-      const stickyKey =
-        typeof body.prompt_cache_key === 'string' && body.prompt_cache_key ? body.prompt_cache_key : null;
-      const threadId = stickyKey ? uuidFrom(stickyKey) : randomUUID();
+      const threadId = (await this.conversations.resolve(input.auth, body)).id;
+      const stickyKey = threadId;
       const turnState = input.codex?.turnState || null;
       const preferred =
         (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
@@ -472,28 +569,32 @@ export class GatewayPipeline {
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
     try {
-      for await (const ev of readSse(res.body)) {
+      read: for await (const batch of readSseBatches(res.body)) {
         if (ttfbMs === null) ttfbMs = Date.now() - t0;
-        if (ev.type.startsWith('codex.')) {
-          const rl = ev.data?.rate_limits;
-          const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
-            (x) => typeof x === 'number',
-          );
-          const used = percents.length ? Math.max(...percents) : undefined;
-          if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
-          continue;
+        for (const ev of batch) {
+          if (ev.type.startsWith('codex.')) {
+            const rl = ev.data?.rate_limits;
+            const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
+              (x) => typeof x === 'number',
+            );
+            const used = percents.length ? Math.max(...percents) : undefined;
+            if (typeof used === 'number') void this.pool.setUsedPercent(account, used).catch(() => {});
+            continue;
+          }
+          if (TERMINAL.has(ev.type)) {
+            terminal = true;
+            usage = ev.data?.response?.usage ?? null;
+            tokens = Number(usage?.total_tokens ?? 0);
+            if (ev.type === 'response.failed')
+              errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
+            if (ev.type === 'response.incomplete') errorClass = 'incomplete';
+          }
+          // Only delta events carry `delta`: other pass-through events stay unparsed.
+          if (ev.type.endsWith('.delta') && typeof ev.data?.delta === 'string')
+            relayedChars += ev.data.delta.length;
+          yield ev;
+          if (terminal) break read;
         }
-        if (TERMINAL.has(ev.type)) {
-          terminal = true;
-          usage = ev.data?.response?.usage ?? null;
-          tokens = Number(usage?.total_tokens ?? 0);
-          if (ev.type === 'response.failed')
-            errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
-          if (ev.type === 'response.incomplete') errorClass = 'incomplete';
-        }
-        if (typeof ev.data?.delta === 'string') relayedChars += ev.data.delta.length;
-        yield ev;
-        if (terminal) break;
       }
       if (!terminal)
         throw new UpstreamStreamError('The upstream stream ended before the response was complete.');
@@ -505,7 +606,8 @@ export class GatewayPipeline {
       if (err instanceof UpstreamStreamError) throw err;
       throw new UpstreamStreamError(`The upstream stream broke: ${(err as Error).message}`);
     } finally {
-      res.body.destroy();
+      if (terminal) releaseBody(res.body);
+      else discardBody(res.body);
       // Ended without a terminal event and without an error: the consumer stopped (client went away).
       if (!terminal && !errorClass) errorClass = 'client_aborted';
       // An aborted stream is not free: without the upstream's usage, charge the input estimate plus the
@@ -553,10 +655,4 @@ function toApiError(c: ClassifiedError): ApiError {
   if (c.errorClass === 'usage_not_included')
     return ApiError.unavailable('The subscription plan does not include Codex.', 'usage_not_included');
   return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
-}
-
-/** A stable uuid-shaped thread id per conversation key (the key itself never goes upstream as an id). */
-function uuidFrom(key: string): string {
-  const h = createHash('sha256').update(key).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

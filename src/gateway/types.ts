@@ -27,4 +27,6 @@ export interface OpenInput {
   codex?: { turnState?: string | null; betaFeatures?: string | null };
   /** Prefer this account (a WebSocket connection keeps its account while it stays healthy). */
   preferAccountId?: string | null;
+  /** Client fields an endpoint mapper already dropped (chat), logged with the upstream drops. */
+  dropped?: string[];
 }

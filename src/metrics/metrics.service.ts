@@ -17,6 +17,7 @@ export class MetricsService {
   readonly tokens: Counter<string>;
   readonly upstreamErrors: Counter<string>;
   readonly failovers: Counter<string>;
+  readonly headerHold: Histogram<string>;
   readonly inflight: Gauge<string>;
   readonly accountUsed: Gauge<string>;
   readonly accountCooldown: Gauge<string>;
@@ -66,6 +67,12 @@ export class MetricsService {
     this.failovers = new Counter({
       name: 'cg_failovers_total',
       help: 'Requests retried on another account',
+      registers: r,
+    });
+    this.headerHold = new Histogram({
+      name: 'cg_header_hold_seconds',
+      help: 'Time the client headers were held after the upstream answered, until its first output event',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     });
     this.inflight = new Gauge({

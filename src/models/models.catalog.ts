@@ -28,7 +28,7 @@ export const FALLBACK_CATALOG: CatalogModel[] = [
 /** Catalog created time: the listing has no dates; a fixed value keeps ids stable for clients. */
 const CREATED = 1735689600;
 
-/** Effort names as the CLI spells them; `ultra` goes upstream as `max` (codex-protocol.md §7.3). */
+/** Effort names as the CLI spells them; `ultra` goes upstream as `max` (docs/upstream-protocol.md §4). */
 export function wireEffort(effort: string): string {
   return effort === 'ultra' ? 'max' : effort;
 }
@@ -77,7 +77,7 @@ export function resolveAlias(catalog: CatalogModel[], id: string): { model: stri
 }
 
 /**
- * A ModelInfo entry with every field CLI 0.169 requires to decode (captures §4), for models the gateway knows
+ * A ModelInfo entry with every field CLI 0.169 requires to decode (docs/upstream-protocol.md §7), for models the gateway knows
  * only from its fallback list. Real upstream entries are never replaced by this.
  */
 export function fallbackEntry(m: CatalogModel, priority: number): Record<string, any> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -36,7 +36,7 @@ declare module 'fastify' {
 }
 
 /**
- * Responses over WebSocket at GET /v1/responses (the Codex CLI's default transport, captures §5): the upgrade is
+ * Responses over WebSocket at GET /v1/responses (the Codex CLI's default transport, docs/upstream-protocol.md §8): the upgrade is
  * authenticated with the virtual key like any /v1 request; each `response.create` frame becomes one pass through
  * the GatewayPipeline (same limits, pool, failover before the first byte, usage rows and metrics as HTTP), sent
  * upstream over HTTP + SSE with the whole history (ADR 0009), and the upstream events go back one JSON text frame
@@ -44,11 +44,13 @@ declare module 'fastify' {
  * with 426 at once, which makes the CLI use HTTP for the rest of its session.
  */
 @Injectable()
-export class ResponsesSocketServer implements OnModuleInit {
+export class ResponsesSocketServer implements OnApplicationBootstrap {
   private readonly logger = new Logger('responses-ws');
   private readonly perKey = new Map<string, number>();
   readonly open: Gauge<string>;
   readonly closes: Counter<string>;
+  readonly upgrades: Counter<string>;
+  readonly responses: Counter<string>;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -69,9 +71,22 @@ export class ResponsesSocketServer implements OnModuleInit {
       labelNames: ['code'],
       registers: [metrics.registry],
     });
+    this.upgrades = new Counter({
+      name: 'cg_ws_upgrades_total',
+      help: 'Responses WebSocket upgrade requests by outcome (accepted, off = 426, unauthorized, not_upgrade = 405)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    this.responses = new Counter({
+      name: 'cg_ws_responses_total',
+      help: 'response.create frames taken on Responses WebSockets (prewarm = answered by the gateway)',
+      labelNames: ['kind'],
+      registers: [metrics.registry],
+    });
   }
 
-  onModuleInit(): void {
+  /** After Nest set up its routes and error handler (registering earlier would take Fastify's default handler). */
+  onApplicationBootstrap(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     void fastify.register(async (scope) => {
       await scope.register(websocket, {
@@ -92,25 +107,35 @@ export class ResponsesSocketServer implements OnModuleInit {
     });
   }
 
-  /** Before the upgrade: 426 when switched off or not an upgrade, 401 for a bad key (same rules as HTTP). */
+  /** Before the upgrade: 405 for a plain GET, 426 when switched off, 401 for a bad key (same rules as HTTP). */
   private async admitUpgrade(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (!this.config.RESPONSES_WEBSOCKET || !req.ws) {
-      return sendError(
-        reply,
-        new ApiError(
-          426,
-          this.config.RESPONSES_WEBSOCKET
-            ? 'This endpoint speaks WebSocket; use POST /v1/responses for HTTP.'
-            : 'Responses over WebSocket are switched off on this gateway; use POST /v1/responses.',
-          'invalid_request_error',
-          null,
-          'upgrade_required',
-        ),
+    if (!req.ws) {
+      const err = new ApiError(
+        405,
+        'Method GET is not allowed on /v1/responses without a WebSocket upgrade. Allowed: POST.',
+        'invalid_request_error',
+        null,
+        'method_not_allowed',
+        { allow: 'POST' },
       );
+      this.upgrades.inc({ outcome: 'not_upgrade' });
+      return sendError(reply, err);
+    }
+    if (!this.config.RESPONSES_WEBSOCKET) {
+      const err = new ApiError(
+        426,
+        'Responses over WebSocket are switched off on this gateway; use POST /v1/responses.',
+        'invalid_request_error',
+        null,
+        'upgrade_required',
+      );
+      this.upgrades.inc({ outcome: 'off' });
+      return sendError(reply, err);
     }
     const key = extractKey(req.headers);
     const auth = key ? await authenticateKey(this.keys, key) : null;
     if (!auth) {
+      this.upgrades.inc({ outcome: 'unauthorized' });
       return sendError(
         reply,
         ApiError.unauthorized(
@@ -121,6 +146,7 @@ export class ResponsesSocketServer implements OnModuleInit {
       );
     }
     req.auth = auth;
+    this.upgrades.inc({ outcome: 'accepted' });
     const st = await this.models.state().catch(() => null);
     if (st) (req.raw as any).wsEtag = catalogEtag(st.version, auth.allowedModels, true);
   }
@@ -156,6 +182,7 @@ export class ResponsesSocketServer implements OnModuleInit {
       this.pipeline,
       this.models,
       this.logger,
+      (kind) => this.responses.inc({ kind }),
     );
     session.start();
   }
@@ -181,6 +208,7 @@ class SocketSession {
     private readonly pipeline: GatewayPipeline,
     private readonly models: ModelsService,
     private readonly logger: Logger,
+    private readonly count: (kind: 'prewarm' | 'response') => void,
   ) {
     this.chain = new ResponseChain({ keep: 4, maxBytes: config.BODY_LIMIT_BYTES });
     this.codex = codexHeaders(req);
@@ -288,6 +316,7 @@ class SocketSession {
       );
       return;
     }
+    this.count(generate === false ? 'prewarm' : 'response');
     if (generate === false) return this.prewarm(rest, input);
     const turnId = typeof rest.client_metadata?.turn_id === 'string' ? rest.client_metadata.turn_id : null;
     const turn = this.turn;
@@ -344,7 +373,7 @@ class SocketSession {
   }
 
   /**
-   * `generate: false` (the CLI's prewarm, captures §5.3): nothing to generate, so nothing goes upstream. The
+   * `generate: false` (the CLI's prewarm, docs/upstream-protocol.md §8): nothing to generate, so nothing goes upstream. The
    * gateway answers `response.created` + `response.completed` with no output and remembers the input, so the
    * next frame can chain to it.
    */

@@ -1,8 +1,8 @@
 /**
  * Responses over WebSocket keep state per connection: a `response.create` frame may name the previous response
- * of the same socket (`previous_response_id`) and carry only the new input items (captures §5.3–5.4). The gateway
+ * of the same socket (`previous_response_id`) and carry only the new input items (docs/upstream-protocol.md §8). The gateway
  * sends every response upstream as one HTTP request with the whole history (what the CLI itself sends after a
- * refused upgrade, captures §6), so it remembers, per connection, the full input + output of the latest responses.
+ * refused upgrade, docs/upstream-protocol.md §4), so it remembers, per connection, the full input + output of the latest responses.
  * Pure (no I/O); bounded: a few recent responses, and no history larger than `maxBytes`.
  */
 export interface ChainLimits {

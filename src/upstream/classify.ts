@@ -17,7 +17,7 @@ export type UpstreamErrorClass =
   | 'bad_request'
   | 'server';
 
-/** Error codes that say the login itself is gone (codex-protocol.md §3.3, field reports) [verify on 403]. */
+/** Error codes that say the login itself is gone (docs/upstream-protocol.md §3, field reports) [verify on 403]. */
 const ACCOUNT_GONE = new Set([
   'account_deactivated',
   'account_suspended',

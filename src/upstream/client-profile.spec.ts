@@ -22,7 +22,7 @@ describe('client profile', () => {
       'codex_exec/0.169.0 (Debian 12.0.0; x86_64) xterm (codex_exec; 0.169.0)',
     );
   });
-  it('builds the short form the refresh and revoke calls carry (captures §8, §11)', () => {
+  it('builds the short form the refresh and revoke calls carry (docs/upstream-protocol.md §3, §1)', () => {
     expect(clientUserAgent(profile, 'short')).toBe('codex_exec/0.169.0 (Debian 12.0.0; x86_64) xterm');
     expect(clientProfileHeaders(profile, 'short', 'codex_cli_rs')).toEqual({
       originator: 'codex_cli_rs',

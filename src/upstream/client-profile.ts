@@ -1,12 +1,12 @@
 import type { AppConfig } from '../config/config.schema.js';
 
 /**
- * The client profile (docs/upstream-protocol.md, captures §2–§8): the `originator` and `user-agent` the Codex CLI
+ * The client profile (docs/upstream-protocol.md, docs/upstream-protocol.md §3–§4): the `originator` and `user-agent` the Codex CLI
  * sends, in one place. The user agent is built as the CLI builds it:
  *   `<originator>/<version> (<OS name> <OS version>; <arch>) <terminal>`
  * and, on the backend calls made once the CLI's in-process app-server client is registered (every `/responses`
  * request, the later `/models` calls), with ` (<originator>; <version>)` appended. The token refresh (and the
- * logout's revoke) happen before that and carry the short form (captures §8, §11).
+ * logout's revoke) happen before that and carry the short form (docs/upstream-protocol.md §3, §1).
  * The machine part comes from CODEX_UA_OS / CODEX_UA_ARCH / CODEX_UA_TERMINAL (defaults: the captured CLI's
  * `Debian 12.0.0; x86_64` and `xterm`): stable per deployment and never read from this host, so the upstream never
  * sees a container kernel release. CODEX_USER_AGENT replaces the whole value when set.

@@ -8,7 +8,6 @@ describe('normalizeForCodex', () => {
       input: 'hi',
       instructions: 'Be nice',
       stream: false,
-      store: true,
     });
     expect(body).toMatchObject({ model: 'm', stream: true, store: false, instructions: '' });
     expect(body.input).toEqual([
@@ -53,15 +52,30 @@ describe('normalizeForCodex', () => {
     ]);
   });
 
-  it('asks for encrypted reasoning when reasoning is on, merging the client include', () => {
-    const { body } = normalizeForCodex({
-      model: 'm',
-      input: 'x',
-      reasoning: { effort: 'high' },
-      include: ['message.output_text.logprobs'],
-    });
-    expect(body.include).toEqual(['message.output_text.logprobs', 'reasoning.encrypted_content']);
-    expect(normalizeForCodex({ model: 'm', input: 'x' }).body.include).toBeUndefined();
+  it('always asks for encrypted reasoning, as the CLI, whatever the client sent', () => {
+    expect(normalizeForCodex({ model: 'm', input: 'x' }).body.include).toEqual([
+      'reasoning.encrypted_content',
+    ]);
+    const r = normalizeForCodex({ model: 'm', input: 'x', include: ['web_search_call.results'] });
+    expect(r.body.include).toEqual(['reasoning.encrypted_content']);
+    expect(r.dropped).toEqual(['include:web_search_call.results']);
+    expect(() =>
+      normalizeForCodex({ model: 'm', input: 'x', include: ['message.output_text.logprobs'] }),
+    ).toThrow(ApiError);
+  });
+
+  it('refuses conversation/prompt, drops seed and unknown fields, handles service_tier', () => {
+    for (const p of ['conversation', 'prompt'])
+      expect(() => normalizeForCodex({ model: 'm', input: 'x', [p]: 'x' })).toThrow(
+        expect.objectContaining({ param: p }),
+      );
+    const r = normalizeForCodex({ model: 'm', input: 'x', seed: 3, top_k: 2, service_tier: 'auto' });
+    expect(r.body).not.toHaveProperty('seed');
+    expect(r.body).not.toHaveProperty('top_k');
+    expect(r.body).not.toHaveProperty('service_tier');
+    expect(normalizeForCodex({ model: 'm', input: 'x', service_tier: 'priority' }).body.service_tier).toBe(
+      'priority',
+    );
   });
 
   it('removes item ids from replayed function calls', () => {

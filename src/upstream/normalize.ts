@@ -1,34 +1,19 @@
 import { ApiError } from '../common/errors.js';
+import { screenParams } from './params.js';
 
 /**
  * A Responses API request as clients send it to OpenAI → the body the Codex backend accepts (docs/upstream-protocol.md §4).
- * One place for every upstream body rule, shared by /v1/responses and /v1/chat/completions:
+ * One place for every upstream body rule, shared by /v1/responses and /v1/chat/completions (the chat mapper builds a
+ * Responses body first). Which client fields survive is decided by the table in params.ts; on top of it:
  * - `stream: true`, `store: false` always (the backend refuses anything else; the gateway shapes the answer);
  * - `instructions` always present and "" — the client's instructions become a developer message at the head of
  *   `input` (the policy docs/upstream-protocol.md §4 gives; real-backend reports disagree on the key, so it stays in one place);
  * - string `input` becomes one user message; replayed `function_call` items lose their item `id`;
  * - function tools without `strict` get `strict: false` (Responses would otherwise force strict schemas);
- * - `include: ["reasoning.encrypted_content"]` when reasoning is on;
- * - parameters the backend refuses are removed and reported in `dropped` (logged at debug by the caller);
- * - `previous_response_id` is refused: the backend stores nothing, so the reference could not be resolved.
+ * - `include: ["reasoning.encrypted_content"]` always, as the CLI (so reasoning can be replayed with store:false);
+ * - `service_tier` `auto`/`default` omitted, `priority`/`flex` kept;
+ * - dropped fields are reported in `dropped` (logged at debug by the caller); refusals are 400s naming the param.
  */
-export const UNSUPPORTED_PARAMS = [
-  'max_output_tokens',
-  'max_completion_tokens',
-  'temperature',
-  'top_p',
-  'frequency_penalty',
-  'presence_penalty',
-  'user',
-  'metadata',
-  'stream_options',
-  'safety_identifier',
-  'prompt_cache_retention',
-  'background',
-  'truncation',
-  'top_logprobs',
-] as const;
-
 export interface NormalizedRequest {
   body: Record<string, any>;
   model: string;
@@ -44,24 +29,17 @@ export function normalizeForCodex(req: unknown): NormalizedRequest {
   if (typeof req.model !== 'string' || !req.model.trim()) {
     throw ApiError.badRequest("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
   }
-  if (req.previous_response_id !== undefined && req.previous_response_id !== null) {
-    throw ApiError.badRequest(
-      "'previous_response_id' is not supported: the upstream stores no responses. Send the whole conversation in 'input'.",
-      'previous_response_id',
-      'unsupported_parameter',
-    );
-  }
   if (req.input === undefined || req.input === null) {
     throw ApiError.badRequest("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   }
-  const body: Record<string, any> = { ...req };
-  const dropped: string[] = [];
-  for (const p of UNSUPPORTED_PARAMS) {
-    if (p in body) {
-      dropped.push(p);
-      delete body[p];
-    }
+  const screened = screenParams(req, 'responses');
+  if (screened.refused) {
+    const { param, message } = screened.refused;
+    throw ApiError.badRequest(`Unsupported value for '${param}': ${message}`, param, 'unsupported_parameter');
   }
+  const body: Record<string, any> = { ...req };
+  const dropped = screened.dropped;
+  for (const p of dropped) delete body[p];
   let input: any[];
   if (typeof req.input === 'string')
     input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: req.input }] }];
@@ -85,11 +63,13 @@ export function normalizeForCodex(req: unknown): NormalizedRequest {
       isObj(t) && t.type === 'function' && t.strict === undefined ? { ...t, strict: false } : t,
     );
   }
-  if (isObj(req.reasoning) && (req.reasoning.effort || req.reasoning.summary)) {
-    const include = new Set<string>(Array.isArray(req.include) ? req.include : []);
-    include.add('reasoning.encrypted_content');
-    body.include = [...include];
+  body.include = ['reasoning.encrypted_content'];
+  if (Array.isArray(req.include)) {
+    const others = req.include.filter((v: unknown) => v !== 'reasoning.encrypted_content');
+    if (others.length) dropped.push(...others.map((v: unknown) => `include:${String(v)}`));
   }
+  if (body.service_tier === 'auto' || body.service_tier === 'default' || body.service_tier === null)
+    delete body.service_tier;
   return { body, model: req.model, dropped };
 }
 
@@ -99,4 +79,28 @@ function stripCallId(item: unknown): unknown {
     return rest;
   }
   return item;
+}
+
+/** Top-level keys in the order the Codex CLI 0.169 sends them (docs/upstream-protocol.md §4); anything else after them. */
+const CLI_ORDER = [
+  'model',
+  'instructions',
+  'stream',
+  'input',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'reasoning',
+  'store',
+  'include',
+  'service_tier',
+  'prompt_cache_key',
+  'text',
+];
+
+export function orderLikeCli(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CLI_ORDER) if (k in body) out[k] = body[k];
+  for (const [k, v] of Object.entries(body)) if (!(k in out)) out[k] = v;
+  return out;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
@@ -21,7 +21,7 @@ const SETUP_LOCK = 0x63675f73;
  * and refused once any admin exists.
  */
 @Injectable()
-export class SetupService implements OnApplicationBootstrap {
+export class SetupService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('setup');
 
   constructor(
@@ -35,17 +35,38 @@ export class SetupService implements OnApplicationBootstrap {
     return this.redis.key('setup-tokens');
   }
 
+  private retry: NodeJS.Timeout | null = null;
+
+  /** Start-up never fails because of this: with the database or Redis down it retries in the background. */
   async onApplicationBootstrap(): Promise<void> {
     // The ADMIN_EMAIL/ADMIN_PASSWORD bootstrap (UsersService) creates the admin itself: no link needed then.
     if (this.config.ADMIN_EMAIL && this.config.ADMIN_PASSWORD) return;
-    if (!(await this.needed())) return;
-    const token = randomBytes(32).toString('base64url');
-    await this.redis.client.hset(this.tokensKey, sha256(token), new Date().toISOString());
-    const link = `${this.config.PUBLIC_URL.replace(/\/+$/, '')}/admin/setup?token=${token}`;
-    this.logger.warn(
-      { setupUrl: link },
-      `No admin exists yet. Open this one-time link to create the first admin: ${link}`,
-    );
+    await this.announce();
+  }
+
+  onModuleDestroy(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+  }
+
+  private async announce(): Promise<void> {
+    try {
+      if (!(await this.needed())) return;
+      const token = randomBytes(32).toString('base64url');
+      await this.redis.client.hset(this.tokensKey, sha256(token), new Date().toISOString());
+      const link = `${this.config.PUBLIC_URL.replace(/\/+$/, '')}/admin/setup?token=${token}`;
+      this.logger.warn(
+        { setupUrl: link },
+        `No admin exists yet. Open this one-time link to create the first admin: ${link}`,
+      );
+    } catch (err) {
+      this.logger.warn(
+        { err: (err as Error).message },
+        'could not check whether a first admin is needed; retrying in 10 s',
+      );
+      this.retry = setTimeout(() => void this.announce(), 10_000);
+      this.retry.unref();
+    }
   }
 
   async needed(): Promise<boolean> {

@@ -22,8 +22,10 @@ The admin API at <code>/admin/api</code> works meanwhile.</p></main></body></htm
  * shows at once. Any other /admin/* path gets index.html (the app routes in the browser), except /admin/api/*,
  * which stays the API's JSON 404. `GET /` redirects to /admin/.
  */
-export async function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST): Promise<void> {
-  await fastify.register(fastifyStatic, { root, serve: false, index: false });
+export function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST): void {
+  // Not awaited: awaiting a register here would boot Fastify's plugin queue in the middle of Nest's init, and
+  // the error handler Nest sets afterwards would no longer see body-parser errors. It loads at ready().
+  void fastify.register(fastifyStatic, { root, serve: false, index: false });
 
   const sendIndex = async (reply: FastifyReply) => {
     let html: string;
@@ -40,7 +42,12 @@ export async function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST
   };
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const path = decodeURIComponent(req.url.split('?')[0]);
+    let path: string;
+    try {
+      path = decodeURIComponent(req.url.split('?')[0]);
+    } catch {
+      return reply.callNotFound(); // malformed %-encoding: no such file
+    }
     if (path === '/admin/api' || path.startsWith('/admin/api/')) return reply.callNotFound();
     const rel = normalize(path.replace(/^\/admin\/?/, ''));
     if (rel && rel !== '.' && !rel.startsWith('..') && !rel.includes(`${sep}..`) && rel !== 'index.html') {

@@ -11,8 +11,8 @@ import { registerWebAdmin } from './static-site.js';
 @Injectable()
 class WebAdminSite implements OnModuleInit {
   constructor(private readonly host: HttpAdapterHost) {}
-  async onModuleInit(): Promise<void> {
-    await registerWebAdmin(this.host.httpAdapter.getInstance<FastifyInstance>());
+  onModuleInit(): void {
+    registerWebAdmin(this.host.httpAdapter.getInstance<FastifyInstance>());
   }
 }
 

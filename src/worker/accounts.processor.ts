@@ -1,4 +1,4 @@
-import { OnApplicationBootstrap, Logger } from '@nestjs/common';
+import { OnApplicationBootstrap, OnApplicationShutdown, Logger } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { RefreshScheduler } from '../accounts/refresh-scheduler.js';
@@ -23,8 +23,9 @@ import {
  * backoff + jitter; permanent ones have marked the account needs_reauth and end the job), the sweep, device polls.
  */
 @Processor(ACCOUNTS_QUEUE, { concurrency: 8 })
-export class AccountsProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class AccountsProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('accounts-worker');
+  private healer?: NodeJS.Timeout;
 
   constructor(
     private readonly scheduler: RefreshScheduler,
@@ -41,6 +42,17 @@ export class AccountsProcessor extends WorkerHost implements OnApplicationBootst
       await this.scheduler.ensureSweepScheduler();
       await this.scheduler.runSweepSoon();
     })().catch((err: Error) => this.logger.error({ err: err.message }, 'could not set up the account sweep'));
+    // A Redis flush (or a restart without persistence) deletes the sweep scheduler with everything else: check
+    // for it regularly and re-create it, which re-creates every refresh job (docs/reliability.md).
+    this.healer = setInterval(
+      () => void this.scheduler.healSweepScheduler().catch(() => false),
+      Math.min(this.scheduler.sweepEveryMs, 30_000),
+    );
+    this.healer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.healer);
   }
 
   async process(job: Job): Promise<unknown> {

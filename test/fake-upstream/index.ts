@@ -15,6 +15,8 @@ export type { ResponseSpec } from './sse.ts';
  */
 export type Fault =
   | { kind: 'unauthorized' }
+  /** A 200 stream that fails before any output: response.created, in_progress, then response.failed with `code`. */
+  | { kind: 'failed_in_stream'; code: string; message?: string; resetsInSeconds?: number }
   /**
    * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
    * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
@@ -134,6 +136,12 @@ const UNSUPPORTED = [
   'safety_identifier',
   'prompt_cache_retention',
   'previous_response_id',
+  'seed',
+  'truncation',
+  'top_logprobs',
+  'conversation',
+  'prompt',
+  'background',
 ];
 
 export const FAKE_MODELS = [
@@ -574,7 +582,7 @@ export class FakeUpstream {
   }
 
   /**
-   * Token revocation as the CLI's logout sends it (captures §11): JSON `{token, token_type_hint, client_id}`.
+   * Token revocation as the CLI's logout sends it (docs/upstream-protocol.md §1): JSON `{token, token_type_hint, client_id}`.
    * A revoked refresh token can no longer be used (refused as invalidated). Other body shapes are refused: the
    * real endpoint's handling of them is unknown, so the fake holds the gateway to the captured shape.
    */
@@ -656,7 +664,7 @@ export class FakeUpstream {
       res,
       200,
       {
-        // Every field Codex CLI 0.169 needs to decode an entry (captures §4), so the real CLI accepts the catalog.
+        // Every field Codex CLI 0.169 needs to decode an entry (docs/upstream-protocol.md §7), so the real CLI accepts the catalog.
         models: FAKE_MODELS.map((m) => ({
           slug: m.slug,
           display_name: m.display_name,
@@ -685,7 +693,7 @@ export class FakeUpstream {
     );
   }
 
-  /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (codex-protocol.md §11). */
+  /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (docs/upstream-protocol.md §8). */
   private compact(rec: RecordedRequest, res: ServerResponse): void {
     const h = rec.headers;
     const st = this.byAccess(h.authorization);
@@ -796,6 +804,17 @@ export class FakeUpstream {
     if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
     for (const p of UNSUPPORTED) if (p in b) return json(res, 400, { detail: `Unsupported parameter: ${p}` });
     for (const item of b.input) {
+      // Nothing is stored (store:false): a replayed reasoning item must carry its encrypted content.
+      if (item?.type === 'reasoning' && typeof item.encrypted_content !== 'string') {
+        return json(res, 404, {
+          error: {
+            message: `Item with id '${item.id}' not found. Items are not persisted when \`store\` is set to false.`,
+            type: 'invalid_request_error',
+            param: 'input',
+            code: null,
+          },
+        });
+      }
       if (item?.type === 'function_call' && typeof item.id === 'string' && !item.id.startsWith('fc')) {
         return json(res, 400, {
           detail: `Invalid 'input[].id': '${item.id}'. Expected an ID that begins with 'fc'.`,
@@ -856,9 +875,17 @@ export class FakeUpstream {
     // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
     // exactly one `compaction` output item (the compacted history, opaque to the client).
     const trigger = b.input.at(-1)?.type === 'compaction_trigger';
-    const spec = trigger
+    const spec: ResponseSpec = trigger
       ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
-      : (this.specs.shift() ?? this.streamOpts.defaultSpec);
+      : fault?.kind === 'failed_in_stream'
+        ? {
+            failed: {
+              code: fault.code,
+              message: fault.message ?? `The request failed: ${fault.code}.`,
+              ...(fault.resetsInSeconds !== undefined ? { resets_in_seconds: fault.resetsInSeconds } : {}),
+            },
+          }
+        : (this.specs.shift() ?? this.streamOpts.defaultSpec);
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -867,7 +894,9 @@ export class FakeUpstream {
             .filter((p: any) => p?.type === 'input_text')
             .map((p: any) => p.text)
             .join(' ');
-    const events = buildEvents(spec, b.model, lastText || 'nothing');
+    const events = buildEvents(spec, b.model, lastText || 'nothing', {
+      encryptedReasoning: Array.isArray(b.include) && b.include.includes('reasoning.encrypted_content'),
+    });
     const rl = events.find((e) => e.type === 'codex.rate_limits');
     if (rl) {
       // The stream's own usage event carries the same snapshot as the headers.
@@ -938,6 +967,9 @@ export class FakeUpstream {
       if (closed) return;
       if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));
       else res.write(encodeEvent(events[i]));
+      // The backend's pause between the prelude (created / in_progress) and the first output event.
+      if (spec.firstOutputDelayMs && events[i].type === 'response.in_progress')
+        await sleep(spec.firstOutputDelayMs);
       if (o.eventDelayMs > 0) await sleep(i < 3 ? 0 : o.eventDelayMs);
     }
     res.end();

@@ -5,6 +5,8 @@ export interface ResponseSpec {
   text?: string;
   reasoningSummary?: string;
   functionCalls?: { name: string; arguments: string; callId?: string }[];
+  /** Freeform (custom) tool calls: custom_tool_call items with a raw `input`. */
+  customToolCalls?: { name: string; input: string; callId?: string }[];
   usage?: {
     input_tokens?: number;
     cached_tokens?: number;
@@ -13,7 +15,9 @@ export interface ResponseSpec {
   };
   incomplete?: 'max_output_tokens' | 'content_filter';
   refusal?: string;
-  failed?: { code: string; message: string };
+  failed?: { code: string; message: string; resets_in_seconds?: number };
+  /** Pause after response.in_progress before the first output event (time the model takes to start). */
+  firstOutputDelayMs?: number;
   /** Answer a remote-compaction (v2) request: one `compaction` output item and nothing else. */
   compaction?: { encryptedContent: string };
 }
@@ -34,7 +38,12 @@ function pieces(text: string): string[] {
  * The event sequence of one answer, in the order docs/upstream-protocol.md §5 gives (codex.rate_limits first, then
  * response.created … response.completed), with sequence_number on every event.
  */
-export function buildEvents(spec: ResponseSpec, model: string, lastUserText: string): SseEvent[] {
+export function buildEvents(
+  spec: ResponseSpec,
+  model: string,
+  lastUserText: string,
+  opts: { encryptedReasoning?: boolean } = {},
+): SseEvent[] {
   const respId = id('resp');
   const created = Math.floor(Date.now() / 1000);
   const base = (status: string, extra: Record<string, any> = {}) => ({
@@ -95,7 +104,10 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
         id: rid,
         type: 'reasoning',
         summary: [{ type: 'summary_text', text: spec.reasoningSummary }],
-        encrypted_content: `gAAAA${randomBytes(24).toString('base64url')}`,
+        // With store:false the backend returns the reasoning only when asked (include reasoning.encrypted_content).
+        ...(opts.encryptedReasoning !== false
+          ? { encrypted_content: `gAAAA${randomBytes(24).toString('base64url')}` }
+          : {}),
       },
     });
     oi++;
@@ -109,7 +121,9 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
   }
   const text =
     spec.text ??
-    (spec.functionCalls || spec.refusal || spec.compaction ? undefined : `You said: ${lastUserText}`);
+    (spec.functionCalls || spec.refusal || spec.compaction || spec.failed
+      ? undefined
+      : `You said: ${lastUserText}`);
   if (text !== undefined || spec.refusal) {
     const mid = id('msg');
     push('response.output_item.added', {
@@ -198,6 +212,23 @@ export function buildEvents(spec: ResponseSpec, model: string, lastUserText: str
         name: fc.name,
         arguments: fc.arguments,
       },
+    });
+    oi++;
+  }
+  for (const cc of spec.customToolCalls ?? []) {
+    const cid = id('ctc');
+    const callId = cc.callId ?? id('call');
+    const item = { id: cid, type: 'custom_tool_call', call_id: callId, name: cc.name };
+    push('response.output_item.added', {
+      output_index: oi,
+      item: { ...item, status: 'in_progress', input: '' },
+    });
+    for (const d of pieces(cc.input))
+      push('response.custom_tool_call_input.delta', { item_id: cid, output_index: oi, delta: d });
+    push('response.custom_tool_call_input.done', { item_id: cid, output_index: oi, input: cc.input });
+    push('response.output_item.done', {
+      output_index: oi,
+      item: { ...item, status: 'completed', input: cc.input },
     });
     oi++;
   }

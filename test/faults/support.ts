@@ -244,12 +244,21 @@ export class GatewayProc {
     const g = new GatewayProc(role, proc);
     g.url = `http://127.0.0.1:${port}`;
     const marker = role === 'worker' ? '"msg":"worker started"' : '"msg":"listening"';
-    await waitFor(`${role} to start`, () => {
-      if (proc.exitCode !== null) throw new Error(`${role} exited: ${g.out.slice(-2000)}`);
-      return g.out.includes(marker);
-    });
-    if (opts.waitReady !== false && role !== 'worker')
-      await waitFor('readyz', async () => (await fetch(`${g.url}/readyz`)).status === 200, 20_000);
+    try {
+      await waitFor(
+        `${role} to start`,
+        () => {
+          if (proc.exitCode !== null) throw new Error(`${role} exited: ${g.out.slice(-2000)}`);
+          return g.out.includes(marker);
+        },
+        60_000,
+      );
+      if (opts.waitReady !== false && role !== 'worker')
+        await waitFor('readyz', async () => (await fetch(`${g.url}/readyz`)).status === 200, 20_000);
+    } catch (err) {
+      proc.kill('SIGKILL');
+      throw err;
+    }
     return g;
   }
 

@@ -20,7 +20,7 @@ export interface TokenSet {
   refreshToken: string | null;
 }
 
-/** The originator of the plain `codex` binary (login/logout), captures §11. */
+/** The originator of the plain `codex` binary (login/logout), docs/upstream-protocol.md §1. */
 const LOGOUT_ORIGINATOR = 'codex_cli_rs';
 
 export type RefreshReason = 'proactive_expiry' | 'unauthorized_recovery';
@@ -228,7 +228,7 @@ export class OAuthClient {
   }
 
   /**
-   * Best-effort revocation when an account is deleted, as `codex logout` sends it (captures §11): JSON body
+   * Best-effort revocation when an account is deleted, as `codex logout` sends it (docs/upstream-protocol.md §1): JSON body
    * `{token, token_type_hint: "refresh_token", client_id}`; headers content-type, originator `codex_cli_rs` (logout
    * runs as the plain CLI, not `codex exec`), the short user agent, accept. A non-2xx answer is reported, not thrown.
    */

@@ -83,7 +83,27 @@ export class TokenRefreshService {
     if (!row) throw accountNotFound(id);
     const pending = await this.readPending(id);
     if (pending) return this.persistPending(row, pending);
-    return { row, tokens: this.cipher.open(row.id, row.credentials, row.credentialsKeyId) };
+    return { row, tokens: this.open(row) };
+  }
+
+  /**
+   * Decrypts an account's tokens. A row sealed with a key the gateway does not have (a backup restored with
+   * another ENCRYPTION_KEY) makes that account unusable, named in the log once, while the others keep serving.
+   */
+  private readonly undecryptable = new Set<string>();
+  private open(row: AccountRow): StoredTokens {
+    try {
+      return this.cipher.open(row.id, row.credentials, row.credentialsKeyId);
+    } catch (err) {
+      if (!this.undecryptable.has(row.id)) {
+        this.undecryptable.add(row.id);
+        this.logger.error(
+          { accountId: row.id, label: row.label, keyId: row.credentialsKeyId, err: (err as Error).message },
+          'account credentials cannot be decrypted with the configured ENCRYPTION_KEY / ENCRYPTION_KEYS_OLD: account skipped (log it in again or configure the key it was sealed with)',
+        );
+      }
+      throw new AccountUnavailableError(row.id, 'undecryptable');
+    }
   }
 
   private async readPending(id: string): Promise<PendingTokens | null> {

@@ -12,8 +12,12 @@ import { MetricsService } from '../../metrics/metrics.service.js';
  * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
  * in-flight counters, latest used-percent, and stickiness of a conversation to its account (TTL).
  */
+/** How long an unchanged used-percent is not written again (per account, per process). */
+const USED_REWRITE_MS = 5000;
+
 @Injectable()
 export class PoolService {
+  private readonly usedWritten = new Map<string, { percent: number; at: number }>();
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
@@ -43,13 +47,18 @@ export class PoolService {
     }
     const ids = all.map((a) => a.id);
     const r = this.redis.client;
-    const [cool, infl, used, sticky, counter] = await Promise.all([
-      r.mget(...ids.map((id) => this.k('cooldown', id))),
-      r.mget(...ids.map((id) => this.k('inflight', id))),
-      r.mget(...ids.map((id) => this.k('used', id))),
-      stickyKey ? r.get(this.k('sticky', stickyKey)) : Promise.resolve(null),
+    // One MGET for the whole pool state (cooldown, in-flight, used % per account, then the sticky account).
+    const keys: string[] = [];
+    for (const id of ids) keys.push(this.k('cooldown', id), this.k('inflight', id), this.k('used', id));
+    if (stickyKey) keys.push(this.k('sticky', stickyKey));
+    const [values, counter] = await Promise.all([
+      r.mget(...keys),
       this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
     ]);
+    const cool = ids.map((_, i) => values[3 * i]);
+    const infl = ids.map((_, i) => values[3 * i + 1]);
+    const used = ids.map((_, i) => values[3 * i + 2]);
+    const sticky = stickyKey ? values[3 * ids.length] : null;
     const now = Date.now();
     const candidates: Candidate[] = [];
     let soonest = Infinity;
@@ -126,14 +135,26 @@ export class PoolService {
     return v ? Number(v) : null;
   }
 
+  /**
+   * Stores an account's latest used-percent. Every response reports it (headers and the codex.rate_limits
+   * event); an unchanged value is written at most every few seconds per process, not twice per request.
+   */
   async setUsedPercent(account: PoolAccount, percent: number): Promise<void> {
+    const now = Date.now();
+    const last = this.usedWritten.get(account.id);
+    if (last && last.percent === percent && now - last.at < USED_REWRITE_MS) return;
+    this.usedWritten.set(account.id, { percent, at: now });
     this.metrics.accountUsed.set({ account: accountLabel(account) }, percent);
     await this.redis.client.set(this.k('used', account.id), String(percent), 'EX', 6 * 3600);
   }
 
-  async begin(accountId: string): Promise<void> {
+  /** The request got its account: stickiness (when keyed) and the in-flight count, in one round trip. */
+  async begin(accountId: string, stickyKey: string | null = null): Promise<void> {
     const key = this.k('inflight', accountId);
-    await this.redis.client.multi().incr(key).expire(key, 3600).exec();
+    const m = this.redis.client.multi();
+    if (stickyKey)
+      m.set(this.k('sticky', stickyKey), accountId, 'EX', Math.max(1, this.config.POOL_STICKY_TTL_SECONDS));
+    await m.incr(key).expire(key, 3600).exec();
   }
 
   async end(accountId: string): Promise<void> {

@@ -4,7 +4,13 @@ function Copyable({ value, label }: { value: string; label: string }) {
   return (
     <CopyButton value={value}>
       {({ copied, copy }) => (
-        <Button size="xs" variant="light" onClick={copy} aria-label={`Copy ${label}`}>
+        <Button
+          size="xs"
+          variant="light"
+          onClick={copy}
+          aria-label={`Copy ${label}`}
+          style={{ flexShrink: 0 }}
+        >
           {copied ? 'Copied' : 'Copy'}
         </Button>
       )}
@@ -48,7 +54,7 @@ export function KeyReveal({
         it.
       </Alert>
       <Group wrap="nowrap" align="center">
-        <Code fz="sm" style={{ wordBreak: 'break-all' }} data-testid="new-key">
+        <Code fz="sm" style={{ wordBreak: 'break-all', flex: 1, minWidth: 0 }} data-testid="new-key">
           {keyValue}
         </Code>
         <Copyable value={keyValue} label="key" />

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { FakeUpstream, type RecordedRequest } from './fake-upstream/index.ts';
+import { startGateway, type TestGateway } from './support/gateway.js';
+import { createKey } from './support/auth.js';
+import { seedAccount } from './support/accounts.js';
+
+/**
+ * FIDELITY: the full upstream request the gateway sends (header names and order, value shapes, body keys and order,
+ * fixed body values) compared with the Codex CLI 0.169 capture. Any difference that is not in the one allow-list
+ * (test/fixtures/fidelity-allowlist.json, each entry with its reason) fails the test.
+ */
+const fixtures = join(process.cwd(), 'test', 'fixtures');
+const capture = JSON.parse(readFileSync(join(fixtures, 'cli-capture-responses.json'), 'utf8'));
+const allow = JSON.parse(readFileSync(join(fixtures, 'fidelity-allowlist.json'), 'utf8'));
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+const TRANSPORT = new Set(['host', 'content-length', 'connection', 'transfer-encoding']);
+
+/** Differences of one recorded request from the capture, minus the allow-listed ones. */
+export function fidelityDiff(rec: RecordedRequest): string[] {
+  const problems: string[] = [];
+  const names = rec.rawHeaderNames.map((h) => h.toLowerCase()).filter((h) => !TRANSPORT.has(h));
+  const want = (capture.headers as [string, string][]).map(([n]) => n);
+  for (const n of want)
+    if (!names.includes(n) && !(n in allow.headers.missing)) problems.push(`header missing: ${n}`);
+  for (const n of names)
+    if (!want.includes(n) && !(n in allow.headers.extra)) problems.push(`header not in the capture: ${n}`);
+  const common = names.filter((n) => want.includes(n));
+  const wantOrder = want.filter((n) => names.includes(n));
+  if (common.join(',') !== wantOrder.join(','))
+    problems.push(`header order differs: ${common.join(', ')} vs capture ${wantOrder.join(', ')}`);
+  for (const [n, shape] of capture.headers as [string, string][]) {
+    const v = rec.headers[n];
+    if (v !== undefined && !new RegExp(shape.replaceAll('{uuid}', UUID)).test(v))
+      problems.push(`header ${n} has another shape: ${n === 'authorization' ? '<redacted>' : v}`);
+  }
+  for (const group of capture.sameValue as string[][]) {
+    const values = group.map((k) => (k.startsWith('body.') ? rec.body[k.slice(5)] : rec.headers[k]));
+    if (new Set(values).size !== 1) problems.push(`not one value: ${group.join(' = ')}`);
+  }
+  const keys = Object.keys(rec.body);
+  const wantKeys: string[] = capture.body.keys;
+  for (const k of wantKeys)
+    if (!keys.includes(k) && !(k in allow.body.missing)) problems.push(`body key missing: ${k}`);
+  for (const k of keys)
+    if (!wantKeys.includes(k) && !(k in allow.body.extra)) problems.push(`body key not in the capture: ${k}`);
+  const commonKeys = keys.filter((k) => wantKeys.includes(k));
+  const wantKeyOrder = wantKeys.filter((k) => keys.includes(k));
+  if (commonKeys.join(',') !== wantKeyOrder.join(','))
+    problems.push(`body key order differs: ${commonKeys.join(', ')} vs capture ${wantKeyOrder.join(', ')}`);
+  for (const [k, v] of Object.entries(capture.body.values))
+    if (JSON.stringify(rec.body[k]) !== JSON.stringify(v))
+      problems.push(`body ${k} = ${JSON.stringify(rec.body[k])}, capture ${JSON.stringify(v)}`);
+  return problems;
+}
+
+let fake: FakeUpstream;
+let gw: TestGateway;
+let client: OpenAI;
+beforeAll(async () => {
+  fake = await FakeUpstream.start();
+  gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
+  const a = fake.addAccount();
+  await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
+  client = new OpenAI({
+    apiKey: (await createKey(gw)).key,
+    baseURL: `${gw.url}/v1`,
+    maxRetries: 0,
+    defaultHeaders: { 'x-forwarded-for': '10.0.0.1', 'x-custom-client': 'yes' },
+  });
+});
+afterAll(async () => {
+  await gw.close();
+  await fake.close();
+});
+beforeEach(() => fake.reset());
+
+const tool = {
+  type: 'function' as const,
+  name: 'exec_command',
+  description: 'run',
+  parameters: { type: 'object', properties: { cmd: { type: 'string' } } },
+  strict: false,
+};
+const last = () => fake.requestsTo('/backend-api/codex/responses').at(-1)!;
+
+it('every allow-list entry has a reason', () => {
+  for (const section of [allow.headers.missing, allow.headers.extra, allow.body.missing, allow.body.extra])
+    for (const [k, why] of Object.entries(section))
+      expect([k, typeof why === 'string' && why.length > 20]).toEqual([k, true]);
+});
+
+it('/v1/responses with the fields the CLI sends: only allow-listed differences from the capture', async () => {
+  await client.responses.create({
+    model: 'gpt-5.5',
+    input: 'say hi',
+    instructions: 'You are a coding agent.',
+    tools: [tool],
+    tool_choice: 'auto',
+    parallel_tool_calls: true,
+    reasoning: { effort: 'medium' },
+    text: { verbosity: 'low' },
+    temperature: 0.2,
+    metadata: { a: 'b' },
+  });
+  expect(fidelityDiff(last())).toEqual([]);
+});
+
+it('/v1/chat/completions with tools and reasoning: only allow-listed differences', async () => {
+  await client.chat.completions.create({
+    model: 'gpt-5.5',
+    messages: [
+      { role: 'system', content: 'You are a coding agent.' },
+      { role: 'user', content: 'say hi' },
+    ],
+    tools: [{ type: 'function', function: { name: 'exec_command', parameters: tool.parameters } }],
+    tool_choice: 'auto',
+    parallel_tool_calls: true,
+    reasoning_effort: 'medium',
+    verbosity: 'low',
+    max_tokens: 100,
+    user: 'someone',
+  });
+  expect(fidelityDiff(last())).toEqual([]);
+});
+
+it('the check itself fails on an unlisted difference (a client header leaking, a wrong user agent)', async () => {
+  await client.responses.create({
+    model: 'gpt-5.5',
+    input: 'x',
+    tools: [tool],
+    reasoning: { effort: 'low' },
+  });
+  const base = last();
+  const leaked = { ...base, rawHeaderNames: [...base.rawHeaderNames, 'x-forwarded-for'] };
+  expect(fidelityDiff(leaked)).toContain('header not in the capture: x-forwarded-for');
+  const ua = {
+    ...base,
+    headers: { ...base.headers, 'user-agent': 'codex_exec/0.169.0 (Linux 6.8.0-45-generic; x86_64) xterm' },
+  };
+  expect(fidelityDiff(ua).some((p) => p.startsWith('header user-agent'))).toBe(true);
+  const body = { ...base, body: { seed: 1, ...base.body } };
+  expect(fidelityDiff(body)).toContain('body key not in the capture: seed');
+});
