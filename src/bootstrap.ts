@@ -9,7 +9,12 @@ import type { DestinationStream, Logger } from 'pino';
 import { AppModule, type Role } from './app.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
-import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  registerErrorHandler,
+  registerJsonParser,
+} from './common/http-edge.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -75,6 +80,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are accepted; text/plain or forms would slip past validation (and CSRF's preflight).
   registerJsonParser(fastify);
+  registerErrorHandler(fastify);
 
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

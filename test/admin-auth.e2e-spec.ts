@@ -120,12 +120,27 @@ describe('admin sign-in', () => {
     expect(noOrigin.status).toBe(403);
     const ok = await req(gw, 'POST', '/admin/api/users', { cookie: c, origin: PUBLIC_URL, body });
     expect(ok.status).toBe(201);
+    // The Host header is not an allowed origin (issue 11 item 11): only PUBLIC_URL is.
     const sameHost = await req(gw, 'PATCH', `/admin/api/users/${ok.body.id}`, {
       cookie: c,
       headers: { referer: `${gw.url}/admin/users` },
       body: { name: 'y' },
     });
-    expect(sameHost.status).toBe(200);
+    expect(sameHost.status).toBe(403);
+    const viaReferer = await req(gw, 'PATCH', `/admin/api/users/${ok.body.id}`, {
+      cookie: c,
+      headers: { referer: `${PUBLIC_URL}/admin/users` },
+      body: { name: 'y' },
+    });
+    expect(viaReferer.status).toBe(200);
+    // Origin: null is refused even with a same-origin Referer.
+    const nullOrigin = await req(gw, 'PATCH', `/admin/api/users/${ok.body.id}`, {
+      cookie: c,
+      origin: 'null',
+      headers: { referer: `${PUBLIC_URL}/admin/users` },
+      body: { name: 'z' },
+    });
+    expect(nullOrigin.status).toBe(403);
     // Cross-origin login is refused too (login CSRF).
     expect((await login(gw, ADMIN_EMAIL, ADMIN_PASSWORD, 'https://evil.example.test')).status).toBe(403);
   });

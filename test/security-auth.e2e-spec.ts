@@ -28,6 +28,79 @@ describe('security: sign-in and admin sessions', () => {
       headers: { origin: PUBLIC_URL, 'x-forwarded-for': ip },
     });
 
+  describe('item 4: member key policy', () => {
+    const sess = (m: { cookie: string }, method: string, path: string, body?: unknown) =>
+      call(gw, method, path, { cookie: m.cookie, body, headers: { origin: PUBLIC_URL } });
+
+    it('members narrow only: admin allowedModels cannot be cleared or widened; expiry only closer; expired keys stay expired; key cap', async () => {
+      const admin = await createAdminKey(gw);
+      await call(gw, 'PUT', '/admin/api/settings', {
+        key: admin.key,
+        body: { members_can_create_keys: true },
+      });
+      const m = await signIn(gw);
+      const restricted = await call(gw, 'POST', '/admin/api/keys', {
+        key: admin.key,
+        body: {
+          userId: m.userId,
+          allowedModels: ['gpt-5.5', 'gpt-5.5-mini'],
+          expiresAt: '2099-01-01T00:00:00Z',
+        },
+      });
+      expect(restricted.status).toBe(201);
+      const id = restricted.body.id;
+      for (const body of [{ allowedModels: [] }, { allowedModels: ['gpt-5*'] }, { allowedModels: ['o3'] }]) {
+        const r = await sess(m, 'PATCH', `/admin/api/keys/${id}`, body);
+        expect(`${JSON.stringify(body)} ${r.status}`).toBe(`${JSON.stringify(body)} 403`);
+        expect(r.body.error.code).toBe('narrow_only');
+      }
+      expect((await sess(m, 'PATCH', `/admin/api/keys/${id}`, { allowedModels: ['gpt-5.5'] })).status).toBe(
+        200,
+      );
+      expect((await sess(m, 'PATCH', `/admin/api/keys/${id}`, { expiresAt: null })).status).toBe(403);
+      expect(
+        (await sess(m, 'PATCH', `/admin/api/keys/${id}`, { expiresAt: '2199-01-01T00:00:00Z' })).status,
+      ).toBe(403);
+      expect(
+        (await sess(m, 'PATCH', `/admin/api/keys/${id}`, { expiresAt: '2098-01-01T00:00:00Z' })).status,
+      ).toBe(200);
+      expect((await sess(m, 'PATCH', `/admin/api/keys/${id}`, { rpm: 1_000_000 })).status).toBe(403);
+      const after = await call(gw, 'GET', `/admin/api/keys/${id}`, { key: admin.key });
+      expect(after.body.allowedModels).toEqual(['gpt-5.5']);
+
+      // expiresAt: null cannot revive an expired key (members nor admins).
+      const expired = await createKey(gw, { userId: m.userId, expiresAt: new Date(Date.now() - 1000) });
+      for (const who of ['member', 'admin'] as const) {
+        const r =
+          who === 'member'
+            ? await sess(m, 'PATCH', `/admin/api/keys/${expired.keyId}`, { expiresAt: null })
+            : await call(gw, 'PATCH', `/admin/api/keys/${expired.keyId}`, {
+                key: admin.key,
+                body: { expiresAt: null },
+              });
+        expect(`${who} ${r.status}`).toBe(`${who} 400`);
+        expect(r.body.error.code).toBe('key_expired');
+      }
+      expect((await call(gw, 'GET', '/v1/me', { key: expired.key })).status).toBe(401);
+
+      // A cap on keys per user (MAX_KEYS_PER_USER, 25 by default).
+      let last = 201;
+      let made = 0;
+      for (let i = 0; i < 30 && last === 201; i++) {
+        last = (await sess(m, 'POST', '/admin/api/keys', { name: `k${i}` })).status;
+        if (last === 201) made++;
+      }
+      const active = await query(
+        gw,
+        `SELECT count(*)::int AS n FROM api_keys WHERE "userId" = $1 AND "revokedAt" IS NULL`,
+        [m.userId],
+      );
+      console.log(`member key cap: created ${made} more, ${active[0].n} active, then ${last}`);
+      expect(last).toBe(409);
+      expect(active[0].n).toBe(25);
+    }, 60_000);
+  });
+
   describe('item 6: sign-in throttling', () => {
     it('40 parallel wrong passwords: exactly 5 are evaluated (401), the other 35 get 429 before the check', async () => {
       const victim = await signIn(gw, { role: 'admin' });
@@ -89,5 +162,3 @@ describe('security: sign-in and admin sessions', () => {
     }, 60_000);
   });
 });
-
-export { createAdminKey, createKey };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { FakeUpstream } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createAdminKey, createKey } from './support/auth.js';
@@ -189,6 +190,29 @@ describe('security: model requests and limits', () => {
       expect(next.status).toBe(429);
       expect(next.body.error.code).toBe('rate_limit_exceeded');
     }, 30_000);
+  });
+
+  describe('item 7: metric label cardinality', () => {
+    it('100 requests with random model names do not grow /metrics: unknown models are labelled other', async () => {
+      const { key } = await createKey(gw);
+      fake.respondWith({ text: 'ok', usage: { input_tokens: 1, output_tokens: 1 } });
+      await call(gw, 'POST', '/v1/responses', { key, body: { model: 'gpt-5.5', input: 'warm up' } });
+      const before = (await (await fetch(`${gw.url}/metrics`)).text()).length;
+      const names: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const model = `zz-${randomBytes(60).toString('hex')}`;
+        names.push(model);
+        await call(gw, 'POST', '/v1/responses', { key, body: { model, input: 'x' } });
+      }
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      console.log(`/metrics size: ${before} bytes before, ${text.length} after 100 random model names`);
+      for (const n of names.slice(0, 5)) expect(text).not.toContain(n);
+      expect(text).toMatch(/cg_requests_total\{[^}]*model="other"/);
+      expect(text).toMatch(/cg_requests_total\{[^}]*model="gpt-5.5"/);
+      expect(text.length - before).toBeLessThan(4_000);
+      // Account series are labelled by label or id, never by email address.
+      expect(text).not.toMatch(/account="[^"]*@/);
+    }, 60_000);
   });
 
   describe('item 5: inference keys never reach /admin/api', () => {

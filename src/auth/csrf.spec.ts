@@ -11,7 +11,11 @@ describe('isSameOrigin', () => {
     [{ referer: 'https://gw.example.com/admin/keys' }, true],
     [{ referer: 'https://evil.example.com/gw.example.com' }, false],
     [{}, false],
-    [{ origin: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }, true],
+    // The Host header is not trusted: only PUBLIC_URL counts.
+    [{ origin: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }, false],
+    [{ origin: 'https://evil.example.com', host: 'evil.example.com' }, false],
+    // Origin: null is refused even with a same-origin Referer.
+    [{ origin: 'null', referer: 'https://gw.example.com/admin' }, false],
     [{ origin: 'http://127.0.0.1:5001', host: '127.0.0.1:5000' }, false],
   ])('%j -> %s', (h, want) => {
     expect(isSameOrigin(h, pub, 'http')).toBe(want);

@@ -1,7 +1,9 @@
 /**
- * CSRF defence for cookie-authenticated, state-changing admin calls: the request's Origin (or, without it, the
- * Referer's origin) must equal PUBLIC_URL's origin or the origin of the request's own Host. No Origin and no
- * Referer at all is refused (browsers send Origin on cross-site POSTs; tools use bearer keys instead).
+ * CSRF defence for cookie-authenticated, state-changing admin calls: the request's Origin (or, only when there is
+ * no Origin header at all, the Referer's origin) must equal PUBLIC_URL's origin. `Origin: null` (sandboxed
+ * frames, data: URLs, some redirects) is refused outright, whatever the Referer says; the request's own Host
+ * header is not trusted (an attacker's DNS name can point at the gateway). No Origin and no Referer is refused
+ * (browsers send Origin on cross-site POSTs; tools use bearer keys instead).
  */
 export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -18,16 +20,9 @@ function originOf(u: string | undefined): string | null {
 export function isSameOrigin(
   headers: { origin?: string; referer?: string; host?: string },
   publicUrl: string,
-  protocol: 'http' | 'https',
+  _protocol?: 'http' | 'https',
 ): boolean {
-  const source = originOf(headers.origin) ?? originOf(headers.referer);
+  const source = headers.origin !== undefined ? originOf(headers.origin) : originOf(headers.referer);
   if (!source) return false;
-  const allowed = new Set<string>();
-  const pub = originOf(publicUrl);
-  if (pub) allowed.add(pub);
-  if (headers.host) {
-    const own = originOf(`${protocol}://${headers.host}`);
-    if (own) allowed.add(own);
-  }
-  return allowed.has(source);
+  return source === originOf(publicUrl);
 }

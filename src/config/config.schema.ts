@@ -67,6 +67,8 @@ export const configSchema = z.object({
 
   /** Largest accepted request body in bytes (image inputs are big): 20 MiB. */
   BODY_LIMIT_BYTES: int(20 * 1024 * 1024, 1024),
+  /** Active (not revoked) keys one user may hold; creating more is refused (409 key_limit_reached). */
+  MAX_KEYS_PER_USER: int(25, 1),
   /** How long SIGTERM waits for in-flight requests and streams before forcing exit. */
   SHUTDOWN_GRACE_MS: int(15000, 0),
 

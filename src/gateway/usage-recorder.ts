@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageService } from '../usage/usage.service.js';
+import { ModelsService } from '../models/models.service.js';
 import type { OpenInput } from './types.js';
 
 /** Token counts as the upstream reports them in `response.usage` (all optional). */
@@ -29,6 +30,7 @@ export class UsageRecorder {
   constructor(
     private readonly usage: UsageService,
     private readonly metrics: MetricsService,
+    private readonly models: ModelsService,
   ) {}
 
   record(input: OpenInput, model: string, r: RequestOutcome): void {
@@ -61,14 +63,16 @@ export class UsageRecorder {
       attempts: r.attempts,
     });
     const m = this.metrics;
+    // Bounded label set: only models the catalog knows (the request's name is the client's choice).
+    const label = this.models.isKnown(model) ? model : 'other';
     m.requests.inc({
       endpoint: input.endpoint,
-      model,
+      model: label,
       status: String(r.status),
       ...m.keyLabels(input.auth.keyId, input.auth.userId),
     });
     m.duration.observe({ endpoint: input.endpoint }, durationMs / 1000);
     if (r.ttfbMs !== null) m.ttft.observe({ endpoint: input.endpoint }, r.ttfbMs / 1000);
-    for (const [kind, n] of Object.entries(tokens)) if (n) m.tokens.inc({ kind, model }, n);
+    for (const [kind, n] of Object.entries(tokens)) if (n) m.tokens.inc({ kind, model: label }, n);
   }
 }

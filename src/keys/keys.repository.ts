@@ -71,6 +71,9 @@ export class KeysRepository {
   deleteUser(id: string) {
     return this.prisma.user.delete({ where: { id } });
   }
+  countActiveKeys(userId: string) {
+    return this.prisma.apiKey.count({ where: { userId, revokedAt: null } });
+  }
   countAdmins() {
     return this.prisma.user.count({ where: { role: 'admin', disabled: false } });
   }

@@ -1,4 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { isModelAllowed } from './model-access.js';
 import { ApiError } from '../common/errors.js';
 import { LimitsService } from '../limits/limits.service.js';
 import type { RequestAuth } from '../auth/auth-context.js';
@@ -12,6 +15,7 @@ import { SettingsService } from '../auth/settings.service.js';
 @Injectable()
 export class KeysService {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: KeysRepository,
     private readonly cache: KeyCacheService,
     private readonly limits: LimitsService,
@@ -50,6 +54,12 @@ export class KeysService {
       throw ApiError.forbidden('Members cannot create admin keys.', 'admin_required');
     const owner = await this.repo.findUser(userId);
     if (!owner) throw ApiError.notFound('No such user.', 'userId');
+    if ((await this.repo.countActiveKeys(userId)) >= this.config.MAX_KEYS_PER_USER)
+      throw ApiError.conflict(
+        `This user already has ${this.config.MAX_KEYS_PER_USER} active keys (MAX_KEYS_PER_USER); revoke one first.`,
+        null,
+        'key_limit_reached',
+      );
     if (input.scope === 'admin' && owner.role !== 'admin') {
       throw ApiError.badRequest('Admin keys can only belong to admins.', 'scope');
     }
@@ -82,6 +92,7 @@ export class KeysService {
     ) {
       throw ApiError.forbidden('Only admins change limits.', 'admin_required');
     }
+    assertKeyPolicy(row, input, this.isAdmin(actor));
     const updated = await this.repo.updateKey(id, {
       name: input.name,
       allowedModels: input.allowedModels,
@@ -170,4 +181,34 @@ export function present(r: KeyRow) {
     lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
     createdAt: r.createdAt.toISOString(),
   };
+}
+
+/**
+ * What an update may change (issue 11 item 4). Nobody revives an expired key by moving or clearing its expiry
+ * (rotate or create a new one). Members only narrow their own keys: allowed models may shrink (an admin's
+ * restriction can never be cleared or widened), an expiry may only come closer.
+ */
+export function assertKeyPolicy(row: KeyRow, input: UpdateKeyInput, admin: boolean): void {
+  const now = Date.now();
+  if (input.expiresAt !== undefined && row.expiresAt && row.expiresAt.getTime() <= now)
+    throw ApiError.badRequest(
+      'This key has expired; create or rotate a key instead.',
+      'expiresAt',
+      'key_expired',
+    );
+  if (admin) return;
+  if (input.allowedModels !== undefined && row.allowedModels.length > 0) {
+    const widened =
+      input.allowedModels.length === 0 ||
+      input.allowedModels.some(
+        (m) => !row.allowedModels.includes(m) && !(!m.includes('*') && isModelAllowed(row.allowedModels, m)),
+      );
+    if (widened)
+      throw ApiError.forbidden('Members can only narrow the allowed models of a key.', 'narrow_only');
+  }
+  if (input.expiresAt !== undefined && row.expiresAt) {
+    const next = input.expiresAt ? Date.parse(input.expiresAt) : Infinity;
+    if (next > row.expiresAt.getTime())
+      throw ApiError.forbidden("Members can only bring a key's expiry closer.", 'narrow_only');
+  }
 }

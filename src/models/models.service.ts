@@ -13,6 +13,7 @@ import {
   parseCatalog,
   rawEntries,
   resolveAlias,
+  toModelObjects,
   wireEffort,
   type CatalogModel,
 } from './models.catalog.js';
@@ -54,6 +55,12 @@ export class ModelsService {
 
   private get redisKey() {
     return this.redis.key('models', 'state');
+  }
+
+  /** Model ids of the catalog last seen here (metric labels use only these; anything else is `other`). */
+  private known = new Set<string>();
+  isKnown(model: string): boolean {
+    return this.known.has(model);
   }
 
   async catalog(): Promise<CatalogModel[]> {
@@ -104,6 +111,10 @@ export class ModelsService {
 
   private remember(state: CatalogState, ms: number) {
     this.memory = { state, until: Date.now() + Math.min(ms, MEMORY_MS) };
+    this.known = new Set([
+      ...state.models.map((m) => m.slug),
+      ...toModelObjects(state.models).map((m) => m.id),
+    ]);
   }
 
   private async fetchState(): Promise<CatalogState> {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
@@ -53,7 +54,11 @@ export interface StartOptions {
 export async function startGateway(opts: StartOptions = {}): Promise<TestGateway> {
   const db = opts.shareWith?.db ?? (await createTestDatabase());
   const prefix = opts.shareWith?.config.REDIS_KEY_PREFIX ?? testPrefix();
+  // PUBLIC_URL is the only allowed Origin for cookie calls (CSRF): by default it is this instance's own address,
+  // so tests that send `origin: gw.url` behave like a browser on the gateway's page.
+  const port = opts.env && 'PUBLIC_URL' in opts.env ? 0 : await freePort();
   const config = loadConfig({
+    ...(port ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     PORT: '0',
@@ -67,12 +72,12 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
   });
   const logs = new LogCapture();
   const { app } = await createApp(config, { role: opts.role ?? 'all', logDestination: logs.stream });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(port, '127.0.0.1');
   const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const bound = typeof address === 'object' && address ? address.port : 0;
   const shared = !!opts.shareWith;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     app,
     config,
     logs,
@@ -85,4 +90,17 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
       }
     },
   };
+}
+
+/** A port free right now on the loopback interface. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

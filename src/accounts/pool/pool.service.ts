@@ -123,7 +123,7 @@ export class PoolService {
       'PX',
       Math.max(1, until - Date.now()),
     );
-    const gauge = this.metrics.accountCooldown.labels({ account: account.label || account.id });
+    const gauge = this.metrics.accountCooldown.labels({ account: accountLabel(account) });
     gauge.set(Math.ceil((until - Date.now()) / 1000));
     // Back to 0 once the reset time passed (the gauge is per process; good enough for dashboards).
     setTimeout(() => gauge.set(0), Math.max(0, until - Date.now())).unref();
@@ -144,7 +144,7 @@ export class PoolService {
     const last = this.usedWritten.get(account.id);
     if (last && last.percent === percent && now - last.at < USED_REWRITE_MS) return;
     this.usedWritten.set(account.id, { percent, at: now });
-    this.metrics.accountUsed.set({ account: account.label || account.id }, percent);
+    this.metrics.accountUsed.set({ account: accountLabel(account) }, percent);
     await this.redis.client.set(this.k('used', account.id), String(percent), 'EX', 6 * 3600);
   }
 
@@ -165,3 +165,8 @@ export class PoolService {
 /** Turn states are opaque upstream strings of any length: the Redis key holds a hash. */
 const turnKey = (turnState: string) =>
   createHash('sha256').update(turnState).digest('base64url').slice(0, 32);
+
+/** Metric label of an account: its label unless that is an email address (the default on import), else its id. */
+export function accountLabel(a: { id: string; label: string }): string {
+  return a.label && !a.label.includes('@') ? a.label : a.id;
+}
