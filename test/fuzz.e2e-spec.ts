@@ -206,7 +206,8 @@ describe('fuzz: /v1/* and /admin/api/* never answer 5xx, never hang, always the 
               signal: AbortSignal.timeout(10_000),
             });
           } catch (err) {
-            if ((err as Error).name === 'TimeoutError') throw new Error(`hang: ${method} ${path}`, { cause: err });
+            if ((err as Error).name === 'TimeoutError')
+              throw new Error(`hang: ${method} ${path}`, { cause: err });
             throw err;
           }
           const text = await res.text();
