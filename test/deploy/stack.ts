@@ -94,7 +94,8 @@ export class LocalStack {
   async run(role: 'all' | 'serve' | 'worker'): Promise<GatewayProcess> {
     const port = await freePort();
     const child = spawn(process.execPath, ['dist/main.js', role], {
-      env: { ...process.env, ...this.env, PORT: String(port) },
+      // PUBLIC_URL is the only Origin the CSRF check trusts: this process's own address.
+      env: { ...process.env, ...this.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const p: GatewayProcess = { role, port, url: `http://127.0.0.1:${port}`, child, log: [] };
