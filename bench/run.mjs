@@ -7,6 +7,7 @@
 //   npm run bench:ci                       short CI run (≤ 2 min); exits 1 on a regression (bench/baseline.json)
 //   node bench/run.mjs [--ci] [--soak=SECONDS] [--streams=N] [--hold=MS] [--duration=S] [--rate=RPS]
 //                      [--no-profile] [--out=FILE] [--node-options="..."]
+//   node bench/run.mjs --serve [--node-options="--cpu-prof"]   set up, start, print the URLs and key, wait
 import { randomBytes, createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, readdirSync, mkdtempSync } from 'node:fs';
 import { cpus, totalmem, release, tmpdir, platform, loadavg } from 'node:os';
@@ -180,6 +181,17 @@ try {
   // ---- 1. start, warm-up, throughput, latency ----------------------------------------------------------------
   log('starting gateway');
   const { gw, url: gwUrl } = await startGateway();
+  if (argv.serve === 'true') {
+    // --serve: the same set-up, left running for hands-on profiling (curl, autocannon, --cpu-prof) until Ctrl-C.
+    process.stdout.write(
+      `${JSON.stringify({ gateway: gwUrl, key, pid: gw.pid, direct: direct.url, directHeaders, directBody })}\n`,
+    );
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    throw new Error('stopped (--serve)');
+  }
   await sleep(3000);
   const rssStart = rssMiB(gw.pid);
   log(`RSS after start ${rssStart.toFixed(0)} MiB`);

@@ -70,6 +70,8 @@ export class ChatController {
           if (t.done) continue; // cut by a stop sequence: the client is served; read on for the real usage
           write(t.push(ev.type, ev.data));
           if (t.done) relay.dispose();
+          const wait = relay.drained();
+          if (wait) await wait;
         }
         if (!t.done && !relay.aborted)
           write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));

@@ -13,12 +13,22 @@ export class ClientRelay {
     if (!this.reply.raw.writableFinished) this.controller.abort();
   };
   private streaming = false;
-  private corked = false;
-  /** Ends a batch of writes: everything written since the first write of this tick goes out in one syscall. */
+  /** SSE text written in this tick, not yet handed to the socket. */
+  private pending = '';
+  private scheduled = false;
+  /**
+   * Ends a batch: everything written since the first write of this tick goes to the response as ONE write, so
+   * one HTTP chunk and one socket syscall. (`res.cork()` does not do this: on uncork, Node's ServerResponse
+   * uncorks the socket first and then sends every buffered chunk as its own write(2) — measured with strace,
+   * one syscall per SSE event; docs/bench.md.)
+   */
   private readonly flush = () => {
-    if (!this.corked) return;
-    this.corked = false;
-    this.reply.raw.uncork();
+    this.scheduled = false;
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    const raw = this.reply.raw;
+    if (!raw.writableEnded && !raw.destroyed) raw.write(text);
   };
 
   constructor(private readonly reply: FastifyReply) {
@@ -39,18 +49,31 @@ export class ClientRelay {
     this.streaming = true;
   }
 
-  /**
-   * Writes to the client socket. Writes made in the same tick (every event parsed from one upstream chunk) are
-   * corked and leave together when the tick ends, instead of one socket write per SSE event.
-   */
+  /** Writes to the client: writes made in the same tick (the events of one upstream chunk) leave together. */
   write(chunk: string): void {
-    const raw = this.reply.raw;
-    if (!this.corked) {
-      this.corked = true;
-      raw.cork();
+    this.pending += chunk;
+    if (!this.scheduled) {
+      this.scheduled = true;
       process.nextTick(this.flush);
     }
-    raw.write(chunk);
+  }
+
+  /**
+   * Back-pressure: resolves at once while the client keeps up, else when its socket drains (or closes), so a slow
+   * reader slows the upstream read instead of piling the answer up in the gateway's memory.
+   */
+  drained(): Promise<void> | null {
+    const raw = this.reply.raw;
+    if (!raw.writableNeedDrain || raw.destroyed) return null;
+    return new Promise((resolve) => {
+      const done = () => {
+        raw.off('drain', done);
+        raw.off('close', done);
+        resolve();
+      };
+      raw.on('drain', done);
+      raw.on('close', done);
+    });
   }
 
   /** Writes one `event: <name>` SSE block with a JSON payload. */
@@ -65,7 +88,7 @@ export class ClientRelay {
 
   dispose(): void {
     this.reply.raw.off('close', this.onClose);
-    this.flush(); // before end(): a chunked reply ended while corked drops what was written in this tick
+    this.flush(); // what this tick wrote goes out before the end of the reply
     if (this.streaming && !this.reply.raw.writableEnded) this.reply.raw.end();
   }
 }

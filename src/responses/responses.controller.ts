@@ -79,6 +79,8 @@ export class ResponsesController {
         for await (const ev of opened.events) {
           if (relay.aborted) break;
           relay.write(ev.raw);
+          const wait = relay.drained();
+          if (wait) await wait;
         }
       } catch (err) {
         if (!relay.aborted)

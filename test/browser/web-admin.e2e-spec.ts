@@ -292,7 +292,11 @@ maybe('web admin in a real browser', () => {
       const devKey = await createKey('dev-laptop', MEMBER.email);
       await dialog().getByRole('tab', { name: 'Codex CLI' }).click();
       await dialog().getByText('wire_api = "responses"').waitFor();
-      expect(await dialog().getByText(`base_url = "${base}/v1"`).count()).toBe(1);
+      // Both Codex CLI set-ups (the text the real-CLI e2e test runs, web/src/codex-config.ts): the custom
+      // provider's base_url and the built-in provider's openai_base_url + `codex login --with-api-key`.
+      expect(await dialog().getByText(`base_url = "${base}/v1"`).count()).toBe(2);
+      expect(await dialog().getByText(`openai_base_url = "${base}/v1"`).count()).toBe(1);
+      expect(await dialog().getByText('codex login --with-api-key').count()).toBeGreaterThanOrEqual(2);
       await capture(page, 'key-created', a11y);
       await dialog().getByRole('button', { name: 'I copied it' }).click();
       await createKey('ops', ADMIN.email);

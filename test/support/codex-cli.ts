@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { builtinProviderToml, CODEX_KEY_ENV, customProviderToml } from '../../web/src/codex-config.ts';
 
 /**
  * Runs the real Codex CLI (npm `@openai/codex`, node_modules/.bin/codex) as a child process with HOME and
@@ -53,7 +54,7 @@ export class CodexHome {
       TERM: 'xterm',
       LANG: 'C.UTF-8',
       NO_COLOR: '1',
-      ...(this.setup.kind === 'custom' ? { CODEX_GATEWAY_API_KEY: this.setup.key } : {}),
+      ...(this.setup.kind === 'custom' ? { [CODEX_KEY_ENV]: this.setup.key } : {}),
       ...extra,
     };
   }
@@ -78,25 +79,12 @@ export class CodexHome {
   }
 }
 
+/** The config.toml of a setup: the same text the web admin's key dialog shows (web/src/codex-config.ts). */
 export function configToml(s: CodexSetup): string {
-  const model = s.model ?? 'gpt-5.5';
-  const base = `${s.gatewayUrl}/v1`;
-  const lines =
-    s.kind === 'custom'
-      ? [
-          `model = "${model}"`,
-          `model_provider = "gateway"`,
-          s.extraToml ?? '',
-          '',
-          '[model_providers.gateway]',
-          'name = "Codex Gateway"',
-          `base_url = "${base}"`,
-          'wire_api = "responses"',
-          'env_key = "CODEX_GATEWAY_API_KEY"',
-          ...(s.websockets ? ['supports_websockets = true'] : []),
-        ]
-      : [`model = "${model}"`, `openai_base_url = "${base}"`, s.extraToml ?? ''];
-  return lines.join('\n') + '\n';
+  const c = { v1: `${s.gatewayUrl}/v1`, model: s.model ?? 'gpt-5.5', extra: s.extraToml };
+  return s.kind === 'custom'
+    ? customProviderToml({ ...c, websockets: s.websockets ?? false })
+    : builtinProviderToml(c);
 }
 
 function run(

@@ -1,4 +1,10 @@
 import { Alert, Button, Code, CopyButton, Group, Stack, Tabs, Text } from '@mantine/core';
+import {
+  builtinProviderShell,
+  builtinProviderToml,
+  customProviderShell,
+  customProviderToml,
+} from '../codex-config';
 
 function Copyable({ value, label }: { value: string; label: string }) {
   return (
@@ -46,7 +52,8 @@ export function KeyReveal({
   const curl = `curl ${v1}/chat/completions \\\n  -H "Authorization: Bearer ${keyValue}" \\\n  -H "Content-Type: application/json" \\\n  -d '{"model": "${model}", "messages": [{"role": "user", "content": "Hello"}]}'`;
   const python = `from openai import OpenAI\n\nclient = OpenAI(base_url="${v1}", api_key="${keyValue}")\nresponse = client.responses.create(model="${model}", input="Hello")\nprint(response.output_text)`;
   const node = `import OpenAI from 'openai';\n\nconst client = new OpenAI({ baseURL: '${v1}', apiKey: '${keyValue}' });\nconst response = await client.responses.create({ model: '${model}', input: 'Hello' });\nconsole.log(response.output_text);`;
-  const codex = `# ~/.codex/config.toml\nmodel = "${model}"\nmodel_provider = "codex-gateway"\n\n[model_providers.codex-gateway]\nname = "Codex Gateway"\nbase_url = "${v1}"\nenv_key = "CODEX_GATEWAY_API_KEY"\nwire_api = "responses"\n\n# and in your shell:\n# export CODEX_GATEWAY_API_KEY=${keyValue}`;
+  const codexCustom = `# ~/.codex/config.toml\n${customProviderToml({ v1, model })}\n# then, in your shell:\n${customProviderShell(keyValue)}`;
+  const codexBuiltin = `# ~/.codex/config.toml\n${builtinProviderToml({ v1, model })}\n# the built-in provider reads the key from ~/.codex/auth.json, not the environment:\n${builtinProviderShell(keyValue)}`;
   return (
     <Stack gap="sm">
       <Alert color="orange" title="Copy the key now" role="status">
@@ -83,7 +90,21 @@ export function KeyReveal({
           <Snippet code={node} label="Node snippet" />
         </Tabs.Panel>
         <Tabs.Panel value="codex" pt="xs">
-          <Snippet code={codex} label="Codex CLI config" />
+          <Stack gap="xs">
+            <Text size="sm">
+              Either a custom provider (the key from an environment variable) or the CLI&apos;s built-in
+              provider pointed at the gateway (the key stored by <Code>codex login --with-api-key</Code>).
+              Both use WebSocket when the gateway allows it and fall back to HTTP on their own.
+            </Text>
+            <Text size="sm" fw={500}>
+              Custom provider
+            </Text>
+            <Snippet code={codexCustom} label="Codex CLI custom provider config" />
+            <Text size="sm" fw={500}>
+              Built-in provider
+            </Text>
+            <Snippet code={codexBuiltin} label="Codex CLI built-in provider config" />
+          </Stack>
         </Tabs.Panel>
       </Tabs>
     </Stack>
