@@ -115,6 +115,7 @@ describe('security: user limits and admin re-authentication', () => {
         const refused = await ask(k2.key);
         expect(`${field} ${refused.status}`).toBe(`${field} 429`);
         expect(refused.body.error.code).toBe(code);
+        expect(refused.body.error.message).toContain("this key's user");
         // The key's own budget is untouched: another user's limit does not leak into it.
         expect((await call(gw, 'GET', '/v1/me', { key: k2.key })).body.usage.tokensToday).toBe(0);
       }
@@ -223,6 +224,18 @@ describe('security: user limits and admin re-authentication', () => {
         headers: { origin: other.origin },
       });
       expect(relogin.status).toBe(200);
+    });
+
+    it('wrong currentPassword guesses are throttled per admin (429 after LOGIN_MAX_FAILURES_PER_ACCOUNT)', async () => {
+      const me = await signIn(gw, { role: 'admin' });
+      const member = await createKey(gw);
+      const promote = (currentPassword: string) =>
+        sess(me, 'PATCH', `/admin/api/users/${member.userId}`, { role: 'admin', currentPassword });
+      for (let i = 0; i < 5; i++) expect((await promote(`guess-${i}`)).status).toBe(403);
+      const blocked = await promote(me.password);
+      expect(blocked.status).toBe(429);
+      expect(blocked.body.error.code).toBe('too_many_attempts');
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     });
   });
 
