@@ -3,6 +3,7 @@ import { startGateway, type TestGateway } from './support/gateway.js';
 import { createAdminKey, createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 import { call, isEnvelope, signIn } from './support/http.js';
+import { eventually } from './support/wait.js';
 
 /**
  * Issue 11, the rest of items 4 and 11 against the real gateway: admin-set per-user limits shared by all of a
@@ -95,6 +96,27 @@ describe('security: user limits and admin re-authentication', () => {
       // Clearing the limit applies at once too.
       await call(gw, 'PATCH', `/admin/api/users/${k1.userId}`, { key: admin.key, body: { rpm: null } });
       expect((await ask(k2.key)).status).toBe(200);
+    });
+
+    it('an admin change reaches the key cache of another replica', async () => {
+      const gw2 = await startGateway({
+        shareWith: gw,
+        env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl },
+      });
+      try {
+        const admin = await createAdminKey(gw);
+        const k1 = await createKey(gw);
+        const k2 = await createKey(gw, { userId: k1.userId });
+        const on2 = () =>
+          call(gw2, 'POST', '/v1/responses', { key: k2.key, body: { model: 'gpt-5.5', input: 'hi' } });
+        expect((await on2()).status).toBe(200); // k2 is now cached on replica 2, without a user limit
+        await call(gw, 'PATCH', `/admin/api/users/${k1.userId}`, { key: admin.key, body: { rpm: 1 } });
+        expect((await ask(k1.key)).status).toBe(200);
+        // Pub/sub is asynchronous: replica 2 refuses as soon as it has dropped its cached entry.
+        await eventually(async () => (await on2()).status === 429, 'replica 2 applies the user limit');
+      } finally {
+        await gw2.close();
+      }
     });
 
     it('user TPM and daily quota: the second key is refused once the first spent the user budget', async () => {
