@@ -151,7 +151,7 @@ describe('admin sign-in', () => {
     const created = await req(gw, 'POST', '/admin/api/users', {
       cookie: admin,
       origin: PUBLIC_URL,
-      body: { email, role: 'admin', password: 'victim-pass-123' },
+      body: { email, role: 'admin', password: 'victim-pass-123', currentPassword: ADMIN_PASSWORD },
     });
     expect(created.status).toBe(201);
     for (let i = 0; i < 3; i++) {

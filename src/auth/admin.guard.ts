@@ -75,6 +75,7 @@ export class AdminAuthenticator {
       scope: null,
       allowedModels: [],
       limits: { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null },
+      sessionId: sid,
     };
   }
 }

@@ -25,6 +25,8 @@ export interface RequestAuth {
   limits: KeyLimits;
   /** Limits the admin set on the key's user, shared by all the user's keys (null/absent = none). */
   userLimits?: KeyLimits | null;
+  /** Set when kind === 'session': the session's cookie id (in memory only; never logged or returned). */
+  sessionId?: string;
 }
 
 declare module 'fastify' {

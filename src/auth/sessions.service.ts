@@ -62,10 +62,12 @@ export class SessionsService {
     await this.redis.client.del(this.keyFor(sid));
   }
 
-  /** Ends every session of a user (disabled, demoted, deleted). */
-  async destroyAll(userId: string): Promise<void> {
-    const keys = await this.redis.client.smembers(this.userSet(userId));
+  /** Ends every session of a user (disabled, demoted, deleted, password changed), except `keepSid`'s. */
+  async destroyAll(userId: string, keepSid?: string): Promise<void> {
+    const keep = keepSid ? this.keyFor(keepSid) : null;
+    const keys = (await this.redis.client.smembers(this.userSet(userId))).filter((k) => k !== keep);
     if (keys.length) await this.redis.client.del(...keys);
-    await this.redis.client.del(this.userSet(userId));
+    if (!keep) await this.redis.client.del(this.userSet(userId));
+    else if (keys.length) await this.redis.client.srem(this.userSet(userId), ...keys);
   }
 }

@@ -22,13 +22,23 @@ export class UsersController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a user (admin or member)' })
+  @ApiOperation({
+    summary: 'Create a user (admin or member)',
+    description:
+      'Creating an admin needs a signed-in session and your own password in `currentPassword` (403 `session_required` with an API key).',
+  })
   create(@CurrentAuth() auth: RequestAuth, @Body() body: unknown) {
     return this.users.create(auth, parseOrThrow(createUserSchema, body));
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Update name, role, disabled (or set a password)' })
+  @ApiOperation({
+    summary: "Update name, role, disabled, limits shared by the user's keys, or set a password",
+    description:
+      "Limits: `rpm`, `tpm`, `dailyTokenQuota`, `monthlyTokenQuota` (positive integers; null clears), shared by all of the user's keys. " +
+      "`password` ends the user's sessions (yours except this one when it is your own); add `revokeKeys: true` to revoke all of their keys too. " +
+      "Promoting to admin or setting an admin's password needs a signed-in session and your own password in `currentPassword`.",
+  })
   update(@CurrentAuth() auth: RequestAuth, @Param('id') id: string, @Body() body: unknown) {
     return this.users.update(auth, id, parseOrThrow(updateUserSchema, body));
   }

@@ -5,9 +5,11 @@ import { ApiError } from '../common/errors.js';
 import type { RequestAuth } from './auth-context.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
 import { KeysRepository, type UserRow } from '../keys/keys.repository.js';
-import { hashPassword } from './password.js';
-import { UUID } from '../keys/dto/keys.dto.js';
+import { dummyHash, hashPassword, verifyPassword } from './password.js';
+import { UUID, type CreateUserInput, type UpdateUserInput } from '../keys/dto/keys.dto.js';
 import { SessionsService } from './sessions.service.js';
+import { RedisService } from '../redis/redis.service.js';
+import { limitsOf } from '../keys/key-cache.service.js';
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'P2002';
@@ -21,6 +23,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly repo: KeysRepository,
     private readonly cache: KeyCacheService,
     private readonly sessions: SessionsService,
+    private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -57,10 +60,8 @@ export class UsersService implements OnApplicationBootstrap {
     return (await this.repo.listUsers()).map(presentUser);
   }
 
-  async create(
-    actor: RequestAuth,
-    input: { email: string; name: string; role: 'admin' | 'member'; password?: string },
-  ) {
+  async create(actor: RequestAuth, input: CreateUserInput) {
+    if (input.role === 'admin') await this.reauthenticate(actor, input.currentPassword, 'create an admin');
     try {
       const user = await this.repo.createUser({
         email: input.email.toLowerCase(),
@@ -76,32 +77,97 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
-  async update(
-    actor: RequestAuth,
-    id: string,
-    input: { name?: string; role?: 'admin' | 'member'; disabled?: boolean; password?: string },
-  ) {
+  /**
+   * Name, role, disabled, password (optionally revoking the user's keys) and the user's limits. Creating or
+   * promoting an admin and setting an admin's password need a session and the acting admin's password
+   * (`reauthenticate`). A password change ends the user's sessions (all but the caller's own when it is their
+   * own password). A limit change reaches every replica's key cache at once (invalidation by user).
+   */
+  async update(actor: RequestAuth, id: string, input: UpdateUserInput) {
     const user = await this.find(id);
     if (id === actor.userId && (input.role === 'member' || input.disabled === true)) {
       throw ApiError.badRequest('You cannot demote or disable yourself.', null, 'self_lockout');
     }
+    if (input.revokeKeys !== undefined && input.password === undefined)
+      throw ApiError.badRequest(
+        "'revokeKeys' goes with a new 'password'; to revoke keys alone, revoke them on the keys page.",
+        'revokeKeys',
+        'invalid_value',
+      );
+    if (input.role === 'admin' && user.role !== 'admin')
+      await this.reauthenticate(actor, input.currentPassword, 'promote a user to admin');
+    else if (input.password !== undefined && user.role === 'admin')
+      await this.reauthenticate(actor, input.currentPassword, "set an admin's password");
+    const bigint = (v: number | null | undefined) =>
+      v === undefined ? undefined : v === null ? null : BigInt(v);
     const updated = await this.repo.updateUser(id, {
       name: input.name,
       role: input.role,
       disabled: input.disabled,
       passwordHash: input.password ? await hashPassword(input.password) : undefined,
+      rpm: input.rpm,
+      tpm: input.tpm,
+      dailyTokenQuota: bigint(input.dailyTokenQuota),
+      monthlyTokenQuota: bigint(input.monthlyTokenQuota),
     });
+    const revoked = input.password && input.revokeKeys ? await this.repo.revokeUserKeys(id) : [];
+    for (const hash of revoked) await this.cache.invalidate({ hash });
     await this.cache.invalidate({ userId: id });
     if (input.disabled || (input.role === 'member' && user.role === 'admin') || input.password) {
-      await this.sessions.destroyAll(id);
+      // Your own password change keeps the session you made it from.
+      await this.sessions.destroyAll(id, id === actor.userId ? actor.sessionId : undefined);
     }
-    const fields = Object.keys(input).map((f) => (f === 'password' ? 'password(changed)' : f));
+    const fields = Object.keys(input)
+      .filter((f) => f !== 'currentPassword')
+      .map((f) => (f === 'password' ? 'password(changed)' : f));
     await this.audit(actor, 'user.update', id, {
       fields,
       role: input.role ?? null,
       disabled: input.disabled ?? null,
+      ...(input.revokeKeys ? { revokedKeys: revoked.length } : {}),
     });
-    return presentUser(updated);
+    return { ...presentUser(updated), ...(input.revokeKeys ? { revokedKeys: revoked.length } : {}) };
+  }
+
+  /**
+   * Creating or promoting an admin, or setting an admin's password, hands over the whole gateway: it needs a
+   * signed-in session (a leaked admin key must not mint admins or take over an admin account) and the acting
+   * admin's own password (a session left open on a laptop is not enough). Wrong passwords count towards
+   * LOGIN_MAX_FAILURES_PER_ACCOUNT per LOGIN_THROTTLE_WINDOW_SECONDS (then 429), counted before the check.
+   */
+  private async reauthenticate(actor: RequestAuth, currentPassword: string | undefined, what: string) {
+    if (actor.kind !== 'session')
+      throw ApiError.forbidden(
+        `To ${what} you need a signed-in session (and your password), not an API key.`,
+        'session_required',
+      );
+    if (!currentPassword)
+      throw ApiError.badRequest(
+        `To ${what}, confirm with your own password in 'currentPassword'.`,
+        'currentPassword',
+        'current_password_required',
+      );
+    const counter = this.redis.key('reauth-fail', actor.userId);
+    const windowMs = this.config.LOGIN_THROTTLE_WINDOW_SECONDS * 1000;
+    // SET NX starts the window with its TTL; INCR keeps it (one MULTI: no counter without expiry).
+    const [, [, n], [, pttl]] = (await this.redis.client
+      .multi()
+      .set(counter, 0, 'PX', windowMs, 'NX')
+      .incr(counter)
+      .pttl(counter)
+      .exec()) as [unknown, [null, number], [null, number]];
+    if (n > this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT)
+      throw ApiError.rateLimited(
+        'Too many wrong passwords. Try again later.',
+        Math.max(1, Number(pttl)) / 1000,
+        'too_many_attempts',
+      );
+    const me = await this.repo.findUser(actor.userId);
+    if (!(await verifyPassword(currentPassword, me?.passwordHash ?? (await dummyHash())))) {
+      await this.audit(actor, 'auth.reauth_failed', actor.userId, { for: what });
+      throw ApiError.forbidden('Your password (currentPassword) is wrong.', 'current_password_invalid');
+    }
+    await this.redis.client.del(counter);
   }
 
   async remove(actor: RequestAuth, id: string) {
@@ -142,6 +208,7 @@ export function presentUser(u: UserRow) {
     role: u.role,
     disabled: u.disabled,
     hasPassword: !!u.passwordHash,
+    limits: limitsOf(u),
     createdAt: u.createdAt.toISOString(),
   };
 }

@@ -24,6 +24,7 @@ export async function authenticateKey(
     scope: k.scope,
     allowedModels: k.allowedModels,
     limits: k.limits,
+    userLimits: k.userLimits,
   };
 }
 

@@ -14,6 +14,8 @@ export interface CachedKey {
   scope: 'api' | 'admin';
   allowedModels: string[];
   limits: RequestAuth['limits'];
+  /** The admin-set limits of the key's user (null when none is set). */
+  userLimits: RequestAuth['limits'] | null;
   expiresAt: number | null;
   revoked: boolean;
 }
@@ -165,13 +167,24 @@ export function toCached(row: KeyRow): CachedKey {
     userDisabled: row.user.disabled,
     scope: row.scope,
     allowedModels: row.allowedModels,
-    limits: {
-      rpm: row.rpm,
-      tpm: row.tpm,
-      dailyTokenQuota: row.dailyTokenQuota === null ? null : Number(row.dailyTokenQuota),
-      monthlyTokenQuota: row.monthlyTokenQuota === null ? null : Number(row.monthlyTokenQuota),
-    },
+    limits: limitsOf(row),
+    userLimits: limitsOf(row.user),
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     revoked: row.revokedAt !== null,
+  };
+}
+
+/** Limit columns (keys and users share the names) as numbers; null when none is set. */
+export function limitsOf(r: {
+  rpm: number | null;
+  tpm: number | null;
+  dailyTokenQuota: bigint | null;
+  monthlyTokenQuota: bigint | null;
+}): RequestAuth['limits'] {
+  return {
+    rpm: r.rpm,
+    tpm: r.tpm,
+    dailyTokenQuota: r.dailyTokenQuota === null ? null : Number(r.dailyTokenQuota),
+    monthlyTokenQuota: r.monthlyTokenQuota === null ? null : Number(r.monthlyTokenQuota),
   };
 }

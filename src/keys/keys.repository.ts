@@ -3,7 +3,20 @@ import { PrismaService } from '../prisma/prisma.service.js';
 import { Prisma } from '../generated/prisma/client.js';
 
 const keyWithUser = {
-  user: { select: { id: true, email: true, name: true, role: true, disabled: true } },
+  user: {
+    select: {
+      id: true,
+      email: true,
+      name: true,
+      role: true,
+      disabled: true,
+      // The user's own limits, shared by all of their keys: cached with the key (no extra query per request).
+      rpm: true,
+      tpm: true,
+      dailyTokenQuota: true,
+      monthlyTokenQuota: true,
+    },
+  },
 } as const;
 
 /** The only Prisma door for users, keys, settings and audit logs. */

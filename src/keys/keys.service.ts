@@ -5,7 +5,7 @@ import { isModelAllowed } from './model-access.js';
 import { ApiError } from '../common/errors.js';
 import { LimitsService } from '../limits/limits.service.js';
 import type { RequestAuth } from '../auth/auth-context.js';
-import { KeyCacheService } from './key-cache.service.js';
+import { KeyCacheService, limitsOf } from './key-cache.service.js';
 import { displayPrefix, generateKey, hashKey } from './key-format.js';
 import { KeysRepository, type KeyRow } from './keys.repository.js';
 import { UUID, type CreateKeyInput, type UpdateKeyInput } from './dto/keys.dto.js';
@@ -63,6 +63,7 @@ export class KeysService {
     if (input.scope === 'admin' && owner.role !== 'admin') {
       throw ApiError.badRequest('Admin keys can only belong to admins.', 'scope');
     }
+    if (!admin) assertWithinUserLimits(input, limitsOf(owner));
     const key = generateKey();
     const row = await this.repo.createKey({
       userId,
@@ -170,12 +171,7 @@ export function present(r: KeyRow) {
     scope: r.scope,
     owner: { id: r.user.id, email: r.user.email, name: r.user.name },
     allowedModels: r.allowedModels,
-    limits: {
-      rpm: r.rpm,
-      tpm: r.tpm,
-      dailyTokenQuota: r.dailyTokenQuota === null ? null : Number(r.dailyTokenQuota),
-      monthlyTokenQuota: r.monthlyTokenQuota === null ? null : Number(r.monthlyTokenQuota),
-    },
+    limits: limitsOf(r),
     expiresAt: r.expiresAt?.toISOString() ?? null,
     revokedAt: r.revokedAt?.toISOString() ?? null,
     lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
@@ -210,5 +206,23 @@ export function assertKeyPolicy(row: KeyRow, input: UpdateKeyInput, admin: boole
     const next = input.expiresAt ? Date.parse(input.expiresAt) : Infinity;
     if (next > row.expiresAt.getTime())
       throw ApiError.forbidden("Members can only bring a key's expiry closer.", 'narrow_only');
+  }
+}
+
+/**
+ * A member's new key may not promise more than the admin allowed the member (issue 11 item 4): each limit given
+ * must be at most the user's limit of the same kind. Refused with 400 rather than clamped, so the member sees
+ * the key they get. A limit left out is fine: the user's limit binds every key of the user anyway.
+ */
+export function assertWithinUserLimits(input: CreateKeyInput, user: RequestAuth['limits']): void {
+  for (const f of ['rpm', 'tpm', 'dailyTokenQuota', 'monthlyTokenQuota'] as const) {
+    const want = input[f];
+    const cap = user[f];
+    if (cap !== null && want !== null && want !== undefined && want > cap)
+      throw ApiError.badRequest(
+        `'${f}' ${want} is above your user limit (${cap}); ask an admin to raise it.`,
+        f,
+        'above_user_limit',
+      );
   }
 }

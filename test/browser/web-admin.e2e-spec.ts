@@ -278,6 +278,16 @@ maybe('web admin in a real browser', () => {
       await toggle.focus();
       await page.keyboard.press('Space');
       await eventually(() => toggle.isChecked(), 'setting on');
+      // Making someone an admin asks for your own password (issue 11): a wrong one is refused, nothing changes.
+      const role = page.getByLabel(`Role of ${MEMBER.email}`).first();
+      await role.click();
+      await page.getByRole('option', { name: 'Admin' }).click();
+      await dialog().getByLabel('Your password').fill('not-my-password');
+      await dialog().getByRole('button', { name: 'Make admin' }).click();
+      await dialog().getByRole('alert').getByText('currentPassword').waitFor();
+      await dialog().getByRole('button', { name: 'Cancel' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      expect(await role.inputValue()).toBe('Member');
       await capture(page, 'users', a11y);
     },
     T,

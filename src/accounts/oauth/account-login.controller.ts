@@ -31,7 +31,7 @@ export class AccountLoginController {
   })
   @ApiOkResponse({ type: OAuthStartDto })
   start(@CurrentAuth() auth?: RequestAuth) {
-    return this.logins.startPkce(actorOf(auth));
+    return this.logins.startPkce(actorOf(auth), { owner: auth?.userId ?? null });
   }
 
   @Post('oauth/complete')
@@ -41,9 +41,9 @@ export class AccountLoginController {
   })
   @ApiBody({ type: OAuthCompleteDto })
   @ApiOkResponse({ type: LoginResultDto })
-  complete(@Body() body: OAuthCompleteDto) {
+  complete(@Body() body: OAuthCompleteDto, @CurrentAuth() auth?: RequestAuth) {
     const { loginId, callbackUrl } = parseOrThrow(oauthCompleteSchema, body);
-    return this.logins.completePkce(loginId, callbackUrl);
+    return this.logins.completePkce(loginId, callbackUrl, 'pkce', auth?.userId ?? null);
   }
 
   @Post('device/start')
@@ -53,16 +53,17 @@ export class AccountLoginController {
   })
   @ApiOkResponse({ type: DeviceStartDto })
   device(@CurrentAuth() auth?: RequestAuth) {
-    return this.logins.startDevice(actorOf(auth));
+    return this.logins.startDevice(actorOf(auth), { owner: auth?.userId ?? null });
   }
 
   @Get('logins/:loginId')
   @ApiOperation({
-    summary: 'State of a login: pending, completed, expired or failed',
+    summary:
+      'State of a login you started: pending, completed, expired or failed (404 for other admins’ logins)',
   })
   @ApiOkResponse({ type: LoginStatusDto })
-  status(@Param('loginId') loginId: string) {
-    return this.logins.status(loginId);
+  status(@Param('loginId') loginId: string, @CurrentAuth() auth?: RequestAuth) {
+    return this.logins.status(loginId, auth?.userId ?? null);
   }
 
   @Post('import')

@@ -38,6 +38,8 @@ interface LoginRecord {
   createdAt: number;
   expiresAt: number;
   actor: Actor;
+  /** The user id of the admin who started it (session or their admin key); null from the CLI. */
+  owner?: string | null;
   sealed: string;
   keyId: string;
   accountId?: string;
@@ -113,10 +115,17 @@ export class AccountLoginService {
     await this.redis.client.set(this.key(rec.id), JSON.stringify(rec), 'PX', ttl);
   }
 
-  private async load(id: string): Promise<LoginRecord | null> {
+  /**
+   * A pending login belongs to the admin who started it: with `owner` given (HTTP callers), another admin's
+   * login reads as unknown (404), so nobody can watch or finish (and so attach an account through) someone
+   * else's login. `owner` undefined = the CLI on the server itself.
+   */
+  private async load(id: string, owner?: string | null): Promise<LoginRecord | null> {
     if (!/^[0-9a-f-]{36}$/.test(id)) return null;
     const raw = await this.redis.client.get(this.key(id));
-    return raw ? (JSON.parse(raw) as LoginRecord) : null;
+    const rec = raw ? (JSON.parse(raw) as LoginRecord) : null;
+    if (rec && owner !== undefined && (rec.owner ?? null) !== owner) return null;
+    return rec;
   }
 
   private async finish(rec: LoginRecord, patch: Partial<LoginRecord>): Promise<void> {
@@ -138,8 +147,8 @@ export class AccountLoginService {
     };
   }
 
-  async status(loginId: string): Promise<LoginStatusView> {
-    const rec = await this.load(loginId);
+  async status(loginId: string, owner?: string | null): Promise<LoginStatusView> {
+    const rec = await this.load(loginId, owner);
     if (!rec)
       throw ApiError.notFound(
         `No login with id '${loginId}' (unknown or long expired).`,
@@ -151,7 +160,14 @@ export class AccountLoginService {
 
   // ---- browser PKCE ----
 
-  async startPkce(actor: Actor, redirectUri = this.config.OAUTH_REDIRECT_URI, originator = 'codex_cli_rs') {
+  async startPkce(
+    actor: Actor,
+    {
+      owner = null,
+      redirectUri = this.config.OAUTH_REDIRECT_URI,
+      originator = 'codex_cli_rs',
+    }: { owner?: string | null; redirectUri?: string; originator?: string } = {},
+  ) {
     const id = randomUUID();
     const verifier = createCodeVerifier();
     const state = createState();
@@ -164,6 +180,7 @@ export class AccountLoginService {
       createdAt: Date.now(),
       expiresAt,
       actor,
+      owner,
       ...this.seal(id, secret),
     });
     // originator: the interactive CLI's value (docs/upstream-protocol.md §1), since the flow mimics `codex login`.
@@ -182,8 +199,9 @@ export class AccountLoginService {
     loginId: string,
     callbackUrl: string,
     via: 'pkce' | 'cli' = 'pkce',
+    owner?: string | null,
   ): Promise<{ loginId: string; status: 'completed'; account: AccountView; created: boolean }> {
-    const rec = await this.load(loginId);
+    const rec = await this.load(loginId, owner);
     if (!rec || rec.kind !== 'pkce') {
       throw ApiError.notFound(
         `No browser login with id '${loginId}' (unknown or expired long ago).`,
@@ -297,7 +315,7 @@ export class AccountLoginService {
   // ---- device code ----
 
   /** `background: false` when the caller (the CLI) polls by itself instead of the worker. */
-  async startDevice(actor: Actor, opts: { background?: boolean } = {}) {
+  async startDevice(actor: Actor, opts: { background?: boolean; owner?: string | null } = {}) {
     let dc;
     try {
       dc = await this.oauth.deviceStart();
@@ -316,6 +334,7 @@ export class AccountLoginService {
       createdAt: Date.now(),
       expiresAt: dc.expiresAt.getTime(),
       actor,
+      owner: opts.owner ?? null,
       ...this.seal(id, { deviceAuthId: dc.deviceAuthId, userCode: dc.userCode } satisfies DeviceSecret),
       userCode: dc.userCode,
       verificationUri: deviceVerificationUri(this.oauth.issuer),

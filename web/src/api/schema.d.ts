@@ -65,7 +65,10 @@ export interface paths {
         /** List users */
         get: operations["UsersController_list"];
         put?: never;
-        /** Create a user (admin or member) */
+        /**
+         * Create a user (admin or member)
+         * @description Creating an admin needs a signed-in session and your own password in `currentPassword` (403 `session_required` with an API key).
+         */
         post: operations["UsersController_create"];
         delete?: never;
         options?: never;
@@ -87,7 +90,10 @@ export interface paths {
         delete: operations["UsersController_remove"];
         options?: never;
         head?: never;
-        /** Update name, role, disabled (or set a password) */
+        /**
+         * Update name, role, disabled, limits shared by the user's keys, or set a password
+         * @description Limits: `rpm`, `tpm`, `dailyTokenQuota`, `monthlyTokenQuota` (positive integers; null clears), shared by all of the user's keys. `password` ends the user's sessions (yours except this one when it is your own); add `revokeKeys: true` to revoke all of their keys too. Promoting to admin or setting an admin's password needs a signed-in session and your own password in `currentPassword`.
+         */
         patch: operations["UsersController_update"];
         trace?: never;
     };
@@ -221,7 +227,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** State of a login: pending, completed, expired or failed */
+        /** State of a login you started: pending, completed, expired or failed (404 for other admins’ logins) */
         get: operations["AccountLoginController_status"];
         put?: never;
         post?: never;

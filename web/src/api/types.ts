@@ -40,6 +40,12 @@ export interface UserView {
   role: 'admin' | 'member';
   disabled: boolean;
   hasPassword: boolean;
+  limits: {
+    rpm: number | null;
+    tpm: number | null;
+    dailyTokenQuota: number | null;
+    monthlyTokenQuota: number | null;
+  };
   createdAt: string;
 }
 

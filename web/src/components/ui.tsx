@@ -1,4 +1,16 @@
-import { Alert, Button, Center, Group, Loader, Paper, Progress, Stack, Text, Title } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Center,
+  Group,
+  Loader,
+  Paper,
+  PasswordInput,
+  Progress,
+  Stack,
+  Text,
+  Title,
+} from '@mantine/core';
 import type { ReactNode } from 'react';
 import { messageOf } from '../api/client';
 import { dateTime, relative } from '../format';
@@ -95,5 +107,61 @@ export function HeadroomBar({ label, w }: { label: string; w: Window | null | un
         {Math.round(used)}% used · {reset}
       </Text>
     </div>
+  );
+}
+
+/** The end of a modal form: the mutation's error (if any), Cancel and the submit button. */
+export function FormActions({
+  error,
+  pending,
+  submit,
+  onCancel,
+}: {
+  error: unknown;
+  pending: boolean;
+  submit: string;
+  onCancel: () => void;
+}) {
+  return (
+    <>
+      {!!error && (
+        <Alert color="red" role="alert">
+          {messageOf(error)}
+        </Alert>
+      )}
+      <Group justify="flex-end">
+        <Button variant="default" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" loading={pending}>
+          {submit}
+        </Button>
+      </Group>
+    </>
+  );
+}
+
+/** The signed-in user's own password (sign-in, and confirming admin-only changes). */
+export function CurrentPasswordInput({
+  label = 'Your password',
+  value,
+  onChange,
+  ...rest
+}: {
+  label?: string;
+  value: string;
+  onChange: (v: string) => void;
+  description?: string;
+  'data-autofocus'?: boolean;
+}) {
+  return (
+    <PasswordInput
+      label={label}
+      autoComplete="current-password"
+      required
+      value={value}
+      onChange={(e) => onChange(e.currentTarget.value)}
+      {...rest}
+    />
   );
 }

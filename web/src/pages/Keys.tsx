@@ -1,6 +1,5 @@
 import {
   ActionIcon,
-  Alert,
   Badge,
   Button,
   Group,
@@ -24,7 +23,7 @@ import { api, messageOf, request, unwrap } from '../api/client';
 import type { CreatedKey, KeyLimits, KeyView, ListOf, UserView } from '../api/types';
 import { useSession } from '../App';
 import { useConfirm } from '../components/confirm';
-import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { compact, dateTime, relative } from '../format';
 import { KeyReveal } from './KeySnippets';
 
@@ -400,19 +399,12 @@ function CreateKeyModal({
             value={f.expiresAt}
             onChange={(e) => setF({ ...f, expiresAt: e.currentTarget.value })}
           />
-          {create.isError && (
-            <Alert color="red" role="alert">
-              {messageOf(create.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create key
-            </Button>
-          </Group>
+          <FormActions
+            error={create.error}
+            pending={create.isPending}
+            submit="Create key"
+            onCancel={onClose}
+          />
         </Stack>
       </form>
     </Modal>
@@ -447,19 +439,7 @@ function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void
             onChange={setModels}
           />
           <LimitFields value={limits} onChange={setLimits} />
-          {save.isError && (
-            <Alert color="red" role="alert">
-              {messageOf(save.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              Save
-            </Button>
-          </Group>
+          <FormActions error={save.error} pending={save.isPending} submit="Save" onCancel={onClose} />
         </Stack>
       </form>
     </Modal>

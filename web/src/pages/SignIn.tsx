@@ -1,7 +1,8 @@
-import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Center, Paper, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { messageOf, request } from '../api/client';
+import { CurrentPasswordInput } from '../components/ui';
 
 export function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
   return (
@@ -49,13 +50,7 @@ export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSi
             value={email}
             onChange={(e) => setEmail(e.currentTarget.value)}
           />
-          <PasswordInput
-            label="Password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.currentTarget.value)}
-          />
+          <CurrentPasswordInput label="Password" value={password} onChange={setPassword} />
           {signIn.isError && (
             <Alert color="red" role="alert">
               {messageOf(signIn.error)}

@@ -1,9 +1,7 @@
 import {
   ActionIcon,
-  Alert,
   Badge,
   Button,
-  Group,
   Menu,
   Modal,
   Paper,
@@ -24,7 +22,7 @@ import { messageOf, request } from '../api/client';
 import type { ListOf, Settings, UserView } from '../api/types';
 import { useSession } from '../App';
 import { useConfirm } from '../components/confirm';
-import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { dateTime } from '../format';
 
 export function UsersPage() {
@@ -32,6 +30,7 @@ export function UsersPage() {
   const qc = useQueryClient();
   const { ask, dialog } = useConfirm();
   const [creating, setCreating] = useState(false);
+  const [promoting, setPromoting] = useState<UserView | null>(null);
   const users = useQuery({
     queryKey: ['users'],
     queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
@@ -44,8 +43,10 @@ export function UsersPage() {
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['users'] });
   const update = useMutation({
-    mutationFn: (v: { id: string; body: Partial<Pick<UserView, 'role' | 'disabled'>> }) =>
-      request('PATCH', `/admin/api/users/${v.id}`, v.body),
+    mutationFn: (v: {
+      id: string;
+      body: Partial<Pick<UserView, 'role' | 'disabled'>> & { currentPassword?: string };
+    }) => request('PATCH', `/admin/api/users/${v.id}`, v.body),
     onSuccess: invalidate,
     onError,
   });
@@ -73,6 +74,14 @@ export function UsersPage() {
         <Button onClick={() => setCreating(true)}>Create user</Button>
       </PageTitle>
       {dialog}
+      <PromoteModal
+        user={promoting}
+        onClose={() => setPromoting(null)}
+        onPromoted={() => {
+          setPromoting(null);
+          invalidate();
+        }}
+      />
       <CreateUserModal
         opened={creating}
         onClose={() => setCreating(false)}
@@ -143,11 +152,12 @@ export function UsersPage() {
                         value={u.role}
                         disabled={self}
                         allowDeselect={false}
-                        onChange={(v) =>
-                          v &&
-                          v !== u.role &&
-                          update.mutate({ id: u.id, body: { role: v as UserView['role'] } })
-                        }
+                        onChange={(v) => {
+                          // Promoting to admin needs your password (the server asks for it).
+                          if (v === 'admin' && u.role !== 'admin') setPromoting(u);
+                          else if (v && v !== u.role)
+                            update.mutate({ id: u.id, body: { role: v as UserView['role'] } });
+                        }}
                       />
                     </Table.Td>
                     <Table.Td>
@@ -212,7 +222,13 @@ function CreateUserModal({
   onClose: () => void;
   onCreated: (u: UserView) => void;
 }) {
-  const blank = { email: '', name: '', role: 'member' as UserView['role'], password: '' };
+  const blank = {
+    email: '',
+    name: '',
+    role: 'member' as UserView['role'],
+    password: '',
+    currentPassword: '',
+  };
   const [f, setF] = useState(blank);
   const create = useMutation({
     mutationFn: () =>
@@ -221,6 +237,7 @@ function CreateUserModal({
         name: f.name,
         role: f.role,
         ...(f.password ? { password: f.password } : {}),
+        ...(f.role === 'admin' ? { currentPassword: f.currentPassword } : {}),
       }),
     onSuccess: (u) => {
       setF(blank);
@@ -267,19 +284,66 @@ function CreateUserModal({
             value={f.password}
             onChange={(e) => setF({ ...f, password: e.currentTarget.value })}
           />
-          {create.isError && (
-            <Alert color="red" role="alert">
-              {messageOf(create.error)}
-            </Alert>
+          {f.role === 'admin' && (
+            <CurrentPasswordInput
+              description="Creating an admin needs your own password."
+              value={f.currentPassword}
+              onChange={(v) => setF({ ...f, currentPassword: v })}
+            />
           )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create user
-            </Button>
-          </Group>
+          <FormActions
+            error={create.error}
+            pending={create.isPending}
+            submit="Create user"
+            onCancel={onClose}
+          />
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+/** Promoting a user to admin: confirmed with the acting admin's own password. */
+function PromoteModal({
+  user,
+  onClose,
+  onPromoted,
+}: {
+  user: UserView | null;
+  onClose: () => void;
+  onPromoted: () => void;
+}) {
+  const [currentPassword, setCurrentPassword] = useState('');
+  const promote = useMutation({
+    mutationFn: () => request('PATCH', `/admin/api/users/${user?.id}`, { role: 'admin', currentPassword }),
+    onSuccess: () => {
+      setCurrentPassword('');
+      promote.reset();
+      onPromoted();
+    },
+  });
+  const close = () => {
+    setCurrentPassword('');
+    promote.reset();
+    onClose();
+  };
+  return (
+    <Modal opened={!!user} onClose={close} title="Make admin">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          promote.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          <Text size="sm">{user?.email} will be able to do everything you can.</Text>
+          <CurrentPasswordInput value={currentPassword} onChange={setCurrentPassword} data-autofocus />
+          <FormActions
+            error={promote.error}
+            pending={promote.isPending}
+            submit="Make admin"
+            onCancel={close}
+          />
         </Stack>
       </form>
     </Modal>
