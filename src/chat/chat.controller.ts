@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { ApiKeyGuard } from '../keys/api-key.guard.js';
 import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
-import { ClientRelay } from '../gateway/relay.js';
+import { bodyBytes, ClientRelay } from '../gateway/relay.js';
 import { ChatTranslator, type StreamOutput } from './from-responses.js';
 import { mapChatRequest } from './to-responses.js';
 
@@ -49,6 +49,7 @@ export class ChatController {
         requestId: req.id,
         signal: relay.signal,
         dropped,
+        bodyBytes: bodyBytes(req),
       });
       const t = new ChatTranslator(meta);
       if (!meta.stream) {

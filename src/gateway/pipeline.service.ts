@@ -165,8 +165,9 @@ export class GatewayPipeline {
           if (result.final) throw result.error;
           continue;
         }
-        // One round trip: in-flight count + the conversation's sticky account (the last attempt's wins).
-        await this.pool.begin(account.id, stickyKey);
+        // In-flight count + the conversation's sticky account (the last attempt's wins): not awaited, the commands
+        // go out in order on the one connection, so the matching end() can never overtake them.
+        void this.pool.begin(account.id, stickyKey).catch(() => {});
         this.metrics.inflight.inc();
         // While the answer is held (see below), a failed attempt must leave no usage row and no settlement.
         let discarded = false;
@@ -210,7 +211,8 @@ export class GatewayPipeline {
           this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
         }
         const issuedTurnState = headerValue(result.res.headers['x-codex-turn-state']);
-        if (issuedTurnState) await this.pool.stickTurn(issuedTurnState, account.id);
+        // Not awaited either: the client cannot send the next request of the turn before it has this answer.
+        if (issuedTurnState) void this.pool.stickTurn(issuedTurnState, account.id).catch(() => {});
         return {
           accountId: account.id,
           headers: admission.headers,
@@ -257,14 +259,18 @@ export class GatewayPipeline {
         'model_not_allowed',
       );
     }
+    // The reservation covers the input and the answer still to come (item 3 of issue 11). With the client's body
+    // size known, the limits check and the conversation lookup are one Redis round trip apart, not two.
+    const output = outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
+    const early =
+      input.bodyBytes !== undefined ? this.limits.admit(input.auth, input.bodyBytes / 4 + output) : null;
+    early?.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     // One conversation id per (user, client conversation key): the CLI's thread id, sent as prompt_cache_key too.
     const conversation = await this.conversations.resolve(input.auth, body);
     body.prompt_cache_key = conversation.id;
     const payload = JSON.stringify(orderLikeCli(body));
-    // The reservation covers the input and the answer still to come (item 3 of issue 11).
     const inputEstimate = Math.ceil(payload.length / 4);
-    const reserve = inputEstimate + outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
-    const admission = await this.limits.admit(input.auth, reserve);
+    const admission = await (early ?? this.limits.admit(input.auth, inputEstimate + output));
     return { body, model, payload, admission, threadId: conversation.id, inputEstimate };
   }
 

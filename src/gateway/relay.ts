@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { startSse } from '../common/sse.js';
 
 /**
@@ -91,4 +91,10 @@ export class ClientRelay {
     this.flush(); // what this tick wrote goes out before the end of the reply
     if (this.streaming && !this.reply.raw.writableEnded) this.reply.raw.end();
   }
+}
+
+/** The request body's size from Content-Length (bodies are never accepted compressed), if the client sent it. */
+export function bodyBytes(req: FastifyRequest): number | undefined {
+  const n = Number(req.headers['content-length']);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }

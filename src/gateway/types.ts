@@ -27,6 +27,11 @@ export interface OpenInput {
   codex?: { turnState?: string | null; betaFeatures?: string | null };
   /** Prefer this account (a WebSocket connection keeps its account while it stays healthy). */
   preferAccountId?: string | null;
+  /**
+   * Size of the client's request body in bytes (Content-Length, or the WebSocket frame): lets the limits check
+   * run in parallel with the conversation lookup. Without it the reservation waits for the upstream payload.
+   */
+  bodyBytes?: number;
   /** Client fields an endpoint mapper already dropped (chat), logged with the upstream drops. */
   dropped?: string[];
 }

@@ -6,7 +6,7 @@ import { ApiKeyGuard } from '../keys/api-key.guard.js';
 import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { classifyFailure } from '../upstream/classify.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
-import { ClientRelay } from '../gateway/relay.js';
+import { bodyBytes, ClientRelay } from '../gateway/relay.js';
 import { ResponseAssembler } from './response-assembler.js';
 
 /**
@@ -46,6 +46,7 @@ export class ResponsesController {
         requestId: req.id,
         signal: relay.signal,
         codex: codexHeaders(req),
+        bodyBytes: bodyBytes(req),
       });
       if (opened.turnState) reply.header('x-codex-turn-state', opened.turnState);
       if (!clientStream) {
