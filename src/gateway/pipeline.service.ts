@@ -103,10 +103,36 @@ export class GatewayPipeline {
     return account;
   }
 
+  /** The next account of a request (open and compact alike); with none left, the last attempt's error wins. */
+  private async nextAccount(
+    run: AccountRun,
+    stickyKey: string | null,
+    preferred: string | null,
+  ): Promise<PoolAccount> {
+    let account: PoolAccount;
+    try {
+      account = await this.pick(stickyKey, run.tried, preferred);
+    } catch (err) {
+      if (run.last && err instanceof ApiError && err.httpStatus === 503) throw run.last;
+      throw err;
+    }
+    run.tried.add(account.id);
+    run.attempts++;
+    if (run.attempts > 1) this.metrics.failovers.inc();
+    return account;
+  }
+
+  /** One attempt failed: remember its error for the client, count it, and stop when no other account helps. */
+  private failed(run: AccountRun, error: ApiError, final: boolean): void {
+    run.last = error;
+    this.metrics.upstreamErrors.inc({ class: String(error.code ?? 'unknown') });
+    if (final) throw error;
+  }
+
   async open(input: OpenInput): Promise<OpenedStream> {
     assertModelName(input.body.model); // before anything records or counts the name
     const t0 = Date.now();
-    let attempts = 0;
+    const run: AccountRun = { tried: new Set(), attempts: 0, last: null };
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
     let prepared: {
       body: Record<string, any>;
@@ -125,7 +151,7 @@ export class GatewayPipeline {
         status,
         errorClass,
         accountId: null,
-        attempts,
+        attempts: run.attempts,
         t0,
         ttfbMs: null,
       });
@@ -134,35 +160,22 @@ export class GatewayPipeline {
     const { model, payload, admission, threadId, inputEstimate } = prepared;
     // The conversation id keys stickiness (bounded, per user; the client's string is never a Redis key).
     const stickyKey = threadId;
-    const tried = new Set<string>();
     // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
     const turnState = input.codex?.turnState || null;
     const preferred =
       (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
-    let last: ApiError | null = null;
     const controller = new AbortController();
     const onClientAbort = () => controller.abort();
     input.signal.addEventListener('abort', onClientAbort, { once: true });
     try {
-      for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
-        let account: PoolAccount;
-        try {
-          account = await this.pick(stickyKey, tried, preferred);
-        } catch (err) {
-          if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
-          throw err;
-        }
-        tried.add(account.id);
-        attempts++;
-        if (attempts > 1) this.metrics.failovers.inc();
+      while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
+        const account = await this.nextAccount(run, stickyKey, preferred);
         const result = await this.attempt(account, model, threadId, payload, controller.signal, {
           turnState,
           betaFeatures: input.codex?.betaFeatures,
         });
         if ('error' in result) {
-          last = result.error;
-          this.metrics.upstreamErrors.inc({ class: String(result.error.code ?? 'unknown') });
-          if (result.final) throw result.error;
+          this.failed(run, result.error, result.final);
           continue;
         }
         // In-flight count + the conversation's sticky account (the last attempt's wins): not awaited, the commands
@@ -180,7 +193,7 @@ export class GatewayPipeline {
             status: 200,
             errorClass,
             accountId: account.id,
-            attempts,
+            attempts: run.attempts,
             t0,
             ttfbMs,
             usage,
@@ -204,8 +217,7 @@ export class GatewayPipeline {
               'upstream failed before any output (response.failed)',
             );
             const r = await this.afterFailure(account, failed);
-            last = r.error;
-            this.metrics.upstreamErrors.inc({ class: String(r.error.code ?? 'unknown') });
+            this.failed(run, r.error, false);
             continue;
           }
           this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
@@ -222,7 +234,8 @@ export class GatewayPipeline {
         };
       }
       throw (
-        last ?? ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
+        run.last ??
+        ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
       );
     } catch (err) {
       input.signal.removeEventListener('abort', onClientAbort);
@@ -231,7 +244,7 @@ export class GatewayPipeline {
         status: err instanceof ApiError ? err.httpStatus : 500,
         errorClass: err instanceof ApiError ? (err.code ?? err.type) : 'internal',
         accountId: null,
-        attempts,
+        attempts: run.attempts,
         t0,
         ttfbMs: null,
       });
@@ -454,7 +467,7 @@ export class GatewayPipeline {
     input: OpenInput,
   ): Promise<{ body: unknown; headers: Record<string, string>; turnState: string | null }> {
     const t0 = Date.now();
-    let attempts = 0;
+    const run: AccountRun = { tried: new Set(), attempts: 0, last: null };
     let accountId: string | null = null;
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
     let admission: Awaited<ReturnType<LimitsService['admit']>> | null = null;
@@ -483,19 +496,8 @@ export class GatewayPipeline {
       const turnState = input.codex?.turnState || null;
       const preferred =
         (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
-      const tried = new Set<string>();
-      let last: ApiError | null = null;
-      for (let attempt = 0; attempt < this.config.POOL_MAX_ATTEMPTS; attempt++) {
-        let account: PoolAccount;
-        try {
-          account = await this.pick(stickyKey, tried, preferred);
-        } catch (err) {
-          if (last && err instanceof ApiError && err.httpStatus === 503) throw last;
-          throw err;
-        }
-        tried.add(account.id);
-        attempts++;
-        if (attempts > 1) this.metrics.failovers.inc();
+      while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
+        const account = await this.nextAccount(run, stickyKey, preferred);
         const result = await this.attempt(account, body.model, threadId, payload, controller.signal, {
           path: '/responses/compact',
           accept: 'application/json',
@@ -503,9 +505,7 @@ export class GatewayPipeline {
           betaFeatures: input.codex?.betaFeatures ?? 'remote_compaction_v2',
         });
         if ('error' in result) {
-          last = result.error;
-          this.metrics.upstreamErrors.inc({ class: String(result.error.code ?? 'unknown') });
-          if (result.final) throw result.error;
+          this.failed(run, result.error, result.final);
           continue;
         }
         accountId = account.id;
@@ -532,7 +532,7 @@ export class GatewayPipeline {
           status: 200,
           errorClass: null,
           accountId,
-          attempts,
+          attempts: run.attempts,
           t0,
           ttfbMs: Date.now() - t0,
           usage,
@@ -540,7 +540,8 @@ export class GatewayPipeline {
         return { body: json, headers, turnState: issued };
       }
       throw (
-        last ?? ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
+        run.last ??
+        ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account')
       );
     } catch (err) {
       if (admission) await admission.settle(0).catch(() => {});
@@ -548,7 +549,7 @@ export class GatewayPipeline {
         status: err instanceof ApiError ? err.httpStatus : 500,
         errorClass: err instanceof ApiError ? (err.code ?? err.type) : 'internal',
         accountId,
-        attempts,
+        attempts: run.attempts,
         t0,
         ttfbMs: null,
       });
@@ -595,9 +596,13 @@ export class GatewayPipeline {
               errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
             if (ev.type === 'response.incomplete') errorClass = 'incomplete';
           }
-          // Only delta events carry `delta`: other pass-through events stay unparsed.
-          if (ev.type.endsWith('.delta') && typeof ev.data?.delta === 'string')
-            relayedChars += ev.data.delta.length;
+          // Only delta events carry `delta`; its length is read without parsing the event.
+          if (ev.type.endsWith('.delta'))
+            relayedChars += ev.deltaLength
+              ? ev.deltaLength()
+              : typeof ev.data?.delta === 'string'
+                ? ev.data.delta.length
+                : 0;
           yield ev;
           if (terminal) break read;
         }
@@ -628,6 +633,13 @@ export class GatewayPipeline {
       await settle(tokens).catch(() => {});
     }
   }
+}
+
+/** The accounts one request has tried, how many attempts it made, and the last attempt's error. */
+interface AccountRun {
+  tried: Set<string>;
+  attempts: number;
+  last: ApiError | null;
 }
 
 interface UpstreamExtras {

@@ -11,6 +11,8 @@ export interface UpstreamEvent {
   type: string;
   readonly data: any;
   raw: string;
+  /** Characters of the event's `delta` string (0 when it has none), read without parsing the event. */
+  deltaLength?(): number;
 }
 
 const UNPARSED = Symbol('unparsed');
@@ -23,6 +25,21 @@ class LazyEvent implements UpstreamEvent {
     private readonly text: string,
   ) {
     this.raw = `event: ${type}\ndata: ${text}\n\n`;
+  }
+  deltaLength(): number {
+    if (this.parsed !== UNPARSED)
+      return typeof this.parsed?.delta === 'string' ? this.parsed.delta.length : 0;
+    const t = this.text;
+    const at = t.indexOf('"delta":"');
+    if (at < 0) return 0;
+    let end = at + 9;
+    // To the closing quote; an escape counts as the characters written (an estimate for charging aborted streams).
+    for (; end < t.length; end++) {
+      const c = t.charCodeAt(end);
+      if (c === 0x5c) end++;
+      else if (c === 0x22) break;
+    }
+    return end - at - 9;
   }
   get data(): any {
     if (this.parsed === UNPARSED) {
