@@ -169,7 +169,8 @@ try {
     const gw = startProcess(
       process.execPath,
       [...nodeOptions.split(' ').filter(Boolean), 'dist/main.js', 'all'],
-      { ...gwEnv, PORT: String(port), NODE_OPTIONS: '' },
+      // The image's runtime settings (Dockerfile ENV): the bench measures the gateway as it is deployed.
+      { ...gwEnv, PORT: String(port), NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_ARENA_MAX: '2' },
       'gateway',
     );
     children.push(gw);
