@@ -1,8 +1,7 @@
 import OpenAI from 'openai';
 import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
-import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
+import type { TestGateway } from './support/gateway.js';
+import { gatewayWithAccounts } from './support/scenario.js';
 import { assertOpenApi } from './support/openapi.js';
 import { query, eventually } from './support/wait.js';
 
@@ -12,10 +11,7 @@ let gw: TestGateway;
 let client: OpenAI;
 beforeAll(async () => {
   fake = await FakeUpstream.start();
-  gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
-  const a = fake.addAccount();
-  await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
-  client = new OpenAI({ apiKey: (await createKey(gw)).key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  ({ gw, client } = await gatewayWithAccounts(fake, 1));
 });
 afterAll(async () => {
   await gw.close();
