@@ -53,7 +53,7 @@ export function KeysPage() {
   const session = useSession();
   const admin = session.user.role === 'admin';
   const qc = useQueryClient();
-  const { ask, dialog } = useConfirm();
+  const { askItem, dialog } = useConfirm();
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<KeyView | null>(null);
   const [revealed, setRevealed] = useState<{ key: CreatedKey; model: string } | null>(null);
@@ -234,32 +234,22 @@ export function KeysPage() {
                       </Menu.Target>
                       <Menu.Dropdown>
                         <Menu.Item onClick={() => setEditing(k)}>Edit name and limits</Menu.Item>
-                        <Menu.Item
-                          onClick={() =>
-                            ask(
-                              'Rotate key',
-                              `Rotate ${k.name || k.prefix}? A new key with the same settings is shown once; the current one stops working now.`,
-                              'Rotate',
-                              () => rotate.mutate(k.id),
-                            )
-                          }
-                        >
-                          Rotate…
-                        </Menu.Item>
+                        {askItem(
+                          'Rotate…',
+                          'Rotate key',
+                          `Rotate ${k.name || k.prefix}? A new key with the same settings is shown once; the current one stops working now.`,
+                          'Rotate',
+                          () => rotate.mutate(k.id),
+                          false,
+                        )}
                         <Menu.Divider />
-                        <Menu.Item
-                          color="red"
-                          onClick={() =>
-                            ask(
-                              'Revoke key',
-                              `Revoke ${k.name || k.prefix}? Clients using it get 401 within a second. This cannot be undone.`,
-                              'Revoke key',
-                              () => revoke.mutate(k.id),
-                            )
-                          }
-                        >
-                          Revoke…
-                        </Menu.Item>
+                        {askItem(
+                          'Revoke…',
+                          'Revoke key',
+                          `Revoke ${k.name || k.prefix}? Clients using it get 401 within a second. This cannot be undone.`,
+                          'Revoke key',
+                          () => revoke.mutate(k.id),
+                        )}
                       </Menu.Dropdown>
                     </Menu>
                   </Table.Td>

@@ -29,7 +29,7 @@ import { dateTime } from '../format';
 export function UsersPage() {
   const session = useSession();
   const qc = useQueryClient();
-  const { ask, dialog } = useConfirm();
+  const { askItem, dialog } = useConfirm();
   const [creating, setCreating] = useState(false);
   const [promoting, setPromoting] = useState<UserView | null>(null);
   const [limiting, setLimiting] = useState<UserView | null>(null);
@@ -197,19 +197,13 @@ export function UsersPage() {
                           {!self && (
                             <>
                               <Menu.Divider />
-                              <Menu.Item
-                                color="red"
-                                onClick={() =>
-                                  ask(
-                                    'Delete user',
-                                    `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
-                                    'Delete user',
-                                    () => remove.mutate(u.id),
-                                  )
-                                }
-                              >
-                                Delete…
-                              </Menu.Item>
+                              {askItem(
+                                'Delete…',
+                                'Delete user',
+                                `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
+                                'Delete user',
+                                () => remove.mutate(u.id),
+                              )}
                             </>
                           )}
                         </Menu.Dropdown>
