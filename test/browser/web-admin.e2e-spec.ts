@@ -396,6 +396,7 @@ maybe('web admin in a real browser', () => {
         async () => (await shown.textContent()) === '1 req/min · 100K tok/day',
         'limits shown',
       );
+      await capture(page, 'users-with-limits', a11y);
       expect(await storedLimits()).toEqual({
         rpm: 1,
         tpm: null,
@@ -503,8 +504,22 @@ maybe('web admin in a real browser', () => {
         return { o: o.status, a: a.status, u: JSON.parse(u.body).data.length as number };
       });
       expect(forbidden).toEqual({ o: 403, a: 403, u: 1 });
-      await page.goto(`${base}/admin/accounts`);
-      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      // Nor can they see or lift anyone's limits (their own included).
+      const lift = await page.evaluate(async () => {
+        const me = (await (await fetch('/admin/api/auth/me')).json()) as { user: { id: string } };
+        const r = await fetch(`/admin/api/users/${me.user.id}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ rpm: null }),
+        });
+        const body = (await r.json()) as { error?: { code?: string } };
+        return { id: typeof me.user.id, status: r.status, code: body.error?.code };
+      });
+      expect(lift).toEqual({ id: 'string', status: 403, code: 'admin_required' });
+      for (const path of ['accounts', 'users']) {
+        await page.goto(`${base}/admin/${path}`);
+        await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      }
     },
     T,
   );
