@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { FakeUpstream, type FakeAccount } from '../fake-upstream/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { flushPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis.js';
@@ -340,6 +340,114 @@ maybe('web admin in a real browser', () => {
   );
 
   it(
+    "sets limits shared by the member's keys in the Users page; the gateway applies them; clearing lifts them",
+    async () => {
+      await nav('Users');
+      const row = page.getByTestId('user-row').filter({ hasText: MEMBER.email });
+      const shown = row.getByTestId('user-limits');
+      expect(await shown.textContent()).toBe('No limits');
+      const patches: string[] = [];
+      const recordPatch = (r: Request) => {
+        if (r.method() === 'PATCH' && r.url().includes('/admin/api/users/')) patches.push(r.postData() ?? '');
+      };
+      page.on('request', recordPatch);
+      const editLimits = async () => {
+        await page.getByRole('button', { name: `Actions for ${MEMBER.email}` }).click();
+        await page.getByRole('menuitem', { name: 'Edit limits' }).click();
+        await dialog()
+          .getByRole('heading', { name: `Limits of ${MEMBER.email}` })
+          .waitFor();
+      };
+      const save = async () => {
+        const answered = page.waitForResponse(
+          (r) => r.url().includes('/admin/api/users/') && r.request().method() === 'PATCH',
+        );
+        await dialog().getByRole('button', { name: 'Save' }).click();
+        return answered;
+      };
+      const storedLimits = () =>
+        page.evaluate(async (email) => {
+          const list = (await (await fetch('/admin/api/users')).json()) as {
+            data: { email: string; limits: unknown }[];
+          };
+          return list.data.find((u) => u.email === email)?.limits;
+        }, MEMBER.email);
+
+      await editLimits();
+      const rpm = dialog().getByLabel('Requests per minute');
+      // A value the form can tell is wrong gets a message under its field and is not sent.
+      await rpm.fill('0');
+      await dialog().getByLabel('Tokens per day').fill('100000');
+      await dialog().getByText('Enter a whole number of 1 or more').waitFor();
+      expect(await rpm.getAttribute('aria-invalid')).toBe('true');
+      await capture(page, 'users-limits', a11y);
+      await dialog().getByRole('button', { name: 'Save' }).click();
+      // One the server refuses (above rpm's Int4 column): its 400 envelope shows in the dialog.
+      await rpm.fill('3000000000');
+      expect(await dialog().getByText('Enter a whole number of 1 or more').count()).toBe(0);
+      expect((await save()).status()).toBe(400);
+      await dialog().getByRole('alert').getByText("Invalid 'rpm'").waitFor();
+      // Only that one reached the server: the click with rpm 0 sent nothing.
+      expect(patches.map((b) => JSON.parse(b).rpm)).toEqual([3_000_000_000]);
+      await rpm.fill('1');
+      expect((await save()).status()).toBe(200);
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(
+        async () => (await shown.textContent()) === '1 req/min · 100K tok/day',
+        'limits shown',
+      );
+      await capture(page, 'users-with-limits', a11y);
+      expect(await storedLimits()).toEqual({
+        rpm: 1,
+        tpm: null,
+        dailyTokenQuota: 100_000,
+        monthlyTokenQuota: null,
+      });
+
+      // The member's key (no limits of its own) now gets one request a minute: the second is refused with
+      // the user's limit in OpenAI's envelope. /v1/models counts as a request and records no usage.
+      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: keys['dev-laptop'].key, maxRetries: 0 });
+      const call = () =>
+        client.models.list().then(
+          () => ({ status: 200, error: undefined as unknown }),
+          (e: InstanceType<typeof OpenAI.APIError>) => ({ status: e.status, error: e.error }),
+        );
+      expect((await call()).status).toBe(200);
+      const refused = await call();
+      expect(refused.status).toBe(429);
+      expect(refused.error).toMatchObject({
+        type: 'rate_limit_error',
+        code: 'rate_limit_exceeded',
+        message: expect.stringContaining("this key's user: 1 requests per minute"),
+      });
+
+      // Clearing the fields clears the limits, and the key is served again within the same minute.
+      await editLimits();
+      expect(await rpm.inputValue()).toBe('1');
+      await rpm.fill('');
+      await dialog().getByLabel('Tokens per day').fill('');
+      expect((await save()).status()).toBe(200);
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(async () => (await shown.textContent()) === 'No limits', 'no limits shown');
+      expect(JSON.parse(patches.at(-1)!)).toEqual({
+        rpm: null,
+        tpm: null,
+        dailyTokenQuota: null,
+        monthlyTokenQuota: null,
+      });
+      expect(await storedLimits()).toEqual({
+        rpm: null,
+        tpm: null,
+        dailyTokenQuota: null,
+        monthlyTokenQuota: null,
+      });
+      expect((await call()).status).toBe(200);
+      page.off('request', recordPatch);
+    },
+    T,
+  );
+
+  it(
     'revokes a key (confirmed); the SDK is refused afterwards; the audit log shows it',
     async () => {
       await nav('Keys');
@@ -396,8 +504,22 @@ maybe('web admin in a real browser', () => {
         return { o: o.status, a: a.status, u: JSON.parse(u.body).data.length as number };
       });
       expect(forbidden).toEqual({ o: 403, a: 403, u: 1 });
-      await page.goto(`${base}/admin/accounts`);
-      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      // Nor can they see or lift anyone's limits (their own included).
+      const lift = await page.evaluate(async () => {
+        const me = (await (await fetch('/admin/api/auth/me')).json()) as { user: { id: string } };
+        const r = await fetch(`/admin/api/users/${me.user.id}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ rpm: null }),
+        });
+        const body = (await r.json()) as { error?: { code?: string } };
+        return { id: typeof me.user.id, status: r.status, code: body.error?.code };
+      });
+      expect(lift).toEqual({ id: 'string', status: 403, code: 'admin_required' });
+      for (const path of ['accounts', 'users']) {
+        await page.goto(`${base}/admin/${path}`);
+        await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      }
     },
     T,
   );

@@ -39,6 +39,8 @@ const contrast: CSSVariablesResolver = (t) => ({
   light: {
     '--mantine-color-dimmed': 'var(--mantine-color-gray-7)',
     '--mantine-color-placeholder': 'var(--mantine-color-gray-7)',
+    // Invalid inputs' text and their messages: red 6 is about 3.3:1 on white; red 9 is over 5:1.
+    '--mantine-color-error': 'var(--mantine-color-red-9)',
     // Text of the "light" variants (badges, alerts, light buttons): shade 9 is not dark enough for small text
     // on the tinted background (teal, orange: about 4:1), so a darkened shade 9.
     ...Object.fromEntries(

@@ -40,12 +40,8 @@ export interface UserView {
   role: 'admin' | 'member';
   disabled: boolean;
   hasPassword: boolean;
-  limits: {
-    rpm: number | null;
-    tpm: number | null;
-    dailyTokenQuota: number | null;
-    monthlyTokenQuota: number | null;
-  };
+  /** Shared by all of the user's keys; each key's own limits apply on top. */
+  limits: KeyLimits;
   createdAt: string;
 }
 

@@ -1,7 +1,10 @@
-import { Button, Group, Modal, Text } from '@mantine/core';
+import { Button, Group, Menu, Modal, Text } from '@mantine/core';
 import { useState, type ReactNode } from 'react';
 
-/** A confirm dialog: `ask(message, action)` opens it; the action runs on confirm. */
+/**
+ * A confirm dialog: `ask(title, body, confirm, action)` opens it; the action runs on confirm. `askItem(label, …)`
+ * is a row menu's item that asks so (red unless `danger` is false).
+ */
 export function useConfirm() {
   const [pending, setPending] = useState<{
     title: string;
@@ -30,5 +33,17 @@ export function useConfirm() {
       </Group>
     </Modal>
   );
-  return { ask, dialog };
+  const askItem = (
+    label: string,
+    title: string,
+    body: ReactNode,
+    confirm: string,
+    run: () => void,
+    danger = true,
+  ) => (
+    <Menu.Item color={danger ? 'red' : undefined} onClick={() => ask(title, body, confirm, run)}>
+      {label}
+    </Menu.Item>
+  );
+  return { ask, askItem, dialog };
 }

@@ -49,7 +49,7 @@ export function AccountsPage() {
   const qc = useQueryClient();
   const [params, setParams] = useSearchParams();
   const [adding, setAdding] = useState(params.has('add') || params.has('reauth'));
-  const { ask, dialog } = useConfirm();
+  const { askItem, dialog } = useConfirm();
   const q = useQuery({
     queryKey: ['accounts'],
     queryFn: () => unwrap(api.GET('/admin/api/accounts')),
@@ -212,19 +212,13 @@ export function AccountsPage() {
                             Log in again (re-authenticate)
                           </Menu.Item>
                           <Menu.Divider />
-                          <Menu.Item
-                            color="red"
-                            onClick={() =>
-                              ask(
-                                'Delete account',
-                                `Delete ${name}? Its tokens are revoked and the pool stops using it. Keys keep working with the other accounts.`,
-                                'Delete account',
-                                () => remove.mutate(a.id),
-                              )
-                            }
-                          >
-                            Delete…
-                          </Menu.Item>
+                          {askItem(
+                            'Delete…',
+                            'Delete account',
+                            `Delete ${name}? Its tokens are revoked and the pool stops using it. Keys keep working with the other accounts.`,
+                            'Delete account',
+                            () => remove.mutate(a.id),
+                          )}
                         </Menu.Dropdown>
                       </Menu>
                     </Table.Td>

@@ -5,7 +5,6 @@ import {
   Group,
   Menu,
   Modal,
-  NumberInput,
   ScrollArea,
   Select,
   SimpleGrid,
@@ -20,9 +19,10 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, messageOf, request, unwrap } from '../api/client';
-import type { CreatedKey, KeyLimits, KeyView, ListOf, UserView } from '../api/types';
+import type { CreatedKey, KeyView, ListOf, UserView } from '../api/types';
 import { useSession } from '../App';
 import { useConfirm } from '../components/confirm';
+import { limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { compact, dateTime, relative } from '../format';
 import { KeyReveal } from './KeySnippets';
@@ -32,42 +32,7 @@ interface KeyForm {
   userId: string | null;
   scope: 'api' | 'admin';
   allowedModels: string[];
-  limits: KeyLimits;
   expiresAt: string;
-}
-
-const NO_LIMITS: KeyLimits = { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null };
-
-function LimitFields({ value, onChange }: { value: KeyLimits; onChange: (l: KeyLimits) => void }) {
-  const field = (k: keyof KeyLimits, label: string) => (
-    <NumberInput
-      label={label}
-      placeholder="no limit"
-      min={1}
-      allowDecimal={false}
-      thousandSeparator=","
-      value={value[k] ?? ''}
-      onChange={(v) => onChange({ ...value, [k]: typeof v === 'number' && v > 0 ? v : null })}
-    />
-  );
-  return (
-    <SimpleGrid cols={{ base: 1, xs: 2 }}>
-      {field('rpm', 'Requests per minute')}
-      {field('tpm', 'Tokens per minute')}
-      {field('dailyTokenQuota', 'Tokens per day')}
-      {field('monthlyTokenQuota', 'Tokens per month')}
-    </SimpleGrid>
-  );
-}
-
-function limitsText(l: KeyLimits): string {
-  const parts = [
-    l.rpm && `${compact(l.rpm)} req/min`,
-    l.tpm && `${compact(l.tpm)} tok/min`,
-    l.dailyTokenQuota && `${compact(l.dailyTokenQuota)}/day`,
-    l.monthlyTokenQuota && `${compact(l.monthlyTokenQuota)}/month`,
-  ].filter(Boolean);
-  return parts.length ? parts.join(' · ') : 'No limits';
 }
 
 /** The model for the snippets: the key's first exact allowed model, else the first the gateway serves. */
@@ -88,7 +53,7 @@ export function KeysPage() {
   const session = useSession();
   const admin = session.user.role === 'admin';
   const qc = useQueryClient();
-  const { ask, dialog } = useConfirm();
+  const { askItem, dialog } = useConfirm();
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<KeyView | null>(null);
   const [revealed, setRevealed] = useState<{ key: CreatedKey; model: string } | null>(null);
@@ -269,32 +234,22 @@ export function KeysPage() {
                       </Menu.Target>
                       <Menu.Dropdown>
                         <Menu.Item onClick={() => setEditing(k)}>Edit name and limits</Menu.Item>
-                        <Menu.Item
-                          onClick={() =>
-                            ask(
-                              'Rotate key',
-                              `Rotate ${k.name || k.prefix}? A new key with the same settings is shown once; the current one stops working now.`,
-                              'Rotate',
-                              () => rotate.mutate(k.id),
-                            )
-                          }
-                        >
-                          Rotate…
-                        </Menu.Item>
+                        {askItem(
+                          'Rotate…',
+                          'Rotate key',
+                          `Rotate ${k.name || k.prefix}? A new key with the same settings is shown once; the current one stops working now.`,
+                          'Rotate',
+                          () => rotate.mutate(k.id),
+                          false,
+                        )}
                         <Menu.Divider />
-                        <Menu.Item
-                          color="red"
-                          onClick={() =>
-                            ask(
-                              'Revoke key',
-                              `Revoke ${k.name || k.prefix}? Clients using it get 401 within a second. This cannot be undone.`,
-                              'Revoke key',
-                              () => revoke.mutate(k.id),
-                            )
-                          }
-                        >
-                          Revoke…
-                        </Menu.Item>
+                        {askItem(
+                          'Revoke…',
+                          'Revoke key',
+                          `Revoke ${k.name || k.prefix}? Clients using it get 401 within a second. This cannot be undone.`,
+                          'Revoke key',
+                          () => revoke.mutate(k.id),
+                        )}
                       </Menu.Dropdown>
                     </Menu>
                   </Table.Td>
@@ -326,21 +281,22 @@ function CreateKeyModal({
     userId: defaultUserId,
     scope: 'api',
     allowedModels: [],
-    limits: NO_LIMITS,
     expiresAt: '',
   };
   const [f, setF] = useState<KeyForm>(blank);
+  const limits = useLimitForm();
   const create = useMutation({
     mutationFn: () =>
       request<CreatedKey>('POST', '/admin/api/keys', {
         name: f.name,
         ...(users ? { userId: f.userId ?? defaultUserId, scope: f.scope } : {}),
         allowedModels: f.allowedModels,
-        ...f.limits,
+        ...limits.limits,
         expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
       }),
     onSuccess: (k) => {
       setF(blank);
+      limits.reset();
       create.reset();
       onCreated(k);
     },
@@ -352,7 +308,7 @@ function CreateKeyModal({
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate();
+          if (limits.limits) create.mutate();
         }}
       >
         <Stack gap="sm">
@@ -392,7 +348,7 @@ function CreateKeyModal({
             value={f.allowedModels}
             onChange={(v) => setF({ ...f, allowedModels: v })}
           />
-          <LimitFields value={f.limits} onChange={(limits) => setF({ ...f, limits })} />
+          {limits.fields}
           <TextInput
             label="Expires (optional)"
             type="datetime-local"
@@ -414,9 +370,10 @@ function CreateKeyModal({
 function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void; onSaved: () => void }) {
   const [name, setName] = useState(k.name);
   const [models, setModels] = useState(k.allowedModels);
-  const [limits, setLimits] = useState<KeyLimits>(k.limits);
+  const limits = useLimitForm(k.limits);
   const save = useMutation({
-    mutationFn: () => request('PATCH', `/admin/api/keys/${k.id}`, { name, allowedModels: models, ...limits }),
+    mutationFn: () =>
+      request('PATCH', `/admin/api/keys/${k.id}`, { name, allowedModels: models, ...limits.limits }),
     onSuccess: () => {
       onSaved();
       onClose();
@@ -427,7 +384,7 @@ function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          save.mutate();
+          if (limits.limits) save.mutate();
         }}
       >
         <Stack gap="sm">
@@ -438,7 +395,7 @@ function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void
             value={models}
             onChange={setModels}
           />
-          <LimitFields value={limits} onChange={setLimits} />
+          {limits.fields}
           <FormActions error={save.error} pending={save.isPending} submit="Save" onCancel={onClose} />
         </Stack>
       </form>

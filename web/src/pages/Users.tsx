@@ -22,15 +22,17 @@ import { messageOf, request } from '../api/client';
 import type { ListOf, Settings, UserView } from '../api/types';
 import { useSession } from '../App';
 import { useConfirm } from '../components/confirm';
+import { limitsText, useLimitForm } from '../components/limits';
 import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { dateTime } from '../format';
 
 export function UsersPage() {
   const session = useSession();
   const qc = useQueryClient();
-  const { ask, dialog } = useConfirm();
+  const { askItem, dialog } = useConfirm();
   const [creating, setCreating] = useState(false);
   const [promoting, setPromoting] = useState<UserView | null>(null);
+  const [limiting, setLimiting] = useState<UserView | null>(null);
   const users = useQuery({
     queryKey: ['users'],
     queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
@@ -82,6 +84,7 @@ export function UsersPage() {
           invalidate();
         }}
       />
+      {limiting && <UserLimitsModal user={limiting} onClose={() => setLimiting(null)} onSaved={invalidate} />}
       <CreateUserModal
         opened={creating}
         onClose={() => setCreating(false)}
@@ -110,12 +113,13 @@ export function UsersPage() {
         </Empty>
       ) : (
         <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
-          <Table striped verticalSpacing="sm" miw={760} aria-label="Users">
+          <Table striped verticalSpacing="sm" miw={900} aria-label="Users">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>User</Table.Th>
                 <Table.Th w={150}>Role</Table.Th>
                 <Table.Th>Sign-in</Table.Th>
+                <Table.Th>Limits</Table.Th>
                 <Table.Th>Active</Table.Th>
                 <Table.Th>Created</Table.Th>
                 <Table.Th>
@@ -164,6 +168,11 @@ export function UsersPage() {
                       <Text size="sm">{u.hasPassword ? 'Password' : 'Keys only'}</Text>
                     </Table.Td>
                     <Table.Td>
+                      <Text size="sm" data-testid="user-limits">
+                        {limitsText(u.limits)}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
                       <Switch
                         aria-label={`${u.email} active`}
                         checked={!u.disabled}
@@ -177,30 +186,28 @@ export function UsersPage() {
                       <Text size="sm">{dateTime(u.createdAt)}</Text>
                     </Table.Td>
                     <Table.Td>
-                      {!self && (
-                        <Menu position="bottom-end">
-                          <Menu.Target>
-                            <ActionIcon variant="default" aria-label={`Actions for ${u.email}`}>
-                              ⋯
-                            </ActionIcon>
-                          </Menu.Target>
-                          <Menu.Dropdown>
-                            <Menu.Item
-                              color="red"
-                              onClick={() =>
-                                ask(
-                                  'Delete user',
-                                  `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
-                                  'Delete user',
-                                  () => remove.mutate(u.id),
-                                )
-                              }
-                            >
-                              Delete…
-                            </Menu.Item>
-                          </Menu.Dropdown>
-                        </Menu>
-                      )}
+                      <Menu position="bottom-end">
+                        <Menu.Target>
+                          <ActionIcon variant="default" aria-label={`Actions for ${u.email}`}>
+                            ⋯
+                          </ActionIcon>
+                        </Menu.Target>
+                        <Menu.Dropdown>
+                          <Menu.Item onClick={() => setLimiting(u)}>Edit limits</Menu.Item>
+                          {!self && (
+                            <>
+                              <Menu.Divider />
+                              {askItem(
+                                'Delete…',
+                                'Delete user',
+                                `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
+                                'Delete user',
+                                () => remove.mutate(u.id),
+                              )}
+                            </>
+                          )}
+                        </Menu.Dropdown>
+                      </Menu>
                     </Table.Td>
                   </Table.Tr>
                 );
@@ -344,6 +351,45 @@ function PromoteModal({
             submit="Make admin"
             onCancel={close}
           />
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+/** Limits shared by all of a user's keys (empty = no limit); each key's own limits apply on top. */
+function UserLimitsModal({
+  user,
+  onClose,
+  onSaved,
+}: {
+  user: UserView;
+  onClose: () => void;
+  onSaved: () => void;
+}) {
+  const limits = useLimitForm(user.limits, { autoFocus: true });
+  const save = useMutation({
+    mutationFn: () => request<UserView>('PATCH', `/admin/api/users/${user.id}`, limits.limits),
+    onSuccess: () => {
+      onSaved();
+      onClose();
+    },
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Limits of ${user.email}`} size="lg">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (limits.limits) save.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          <Text size="sm">
+            Shared by all of {user.name || user.email}’s keys together; each key’s own limits still apply.
+            Empty means no limit.
+          </Text>
+          {limits.fields}
+          <FormActions error={save.error} pending={save.isPending} submit="Save" onCancel={onClose} />
         </Stack>
       </form>
     </Modal>

@@ -1,0 +1,72 @@
+import { NumberInput, SimpleGrid } from '@mantine/core';
+import { useState } from 'react';
+import type { KeyLimits } from '../api/types';
+import { compact } from '../format';
+
+/** Limits of a key, or of a user (shared by all their keys): the form fields and the compact text of a row. */
+
+/** A limit as it is being typed: a number, '' for "no limit", or what else the input holds (0, -5, too large). */
+type LimitDraft = number | string;
+
+const LIMIT_FIELDS: [keyof KeyLimits, string][] = [
+  ['rpm', 'Requests per minute'],
+  ['tpm', 'Tokens per minute'],
+  ['dailyTokenQuota', 'Tokens per day'],
+  ['monthlyTokenQuota', 'Tokens per month'],
+];
+
+const NO_LIMITS: KeyLimits = { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null };
+
+/** Why a typed limit is not valid, or null. Upper bounds are the server's (its 400 shows in FormActions). */
+function limitError(v: LimitDraft): string | null {
+  if (v === '') return null;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return null;
+  return 'Enter a whole number of 1 or more, or leave it empty for no limit';
+}
+
+/**
+ * The four limit inputs of a key or a user (empty = no limit), each with its own validation message, and their
+ * state: `limits` is what to send (nulls for empty fields), or null while a field is invalid.
+ */
+export function useLimitForm(initial: KeyLimits = NO_LIMITS, opts: { autoFocus?: boolean } = {}) {
+  const draftOf = (l: KeyLimits) =>
+    Object.fromEntries(LIMIT_FIELDS.map(([k]) => [k, l[k] ?? ''])) as Record<keyof KeyLimits, LimitDraft>;
+  const [draft, setDraft] = useState(() => draftOf(initial));
+  const valid = LIMIT_FIELDS.every(([k]) => !limitError(draft[k]));
+  const limits = valid
+    ? (Object.fromEntries(
+        LIMIT_FIELDS.map(([k]) => [k, draft[k] === '' ? null : Number(draft[k])]),
+      ) as unknown as KeyLimits)
+    : null;
+  const fields = (
+    <SimpleGrid cols={{ base: 1, xs: 2 }}>
+      {LIMIT_FIELDS.map(([k, label], i) => (
+        <NumberInput
+          key={k}
+          label={label}
+          placeholder="no limit"
+          min={1}
+          allowDecimal={false}
+          clampBehavior="none"
+          thousandSeparator=","
+          value={draft[k]}
+          error={limitError(draft[k])}
+          onChange={(v) => setDraft((d) => ({ ...d, [k]: v }))}
+          data-autofocus={opts.autoFocus && i === 0 ? true : undefined}
+        />
+      ))}
+    </SimpleGrid>
+  );
+  return { limits, fields, reset: () => setDraft(draftOf(initial)) };
+}
+
+/** "60 req/min · 100K tok/day", or "No limits". */
+export function limitsText(l: KeyLimits): string {
+  const parts = [
+    l.rpm && `${compact(l.rpm)} req/min`,
+    l.tpm && `${compact(l.tpm)} tok/min`,
+    l.dailyTokenQuota && `${compact(l.dailyTokenQuota)} tok/day`,
+    l.monthlyTokenQuota && `${compact(l.monthlyTokenQuota)} tok/month`,
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : 'No limits';
+}
