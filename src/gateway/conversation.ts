@@ -86,13 +86,10 @@ export class ConversationIds {
     const fresh = uuidV7();
     const ttl = Math.max(60, this.config.POOL_STICKY_TTL_SECONDS);
     try {
-      const res = await this.redis.client
-        .multi()
-        .set(key, fresh, 'EX', ttl, 'NX', 'GET')
-        .expire(key, ttl)
-        .exec();
-      const [err, prev] = res?.[0] ?? [null, null];
-      if (err) throw err;
+      // Two plain commands, not a MULTI: issued in the same tick they leave in one auto-pipelined write (a
+      // MULTI is never auto-pipelined), and the refreshed TTL needs no atomicity with the read.
+      const r = this.redis.client;
+      const [prev] = await Promise.all([r.set(key, fresh, 'EX', ttl, 'NX', 'GET'), r.expire(key, ttl)]);
       return { id: typeof prev === 'string' && prev ? prev : fresh, source };
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'conversation store unavailable, using a derived id');

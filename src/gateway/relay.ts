@@ -88,8 +88,13 @@ export class ClientRelay {
 
   dispose(): void {
     this.reply.raw.off('close', this.onClose);
-    this.flush(); // what this tick wrote goes out before the end of the reply
-    if (this.streaming && !this.reply.raw.writableEnded) this.reply.raw.end();
+    const raw = this.reply.raw;
+    if (this.streaming && !raw.writableEnded && !raw.destroyed) {
+      // What this tick wrote and the end of the reply leave together (one write instead of two).
+      const text = this.pending;
+      this.pending = '';
+      raw.end(text || undefined);
+    } else this.flush();
   }
 }
 

@@ -151,10 +151,20 @@ export class PoolService {
   /** The request got its account: stickiness (when keyed) and the in-flight count, in one round trip. */
   async begin(accountId: string, stickyKey: string | null = null): Promise<void> {
     const key = this.k('inflight', accountId);
-    const m = this.redis.client.multi();
-    if (stickyKey)
-      m.set(this.k('sticky', stickyKey), accountId, 'EX', Math.max(1, this.config.POOL_STICKY_TTL_SECONDS));
-    await m.incr(key).expire(key, 3600).exec();
+    const r = this.redis.client;
+    // Plain commands issued together: one auto-pipelined write (a MULTI would be a write of its own).
+    await Promise.all([
+      stickyKey
+        ? r.set(
+            this.k('sticky', stickyKey),
+            accountId,
+            'EX',
+            Math.max(1, this.config.POOL_STICKY_TTL_SECONDS),
+          )
+        : null,
+      r.incr(key),
+      r.expire(key, 3600),
+    ]);
   }
 
   async end(accountId: string): Promise<void> {
