@@ -20,6 +20,13 @@ export class RedisService implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.outage = new OutageLog('redis', describeTarget(config.REDIS_URL, 6379), 'REDIS_URL', this.logger);
     this.client = this.create('main');
+    // Once connected, a lost connection fails the shared connection's commands at once instead of queueing them
+    // until ioredis gives up (every maxRetriesPerRequest+1 reconnect attempts, up to ~6 s apart): a request must
+    // not wait on a Redis that is away, nor wait once per Redis call it makes (a fail-open call followed by a
+    // required one doubled the wait). Before the first connection commands still queue, so start-up is unchanged.
+    this.client.once('ready', () => {
+      this.client.options.enableOfflineQueue = false;
+    });
   }
 
   /** True while at least one of our connections is failing to reach Redis. */

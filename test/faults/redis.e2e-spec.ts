@@ -122,7 +122,9 @@ const PREFIX = 'cgf:';
     const failures = Object.entries(t.byStatus).filter(([s]) => s !== '200');
     // Every failure is a clear 503 (never a hang, a 500 or a dropped connection), and fast.
     for (const [s] of failures) expect(s).toBe('503');
-    expect(t.slowestFailureMs).toBeLessThan(5000);
+    // Once the shared connection is lost its commands fail at once (no offline queue): a failure takes about a
+    // round trip, not ioredis' reconnect attempts (up to ~6 s each wait, twice for a fail-open call + a required one).
+    expect(t.slowestFailureMs).toBeLessThan(2000);
     expect(rec).not.toBeNull();
     expect(rec!).toBeLessThan(10_000);
     expect(fake.refreshCount() - refreshesBefore).toBe(0); // tokens are valid: no refresh at all, none twice
