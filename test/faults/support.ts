@@ -1,4 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -301,10 +302,21 @@ export function newTally(): Tally {
   return { sent: 0, ok: 0, byStatus: {}, slowestFailureMs: 0, timeline: [] };
 }
 
+/**
+ * A non-streaming request that opens a conversation of its own. The gateway keeps one conversation on one account
+ * (docs/adr/0012-conversation-identity.md): without a `prompt_cache_key`, identical bodies from one key are one
+ * derived conversation, and the whole load would stick to a single account (no round-robin, no failover to see).
+ * A team's traffic is many conversations, so each request gets its own key unless a body is given.
+ */
 export async function modelRequest(
   url: string,
   key: string,
-  body: Record<string, unknown> = { model: 'gpt-5.5', input: 'hi', stream: false },
+  body: Record<string, unknown> = {
+    model: 'gpt-5.5',
+    input: 'hi',
+    stream: false,
+    prompt_cache_key: `faults-${randomUUID()}`,
+  },
   timeoutMs = 15_000,
 ): Promise<{ status: string; text: string; ms: number }> {
   const t0 = Date.now();
