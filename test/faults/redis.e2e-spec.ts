@@ -16,6 +16,7 @@ import {
   sleep,
   waitFor,
   type Tally,
+  gatewayEnv,
 } from './support.js';
 
 /**
@@ -44,15 +45,16 @@ const PREFIX = 'cgf:';
       accountIds.push(await seedAccount(target(), { ...a, accessTokenExpiresAt: a.accessExpiresAt }));
     }
     key = (await createKey(target(), { rpm: 100_000 })).key;
-    gw = await GatewayProc.start('all', {
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: PREFIX,
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
-      CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
-      ACCOUNT_SWEEP_SECONDS: '2',
-    });
+    gw = await GatewayProc.start(
+      'all',
+      gatewayEnv(
+        fake,
+        { db: db.url, redis: redis.url, prefix: PREFIX },
+        {
+          ACCOUNT_SWEEP_SECONDS: '2',
+        },
+      ),
+    );
   }, 90_000);
 
   afterAll(async () => {

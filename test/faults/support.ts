@@ -286,6 +286,23 @@ export class GatewayProc {
   }
 }
 
+/** The environment of a gateway process on the given stores, talking to the fake upstream. */
+export function gatewayEnv(
+  fake: { url: string; codexBaseUrl: string },
+  stores: { db: string; redis: string; prefix: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: stores.db,
+    REDIS_URL: stores.redis,
+    REDIS_KEY_PREFIX: stores.prefix,
+    OPENAI_AUTH_ISSUER: fake.url,
+    CODEX_BASE_URL: fake.codexBaseUrl,
+    CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
+    ...extra,
+  };
+}
+
 // ---------------------------------------------------------------- load and report
 
 export interface Tally {
@@ -376,6 +393,7 @@ export function report(scenario: string, figures: Record<string, unknown>): void
 // ---------------------------------------------------------------- seeding without an in-process app
 
 import { loadConfig } from '../../src/config/load-config.js';
+import { KeyRing } from '../../src/common/crypto.js';
 import type { TestGateway } from '../support/gateway.js';
 
 /** Enough of a TestGateway for the seed helpers (test/support/accounts.ts, auth.ts): database and keys. */
@@ -389,4 +407,31 @@ export async function metricValue(url: string, line: RegExp): Promise<number> {
   let sum = 0;
   for (const l of text.split('\n')) if (line.test(l)) sum += Number(l.split(' ').at(-1));
   return sum;
+}
+
+/**
+ * The refresh token the gateway would present next for an account: the sealed set waiting in Redis
+ * (`accounts:pending-tokens:<id>`, written before the database) when there is one, else the row's.
+ */
+export async function storedRefreshToken(
+  dbUrl: string,
+  redisUrl: string,
+  prefix: string,
+  accountId: string,
+  encryptionKeys: ConstructorParameters<typeof KeyRing>[0],
+): Promise<{ token: string; from: 'redis' | 'postgres' }> {
+  const ring = new KeyRing(encryptionKeys);
+  const c = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  c.on('error', () => {});
+  const pending = await c.get(`${prefix}accounts:pending-tokens:${accountId}`).finally(() => c.disconnect());
+  if (pending) {
+    const p = JSON.parse(pending) as { keyId: string; data: string };
+    const t = JSON.parse(ring.open(Buffer.from(p.data, 'base64'), p.keyId, accountId).toString('utf8'));
+    return { token: t.refresh_token, from: 'redis' };
+  }
+  const [row] = await query(dbUrl, `SELECT credentials, "credentialsKeyId" FROM accounts WHERE id = $1`, [
+    accountId,
+  ]);
+  const t = JSON.parse(ring.open(row.credentials, row.credentialsKeyId, accountId).toString('utf8'));
+  return { token: t.refresh_token, from: 'postgres' };
 }

@@ -12,6 +12,7 @@ import {
   seedTarget,
   sleep,
   waitFor,
+  gatewayEnv,
 } from './support.js';
 
 /**
@@ -47,18 +48,19 @@ const CIRCUIT_S = 3;
       });
     }
     key = (await createKey(target)).key;
-    gw = await GatewayProc.start('serve', {
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
-      CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
-      UPSTREAM_FIRST_BYTE_TIMEOUT_MS: String(FIRST_BYTE_MS),
-      UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS),
-      POOL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_S),
-      POOL_STRATEGY: 'round-robin',
-    });
+    gw = await GatewayProc.start(
+      'serve',
+      gatewayEnv(
+        fake,
+        { db: db.url, redis: TEST_REDIS_URL, prefix },
+        {
+          UPSTREAM_FIRST_BYTE_TIMEOUT_MS: String(FIRST_BYTE_MS),
+          UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS),
+          POOL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_S),
+          POOL_STRATEGY: 'round-robin',
+        },
+      ),
+    );
   }, 60_000);
 
   afterAll(async () => {
