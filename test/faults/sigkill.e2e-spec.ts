@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { FakeUpstream } from '../fake-upstream/index.ts';
-import { seedAccount } from '../support/accounts.js';
 import { createKey } from '../support/auth.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { flushPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 import { FLUSH_MS } from '../../src/usage/usage.service.js';
 import {
+  faultFixture,
   GatewayProc,
   hasBuild,
   modelRequest,
   query,
   report,
+  seedFakeAccounts,
   seedTarget,
   sleep,
   storedRefreshToken,
@@ -37,37 +36,19 @@ const CONCURRENCY = 8;
 const FLUSH_SLACK_MS = 1000;
 
 (hasBuild ? describe : describe.skip)('faults: SIGKILL', () => {
-  let fake: FakeUpstream;
-  let db: TestDatabase;
   let gw: GatewayProc | undefined;
   let gw2: GatewayProc | undefined;
   let locker: pg.Client | undefined;
-  const prefix = testPrefix();
-
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    db = await createTestDatabase();
-  });
-
-  afterAll(async () => {
+  const f = faultFixture(async () => {
     await gw?.kill('SIGKILL');
     await gw2?.kill('SIGTERM');
     await locker?.end().catch(() => {});
-    await fake?.close();
-    await db?.drop();
-    await flushPrefix(prefix);
   });
 
   it('SIGKILL under load: usage rows lost ≤ the last flush interval, no refresh token lost, restart serves at once', async () => {
+    const { fake, db, prefix } = f;
     const target = seedTarget(db.url);
-    const accts: { id: string; chatgptAccountId: string }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const a = fake.addAccount({ accessTtlSeconds: 3600 });
-      accts.push({
-        id: await seedAccount(target, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `acct${i}` }),
-        chatgptAccountId: a.chatgptAccountId,
-      });
-    }
+    const accts = await seedFakeAccounts(fake, db.url, 3);
     const { key, keyId } = await createKey(target, { rpm: 100_000 });
     const env = gatewayEnv(
       fake,

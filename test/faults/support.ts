@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../../src/prisma/migrator.js';
-import { MIGRATIONS_DIR } from '../support/db.js';
 
 /**
  * Fault-suite plumbing: Redis and Postgres instances of our own (temp dirs, free ports) that a test may stop,
@@ -244,7 +243,7 @@ export class GatewayProc {
     });
     const g = new GatewayProc(role, proc);
     g.url = `http://127.0.0.1:${port}`;
-    const marker = role === 'worker' ? '"msg":"worker started"' : '"msg":"listening"';
+    const marker = role === 'worker' ? '"msg":"worker started' : '"msg":"listening"';
     try {
       await waitFor(
         `${role} to start`,
@@ -395,11 +394,57 @@ export function report(scenario: string, figures: Record<string, unknown>): void
 import { loadConfig } from '../../src/config/load-config.js';
 import { KeyRing } from '../../src/common/crypto.js';
 import type { TestGateway } from '../support/gateway.js';
+import { seedAccount } from '../support/accounts.js';
+import { FakeUpstream as FakeUpstreamClass, type FakeUpstream } from '../fake-upstream/index.ts';
+import { createTestDatabase, MIGRATIONS_DIR, type TestDatabase } from '../support/db.js';
+import { flushPrefix, testPrefix } from '../support/redis.js';
 
 /** Enough of a TestGateway for the seed helpers (test/support/accounts.ts, auth.ts): database and keys. */
 export function seedTarget(dbUrl: string, encryptionKey?: string): TestGateway {
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: dbUrl, ENCRYPTION_KEY: encryptionKey });
   return { config, db: { url: dbUrl, name: '', drop: async () => {} } } as unknown as TestGateway;
+}
+
+/**
+ * The fake upstream, a database of the file's own and a Redis key prefix, made before the file's tests and removed
+ * after them (after `cleanup`, which stops the file's processes). Call inside `describe`.
+ */
+export function faultFixture(cleanup: () => Promise<void>): {
+  fake: FakeUpstream;
+  db: TestDatabase;
+  prefix: string;
+} {
+  const f = { prefix: testPrefix() } as { fake: FakeUpstream; db: TestDatabase; prefix: string };
+  beforeAll(async () => {
+    f.fake = await FakeUpstreamClass.start();
+    f.db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await cleanup();
+    await f.fake?.close();
+    await f.db?.drop();
+    await flushPrefix(f.prefix);
+  });
+  return f;
+}
+
+/** `n` accounts of the fake upstream (tokens valid for an hour), stored in the database as `acct0`, `acct1`, … */
+export async function seedFakeAccounts(
+  fake: FakeUpstream,
+  dbUrl: string,
+  n: number,
+): Promise<{ id: string; chatgptAccountId: string }[]> {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const a = fake.addAccount({ accessTtlSeconds: 3600 });
+    const id = await seedAccount(seedTarget(dbUrl), {
+      ...a,
+      accessTokenExpiresAt: a.accessExpiresAt,
+      label: `acct${i}`,
+    });
+    out.push({ id, chatgptAccountId: a.chatgptAccountId });
+  }
+  return out;
 }
 
 export async function metricValue(url: string, line: RegExp): Promise<number> {

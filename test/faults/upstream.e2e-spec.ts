@@ -1,5 +1,4 @@
 import { FakeUpstream } from '../fake-upstream/index.ts';
-import { seedAccount } from '../support/accounts.js';
 import { createKey } from '../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { flushPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis.js';
@@ -9,6 +8,7 @@ import {
   metricValue,
   modelRequest,
   report,
+  seedFakeAccounts,
   seedTarget,
   sleep,
   waitFor,
@@ -39,15 +39,8 @@ const CIRCUIT_S = 3;
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     db = await createTestDatabase();
-    const target = seedTarget(db.url);
-    for (let i = 0; i < 3; i++) {
-      const a = fake.addAccount({ accessTtlSeconds: 3600 });
-      accounts.push({
-        id: await seedAccount(target, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `acct${i}` }),
-        chatgptAccountId: a.chatgptAccountId,
-      });
-    }
-    key = (await createKey(target)).key;
+    accounts.push(...(await seedFakeAccounts(fake, db.url, 3)));
+    key = (await createKey(seedTarget(db.url))).key;
     gw = await GatewayProc.start(
       'serve',
       gatewayEnv(
