@@ -5,8 +5,10 @@ import {
   gatewayEnv,
   GatewayProc,
   hasBuild,
+  metricValue,
   modelRequest,
   query,
+  redisClient,
   report,
   seedFakeAccounts,
   seedTarget,
@@ -88,6 +90,11 @@ const TOKEN_DELAY_MS = 1500;
     const upstream = fake.requestsTo('/backend-api/codex/responses');
     const refreshedBy = (w: GatewayProc) => w.logLines().filter((l) => l.msg === 'token refreshed').length;
     const statuses = await query<{ status: string }>(db.url, `SELECT status FROM accounts`);
+    // The worker's queue gauge (deploy alert CodexGatewayJobQueueBacklog) says what BullMQ holds.
+    const delayedGauge = await metricValue(w2.url, /^cg_queue_jobs\{queue="accounts",state="delayed"\}/);
+    const delayedInRedis = await redisClient(TEST_REDIS_URL, (c) =>
+      c.zcard(`${prefix}bull:accounts:delayed`),
+    );
     report('replicas-401-storm', {
       processes: '2 serve + 2 worker',
       sent: REQUESTS,
@@ -102,6 +109,7 @@ const TOKEN_DELAY_MS = 1500;
       refreshOutcomes: outcomes,
       // Which process did each refresh (the rest were done by the API processes on their 401s).
       refreshedByWorkers: `restarted=${refreshedBy(w1)} other=${refreshedBy(w2)} new=${refreshedBy(w3)}`,
+      queueJobsDelayed: `${delayedGauge} (redis ${delayedInRedis})`,
       refreshedByApis: refreshedBy(api1) + refreshedBy(api2),
     });
     expect(byStatus['200']).toBe(REQUESTS);
@@ -112,6 +120,8 @@ const TOKEN_DELAY_MS = 1500;
     expect(perAccount).toEqual([1, 1, 1]);
     expect(outcomes).toEqual({ ok: 3 });
     expect(statuses.every((s) => s.status === 'active')).toBe(true);
+    expect(delayedGauge).toBe(delayedInRedis);
+    expect(delayedGauge).toBeGreaterThanOrEqual(3); // one scheduled refresh per account (+ the sweep's next run)
     for (const a of accts) expect(fake.loginValid(a.chatgptAccountId)).toBe(true);
   }, 180_000);
 });

@@ -103,14 +103,8 @@ export class OwnRedis {
     }
   }
 
-  async client<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
-    const c = new Redis(this.url, { maxRetriesPerRequest: 1 });
-    c.on('error', () => {});
-    try {
-      return await fn(c);
-    } finally {
-      c.disconnect();
-    }
+  client<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
+    return redisClient(this.url, fn);
   }
 
   async stop(): Promise<void> {
@@ -229,7 +223,7 @@ export class GatewayProc {
     env: Record<string, string>,
     opts: { waitReady?: boolean } = {},
   ): Promise<GatewayProc> {
-    const port = role === 'worker' ? 0 : await freePort();
+    const port = await freePort(); // a worker listens too, for GET /metrics only
     const proc = spawn(process.execPath, [MAIN, role], {
       env: {
         PATH: process.env.PATH,
@@ -447,6 +441,17 @@ export async function seedFakeAccounts(
   return out;
 }
 
+/** A short-lived client of any Redis (the shared one, or an OwnRedis by its url). */
+export async function redisClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const c = new Redis(url, { maxRetriesPerRequest: 1 });
+  c.on('error', () => {});
+  try {
+    return await fn(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
 export async function metricValue(url: string, line: RegExp): Promise<number> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text());
   let sum = 0;
@@ -466,9 +471,7 @@ export async function storedRefreshToken(
   encryptionKeys: ConstructorParameters<typeof KeyRing>[0],
 ): Promise<{ token: string; from: 'redis' | 'postgres' }> {
   const ring = new KeyRing(encryptionKeys);
-  const c = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  c.on('error', () => {});
-  const pending = await c.get(`${prefix}accounts:pending-tokens:${accountId}`).finally(() => c.disconnect());
+  const pending = await redisClient(redisUrl, (c) => c.get(`${prefix}accounts:pending-tokens:${accountId}`));
   if (pending) {
     const p = JSON.parse(pending) as { keyId: string; data: string };
     const t = JSON.parse(ring.open(Buffer.from(p.data, 'base64'), p.keyId, accountId).toString('utf8'));
