@@ -109,6 +109,22 @@ export class TokenRefreshService {
     }
   }
 
+  /**
+   * Names, at start, every account the configured keys cannot open (e.g. a backup restored with another
+   * ENCRYPTION_KEY), instead of only when a request or a refresh first loads it. Returns their ids.
+   */
+  async reportUndecryptable(): Promise<string[]> {
+    const out: string[] = [];
+    for (const row of await this.repo.findAll()) {
+      try {
+        this.open(row);
+      } catch {
+        out.push(row.id);
+      }
+    }
+    return out;
+  }
+
   private async readPending(id: string): Promise<PendingTokens | null> {
     const raw = await this.redis.client.get(this.pendingKey(id)).catch((err: Error) => {
       // Redis down: the row is the best we have (a pending write exists only after a Postgres outage too).
