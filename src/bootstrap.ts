@@ -7,6 +7,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule, type Role } from './app.module.js';
+import { ReportingWorker } from './queue/queue.module.js';
+import { RedisService } from './redis/redis.service.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import {
@@ -117,12 +119,14 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
 
 /**
  * Shutdown in the right order: first the HTTP server stops accepting and waits for in-flight requests and streams
- * (Fastify's close: new requests get 503/refused, idle keep-alive sockets are closed), then Nest's module destroy
- * hooks run (usage records flushed, Prisma/Redis/BullMQ closed). Nest's own `app.close()` alone destroys the
+ * (Fastify's close: new requests get 503/refused, idle keep-alive sockets are closed), then BullMQ workers finish
+ * their running jobs, then Nest's module destroy hooks run (usage records flushed, Prisma/Redis/BullMQ closed). Nest's own `app.close()` alone destroys the
  * modules first, which would pull Redis and Postgres from under streams still running.
  */
 export async function closeGracefully(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   if (fastify.server.listening) await fastify.close();
+  // Background jobs too (worker role): running jobs finish while Redis and Postgres are still there.
+  await ReportingWorker.closeAll(app.get(RedisService, { strict: false }));
   await app.close();
 }

@@ -9,6 +9,7 @@ import type { Role } from './app.module.js';
 import type { Logger } from 'pino';
 import { createLogger, PinoNestLogger, wantsPrettyLogs } from './common/logger.js';
 import { PrismaService } from './prisma/prisma.service.js';
+import { TokenRefreshService } from './accounts/oauth/token-refresh.service.js';
 import { waitForDependencies } from './startup/preflight.js';
 import { describeTarget } from './common/target.js';
 import { watchPostgres } from './startup/postgres-watch.js';
@@ -109,6 +110,13 @@ async function runRole(config: AppConfig, role: Role, logger: Logger, pretty: bo
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   const prisma = app.get(PrismaService);
+  // Accounts sealed with a key this deployment lacks are named now, not when traffic first reaches them.
+  void app
+    .get(TokenRefreshService)
+    .reportUndecryptable()
+    .catch((err: Error) =>
+      logger.debug({ err: err.message }, 'could not check the accounts for undecryptable credentials'),
+    );
   const nestLogger = new PinoNestLogger(logger.child({ name: 'nest' }));
   if (role === 'worker') {
     // The worker has no API routes; it listens only so Prometheus can scrape its GET /metrics (refresh

@@ -35,6 +35,21 @@ export class ReportingWorker extends Worker {
     super(name, processor, opts);
     this.connectionOwner = () => RedisService.ownerOf(opts?.connection);
     this.on('error', reporter(`worker:${name}`, opts?.connection));
+    ReportingWorker.live.add(this);
+    this.once('closed', () => ReportingWorker.live.delete(this));
+  }
+
+  private static readonly live = new Set<ReportingWorker>();
+
+  /**
+   * Closes the workers on `owner`'s connections (one app), letting running jobs finish. Called on shutdown before Nest's module
+   * destroy hooks: @nestjs/bullmq closes workers in onApplicationShutdown, after Redis and Prisma were closed in
+   * onModuleDestroy, so a job running at SIGTERM (a token refresh) lost both mid-way — its lock was left to expire,
+   * its next refresh was not scheduled, its account change not published.
+   */
+  static async closeAll(owner: RedisService): Promise<void> {
+    const mine = [...ReportingWorker.live].filter((w) => w.connectionOwner() === owner);
+    await Promise.all(mine.map((w) => w.close()));
   }
 
   override delay(milliseconds?: number, abortController?: Parameters<Worker['delay']>[1]): Promise<void> {

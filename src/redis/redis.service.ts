@@ -22,6 +22,13 @@ export class RedisService implements OnModuleDestroy {
     // Auto-pipelining: the commands every request issues in one tick (and those of concurrent requests) leave in
     // one write instead of one syscall each (measured with strace in docs/bench.md). BullMQ has its own connection.
     this.client = this.create('main', { enableAutoPipelining: true });
+    // Once connected, a lost connection fails the shared connection's commands at once instead of queueing them
+    // until ioredis gives up (every maxRetriesPerRequest+1 reconnect attempts, up to ~6 s apart): a request must
+    // not wait on a Redis that is away, nor wait once per Redis call it makes (a fail-open call followed by a
+    // required one doubled the wait). Before the first connection commands still queue, so start-up is unchanged.
+    this.client.once('ready', () => {
+      this.client.options.enableOfflineQueue = false;
+    });
   }
 
   /** True while at least one of our connections is failing to reach Redis. */

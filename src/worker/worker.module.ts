@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AccountsProcessor } from './accounts.processor.js';
+import { QueueMetrics } from './queue.metrics.js';
 
 /**
  * The `worker` role: BullMQ processors (token refresh, device-code polling, sweeps). Loaded by `worker` and `all`,
  * never by `serve`, so API replicas and worker replicas scale separately. Feature modules export their processor
  * providers and this module lists them.
  */
-@Module({ imports: [], providers: [AccountsProcessor] })
+@Module({ imports: [], providers: [AccountsProcessor, QueueMetrics] })
 export class WorkerModule {}

@@ -213,7 +213,8 @@ export class FakeUpstream {
     string,
     { userCode: string; approvedFor?: string; verifier?: string; code?: string }
   >();
-  private refreshes: { accountId?: string }[] = [];
+  /** Every refresh_token grant received, with how it was answered (`ok` or the error code), in order. */
+  private refreshes: { accountId?: string; outcome?: string }[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
   private readonly nextFaults: Fault[] = [];
 
@@ -327,6 +328,25 @@ export class FakeUpstream {
 
   refreshCount(chatgptAccountId?: string): number {
     return this.refreshes.filter((r) => !chatgptAccountId || r.accountId === chatgptAccountId).length;
+  }
+
+  /** How the refresh grants were answered: `{ ok: 3, refresh_token_reused: 1 }` (in flight ones as `pending`). */
+  refreshOutcomes(chatgptAccountId?: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.refreshes)
+      if (!chatgptAccountId || r.accountId === chatgptAccountId)
+        out[r.outcome ?? 'pending'] = (out[r.outcome ?? 'pending'] ?? 0) + 1;
+    return out;
+  }
+
+  /** The refresh token the account's login holds now (the one a client must present next). */
+  currentRefreshToken(chatgptAccountId: string): string {
+    return this.mustAccount(chatgptAccountId).refresh;
+  }
+
+  /** False once reuse detection (or a revocation) ended the account's login. */
+  loginValid(chatgptAccountId: string): boolean {
+    return !this.mustAccount(chatgptAccountId).invalidated;
   }
 
   async waitForStreamsClosed(timeoutMs: number): Promise<boolean> {
@@ -542,23 +562,32 @@ export class FakeUpstream {
         (s) =>
           s.refresh === b.refresh_token || s.spent.has(b.refresh_token) || s.revoked.has(b.refresh_token),
       );
-      this.refreshes.push({ accountId: st?.claims.chatgptAccountId });
+      const grant: { accountId?: string; outcome?: string } = { accountId: st?.claims.chatgptAccountId };
+      this.refreshes.push(grant);
       const fi = this.tokenFaults.findIndex(
         (f) => !f.accountId || f.accountId === st?.claims.chatgptAccountId,
       );
       const fault = fi >= 0 ? this.tokenFaults.splice(fi, 1)[0].fault : undefined;
       if (fault?.kind === 'delay') await sleep(fault.ms);
-      if (fault?.kind === 'server_error') return json(res, 502, { detail: 'Bad Gateway' });
-      const fail = (code: string) =>
-        json(res, 401, {
+      if (fault?.kind === 'server_error') {
+        grant.outcome = 'server_error';
+        return json(res, 502, { detail: 'Bad Gateway' });
+      }
+      const fail = (code: string) => {
+        grant.outcome = code;
+        return json(res, 401, {
           error: {
             code,
             message: `Your refresh token ${code.replace(/_/g, ' ').replace('refresh token ', '')}.`,
             type: 'invalid_request_error',
           },
         });
+      };
       if (fault?.kind === 'permanent') return fail(fault.code);
-      if (b.client_id !== CLIENT_ID) return json(res, 400, { error: 'invalid_client' });
+      if (b.client_id !== CLIENT_ID) {
+        grant.outcome = 'invalid_client';
+        return json(res, 400, { error: 'invalid_client' });
+      }
       if (!st) return fail('refresh_token_invalidated');
       if (st.revoked.has(b.refresh_token) || st.invalidated) return fail('refresh_token_invalidated');
       if (st.spent.has(b.refresh_token)) {
@@ -570,6 +599,7 @@ export class FakeUpstream {
       }
       st.spent.add(st.refresh);
       st.refresh = token('rt');
+      grant.outcome = 'ok';
       const t = this.issue(st);
       return json(res, 200, {
         id_token: t.idToken,

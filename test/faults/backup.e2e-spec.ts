@@ -6,7 +6,7 @@ import { seedAccount } from '../support/accounts.js';
 import { createAdminKey, createKey } from '../support/auth.js';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/db.js';
 import { flushPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis.js';
-import { GatewayProc, hasBuild, modelRequest, report, seedTarget } from './support.js';
+import { GatewayProc, hasBuild, modelRequest, report, seedTarget, gatewayEnv, waitFor } from './support.js';
 
 /**
  * Scenario 7 — backup and restore: pg_dump of a working database, pg_restore into a fresh one, the built gateway
@@ -60,15 +60,23 @@ const run = promisify(execFile);
     await run('pg_restore', ['--no-owner', '-d', copy.url, file]);
     await run('rm', ['-f', file]);
 
-    gw = await GatewayProc.start('serve', {
-      DATABASE_URL: copy.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
-      CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
-      POOL_STRATEGY: 'round-robin',
-    });
+    gw = await GatewayProc.start(
+      'serve',
+      gatewayEnv(
+        fake,
+        { db: copy.url, redis: TEST_REDIS_URL, prefix },
+        {
+          POOL_STRATEGY: 'round-robin',
+        },
+      ),
+    );
+    // Named at start, before any request could have loaded it.
+    const namedAtStart = await waitFor(
+      'the undecryptable account named',
+      () => gw!.out.includes('cannot be decrypted'),
+      10_000,
+      50,
+    ).catch(() => null);
     const statuses: Record<string, number> = {};
     for (let i = 0; i < 12; i++) {
       const s = (await modelRequest(gw.url, key)).status;
@@ -93,12 +101,14 @@ const run = promisify(execFile);
       adminApi: adminList.status,
       accountsServing: served.size,
       undecryptableNamed: named,
+      namedAfterListeningMs: namedAtStart,
     });
     expect(statuses['200']).toBe(12);
     expect(adminList.status).toBe(200);
     const listed = (await adminList.json()) as { data?: unknown[] } | unknown[];
     expect((Array.isArray(listed) ? listed : (listed.data ?? [])).length).toBe(3);
-    expect(named).toEqual(['sealed-elsewhere']);
+    expect(namedAtStart).not.toBeNull();
+    expect(named).toEqual(['sealed-elsewhere']); // once, though requests came afterwards
     expect(gw.out).toContain(lost);
     expect(served.has(other.chatgptAccountId)).toBe(false);
     expect(good).toHaveLength(2);

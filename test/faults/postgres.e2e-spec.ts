@@ -14,6 +14,7 @@ import {
   seedTarget,
   sleep,
   waitFor,
+  gatewayEnv,
 } from './support.js';
 
 /**
@@ -51,16 +52,17 @@ const DOWN_MS = Number(process.env.FAULTS_PG_DOWN_MS ?? 20_000);
     }
     const { key, keyId } = await createKey(target);
     const admin = await createAdminKey(target);
-    gw = await GatewayProc.start('all', {
-      DATABASE_URL: pgc.url(),
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
-      CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
-      POOL_STRATEGY: 'round-robin',
-      ACCOUNT_SWEEP_SECONDS: '5',
-    });
+    gw = await GatewayProc.start(
+      'all',
+      gatewayEnv(
+        fake,
+        { db: pgc.url(), redis: TEST_REDIS_URL, prefix },
+        {
+          POOL_STRATEGY: 'round-robin',
+          ACCOUNT_SWEEP_SECONDS: '5',
+        },
+      ),
+    );
     const adminGet = () =>
       fetch(`${gw.url}/admin/api/accounts`, { headers: { authorization: `Bearer ${admin.key}` } });
     // Warm the caches: the key, the admin key, every account's credentials.

@@ -1,4 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,6 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../../src/prisma/migrator.js';
-import { MIGRATIONS_DIR } from '../support/db.js';
 
 /**
  * Fault-suite plumbing: Redis and Postgres instances of our own (temp dirs, free ports) that a test may stop,
@@ -103,14 +103,8 @@ export class OwnRedis {
     }
   }
 
-  async client<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
-    const c = new Redis(this.url, { maxRetriesPerRequest: 1 });
-    c.on('error', () => {});
-    try {
-      return await fn(c);
-    } finally {
-      c.disconnect();
-    }
+  client<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
+    return redisClient(this.url, fn);
   }
 
   async stop(): Promise<void> {
@@ -229,7 +223,7 @@ export class GatewayProc {
     env: Record<string, string>,
     opts: { waitReady?: boolean } = {},
   ): Promise<GatewayProc> {
-    const port = role === 'worker' ? 0 : await freePort();
+    const port = await freePort(); // a worker listens too, for GET /metrics only
     const proc = spawn(process.execPath, [MAIN, role], {
       env: {
         PATH: process.env.PATH,
@@ -243,7 +237,7 @@ export class GatewayProc {
     });
     const g = new GatewayProc(role, proc);
     g.url = `http://127.0.0.1:${port}`;
-    const marker = role === 'worker' ? '"msg":"worker started"' : '"msg":"listening"';
+    const marker = role === 'worker' ? '"msg":"worker started' : '"msg":"listening"';
     try {
       await waitFor(
         `${role} to start`,
@@ -285,6 +279,23 @@ export class GatewayProc {
   }
 }
 
+/** The environment of a gateway process on the given stores, talking to the fake upstream. */
+export function gatewayEnv(
+  fake: { url: string; codexBaseUrl: string },
+  stores: { db: string; redis: string; prefix: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: stores.db,
+    REDIS_URL: stores.redis,
+    REDIS_KEY_PREFIX: stores.prefix,
+    OPENAI_AUTH_ISSUER: fake.url,
+    CODEX_BASE_URL: fake.codexBaseUrl,
+    CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
+    ...extra,
+  };
+}
+
 // ---------------------------------------------------------------- load and report
 
 export interface Tally {
@@ -301,10 +312,21 @@ export function newTally(): Tally {
   return { sent: 0, ok: 0, byStatus: {}, slowestFailureMs: 0, timeline: [] };
 }
 
+/**
+ * A non-streaming request that opens a conversation of its own. The gateway keeps one conversation on one account
+ * (docs/adr/0012-conversation-identity.md): without a `prompt_cache_key`, identical bodies from one key are one
+ * derived conversation, and the whole load would stick to a single account (no round-robin, no failover to see).
+ * A team's traffic is many conversations, so each request gets its own key unless a body is given.
+ */
 export async function modelRequest(
   url: string,
   key: string,
-  body: Record<string, unknown> = { model: 'gpt-5.5', input: 'hi', stream: false },
+  body: Record<string, unknown> = {
+    model: 'gpt-5.5',
+    input: 'hi',
+    stream: false,
+    prompt_cache_key: `faults-${randomUUID()}`,
+  },
   timeoutMs = 15_000,
 ): Promise<{ status: string; text: string; ms: number }> {
   const t0 = Date.now();
@@ -364,7 +386,12 @@ export function report(scenario: string, figures: Record<string, unknown>): void
 // ---------------------------------------------------------------- seeding without an in-process app
 
 import { loadConfig } from '../../src/config/load-config.js';
+import { KeyRing } from '../../src/common/crypto.js';
 import type { TestGateway } from '../support/gateway.js';
+import { seedAccount } from '../support/accounts.js';
+import { FakeUpstream as FakeUpstreamClass, type FakeUpstream } from '../fake-upstream/index.ts';
+import { createTestDatabase, MIGRATIONS_DIR, type TestDatabase } from '../support/db.js';
+import { flushPrefix, testPrefix } from '../support/redis.js';
 
 /** Enough of a TestGateway for the seed helpers (test/support/accounts.ts, auth.ts): database and keys. */
 export function seedTarget(dbUrl: string, encryptionKey?: string): TestGateway {
@@ -372,9 +399,87 @@ export function seedTarget(dbUrl: string, encryptionKey?: string): TestGateway {
   return { config, db: { url: dbUrl, name: '', drop: async () => {} } } as unknown as TestGateway;
 }
 
+/**
+ * The fake upstream, a database of the file's own and a Redis key prefix, made before the file's tests and removed
+ * after them (after `cleanup`, which stops the file's processes). Call inside `describe`.
+ */
+export function faultFixture(cleanup: () => Promise<void>): {
+  fake: FakeUpstream;
+  db: TestDatabase;
+  prefix: string;
+} {
+  const f = { prefix: testPrefix() } as { fake: FakeUpstream; db: TestDatabase; prefix: string };
+  beforeAll(async () => {
+    f.fake = await FakeUpstreamClass.start();
+    f.db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await cleanup();
+    await f.fake?.close();
+    await f.db?.drop();
+    await flushPrefix(f.prefix);
+  });
+  return f;
+}
+
+/** `n` accounts of the fake upstream (tokens valid for an hour), stored in the database as `acct0`, `acct1`, … */
+export async function seedFakeAccounts(
+  fake: FakeUpstream,
+  dbUrl: string,
+  n: number,
+): Promise<{ id: string; chatgptAccountId: string }[]> {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const a = fake.addAccount({ accessTtlSeconds: 3600 });
+    const id = await seedAccount(seedTarget(dbUrl), {
+      ...a,
+      accessTokenExpiresAt: a.accessExpiresAt,
+      label: `acct${i}`,
+    });
+    out.push({ id, chatgptAccountId: a.chatgptAccountId });
+  }
+  return out;
+}
+
+/** A short-lived client of any Redis (the shared one, or an OwnRedis by its url). */
+export async function redisClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const c = new Redis(url, { maxRetriesPerRequest: 1 });
+  c.on('error', () => {});
+  try {
+    return await fn(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
 export async function metricValue(url: string, line: RegExp): Promise<number> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text());
   let sum = 0;
   for (const l of text.split('\n')) if (line.test(l)) sum += Number(l.split(' ').at(-1));
   return sum;
+}
+
+/**
+ * The refresh token the gateway would present next for an account: the sealed set waiting in Redis
+ * (`accounts:pending-tokens:<id>`, written before the database) when there is one, else the row's.
+ */
+export async function storedRefreshToken(
+  dbUrl: string,
+  redisUrl: string,
+  prefix: string,
+  accountId: string,
+  encryptionKeys: ConstructorParameters<typeof KeyRing>[0],
+): Promise<{ token: string; from: 'redis' | 'postgres' }> {
+  const ring = new KeyRing(encryptionKeys);
+  const pending = await redisClient(redisUrl, (c) => c.get(`${prefix}accounts:pending-tokens:${accountId}`));
+  if (pending) {
+    const p = JSON.parse(pending) as { keyId: string; data: string };
+    const t = JSON.parse(ring.open(Buffer.from(p.data, 'base64'), p.keyId, accountId).toString('utf8'));
+    return { token: t.refresh_token, from: 'redis' };
+  }
+  const [row] = await query(dbUrl, `SELECT credentials, "credentialsKeyId" FROM accounts WHERE id = $1`, [
+    accountId,
+  ]);
+  const t = JSON.parse(ring.open(row.credentials, row.credentialsKeyId, accountId).toString('utf8'));
+  return { token: t.refresh_token, from: 'postgres' };
 }

@@ -1,5 +1,4 @@
 import { FakeUpstream } from '../fake-upstream/index.ts';
-import { seedAccount } from '../support/accounts.js';
 import { createKey } from '../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { flushPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis.js';
@@ -9,9 +8,11 @@ import {
   metricValue,
   modelRequest,
   report,
+  seedFakeAccounts,
   seedTarget,
   sleep,
   waitFor,
+  gatewayEnv,
 } from './support.js';
 
 /**
@@ -38,27 +39,21 @@ const CIRCUIT_S = 3;
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     db = await createTestDatabase();
-    const target = seedTarget(db.url);
-    for (let i = 0; i < 3; i++) {
-      const a = fake.addAccount({ accessTtlSeconds: 3600 });
-      accounts.push({
-        id: await seedAccount(target, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `acct${i}` }),
-        chatgptAccountId: a.chatgptAccountId,
-      });
-    }
-    key = (await createKey(target)).key;
-    gw = await GatewayProc.start('serve', {
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
-      CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
-      UPSTREAM_FIRST_BYTE_TIMEOUT_MS: String(FIRST_BYTE_MS),
-      UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS),
-      POOL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_S),
-      POOL_STRATEGY: 'round-robin',
-    });
+    accounts.push(...(await seedFakeAccounts(fake, db.url, 3)));
+    key = (await createKey(seedTarget(db.url))).key;
+    gw = await GatewayProc.start(
+      'serve',
+      gatewayEnv(
+        fake,
+        { db: db.url, redis: TEST_REDIS_URL, prefix },
+        {
+          UPSTREAM_FIRST_BYTE_TIMEOUT_MS: String(FIRST_BYTE_MS),
+          UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS),
+          POOL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_S),
+          POOL_STRATEGY: 'round-robin',
+        },
+      ),
+    );
   }, 60_000);
 
   afterAll(async () => {

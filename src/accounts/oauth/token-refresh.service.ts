@@ -37,6 +37,9 @@ interface PendingTokens {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Refresh lock lease (renewed every third of it while the refresh runs). */
+const LOCK_LEASE_MS = 15_000;
+
 /**
  * Token refresh, one at a time per account across processes (Redis lock `lock:account-refresh:<id>`) and single
  * flight inside a process (one promise per account and condition). See docs/adr/0007-token-refresh.md.
@@ -68,7 +71,7 @@ export class TokenRefreshService {
     return this.redis.key('accounts', 'refresh-failure', id);
   }
 
-  /** Lock TTL: one refresh plus its single retry of a rejected answer, with margin. */
+  /** The longest a refresh can take: one call plus its single retry of a rejected answer, with margin. */
   private get lockTtlMs(): number {
     return this.config.OAUTH_TIMEOUT_MS * 2 + 10_000;
   }
@@ -104,6 +107,22 @@ export class TokenRefreshService {
       }
       throw new AccountUnavailableError(row.id, 'undecryptable');
     }
+  }
+
+  /**
+   * Names, at start, every account the configured keys cannot open (e.g. a backup restored with another
+   * ENCRYPTION_KEY), instead of only when a request or a refresh first loads it. Returns their ids.
+   */
+  async reportUndecryptable(): Promise<string[]> {
+    const out: string[] = [];
+    for (const row of await this.repo.findAll()) {
+      try {
+        this.open(row);
+      } catch {
+        out.push(row.id);
+      }
+    }
+    return out;
   }
 
   private async readPending(id: string): Promise<PendingTokens | null> {
@@ -192,7 +211,7 @@ export class TokenRefreshService {
       const cur = await this.load(id);
       if (!this.wanted(cur, when)) return cur;
       this.assertRefreshable(cur);
-      const lock = await this.lock.tryAcquire(lockKey, this.lockTtlMs);
+      const lock = await this.lock.tryAcquire(lockKey, LOCK_LEASE_MS);
       if (!lock) {
         // Someone (this or another process) is refreshing: wait, then re-read what they stored.
         const waitStarted = Date.now();
@@ -206,12 +225,17 @@ export class TokenRefreshService {
         }
         continue;
       }
+      // A lease, renewed while this process is refreshing: a holder killed mid-way (SIGKILL, OOM) blocks the
+      // account's refreshes for one lease at most, not for the longest a refresh may take.
+      const renew = setInterval(() => void lock.extend(LOCK_LEASE_MS).catch(() => false), LOCK_LEASE_MS / 3);
+      renew.unref();
       try {
         const fresh = await this.load(id);
         if (!this.wanted(fresh, when)) return fresh;
         this.assertRefreshable(fresh);
         return await this.refreshLocked(fresh, reason);
       } finally {
+        clearInterval(renew);
         await lock.release().catch(() => false);
       }
     }
