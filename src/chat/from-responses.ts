@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { idBytes } from '../common/random.js';
 import { ApiError } from '../common/errors.js';
 import { classifyFailure } from '../upstream/classify.js';
 import { StopCutter } from './stop.js';
@@ -25,7 +25,7 @@ interface ToolState {
 }
 
 export function newChatCompletionId(): string {
-  return `chatcmpl-${randomBytes(12).toString('hex')}`;
+  return `chatcmpl-${idBytes(12).toString('hex')}`;
 }
 
 export function mapUsage(u: Json | undefined | null): ChatUsage {

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { RequestAuth } from '../auth/auth-context.js';
 import { RedisService } from '../redis/redis.service.js';
+import { idBytes } from '../common/random.js';
 
 /**
  * Conversation identity (docs/adr/0012-conversation-identity.md): one conversation id per (user, client
@@ -23,7 +24,7 @@ export interface Conversation {
 
 /** A UUIDv7 (RFC 9562): 48-bit Unix ms time, version 7, 74 random bits. Node's crypto only makes v4. */
 export function uuidV7(now = Date.now()): string {
-  const b = randomBytes(16);
+  const b = idBytes(16);
   b.writeUIntBE(now, 0, 6);
   b[6] = 0x70 | (b[6] & 0x0f);
   b[8] = 0x80 | (b[8] & 0x3f);
