@@ -4,6 +4,10 @@ import { eventually, query } from './support/wait.js';
 import { seedAccount } from './support/accounts.js';
 import { AccountSource } from '../src/accounts/account-source.js';
 import { AccountRefreshError } from '../src/accounts/account-errors.js';
+import { CredentialsCipher } from '../src/accounts/credentials.js';
+import { TokenRefreshService } from '../src/accounts/oauth/token-refresh.service.js';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL } from './support/redis.js';
 
 /** Token refresh: single flight across two instances, the worker's proactive refresh, permanent and transient failures. */
 function bodyOf(r: { body: unknown }): Record<string, unknown> {
@@ -193,5 +197,68 @@ describe('refresh: the worker', () => {
     }, 'needs_reauth');
     const [row] = await query(gw, `SELECT "statusReason" FROM accounts WHERE id = $1`, [id]);
     expect(row.statusReason).toContain('refresh_token_expired');
+  });
+});
+
+describe('refresh: a pending token set read before a newer refresh never replaces it', () => {
+  let fake: FakeUpstream;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  // Found by the deploy dashboards check under a refresh storm: process B read refresh #1's pending set from Redis,
+  // process A then stored refresh #2, and B's write put #1's spent refresh token back in the row — the next
+  // refresh was refused as refresh_token_reused and the account needed a new login.
+  it('an older pending set (Redis) loses to a newer row; the row keeps the current refresh token', async () => {
+    const acct = fake.addAccount({ accessTtlSeconds: 3600 });
+    const id = await seedAccount(gw, { ...acct, accessTokenExpiresAt: acct.accessExpiresAt });
+    const src = gw.app.get(AccountSource);
+    // Refresh #1 and #2 (forced, as after two upstream 401s): the row holds #2's tokens.
+    await src.refreshAfterUnauthorized(id, acct.accessToken);
+    const first = await src.getCredentials(id);
+    const [afterFirst] = await query(gw, `SELECT "lastRefreshAt" FROM accounts WHERE id = $1`, [id]);
+    await src.refreshAfterUnauthorized(id, first.accessToken);
+    const [row2] = await query(gw, `SELECT credentials, "lastRefreshAt" FROM accounts WHERE id = $1`, [id]);
+    expect(new Date(row2.lastRefreshAt).getTime()).toBeGreaterThan(
+      new Date(afterFirst.lastRefreshAt).getTime(),
+    );
+    // A stale pending set: refresh #1's tokens, stamped with #1's time (what B had read from Redis).
+    const cipher = gw.app.get(CredentialsCipher);
+    const stale = cipher.seal(id, {
+      access_token: first.accessToken,
+      refresh_token: 'rt-spent-by-refresh-2',
+      id_token: acct.idToken,
+    });
+    const pendingKey = `${gw.config.REDIS_KEY_PREFIX}accounts:pending-tokens:${id}`;
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await redis.set(
+        pendingKey,
+        JSON.stringify({
+          keyId: stale.keyId,
+          data: Buffer.from(stale.data).toString('base64'),
+          accessTokenExpiresAt: null,
+          at: new Date(afterFirst.lastRefreshAt).getTime(),
+        }),
+      );
+      const loaded = await gw.app.get(TokenRefreshService).load(id);
+      expect(loaded.tokens.refresh_token).not.toBe('rt-spent-by-refresh-2');
+      const [now] = await query(gw, `SELECT credentials, "lastRefreshAt" FROM accounts WHERE id = $1`, [id]);
+      expect(Buffer.from(now.credentials).equals(Buffer.from(row2.credentials))).toBe(true);
+      // And the account still refreshes upstream with the token it really holds (no refresh_token_reused).
+      const before = await src.getCredentials(id);
+      await src.refreshAfterUnauthorized(id, before.accessToken);
+      const [last] = await query(gw, `SELECT status FROM accounts WHERE id = $1`, [id]);
+      expect(last.status).toBe('active');
+    } finally {
+      await redis.del(pendingKey);
+      redis.disconnect();
+    }
   });
 });

@@ -69,6 +69,23 @@ export class AccountsRepository {
     return this.prisma.account.update({ where: { id }, data });
   }
 
+  /**
+   * Writes refreshed tokens only if the row's last refresh is older than `refreshedAt`: a process that read a
+   * pending token set just before a newer refresh stored its own can never put the older (spent) refresh token
+   * back. Returns the row when written, null when the row already had these or newer tokens.
+   */
+  async updateIfRefreshedBefore(
+    id: string,
+    refreshedAt: Date,
+    data: Prisma.AccountUncheckedUpdateInput,
+  ): Promise<AccountRow | null> {
+    const { count } = await this.prisma.account.updateMany({
+      where: { id, OR: [{ lastRefreshAt: null }, { lastRefreshAt: { lt: refreshedAt } }] },
+      data,
+    });
+    return count ? this.findById(id) : null;
+  }
+
   /** Replaces the credentials only if the row still holds `expected` (optimistic concurrency); true if written. */
   async replaceCredentialsIf(
     id: string,

@@ -37,6 +37,9 @@ interface PendingTokens {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Deletes a key only if it still holds the given value. */
+const DELETE_IF_SAME = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
 /** Refresh lock lease (renewed every third of it while the refresh runs). */
 const LOCK_LEASE_MS = 15_000;
 
@@ -86,6 +89,13 @@ export class TokenRefreshService {
     if (!row) throw accountNotFound(id);
     const pending = await this.readPending(id);
     if (pending) return this.persistPending(row, pending);
+    return { row, tokens: this.open(row) };
+  }
+
+  /** The row as stored, without looking at pending tokens. */
+  private async loadRow(id: string): Promise<LoadedAccount> {
+    const row = await this.repo.findById(id);
+    if (!row) throw accountNotFound(id);
     return { row, tokens: this.open(row) };
   }
 
@@ -142,10 +152,17 @@ export class TokenRefreshService {
       accessTokenExpiresAt: p.accessTokenExpiresAt ? new Date(p.accessTokenExpiresAt) : null,
       lastRefreshAt: new Date(p.at),
     };
+    // Read before a newer refresh finished, a pending set can be older than the row: the row wins then.
+    if (row.lastRefreshAt && row.lastRefreshAt.getTime() >= p.at) return { row, tokens: this.open(row) };
     const tokens = this.cipher.open(row.id, data.credentials, data.credentialsKeyId);
     try {
-      const stored = await this.repo.update(row.id, data);
-      await this.redis.client.del(this.pendingKey(row.id)).catch(() => 0);
+      // Conditional: another process may store a newer refresh between our read and this write.
+      const stored = await this.repo.updateIfRefreshedBefore(row.id, data.lastRefreshAt, data);
+      if (!stored) return this.loadRow(row.id);
+      // Deleted only if it is still the set we wrote (a newer refresh may have replaced it meanwhile).
+      await this.redis.client
+        .eval(DELETE_IF_SAME, 1, this.pendingKey(row.id), JSON.stringify(p))
+        .catch(() => 0);
       this.logger.log({ accountId: row.id }, 'pending refreshed tokens written to Postgres');
       return { row: stored, tokens };
     } catch (err) {
@@ -260,13 +277,14 @@ export class TokenRefreshService {
     };
     const claims = decodeTokenClaims(tokens.id_token, tokens.access_token);
     const sealed = this.cipher.seal(id, tokens);
+    const refreshedAt = new Date(); // the row's lastRefreshAt and the pending set's `at`: one instant
     const data = {
       credentials: sealed.data,
       credentialsKeyId: sealed.keyId,
       accessTokenExpiresAt: claims.accessTokenExpiresAt,
       email: claims.email ?? cur.row.email,
       planType: claims.planType ?? cur.row.planType,
-      lastRefreshAt: new Date(),
+      lastRefreshAt: refreshedAt,
       lastError: null,
       lastErrorAt: null,
     };
@@ -276,7 +294,7 @@ export class TokenRefreshService {
       keyId: sealed.keyId,
       data: Buffer.from(sealed.data).toString('base64'),
       accessTokenExpiresAt: claims.accessTokenExpiresAt?.toISOString() ?? null,
-      at: Date.now(),
+      at: refreshedAt.getTime(),
     };
     const held = await this.redis.client
       .set(this.pendingKey(id), JSON.stringify(pending))
