@@ -136,6 +136,18 @@ describe('refresh: the worker', () => {
     await fake?.close();
   });
 
+  it('a token that lives shorter than the lead is refreshed at half its life, not again at once', async () => {
+    // 60 s tokens against a 358 s lead: each new token would be "due" the moment it is issued; without the
+    // half-life rule the worker, the sweep (every second here) and every request refreshed it again at once.
+    const acct = fake.addAccount({ accessTtlSeconds: 60 });
+    const id = await seedAccount(gw, { ...acct, accessTokenExpiresAt: acct.accessExpiresAt });
+    await eventually(() => fake.refreshCount(acct.chatgptAccountId) >= 1, 'the first refresh');
+    const src = gw.app.get(AccountSource);
+    for (let i = 0; i < 5; i++) await src.getCredentials(id); // the request path's own "due" check
+    await new Promise((r) => setTimeout(r, 4000)); // four sweeps
+    expect(fake.refreshCount(acct.chatgptAccountId)).toBe(1);
+  });
+
   it('refreshes an account expiring in 6 minutes with no request (sweep + delayed job)', async () => {
     const acct = fake.addAccount({ accessTtlSeconds: 360 });
     const id = await seedAccount(gw, {

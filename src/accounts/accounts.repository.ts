@@ -50,7 +50,7 @@ export class AccountsRepository {
   findForSweep() {
     return this.prisma.account.findMany({
       where: { enabled: true, status: 'active' },
-      select: { id: true, accessTokenExpiresAt: true },
+      select: { id: true, accessTokenExpiresAt: true, lastRefreshAt: true },
     });
   }
 

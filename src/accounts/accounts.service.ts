@@ -17,6 +17,7 @@ import { AccountsRepository, type AccountRow, type AuditEntry } from './accounts
 import { AccountEvents } from './account-events.js';
 import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
+import { refreshDueAt } from './accounts.queue.js';
 import { unavailableDependency } from '../common/dependency-errors.js';
 
 export interface Actor {
@@ -96,6 +97,8 @@ interface CachedCredentials {
   accessToken: string;
   chatgptAccountId: string;
   expiresAt: number | null;
+  /** When the gateway last refreshed it (a short-lived token is due at half its life, not at once). */
+  refreshedAt: number | null;
   status: string;
 }
 
@@ -158,6 +161,7 @@ export class AccountsService extends AccountSource {
       accessToken: l.tokens.access_token,
       chatgptAccountId: l.row.chatgptAccountId,
       expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
+      refreshedAt: l.row.lastRefreshAt?.getTime() ?? null,
       status: l.row.status,
     };
     this.creds.set(l.row.id, c);
@@ -187,7 +191,13 @@ export class AccountsService extends AccountSource {
       }
     }
     if (c.status !== 'active') throw new AccountUnavailableError(accountId, c.status);
-    const due = c.expiresAt !== null && c.expiresAt - this.config.REFRESH_LEAD_SECONDS * 1000 <= Date.now();
+    const due =
+      c.expiresAt !== null &&
+      refreshDueAt(
+        new Date(c.expiresAt),
+        this.config.REFRESH_LEAD_SECONDS,
+        c.refreshedAt === null ? null : new Date(c.refreshedAt),
+      ) <= Date.now();
     if (!due) return this.asCredentials(accountId, c);
     try {
       return this.asCredentials(

@@ -45,9 +45,13 @@ export class RefreshScheduler {
   }
 
   /** Schedules (or re-schedules) the refresh job of an account whose access token expires at `expiresAt`. */
-  async schedule(accountId: string, expiresAt: Date | null): Promise<string | null> {
+  async schedule(
+    accountId: string,
+    expiresAt: Date | null,
+    refreshedAt: Date | null = null,
+  ): Promise<string | null> {
     if (!expiresAt) return null;
-    const dueAt = refreshDueAt(expiresAt, this.config.REFRESH_LEAD_SECONDS);
+    const dueAt = refreshDueAt(expiresAt, this.config.REFRESH_LEAD_SECONDS, refreshedAt);
     const jobId = refreshJobId(accountId, dueAt);
     const data: RefreshJobData = { accountId, dueAt };
     await this.queue.add(JOB_REFRESH, data, {
@@ -113,7 +117,7 @@ export class RefreshScheduler {
           exp = jwtExpiry(this.cipher.open(full.id, full.credentials, full.credentialsKeyId).access_token);
           if (exp) await this.repo.update(r.id, { accessTokenExpiresAt: exp });
         }
-        if (await this.schedule(r.id, exp)) scheduled++;
+        if (await this.schedule(r.id, exp, r.lastRefreshAt)) scheduled++;
       } catch (err) {
         this.logger.warn(
           { accountId: r.id, err: (err as Error).message },

@@ -332,7 +332,7 @@ export class TokenRefreshService {
       { accountId: id, reason, expiresAt: claims.accessTokenExpiresAt?.toISOString() ?? null },
       'token refreshed',
     );
-    await this.scheduler.schedule(id, claims.accessTokenExpiresAt).catch((err) => {
+    await this.scheduler.schedule(id, claims.accessTokenExpiresAt, refreshedAt).catch((err) => {
       this.logger.warn(
         { accountId: id, err: (err as Error).message },
         'could not schedule the next refresh (the sweep will)',
