@@ -1,30 +1,16 @@
-import OpenAI from 'openai';
-import { FakeUpstream } from './fake-upstream/index.ts';
-import type { TestGateway } from './support/gateway.js';
-import { gatewayWithAccounts } from './support/scenario.js';
+import { useFakeGateway } from './support/scenario.js';
 import { assertOpenApi } from './support/openapi.js';
 
 /** Chat mapping gaps (issue 10 defect 11): custom tools, long tool names, orphan tool outputs, cached tokens. */
-let fake: FakeUpstream;
-let gw: TestGateway;
-let client: OpenAI;
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-  ({ gw, client } = await gatewayWithAccounts(fake, 1));
-});
-afterAll(async () => {
-  await gw.close();
-  await fake.close();
-});
-beforeEach(() => fake.reset());
-const last = () => fake.requestsTo('/backend-api/codex/responses').at(-1)!;
+const s = useFakeGateway(1);
+const last = () => s.fake.requestsTo('/backend-api/codex/responses').at(-1)!;
 const customTool = { type: 'custom', custom: { name: 'apply_patch', description: 'patch files' } } as any;
 
 it('a custom tool call comes back as a tool call (non-streaming), finish_reason tool_calls', async () => {
-  fake.respondWith({
+  s.fake.respondWith({
     customToolCalls: [{ name: 'apply_patch', input: '*** Begin Patch\n*** End Patch', callId: 'call_c1' }],
   });
-  const r = await client.chat.completions.create({
+  const r = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'patch it' }],
     tools: [customTool],
@@ -41,10 +27,10 @@ it('a custom tool call comes back as a tool call (non-streaming), finish_reason 
 });
 
 it('a custom tool call streams as tool-call deltas, finish_reason tool_calls', async () => {
-  fake.respondWith({
+  s.fake.respondWith({
     customToolCalls: [{ name: 'apply_patch', input: 'one two three four', callId: 'call_c2' }],
   });
-  const stream = await client.chat.completions.create({
+  const stream = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'patch it' }],
     tools: [customTool],
@@ -71,7 +57,7 @@ it('tool names over 64 characters are shortened upstream and restored for the cl
     function: { name: long, parameters: { type: 'object', properties: {} } },
   };
   // First call: see what name went upstream; the fake answers with a call to that short name.
-  await client.chat.completions.create({
+  await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'x' }],
     tools: [fn],
@@ -79,8 +65,8 @@ it('tool names over 64 characters are shortened upstream and restored for the cl
   const short = last().body.tools[0].name;
   expect(short.length).toBeLessThanOrEqual(64);
   expect(short).not.toBe(long);
-  fake.respondWith({ functionCalls: [{ name: short, arguments: '{"q":"a"}', callId: 'call_l1' }] });
-  const r = await client.chat.completions.create({
+  s.fake.respondWith({ functionCalls: [{ name: short, arguments: '{"q":"a"}', callId: 'call_l1' }] });
+  const r = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [
       { role: 'user', content: 'x' },
@@ -102,7 +88,7 @@ it('tool names over 64 characters are shortened upstream and restored for the cl
 });
 
 it('a tool output without a matching call is not forwarded', async () => {
-  await client.chat.completions.create({
+  await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [
       { role: 'user', content: 'x' },
@@ -114,8 +100,8 @@ it('a tool output without a matching call is not forwarded', async () => {
 });
 
 it('cached tokens are mapped to prompt_tokens_details.cached_tokens', async () => {
-  fake.respondWith({ text: 'ok', usage: { input_tokens: 100, cached_tokens: 64, output_tokens: 2 } });
-  const r = await client.chat.completions.create({
+  s.fake.respondWith({ text: 'ok', usage: { input_tokens: 100, cached_tokens: 64, output_tokens: 2 } });
+  const r = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'x' }],
   });

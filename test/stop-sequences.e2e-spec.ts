@@ -1,31 +1,18 @@
 import OpenAI from 'openai';
-import { FakeUpstream } from './fake-upstream/index.ts';
-import type { TestGateway } from './support/gateway.js';
-import { gatewayWithAccounts } from './support/scenario.js';
+import { useFakeGateway } from './support/scenario.js';
 import { assertOpenApi } from './support/openapi.js';
 import { query, eventually } from './support/wait.js';
 
 /** Chat `stop` sequences (issue 10 defect 12), as ReAct-style agents use them. */
-let fake: FakeUpstream;
-let gw: TestGateway;
-let client: OpenAI;
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-  ({ gw, client } = await gatewayWithAccounts(fake, 1));
-});
-afterAll(async () => {
-  await gw.close();
-  await fake.close();
-});
-beforeEach(() => fake.reset());
+const s = useFakeGateway(1);
 
 // The fake sends two words per delta: "…Action: search\n" | "Observation: 42\n" — the stop spans a delta boundary.
 const REACT = 'Thought: I should look it up\nAction: search\nObservation: 42\nThought: done';
 const BEFORE = 'Thought: I should look it up\nAction: ';
 
 it('streaming: cut before the stop sequence (spanning two deltas), finish_reason stop, schema-valid', async () => {
-  fake.respondWith({ text: REACT, usage: { input_tokens: 9, output_tokens: 20 } });
-  const stream = await client.chat.completions.create({
+  s.fake.respondWith({ text: REACT, usage: { input_tokens: 9, output_tokens: 20 } });
+  const stream = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'what is 6*7' }],
     stop: ['search\nObservation:', 'Final Answer:'],
@@ -45,7 +32,7 @@ it('streaming: cut before the stop sequence (spanning two deltas), finish_reason
   // The request is still accounted with the upstream's real usage (the gateway reads the rest of the stream).
   await eventually(async () => {
     const rows = await query(
-      gw,
+      s.gw,
       `SELECT "outputTokens" FROM usage_records ORDER BY "createdAt" DESC LIMIT 1`,
     ).catch(() => []);
     return rows.length > 0 && Number(rows[0].outputTokens) === 20;
@@ -53,8 +40,8 @@ it('streaming: cut before the stop sequence (spanning two deltas), finish_reason
 });
 
 it('non-streaming: content cut, finish_reason stop, real usage, schema-valid', async () => {
-  fake.respondWith({ text: REACT, usage: { input_tokens: 9, output_tokens: 20 } });
-  const r = await client.chat.completions.create({
+  s.fake.respondWith({ text: REACT, usage: { input_tokens: 9, output_tokens: 20 } });
+  const r = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'what is 6*7' }],
     stop: 'Observation:',
@@ -66,8 +53,8 @@ it('non-streaming: content cut, finish_reason stop, real usage, schema-valid', a
 });
 
 it('a stop sequence that never appears changes nothing (held text released at the end)', async () => {
-  fake.respondWith({ text: 'ends with Obs' });
-  const stream = await client.chat.completions.create({
+  s.fake.respondWith({ text: 'ends with Obs' });
+  const stream = await s.client.chat.completions.create({
     model: 'gpt-5.5',
     messages: [{ role: 'user', content: 'x' }],
     stop: ['Observation:'],
@@ -82,7 +69,7 @@ it('a stop sequence that never appears changes nothing (held text released at th
 });
 
 it('more than 4 sequences: 400 naming stop', async () => {
-  const e = await client.chat.completions
+  const e = await s.client.chat.completions
     .create({ model: 'gpt-5.5', messages: [{ role: 'user', content: 'x' }], stop: ['a', 'b', 'c', 'd', 'e'] })
     .catch((x) => x);
   expect(e).toBeInstanceOf(OpenAI.BadRequestError);

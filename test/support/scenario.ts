@@ -1,5 +1,9 @@
 import OpenAI from 'openai';
-import type { FakeAccount, FakeUpstream } from '../fake-upstream/index.ts';
+import {
+  FakeUpstream as FakeUpstreamClass,
+  type FakeAccount,
+  type FakeUpstream,
+} from '../fake-upstream/index.ts';
 import { seedAccount } from './accounts.js';
 import { createKey } from './auth.js';
 import { startGateway, type TestGateway } from './gateway.js';
@@ -32,4 +36,26 @@ export async function gatewayWithAccounts(
   const { key } = await createKey(gw);
   const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
   return { gw, accts, client, key };
+}
+
+/**
+ * The usual file set-up in one call: a fake upstream and a gateway with `accounts` accounts started before the
+ * file's tests (the fake's scripted answers reset before each test), both closed after them. Read the fields
+ * inside tests: they are set once `beforeAll` has run.
+ */
+export function useFakeGateway(
+  accounts = 1,
+  env: Record<string, string> = {},
+): GatewayWithAccounts & { fake: FakeUpstream } {
+  const s = {} as GatewayWithAccounts & { fake: FakeUpstream };
+  beforeAll(async () => {
+    s.fake = await FakeUpstreamClass.start();
+    Object.assign(s, await gatewayWithAccounts(s.fake, accounts, env));
+  });
+  afterAll(async () => {
+    await s.gw?.close();
+    await s.fake?.close();
+  });
+  beforeEach(() => s.fake.reset());
+  return s;
 }
