@@ -145,7 +145,8 @@ export class ChatTranslator {
   }
 
   /** Feeds one upstream event; returns what to send to a streaming client now. */
-  push(type: string, data: Json): StreamOutput[] {
+  push(type: string, event: unknown): StreamOutput[] {
+    const data = event as Json;
     const out: StreamOutput[] = [];
     if (this.finished) {
       // Cut by a stop sequence: the rest of the answer is not shown, but its usage is still the real one.

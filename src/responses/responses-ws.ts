@@ -18,6 +18,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { ModelsService } from '../models/models.service.js';
 import { catalogEtag } from '../models/models.catalog.js';
 import { codexHeaders } from './responses.controller.js';
+import { EVENT, isEvent, isTerminal } from '../upstream/events.js';
 import { eventText, frameInput, ResponseChain } from './ws-chain.js';
 
 /** Close codes (RFC 6455 §7.4.1). 1009 (too big) is sent by `ws` itself when a frame exceeds maxPayload. */
@@ -348,16 +349,13 @@ class SocketSession {
     try {
       for await (const ev of opened.events) {
         if (this.closed) break;
-        if (ev.type === 'response.output_item.done' && ev.data?.item) output.push(ev.data.item);
-        if (ev.type === 'response.completed') {
-          responseId = typeof ev.data?.response?.id === 'string' ? ev.data.response.id : null;
-          completedOutput = Array.isArray(ev.data?.response?.output) ? ev.data.response.output : null;
+        if (isEvent(ev, EVENT.outputItemDone) && ev.data?.item) output.push(ev.data.item);
+        if (isEvent(ev, EVENT.completed)) {
+          const response = ev.data?.response;
+          responseId = typeof response?.id === 'string' ? response.id : null;
+          completedOutput = Array.isArray(response?.output) ? response.output : null;
         }
-        if (
-          ev.type === 'response.completed' ||
-          ev.type === 'response.failed' ||
-          ev.type === 'response.incomplete'
-        ) {
+        if (isTerminal(ev)) {
           // Ready for the next frame *before* the client sees the end: the CLI chains its next response.create as
           // soon as this frame arrives, while the pipeline is still settling usage for this one.
           if (responseId)
