@@ -72,14 +72,14 @@ export interface UpstreamResponse {
   [field: string]: unknown;
 }
 
-interface Lifecycle {
+export interface Lifecycle {
   response?: UpstreamResponse;
 }
-interface ItemEvent {
+export interface ItemEvent {
   output_index?: number | string;
   item?: OutputItem;
 }
-interface DeltaEvent {
+export interface DeltaEvent {
   delta?: string;
   output_index?: number | string;
   item_id?: string;
