@@ -8,6 +8,7 @@ import { classifyFailure } from '../upstream/classify.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { bodyBytes, ClientRelay } from '../gateway/relay.js';
 import { relayEvents, WHOLE_STREAM } from '../gateway/relay-events.js';
+import { EVENT } from '../upstream/events.js';
 import { ResponseAssembler } from './response-assembler.js';
 import { codexHeaders } from './codex-headers.js';
 
@@ -58,7 +59,7 @@ export class ResponsesController {
         const result = asm.result();
         if (!result)
           throw ApiError.badGateway('The upstream ended without a response.', 'stream_disconnected');
-        if (asm.terminal === 'response.failed') {
+        if (asm.terminal === EVENT.failed) {
           const e = result.error ?? {};
           const { status, type } = classifyFailure(e.code);
           throw ApiError.of({

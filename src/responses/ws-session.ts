@@ -257,10 +257,10 @@ export class SocketSession implements EventSink {
       status: 'in_progress',
       output: [] as unknown[],
     };
-    this.send({ type: 'response.created', sequence_number: 0, response });
+    this.send({ type: EVENT.created, sequence_number: 0, response });
     this.chain.remember(id, input, []);
     this.send({
-      type: 'response.completed',
+      type: EVENT.completed,
       sequence_number: 1,
       response: {
         ...response,
