@@ -17,7 +17,7 @@ import { AccountsRepository, type AccountRow, type AuditEntry } from './accounts
 import { AccountEvents } from './account-events.js';
 import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
-import { refreshDueAt } from './accounts.queue.js';
+import { isRefreshDue, type RefreshTiming } from './refresh-due.js';
 import { unavailableDependency } from '../common/dependency-errors.js';
 
 export interface Actor {
@@ -97,8 +97,8 @@ interface CachedCredentials {
   accessToken: string;
   chatgptAccountId: string;
   expiresAt: number | null;
-  /** When the gateway last refreshed it (a short-lived token is due at half its life, not at once). */
-  refreshedAt: number | null;
+  /** The due rule's input (`refresh-due.ts`): a short-lived token is due at half its life, not at once. */
+  timing: RefreshTiming;
   status: string;
 }
 
@@ -161,7 +161,7 @@ export class AccountsService extends AccountSource {
       accessToken: l.tokens.access_token,
       chatgptAccountId: l.row.chatgptAccountId,
       expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
-      refreshedAt: l.row.lastRefreshAt?.getTime() ?? null,
+      timing: { accessTokenExpiresAt: l.row.accessTokenExpiresAt, lastRefreshAt: l.row.lastRefreshAt },
       status: l.row.status,
     };
     this.creds.set(l.row.id, c);
@@ -191,14 +191,7 @@ export class AccountsService extends AccountSource {
       }
     }
     if (c.status !== 'active') throw new AccountUnavailableError(accountId, c.status);
-    const due =
-      c.expiresAt !== null &&
-      refreshDueAt(
-        new Date(c.expiresAt),
-        this.config.REFRESH_LEAD_SECONDS,
-        c.refreshedAt === null ? null : new Date(c.refreshedAt),
-      ) <= Date.now();
-    if (!due) return this.asCredentials(accountId, c);
+    if (!isRefreshDue(c.timing, this.config.REFRESH_LEAD_SECONDS)) return this.asCredentials(accountId, c);
     try {
       return this.asCredentials(
         accountId,
@@ -244,8 +237,7 @@ export class AccountsService extends AccountSource {
     await this.repo.setStatus(accountId, status, reason);
     await this.audit(actor, 'account.status_changed', accountId, { from: before.status, to: status, reason });
     await this.events.publish(accountId);
-    if (status === 'active')
-      await this.scheduler.schedule(accountId, before.accessTokenExpiresAt).catch(() => null);
+    if (status === 'active') await this.scheduler.schedule(accountId, before).catch(() => null);
   }
 
   async recordUsageSnapshot(accountId: string, snapshot: Record<string, unknown>): Promise<void> {
@@ -345,7 +337,7 @@ export class AccountsService extends AccountSource {
         });
       }
       await this.events.publish(id);
-      await this.scheduler.schedule(id, claims.accessTokenExpiresAt).catch((err) => {
+      await this.scheduler.schedule(id, row).catch((err) => {
         this.logger.warn(
           { accountId: id, err: (err as Error).message },
           'could not schedule refresh (the sweep will)',
@@ -389,8 +381,7 @@ export class AccountsService extends AccountSource {
     const row = await this.repo.update(id, patch);
     await this.audit(actor, 'account.updated', id, { ...patch });
     await this.events.publish(id);
-    if (patch.enabled === true && !before.enabled)
-      await this.scheduler.schedule(id, row.accessTokenExpiresAt).catch(() => null);
+    if (patch.enabled === true && !before.enabled) await this.scheduler.schedule(id, row).catch(() => null);
     return this.get(row.id);
   }
 
