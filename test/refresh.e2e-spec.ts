@@ -5,7 +5,7 @@ import { seedAccount } from './support/accounts.js';
 import { AccountSource } from '../src/accounts/account-source.js';
 import { AccountRefreshError } from '../src/accounts/account-errors.js';
 import { CredentialsCipher } from '../src/accounts/credentials.js';
-import { TokenRefreshService } from '../src/accounts/oauth/token-refresh.service.js';
+import { TokenRefreshService } from '../src/accounts/token-refresh.service.js';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from './support/redis.js';
 

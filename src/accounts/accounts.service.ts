@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { decodeTokenClaims } from './oauth/claims.js';
-import { TokenRefreshService, type LoadedAccount } from './oauth/token-refresh.service.js';
+import { TokenRefreshService, type LoadedAccount } from './token-refresh.service.js';
 import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import {
@@ -19,11 +19,8 @@ import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { isRefreshDue, type RefreshTiming } from './refresh-due.js';
 import { unavailableDependency } from '../common/dependency-errors.js';
-
-export interface Actor {
-  type: 'user' | 'key' | 'cli' | 'system';
-  id?: string | null;
-}
+import type { Actor } from './actor.js';
+import { toAccountView, type AccountPatch, type AccountView } from './account-view.js';
 
 export interface LoginTokens {
   idToken: string;
@@ -32,66 +29,6 @@ export interface LoginTokens {
 }
 
 export type LoginVia = 'pkce' | 'device' | 'import' | 'cli';
-
-/** What the admin API shows of an account: claims and state, never a token. */
-export interface AccountView {
-  id: string;
-  label: string;
-  enabled: boolean;
-  status: string;
-  statusReason: string | null;
-  priority: number;
-  weight: number;
-  email: string | null;
-  chatgptAccountId: string;
-  chatgptUserId: string;
-  planType: string | null;
-  accessTokenExpiresAt: string | null;
-  lastRefreshAt: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  cooldownUntil: string | null;
-  usageSnapshot: unknown;
-  usageSnapshotAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  today: { requests: number; tokens: number };
-}
-
-export interface AccountPatch {
-  label?: string;
-  enabled?: boolean;
-  priority?: number;
-  weight?: number;
-}
-
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
-
-export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 }): AccountView {
-  return {
-    id: r.id,
-    label: r.label,
-    enabled: r.enabled,
-    status: r.status,
-    statusReason: r.statusReason,
-    priority: r.priority,
-    weight: r.weight,
-    email: r.email,
-    chatgptAccountId: r.chatgptAccountId,
-    chatgptUserId: r.chatgptUserId,
-    planType: r.planType,
-    accessTokenExpiresAt: iso(r.accessTokenExpiresAt),
-    lastRefreshAt: iso(r.lastRefreshAt),
-    lastError: r.lastError,
-    lastErrorAt: iso(r.lastErrorAt),
-    cooldownUntil: iso(r.cooldownUntil),
-    usageSnapshot: r.usageSnapshot ?? null,
-    usageSnapshotAt: iso(r.usageSnapshotAt),
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-    today,
-  };
-}
 
 interface CachedCredentials {
   accessToken: string;

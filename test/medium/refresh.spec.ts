@@ -1,7 +1,7 @@
 import { FakeUpstream } from '../fake-upstream/index.ts';
 import { seedAccount } from '../support/accounts.js';
 import { startServices, type Services } from '../support/medium.js';
-import { TokenRefreshService } from '../../src/accounts/oauth/token-refresh.service.js';
+import { TokenRefreshService } from '../../src/accounts/token-refresh.service.js';
 
 /**
  * Token refresh on real Redis/Postgres and the fake issuer, two processes sharing one database and Redis prefix

@@ -1,18 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/config.schema.js';
-import { RedisService } from '../../redis/redis.service.js';
-import { MetricsService } from '../../metrics/metrics.service.js';
-import { RedisLock } from '../../redis/lock.js';
-import { AccountsRepository, type AccountRow } from '../accounts.repository.js';
-import { CredentialsCipher, type StoredTokens } from '../credentials.js';
-import { AccountEvents } from '../account-events.js';
-import { RefreshScheduler } from '../refresh-scheduler.js';
-import { isRefreshDue } from '../refresh-due.js';
-import { OAuthClient, type RefreshReason } from './oauth-client.js';
-import { decodeTokenClaims } from './claims.js';
-import type { RefreshFailure } from './refresh-errors.js';
-import { AccountRefreshError, AccountUnavailableError, accountNotFound } from '../account-errors.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { RedisService } from '../redis/redis.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { RedisLock } from '../redis/lock.js';
+import { AccountsRepository, type AccountRow } from './accounts.repository.js';
+import { CredentialsCipher, type StoredTokens } from './credentials.js';
+import { AccountEvents } from './account-events.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
+import { isRefreshDue } from './refresh-due.js';
+import { OAuthClient, type RefreshReason } from './oauth/oauth-client.js';
+import { decodeTokenClaims } from './oauth/claims.js';
+import type { RefreshFailure } from './oauth/refresh-errors.js';
+import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
 
 export interface LoadedAccount {
   row: AccountRow;
