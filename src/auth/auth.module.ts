@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { AdminAuthenticator, AdminGuard, UserGuard } from './admin.guard.js';
+import { AdminAuthentication, AdminGuard, UserGuard } from '../common/admin-guards.js';
+import { AdminAuthenticator } from './admin-authenticator.js';
 import { AuthController } from './auth.controller.js';
 import { SessionsService } from './sessions.service.js';
 import { SettingsService } from './settings.service.js';
@@ -21,9 +22,18 @@ import { UsersService } from './users.service.js';
     UsersService,
     SignInService,
     AdminAuthenticator,
+    { provide: AdminAuthentication, useExisting: AdminAuthenticator },
     AdminGuard,
     UserGuard,
   ],
-  exports: [SessionsService, SettingsService, UsersService, AdminAuthenticator, AdminGuard, UserGuard],
+  exports: [
+    SessionsService,
+    SettingsService,
+    UsersService,
+    AdminAuthenticator,
+    AdminAuthentication,
+    AdminGuard,
+    UserGuard,
+  ],
 })
 export class AuthModule {}

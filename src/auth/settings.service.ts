@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { KeysRepository } from '../keys/keys.repository.js';
-import type { RequestAuth } from './auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 
 export const MEMBERS_CAN_CREATE_KEYS = 'members_can_create_keys';
 

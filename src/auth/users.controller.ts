@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from './auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { createUserSchema, settingsSchema, updateUserSchema } from '../keys/dto/keys.dto.js';
-import { AdminGuard } from './admin.guard.js';
+import { AdminGuard } from '../common/admin-guards.js';
 import { SettingsService } from './settings.service.js';
 import { UsersService } from './users.service.js';
 

@@ -2,14 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from './auth-context.js';
+import { limitsOf, type RequestAuth } from '../common/auth-context.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
 import { KeysRepository, type UserRow } from '../keys/keys.repository.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 import { UUID, type CreateUserInput, type UpdateUserInput } from '../keys/dto/keys.dto.js';
 import { SessionsService } from './sessions.service.js';
 import { RedisService } from '../redis/redis.service.js';
-import { limitsOf } from '../keys/key-cache.service.js';
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'P2002';

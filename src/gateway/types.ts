@@ -1,4 +1,4 @@
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import type { UpstreamEvent } from './sse-reader.js';
 
 export type { UpstreamEvent } from './sse-reader.js';

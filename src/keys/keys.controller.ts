@@ -12,10 +12,10 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { createKeySchema, updateKeySchema, UUID } from './dto/keys.dto.js';
 import { ApiError } from '../common/errors.js';
-import { UserGuard } from '../auth/admin.guard.js';
+import { UserGuard } from '../common/admin-guards.js';
 import { KeysService } from './keys.service.js';
 
 /** Virtual keys. Admins manage every key; members only their own `api` keys when the setting allows it. */

@@ -8,7 +8,7 @@ import type { RawData, WebSocket } from 'ws';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
 import { authenticateKey } from '../keys/api-key.guard.js';
 import { extractKey } from '../keys/key-format.js';
