@@ -9,7 +9,7 @@ import { extractKey } from '../keys/key-format.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 import { isSameOrigin, SAFE_METHODS } from './csrf.js';
 import { SessionsService } from './sessions.service.js';
-import { KeysRepository } from '../keys/keys.repository.js';
+import { UsersRepository } from './users.repository.js';
 import { authenticateKey } from '../keys/api-key.guard.js';
 import { PassportRunner } from '../common/passport-runner.js';
 import type { AdminAuthentication } from '../common/admin-guards.js';
@@ -25,7 +25,7 @@ export class AdminAuthenticator implements AdminAuthentication {
   constructor(
     private readonly cache: KeyCacheService,
     private readonly sessions: SessionsService,
-    private readonly repo: KeysRepository,
+    private readonly repo: UsersRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

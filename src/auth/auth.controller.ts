@@ -8,9 +8,10 @@ import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
 import { isSameOrigin } from './csrf.js';
-import { loginSchema } from '../keys/dto/keys.dto.js';
+import { loginSchema } from './dto/users.dto.js';
 import { UserGuard } from '../common/admin-guards.js';
-import { KeysRepository } from '../keys/keys.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { UsersRepository } from './users.repository.js';
 import { SignInService } from './sign-in.service.js';
 import { SessionsService } from './sessions.service.js';
 import { presentUser } from './users.service.js';
@@ -21,7 +22,8 @@ export class AuthController {
   constructor(
     private readonly login: SignInService,
     private readonly sessions: SessionsService,
-    private readonly repo: KeysRepository,
+    private readonly repo: UsersRepository,
+    private readonly auditLog: AuditRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -70,7 +72,7 @@ export class AuthController {
       const s = await this.sessions.get(sid);
       await this.sessions.destroy(sid);
       if (s)
-        await this.repo.audit({
+        await this.auditLog.audit({
           actorType: 'user',
           actorId: s.userId,
           action: 'auth.logout',

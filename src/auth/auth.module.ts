@@ -3,9 +3,9 @@ import { AdminAuthentication, AdminGuard, UserGuard } from '../common/admin-guar
 import { AdminAuthenticator } from './admin-authenticator.js';
 import { AuthController } from './auth.controller.js';
 import { SessionsService } from './sessions.service.js';
-import { SettingsService } from './settings.service.js';
 import { SignInService } from './sign-in.service.js';
-import { SettingsController, UsersController } from './users.controller.js';
+import { UsersController } from './users.controller.js';
+import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 /**
@@ -15,10 +15,10 @@ import { UsersService } from './users.service.js';
  */
 @Global()
 @Module({
-  controllers: [AuthController, UsersController, SettingsController],
+  controllers: [AuthController, UsersController],
   providers: [
+    UsersRepository,
     SessionsService,
-    SettingsService,
     UsersService,
     SignInService,
     AdminAuthenticator,
@@ -27,8 +27,8 @@ import { UsersService } from './users.service.js';
     UserGuard,
   ],
   exports: [
+    UsersRepository,
     SessionsService,
-    SettingsService,
     UsersService,
     AdminAuthenticator,
     AdminAuthentication,

@@ -1,10 +1,9 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
-import { createUserSchema, settingsSchema, updateUserSchema } from '../keys/dto/keys.dto.js';
+import { createUserSchema, updateUserSchema } from './dto/users.dto.js';
 import { AdminGuard } from '../common/admin-guards.js';
-import { SettingsService } from './settings.service.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('users')
@@ -47,26 +46,5 @@ export class UsersController {
   @ApiOperation({ summary: "Delete a user; revokes the user's keys" })
   remove(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
     return this.users.remove(auth, id);
-  }
-}
-
-@ApiTags('settings')
-@ApiBearerAuth()
-@ApiCookieAuth('cg_session')
-@UseGuards(AdminGuard)
-@Controller('admin/api/settings')
-export class SettingsController {
-  constructor(private readonly settings: SettingsService) {}
-
-  @Get()
-  @ApiOperation({ summary: 'Runtime settings' })
-  get() {
-    return this.settings.all();
-  }
-
-  @Put()
-  @ApiOperation({ summary: 'Change settings (members_can_create_keys)' })
-  put(@CurrentAuth() auth: RequestAuth, @Body() body: unknown) {
-    return this.settings.update(auth, parseOrThrow(settingsSchema, body));
   }
 }

@@ -13,9 +13,11 @@ import {
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
-import { createKeySchema, updateKeySchema, UUID } from './dto/keys.dto.js';
+import { UUID } from '../common/validation.js';
+import { createKeySchema, updateKeySchema } from './dto/keys.dto.js';
 import { ApiError } from '../common/errors.js';
 import { UserGuard } from '../common/admin-guards.js';
+import { LimitsService } from '../limits/limits.service.js';
 import { KeysService } from './keys.service.js';
 
 /** Virtual keys. Admins manage every key; members only their own `api` keys when the setting allows it. */
@@ -25,7 +27,15 @@ import { KeysService } from './keys.service.js';
 @UseGuards(UserGuard)
 @Controller('admin/api/keys')
 export class KeysController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(
+    private readonly keys: KeysService,
+    private readonly limits: LimitsService,
+  ) {}
+
+  /** A key with its usage this period (the key itself comes from KeysService, the counters from limits/). */
+  private async withUsage<K extends { id: string }>(key: K) {
+    return { ...key, usage: await this.limits.usage(key.id) };
+  }
 
   @Get()
   @ApiOperation({ summary: 'List keys (prefix, owner, limits, last use, usage this period)' })
@@ -33,7 +43,8 @@ export class KeysController {
   async list(@CurrentAuth() auth: RequestAuth, @Query('userId') userId?: unknown) {
     if (userId !== undefined && userId !== '' && (typeof userId !== 'string' || !UUID.test(userId)))
       throw ApiError.badRequest("Invalid 'userId': give one user id (a UUID).", 'userId', 'invalid_value');
-    return { object: 'list', data: await this.keys.list(auth, (userId as string) || undefined) };
+    const keys = await this.keys.list(auth, (userId as string) || undefined);
+    return { object: 'list', data: await Promise.all(keys.map((k) => this.withUsage(k))) };
   }
 
   @Post()
@@ -44,8 +55,8 @@ export class KeysController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One key' })
-  get(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
-    return this.keys.get(auth, id);
+  async get(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
+    return this.withUsage(await this.keys.get(auth, id));
   }
 
   @Patch(':id')
