@@ -16,7 +16,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { api, request, unwrap } from '../api/client';
 import type { KeyView, ListOf, UserView } from '../api/types';
-import { useSession } from '../App';
+import { useSession } from '../session';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
 import { compact, dateTime, num } from '../format';
 

@@ -20,7 +20,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { messageOf, request } from '../api/client';
 import type { ListOf, Settings, UserView } from '../api/types';
-import { useSession } from '../App';
+import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
