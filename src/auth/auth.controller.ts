@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -15,6 +15,7 @@ import { UsersRepository } from './users.repository.js';
 import { SignInService } from './sign-in.service.js';
 import { SessionsService } from './sessions.service.js';
 import { presentUser } from './users.service.js';
+import { LoggedOutDto, LoginBodyDto, SignedInDto, WhoAmIDto } from './dto/users.response.js';
 
 @ApiTags('auth')
 @Controller('admin/api/auth')
@@ -34,6 +35,8 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with email and password; sets the session cookie' })
+  @ApiBody({ type: LoginBodyDto })
+  @ApiOkResponse({ type: SignedInDto })
   async signIn(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -60,6 +63,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiCookieAuth('cg_session')
   @ApiOperation({ summary: 'End the session' })
+  @ApiOkResponse({ type: LoggedOutDto })
   async signOut(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (sid) {
@@ -89,6 +93,7 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiCookieAuth('cg_session')
   @ApiOperation({ summary: 'Who is signed in' })
+  @ApiOkResponse({ type: WhoAmIDto })
   async me(@CurrentAuth() auth: RequestAuth) {
     const user = await this.repo.findUser(auth.userId);
     if (!user) throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');

@@ -3,7 +3,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Navigate, NavLink as RouterLink, Route, Routes, useLocation, useNavigate } from 'react-router';
-import { api, ApiFailure, request, setUnauthorizedHandler, unwrap } from './api/client';
+import { api, ApiFailure, setUnauthorizedHandler, unwrap } from './api/client';
 import { ErrorState, Loading } from './components/ui';
 import { AccountsPage } from './pages/Accounts';
 import { AuditPage } from './pages/Audit';
@@ -93,7 +93,7 @@ function Shell({ onSignedOut }: { onSignedOut: (msg: string) => void }) {
   const admin = session.user.role === 'admin';
   const nav = admin ? ADMIN_NAV : MEMBER_NAV;
   const signOut = async () => {
-    await request('POST', '/admin/api/auth/logout').catch(() => undefined);
+    await unwrap(api.POST('/admin/api/auth/logout')).catch(() => undefined);
     onSignedOut('You signed out.');
     void navigate('/');
   };
