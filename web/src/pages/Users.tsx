@@ -19,11 +19,12 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { messageOf, request } from '../api/client';
-import type { ListOf, Settings, UserView } from '../api/types';
+import type { Settings, UserView } from '../api/types';
 import { useSession } from '../App';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
+import { queryKeys, useUsers } from '../queries';
 import { dateTime } from '../format';
 
 export function UsersPage() {
@@ -33,17 +34,14 @@ export function UsersPage() {
   const [creating, setCreating] = useState(false);
   const [promoting, setPromoting] = useState<UserView | null>(null);
   const [limiting, setLimiting] = useState<UserView | null>(null);
-  const users = useQuery({
-    queryKey: ['users'],
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
-  });
+  const users = useUsers();
   const settings = useQuery({
-    queryKey: ['settings'],
+    queryKey: queryKeys.settings,
     queryFn: () => request<Settings>('GET', '/admin/api/settings'),
   });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
-  const invalidate = () => void qc.invalidateQueries({ queryKey: ['users'] });
+  const invalidate = () => void qc.invalidateQueries({ queryKey: queryKeys.users });
   const update = useMutation({
     mutationFn: (v: {
       id: string;
@@ -56,7 +54,7 @@ export function UsersPage() {
     mutationFn: (id: string) => request('DELETE', `/admin/api/users/${id}`),
     onSuccess: () => {
       invalidate();
-      void qc.invalidateQueries({ queryKey: ['keys'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
     },
     onError,
   });
@@ -65,7 +63,7 @@ export function UsersPage() {
       request<Settings>('PUT', '/admin/api/settings', { members_can_create_keys: v }),
     onSuccess: (s) => {
       qc.setQueryData(['settings'], s);
-      void qc.invalidateQueries({ queryKey: ['context'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.context });
     },
     onError,
   });
