@@ -11,12 +11,7 @@ import { ReportingWorker } from './queue/queue.module.js';
 import { RedisService } from './redis/redis.service.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
-import {
-  clientErrorHandler,
-  frameworkErrors,
-  registerErrorHandler,
-  registerJsonParser,
-} from './common/http-edge.js';
+import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -82,7 +77,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are accepted; text/plain or forms would slip past validation (and CSRF's preflight).
   registerJsonParser(fastify);
-  registerErrorHandler(fastify);
+  // No fastify.setErrorHandler here: Nest installs its own on init (app.listen), and it answers every error,
+  // also those Fastify raises before Nest's pipeline (e.g. an unsupported Content-Type), through the global
+  // ErrorEnvelopeFilter. A second handler in the same scope was never reached and made Fastify warn (FSTWRN004).
 
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import { Navigate, NavLink as RouterLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { api, ApiFailure, setUnauthorizedHandler, unwrap } from './api/client';
 import { ErrorState, Loading } from './components/ui';
+import { queryKeys } from './queries';
 import { AccountsPage } from './pages/Accounts';
 import { AuditPage } from './pages/Audit';
 import { KeysPage } from './pages/Keys';
@@ -20,12 +21,12 @@ export function App() {
   const qc = useQueryClient();
   const [notice, setNotice] = useState<string | null>(null);
   const setup = useQuery({
-    queryKey: ['setup'],
+    queryKey: queryKeys.setup,
     queryFn: () => unwrap(api.GET('/admin/api/setup')),
     staleTime: 60_000,
   });
   const ctx = useQuery({
-    queryKey: ['context'],
+    queryKey: queryKeys.context,
     queryFn: () => unwrap(api.GET('/admin/api/ui/context')),
     enabled: setup.data?.needed === false,
     staleTime: 60_000,

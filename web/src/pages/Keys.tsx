@@ -23,6 +23,8 @@ import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
+import { UserPicker } from '../components/UserPicker';
+import { queryKeys, useUsers } from '../queries';
 import { compact, dateTime, relative } from '../format';
 import { KeyReveal } from './KeySnippets';
 
@@ -41,7 +43,7 @@ function modelFor(k: CreatedKey, served: string[]): string {
 
 function useModels(): string[] {
   const q = useQuery({
-    queryKey: ['models'],
+    queryKey: queryKeys.models,
     queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
     staleTime: 300_000,
   });
@@ -58,16 +60,12 @@ export function KeysPage() {
   const [revealed, setRevealed] = useState<{ key: CreatedKey; model: string } | null>(null);
   const [owner, setOwner] = useState<string | null>(null);
   const keys = useQuery({
-    queryKey: ['keys', owner],
+    queryKey: queryKeys.keys.of(owner),
     enabled: session.canManageKeys,
     queryFn: () => unwrap(api.GET('/admin/api/keys', { params: { query: owner ? { userId: owner } : {} } })),
   });
-  const users = useQuery({
-    queryKey: ['users'],
-    enabled: admin,
-    queryFn: () => unwrap(api.GET('/admin/api/users')),
-  });
-  const invalidate = () => void qc.invalidateQueries({ queryKey: ['keys'] });
+  const users = useUsers(admin);
+  const invalidate = () => void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
   const served = useModels();
@@ -103,19 +101,16 @@ export function KeysPage() {
       </Stack>
     );
 
-  const userOptions = (users.data?.data ?? []).map((u) => ({ value: u.id, label: u.email }));
   return (
     <Stack>
       <PageTitle title={admin ? 'Keys' : 'My keys'}>
         {admin && (
-          <Select
+          <UserPicker
             aria-label="Filter by owner"
             placeholder="All owners"
-            data={userOptions}
             value={owner}
             onChange={setOwner}
             clearable
-            searchable
             w={220}
           />
         )}
@@ -321,12 +316,11 @@ function CreateKeyModal({
           />
           {users && (
             <SimpleGrid cols={{ base: 1, xs: 2 }}>
-              <Select
+              <UserPicker
                 label="Owner"
-                data={users.filter((u) => !u.disabled).map((u) => ({ value: u.id, label: u.email }))}
+                activeOnly
                 value={f.userId}
                 onChange={(v) => setF({ ...f, userId: v, scope: 'api' })}
-                searchable
                 allowDeselect={false}
               />
               <Select

@@ -17,6 +17,8 @@ import { useMemo, useState } from 'react';
 import { api, unwrap } from '../api/client';
 import { useSession } from '../session';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { UserPicker } from '../components/UserPicker';
+import { queryKeys } from '../queries';
 import { compact, dateTime, num } from '../format';
 
 const RANGES = [
@@ -48,28 +50,23 @@ export function UsagePage() {
     ...(model ? { model } : {}),
   };
   const series = useQuery({
-    queryKey: ['usage-series', filters],
+    queryKey: queryKeys.usageSeries(filters),
     queryFn: () => unwrap(api.GET('/admin/api/usage/series', { params: { query: filters } })),
     refetchInterval: 30_000,
   });
   const latest = useQuery({
-    queryKey: ['usage-requests', filters],
+    queryKey: queryKeys.usageRequests(filters),
     queryFn: () =>
       unwrap(api.GET('/admin/api/usage/requests', { params: { query: { ...filters, limit: 50 } } })),
     refetchInterval: 30_000,
   });
   const keys = useQuery({
-    queryKey: ['keys', null],
+    queryKey: queryKeys.keys.of(null),
     enabled: session.canManageKeys,
     queryFn: () => unwrap(api.GET('/admin/api/keys')),
   });
-  const users = useQuery({
-    queryKey: ['users'],
-    enabled: admin,
-    queryFn: () => unwrap(api.GET('/admin/api/users')),
-  });
   const accounts = useQuery({
-    queryKey: ['accounts'],
+    queryKey: queryKeys.accounts,
     enabled: admin,
     queryFn: () => unwrap(api.GET('/admin/api/accounts')),
   });
@@ -121,14 +118,12 @@ export function UsagePage() {
               />
             )}
             {admin && (
-              <Select
+              <UserPicker
                 label="User"
                 placeholder="All users"
-                data={(users.data?.data ?? []).map((u) => ({ value: u.id, label: u.email }))}
                 value={userId}
                 onChange={setUserId}
                 clearable
-                searchable
               />
             )}
             {admin && (

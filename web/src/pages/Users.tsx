@@ -23,6 +23,7 @@ import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
+import { queryKeys, useUsers } from '../queries';
 import { dateTime } from '../format';
 
 export function UsersPage() {
@@ -32,17 +33,14 @@ export function UsersPage() {
   const [creating, setCreating] = useState(false);
   const [promoting, setPromoting] = useState<UserView | null>(null);
   const [limiting, setLimiting] = useState<UserView | null>(null);
-  const users = useQuery({
-    queryKey: ['users'],
-    queryFn: () => unwrap(api.GET('/admin/api/users')),
-  });
+  const users = useUsers();
   const settings = useQuery({
-    queryKey: ['settings'],
+    queryKey: queryKeys.settings,
     queryFn: () => unwrap(api.GET('/admin/api/settings')),
   });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
-  const invalidate = () => void qc.invalidateQueries({ queryKey: ['users'] });
+  const invalidate = () => void qc.invalidateQueries({ queryKey: queryKeys.users });
   const update = useMutation({
     mutationFn: (v: {
       id: string;
@@ -55,7 +53,7 @@ export function UsersPage() {
     mutationFn: (id: string) => unwrap(api.DELETE('/admin/api/users/{id}', { params: { path: { id: id } } })),
     onSuccess: () => {
       invalidate();
-      void qc.invalidateQueries({ queryKey: ['keys'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
     },
     onError,
   });
@@ -64,7 +62,7 @@ export function UsersPage() {
       unwrap(api.PUT('/admin/api/settings', { body: { members_can_create_keys: v } })),
     onSuccess: (s) => {
       qc.setQueryData(['settings'], s);
-      void qc.invalidateQueries({ queryKey: ['context'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.context });
     },
     onError,
   });
