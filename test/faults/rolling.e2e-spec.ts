@@ -127,10 +127,10 @@ async function haproxyStat(socket: string): Promise<Record<string, string>[]> {
     const apis = await Promise.all([0, 1, 2].map(start));
     procs.push(await GatewayProc.start('worker', env));
 
-    // HAProxy with the shipped configuration, in the foreground.
+    // HAProxy with the shipped configuration (FAULTS_HAPROXY_CFG: another one, to compare), in the foreground.
     const lbPort = await freePort();
     const socket = join(dir, 'admin.sock');
-    const cfg = readFileSync('deploy/haproxy/haproxy.cfg', 'utf8')
+    const cfg = readFileSync(process.env.FAULTS_HAPROXY_CFG ?? 'deploy/haproxy/haproxy.cfg', 'utf8')
       .replace('${STATS_SOCKET}', socket)
       .replace('${BIND}', `127.0.0.1:${lbPort}`)
       .replace('${SERVERS}', ports.map((p, i) => `  server api${i + 1} 127.0.0.1:${p}`).join('\n'));
