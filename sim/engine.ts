@@ -6,7 +6,7 @@
  * Time is a number advanced by an event queue: nothing sleeps.
  */
 import { chooseAccount, type Candidate, type PoolStrategy } from '../src/accounts/pool/pool-choice.ts';
-import { explainScore, scoreAccounts } from '../src/accounts/pool/score.ts';
+import { explainScore, scoreAccounts, type ScoreWeights } from '../src/accounts/pool/score.ts';
 import {
   applyReport,
   emptyUsageState,
@@ -50,6 +50,8 @@ export interface RunOptions {
   /** Hourly samples of used % per account for the plot. */
   sample: boolean;
   debug?: (line: string) => void;
+  /** Score weights other than the defaults (sensitivity runs). */
+  weights?: Partial<ScoreWeights>;
 }
 
 export interface Metrics {
@@ -63,6 +65,7 @@ export interface Metrics {
   cacheHitShare: number;
   accountsPerConversation: number;
   capacityUsedAtFirstRefusal: number | null;
+  weeklyUsedAtFirstRefusal: number | null;
   capacityUsedWorstWeek: number | null;
   firstRefusalAt: number | null;
   sentToLimited: number;
@@ -210,6 +213,7 @@ export function run(o: RunOptions): Metrics {
     cacheHitShare: 0,
     accountsPerConversation: 0,
     capacityUsedAtFirstRefusal: null,
+    weeklyUsedAtFirstRefusal: null,
     capacityUsedWorstWeek: null,
     firstRefusalAt: null,
     sentToLimited: 0,
@@ -295,7 +299,13 @@ export function run(o: RunOptions): Metrics {
     }
     const open = cands.filter((c) => health.get(c.id)!.openUntil > now);
     const usable = open.length < cands.length ? cands.filter((c) => !open.includes(c)) : cands;
-    const chosen = chooseAccount(usable, o.strategy, { stickyId, counter: rr++, now, nextTurnTokens });
+    const chosen = chooseAccount(usable, o.strategy, {
+      stickyId,
+      counter: rr++,
+      now,
+      nextTurnTokens,
+      weights: o.weights,
+    });
     if (o.debug && score) o.debug(explainScore(scoreAccounts(usable, { now, stickyId, nextTurnTokens })));
     return chosen?.id ?? null;
   };
@@ -338,6 +348,14 @@ export function run(o: RunOptions): Metrics {
     if (m.firstRefusalAt === null) {
       m.firstRefusalAt = now;
       m.capacityUsedAtFirstRefusal = share;
+      let rem = 0;
+      let cap = 0;
+      for (const id of ids) {
+        const x = backend.remaining(id, now);
+        rem += x.weekly;
+        cap += x.weeklyCap;
+      }
+      m.weeklyUsedAtFirstRefusal = 1 - rem / cap;
     }
     const week = Math.floor((now - o.start) / (7 * DAY));
     if (!weekFirst.has(week)) weekFirst.set(week, share);
@@ -391,7 +409,8 @@ export function run(o: RunOptions): Metrics {
       }
       if (res.kind === 'foreign_reasoning') {
         m.foreignReasoningErrors++;
-        cs.accounts.add(id); // the conversation moved here (and broke)
+        cs.accounts.add(id); // the conversation moved here (and broke): a turn ≥ 2 without its cache
+        laterTurns++;
         return; // a 400 the client sees: the conversation ends here
       }
       // served: stickiness + in-flight (PoolService.begin), the answer completes later

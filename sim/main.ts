@@ -51,6 +51,7 @@ Output
   --svg FILE            writes the plot of weekly used % per account (default: none; docs/pool-month.svg in docs)
   --json FILE           writes all figures as JSON
   --ci                  a shorter run (14 days); exits 1 when a target of the score strategy fails
+  --weights k=v,…       score weights other than the defaults (headroom, expiring, cache, load, health)
   --debug N             prints the score's explanation for the first N choices
   --help                this text
 `;
@@ -106,6 +107,7 @@ async function main() {
       json: { type: 'string' },
       ci: { type: 'boolean', default: false },
       debug: { type: 'string' },
+      weights: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -140,7 +142,7 @@ async function main() {
     start = rep.start;
     days = rep.days;
     if (rep.accounts.length && v.accounts === undefined) accounts = rep.accounts;
-    source = `replay of ${v.replay}: ${rep.records} records, ${conversations.length} conversations, ${days} days`;
+    source = `replay of ${v.replay}: ${rep.records} records over ${days} days`;
   } else {
     conversations = generate(profile);
   }
@@ -163,6 +165,9 @@ async function main() {
     ownerPercentPerDay: num(v['owner-percent'], 2),
     incidents: num(v.incidents, 3),
     sample: !!v.svg,
+    weights: v.weights
+      ? Object.fromEntries(v.weights.split(',').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]))
+      : undefined,
     debug: debugLeft > 0 ? (l) => debugLeft-- > 0 && console.log(l) : undefined,
   };
   const t0 = performance.now();

@@ -32,6 +32,7 @@ export function table(ms: Metrics[]): string {
     ['accounts per conversation', (m) => m.accountsPerConversation.toFixed(3)],
     ['pool capacity used at 1st refusal', (m) => pct(m.capacityUsedAtFirstRefusal)],
     ['… worst week', (m) => pct(m.capacityUsedWorstWeek)],
+    ['weekly windows used at 1st refusal', (m) => pct(m.weeklyUsedAtFirstRefusal)],
     ['requests to accounts at their limit', (m) => String(m.sentToLimited)],
     ['requests into an owner reserve', (m) => String(m.sentIntoReserve)],
     ['requests over maxConcurrent', (m) => String(m.sentOverCap)],
@@ -93,7 +94,7 @@ export function svg(ms: Metrics[], labels: string[], title: string): string {
       out.push(`<text x="${xd}" y="${y0 + PH + 14}" text-anchor="middle">day ${d}</text>`);
     }
     m.accountIds.forEach((_, i) => {
-      const pts = m.samples.map((s) => `${x(s.t).toFixed(1)},${y(s.used[i]).toFixed(1)}`).join(' ');
+      const pts = m.samples.map((s) => `${x(s.t).toFixed(0)},${y(s.used[i]).toFixed(0)}`).join(' ');
       out.push(
         `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.2" points="${pts}"/>`,
       );

@@ -66,8 +66,8 @@ export const DEFAULT_PROFILE: TeamProfile = {
   start: Date.UTC(2026, 10, 2), // Monday 2 Nov 2026
   workStartHour: 9,
   workEndHour: 18,
-  agentSessionsPerDay: 1.3,
-  chatsPerDay: 3,
+  agentSessionsPerDay: 1,
+  chatsPerDay: 2.25,
   agentTurnsMean: 30,
   crunchShare: 0.15,
   overnightPerDay: 0.05,

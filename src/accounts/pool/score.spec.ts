@@ -5,7 +5,13 @@ import {
   type ScoreCandidate,
   type ScoreContext,
 } from './score.js';
-import { applyReport, emptyUsageState, learnCapacity, type UsageState } from './usage-state.js';
+import {
+  applyReport,
+  emptyUsageState,
+  learnCapacity,
+  RESET_GRACE_MS,
+  type UsageState,
+} from './usage-state.js';
 import { chooseAccount, type Candidate } from './pool-choice.js';
 
 const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
@@ -64,7 +70,8 @@ describe('scoreAccounts: hard rules', () => {
   it('a window whose reset time passed counts as reset at once (no poll needed)', () => {
     const s = state('plus', [100, 1]);
     expect(pick([cand('a', s)], { now: NOW + 0.5 * H })).toBeNull();
-    expect(pick([cand('a', s)], { now: NOW + 1 * H })).toBe('a');
+    expect(pick([cand('a', s)], { now: NOW + 1 * H })).toBeNull(); // reset times are whole seconds: a grace
+    expect(pick([cand('a', s)], { now: NOW + 1 * H + RESET_GRACE_MS })).toBe('a');
   });
   it('early reset: a cooling account is back once a report newer than the cooldown shows it below its line', () => {
     const cooldown = { until: NOW + 100 * H, setAt: NOW - H };

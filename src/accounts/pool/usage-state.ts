@@ -132,12 +132,19 @@ function allDefault(s: UsageState): boolean {
 }
 
 /**
- * Used % of a window as of `now`: a window whose reset time has passed counts as 0 (it reset, even before the next
- * poll says so); null when the window is unknown.
+ * Reset times arrive in whole seconds (rounded either way) and clocks differ a little: a window counts as reset this
+ * long after its reported reset time. Found by the simulator: without it a request reached an account 0.3 s before
+ * its window really reset.
+ */
+export const RESET_GRACE_MS = 2000;
+
+/**
+ * Used % of a window as of `now`: a window whose reset time has passed (plus RESET_GRACE_MS) counts as 0 (it reset,
+ * even before the next poll says so); null when the window is unknown.
  */
 export function usedNow(w: UsageWindow | null, now: number): number | null {
   if (!w) return null;
-  if (w.resetsAt !== null && w.resetsAt <= now) return 0;
+  if (w.resetsAt !== null && w.resetsAt + RESET_GRACE_MS <= now) return 0;
   return w.usedPercent;
 }
 
