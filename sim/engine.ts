@@ -52,6 +52,22 @@ export interface RunOptions {
   debug?: (line: string) => void;
   /** Score weights other than the defaults (sensitivity runs). */
   weights?: Partial<ScoreWeights>;
+  /**
+   * The real PoolService (built, on Redis; sim/pool-service.ts): when set, it keeps the pool state (cooldowns,
+   * stickiness, in-flight, used %, the round-robin counter) and picks; the in-process mirror is bypassed.
+   */
+  service?: PoolServicePort;
+  /** Set to the simulated time before every event (the injected clock of PoolService). */
+  clock?: { now: number };
+}
+
+/** The part of PoolService the gateway path calls (src/accounts/pool/pool.service.ts). */
+export interface PoolServicePort {
+  pick(stickyKey: string | null, tried: Set<string>): Promise<{ id: string }>;
+  begin(accountId: string, stickyKey: string | null): Promise<void>;
+  end(accountId: string): Promise<void>;
+  coolDown(account: { id: string; label: string }, untilMs: number | null): Promise<number>;
+  setUsedPercent(account: { id: string; label: string }, percent: number): Promise<void>;
 }
 
 export interface Metrics {
@@ -81,14 +97,14 @@ export interface Metrics {
 interface Ev {
   t: number;
   seq: number;
-  run: () => void;
+  run: () => void | Promise<void>;
 }
 
 /** A binary min-heap on (t, seq). */
 class Queue {
   private h: Ev[] = [];
   private seq = 0;
-  push(t: number, run: () => void) {
+  push(t: number, run: () => void | Promise<void>) {
     const e = { t, seq: this.seq++, run };
     const h = this.h;
     h.push(e);
@@ -133,7 +149,7 @@ interface ConvState {
   cacheKey: string;
 }
 
-export function run(o: RunOptions): Metrics {
+export async function run(o: RunOptions): Promise<Metrics> {
   const r = rng(o.seed);
   const backend = new SimBackend(
     { cacheTtlMs: o.cacheTtlMs, capacityScale: o.capacityScale },
@@ -301,7 +317,7 @@ export function run(o: RunOptions): Metrics {
     const usable = open.length < cands.length ? cands.filter((c) => !open.includes(c)) : cands;
     const chosen = chooseAccount(usable, o.strategy, {
       stickyId,
-      counter: rr++,
+      counter: ++rr, // PoolService: INCR returns the new value
       now,
       nextTurnTokens,
       weights: o.weights,
@@ -374,14 +390,20 @@ export function run(o: RunOptions): Metrics {
     h.rate *= 0.8;
   };
 
-  const turn = (cs: ConvState, idx: number) => {
+  const svc = o.service;
+  const turn = async (cs: ConvState, idx: number) => {
     const t = cs.c.turns[idx];
     m.turns++;
     const input = cs.input + t.inputDelta;
     const tried = new Set<string>();
     let last: 'none' | 'usage_limit' | 'server_error' = 'none';
     for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
-      const id = pick(sticky.get(cs.c.id) ?? null, tried, input);
+      const id = svc
+        ? await svc.pick(cs.c.id, tried).then(
+            (a) => a.id,
+            () => null,
+          )
+        : pick(sticky.get(cs.c.id) ?? null, tried, input);
       if (!id) break;
       tried.add(id);
       const spec = o.accounts[ids.indexOf(id)];
@@ -399,6 +421,7 @@ export function run(o: RunOptions): Metrics {
       if (res.kind === 'usage_limit') {
         applyState(id, res.report, 0); // 429s carry the x-codex-* figures too
         cooldown.set(id, { until: Math.max(res.resetAt, now + 1000), setAt: now });
+        if (svc) await svc.coolDown({ id, label: id }, Math.ceil(res.resetAt));
         last = 'usage_limit';
         continue;
       }
@@ -416,14 +439,16 @@ export function run(o: RunOptions): Metrics {
       // served: stickiness + in-flight (PoolService.begin), the answer completes later
       sticky.set(cs.c.id, id);
       inflight.set(id, inflight.get(id)! + 1);
+      if (svc) await svc.begin(id, cs.c.id);
       cs.accounts.add(id);
       if (idx >= 1) {
         laterTurns++;
         if (res.cachedTokens > 0) laterHits++;
       }
       const startedAt = now;
-      q.push(now + t.durationMs, () => {
+      q.push(now + t.durationMs, async () => {
         inflight.set(id, inflight.get(id)! - 1);
+        if (svc) await svc.end(id);
         const rep = backend.finish(id, startedAt, now, {
           cacheKey: cs.cacheKey,
           input,
@@ -434,6 +459,7 @@ export function run(o: RunOptions): Metrics {
         m.costServed += input - res.cachedTokens * 0.9 + t.outputTokens;
         ok(id);
         applyState(id, rep, input + t.outputTokens);
+        if (svc) await svc.setUsedPercent({ id, label: id }, rep.windows[0].usedPercent);
         cs.reasoningFrom = id;
         cs.input = input + t.outputTokens;
         if (idx + 1 < cs.c.turns.length) q.push(now + t.gapAfterMs, () => turn(cs, idx + 1));
@@ -479,14 +505,17 @@ export function run(o: RunOptions): Metrics {
   }
   if (o.sample) {
     for (let t = o.start; t <= end; t += HOUR) {
-      q.push(t, () => m.samples.push({ t: now, used: ids.map((id) => backend.usedPercent(id, now)[1]) }));
+      q.push(t, () => {
+        m.samples.push({ t: now, used: ids.map((id) => backend.usedPercent(id, now)[1]) });
+      });
     }
   }
 
   for (let e = q.pop(); e; e = q.pop()) {
     if (e.t > end + DAY) break;
     now = e.t;
-    e.run();
+    if (o.clock) o.clock.now = now;
+    await e.run();
   }
 
   // --- summary ---

@@ -8,6 +8,7 @@ import type { PoolStrategy } from '../src/accounts/pool/pool-choice.ts';
 import { run, type AccountSpec, type Metrics, type RunOptions } from './engine.ts';
 import { TARGETS, svg, table } from './report.ts';
 import { loadReplay } from './replay.ts';
+import { startPoolService } from './pool-service.ts';
 import { DAY, DEFAULT_PROFILE, generate, HOUR, type TeamProfile } from './workload.ts';
 
 const DEFAULT_ACCOUNTS = 'pro:r20,pro,pro:c4,plus*6,team';
@@ -53,6 +54,8 @@ Output
   --ci                  a shorter run (14 days); exits 1 when a target of the score strategy fails
   --weights k=v,…       score weights other than the defaults (headroom, expiring, cache, load, health)
   --debug N             prints the score's explanation for the first N choices
+  --pool-service        route through the real PoolService (needs a build, npm run build:server, and Redis at
+                        REDIS_URL; keys under a throwaway prefix, deleted after); see docs/pool.md
   --help                this text
 `;
 
@@ -109,6 +112,7 @@ async function main() {
       debug: { type: 'string' },
       weights: { type: 'string' },
       help: { type: 'boolean', default: false },
+      'pool-service': { type: 'boolean', default: false },
     },
   });
   if (v.help) {
@@ -171,9 +175,24 @@ async function main() {
     debug: debugLeft > 0 ? (l) => debugLeft-- > 0 && console.log(l) : undefined,
   };
   const t0 = performance.now();
-  const runAll = (accs: AccountSpec[]) =>
-    strategies.map((strategy) => run({ ...base, strategy, accounts: accs }));
-  const results = runAll(accounts);
+  const clock = { now: start };
+  const runAll = async (accs: AccountSpec[]) => {
+    const out: Metrics[] = [];
+    for (const strategy of strategies) {
+      if (!v['pool-service']) {
+        out.push(await run({ ...base, strategy, accounts: accs }));
+        continue;
+      }
+      const svc = await startPoolService(strategy, accs, () => Math.floor(clock.now));
+      try {
+        out.push(await run({ ...base, strategy, accounts: accs, service: svc.port, clock }));
+      } finally {
+        await svc.stop();
+      }
+    }
+    return out;
+  };
+  const results = await runAll(accounts);
   const secs = (performance.now() - t0) / 1000;
   const turns = conversations.reduce((a, c) => a + c.turns.length, 0);
   console.log(`# pool simulator — ${new Date().toISOString().slice(0, 10)}`);
@@ -186,7 +205,7 @@ async function main() {
   let extra: Metrics[] | null = null;
   if (v.add) {
     const more = [...accounts, ...parseAccounts(v.add)];
-    extra = runAll(more);
+    extra = await runAll(more);
     console.log(`\nwith ${v.add} added (${describe(more)}):\n`);
     console.log(table(extra));
   }

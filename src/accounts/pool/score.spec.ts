@@ -162,7 +162,8 @@ describe('scoreAccounts: parts and explanation', () => {
     const a = cand('a', null, { usedPercent: 90 });
     const b = cand('b', null, { usedPercent: 10 });
     expect(pick([a, b])).toBe('b');
-    expect(pick([cand('a', null, { usedPercent: 100 })])).toBeNull();
+    // a single figure has no reset time: it ranks an account last but never shuts it out for good
+    expect(pick([cand('a', null, { usedPercent: 100 })])).toBe('a');
   });
   it('is the `score` strategy of chooseAccount', () => {
     const base = { label: '', priority: 0, weight: 1, chatgptAccountId: 'c', usedPercent: null, inFlight: 0 };

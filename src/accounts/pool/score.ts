@@ -93,14 +93,25 @@ export interface ScoreResult<C extends ScoreCandidate = ScoreCandidate> {
   excluded: { id: string; reason: ExclusionReason }[];
 }
 
-function stateOf(c: ScoreCandidate, now: number): UsageState {
-  if (c.usage) return c.usage;
-  // Only the single figure of today's response path: one window of unknown length and reset, taken as the short one.
+/**
+ * The state the score reads. Without a usage state only today's single used-% figure is known (`pool:used`): one
+ * window of unknown length and reset, taken as the short one. That figure never excludes an account (`soft`): with
+ * no reset time it could never clear again (the account would get no request, so no newer figure), and in that
+ * wiring the usage-limit cooldown from the 429's reset time already keeps a full account out. The simulator found
+ * this: with a hard rule on the stale figure, accounts whose window had reset stayed out for good.
+ */
+function stateOf(c: ScoreCandidate, now: number): { state: UsageState; soft: boolean } {
+  if (c.usage) return { state: c.usage, soft: false };
   const s = emptyUsageState(c.planType);
   if (c.usedPercent !== null) {
-    s.short = { usedPercent: c.usedPercent, windowSeconds: 5 * 3600, resetsAt: null, asOf: now };
+    s.short = {
+      usedPercent: Math.min(c.usedPercent, 99),
+      windowSeconds: 5 * 3600,
+      resetsAt: null,
+      asOf: now,
+    };
   }
-  return s;
+  return { state: s, soft: true };
 }
 
 function exclusion(
@@ -108,14 +119,15 @@ function exclusion(
   views: WindowView[],
   now: number,
   state: UsageState,
+  soft: boolean,
 ): ExclusionReason | null {
   if (c.cooldown && c.cooldown.until > now) {
     const fresh = [state.short, state.weekly].some((w) => w && w.asOf > c.cooldown!.setAt);
     const below = views.length > 0 && views.every((v) => v.used < v.line);
     if (!(fresh && below)) return 'cooling';
   }
-  if (views.some((v) => v.used >= 100)) return 'at_limit';
-  if (views.some((v) => v.used >= v.line)) return 'reserve';
+  if (!soft && views.some((v) => v.used >= 100)) return 'at_limit';
+  if (!soft && views.some((v) => v.used >= v.line)) return 'reserve';
   if (c.maxConcurrent != null && c.maxConcurrent > 0 && c.inFlight >= c.maxConcurrent)
     return 'max_concurrent';
   return null;
@@ -131,9 +143,9 @@ export function scoreAccounts<C extends ScoreCandidate>(candidates: C[], ctx: Sc
   const excluded: ScoreResult['excluded'] = [];
   const live: { c: C; state: UsageState; tight: WindowView | null }[] = [];
   for (const c of candidates) {
-    const state = stateOf(c, now);
+    const { state, soft } = stateOf(c, now);
     const views = windowViews(state, now, c.reservePercent ?? 0);
-    const reason = exclusion(c, views, now, state);
+    const reason = exclusion(c, views, now, state, soft);
     if (reason) {
       excluded.push({ id: c.id, reason });
       continue;
