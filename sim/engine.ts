@@ -141,6 +141,8 @@ class Queue {
 }
 const less = (a: Ev, b: Ev) => a.t < b.t || (a.t === b.t && a.seq < b.seq);
 
+const DRY_POLL_AGE_MS = 30_000;
+
 interface ConvState {
   c: Conversation;
   input: number;
@@ -291,6 +293,29 @@ export async function run(o: RunOptions): Promise<Metrics> {
   };
   if (score) ids.forEach((id, i) => schedulePoll(id, 1_000 + i * 997));
 
+  /**
+   * The pool looks dry to the score: poll (wham/usage costs no quota) every account whose snapshot is older than
+   * DRY_POLL_AGE_MS or whose reset time passed since it was read, so an early reset is not missed for a whole poll
+   * interval nor a reset for the score's grace.
+   * True when a snapshot was refreshed.
+   */
+  const pollDry = (): boolean => {
+    let any = false;
+    for (const id of ids) {
+      const s = usage.get(id)!;
+      const wins = [s.short, s.weekly].filter((w) => w !== null);
+      const asOf = Math.min(...wins.map((w) => w.asOf));
+      // stale, or a reset time passed since the snapshot (it may be inside the score's grace: ask now)
+      const resetSince = wins.some((w) => w.resetsAt !== null && w.resetsAt > w.asOf && w.resetsAt <= now);
+      if (!(now - asOf >= DRY_POLL_AGE_MS || resetSince) || r() < o.pollFailureRate) continue;
+      applyState(id, backend.report(id, now), 0);
+      const c = cooldown.get(id);
+      if (c && c.until > now && scoreAccounts([candidate(id)], { now }).chosen) cooldown.delete(id);
+      any = true;
+    }
+    return any;
+  };
+
   const candidate = (id: string): Candidate => {
     const p = pool[ids.indexOf(id)];
     const h = health.get(id)!;
@@ -391,6 +416,18 @@ export async function run(o: RunOptions): Promise<Metrics> {
   };
 
   const svc = o.service;
+  /** The gateway path around PoolService.pick (pipeline.service.ts): circuit-open accounts skipped unless none else. */
+  const svcPick = async (stickyKey: string, tried: Set<string>): Promise<string | null> => {
+    const skip = ids.filter((id) => health.get(id)!.openUntil > now);
+    if (skip.length) {
+      const a = await svc!.pick(stickyKey, new Set([...tried, ...skip])).catch(() => null);
+      if (a) return a.id;
+    }
+    return svc!.pick(stickyKey, tried).then(
+      (a) => a.id,
+      () => null,
+    );
+  };
   const turn = async (cs: ConvState, idx: number) => {
     const t = cs.c.turns[idx];
     m.turns++;
@@ -398,12 +435,8 @@ export async function run(o: RunOptions): Promise<Metrics> {
     const tried = new Set<string>();
     let last: 'none' | 'usage_limit' | 'server_error' = 'none';
     for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
-      const id = svc
-        ? await svc.pick(cs.c.id, tried).then(
-            (a) => a.id,
-            () => null,
-          )
-        : pick(sticky.get(cs.c.id) ?? null, tried, input);
+      let id = svc ? await svcPick(cs.c.id, tried) : pick(sticky.get(cs.c.id) ?? null, tried, input);
+      if (!id && score && !svc && pollDry()) id = pick(sticky.get(cs.c.id) ?? null, tried, input);
       if (!id) break;
       tried.add(id);
       const spec = o.accounts[ids.indexOf(id)];

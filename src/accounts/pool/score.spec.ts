@@ -85,6 +85,13 @@ describe('scoreAccounts: hard rules', () => {
 describe('scoreAccounts: each weight moves the choice the documented way', () => {
   it('headroom: more tokens left wins, scaled by capacity (a Pro at 50 % beats a Plus at 10 %)', () => {
     expect(pick([cand('plus', state('plus', [10, 4])), cand('pro', state('pro', [50, 4]))])).toBe('pro');
+    // …but not a Pro at 80 % (balance: 0.2 vs 0.9 of its window left outweighs 4 000 vs 1 800 tokens a point)
+    expect(pick([cand('plus', state('plus', [10, 4])), cand('pro', state('pro', [80, 4]))])).toBe('plus');
+    expect(
+      pick([cand('plus', state('plus', [10, 4])), cand('pro', state('pro', [80, 4]))], {
+        weights: { balance: 0 },
+      }),
+    ).toBe('pro');
     expect(pick([cand('a', state('plus', [60, 4])), cand('b', state('plus', [20, 4]))])).toBe('b');
     // without the headroom weight the two are equal and the id decides
     expect(
@@ -99,6 +106,13 @@ describe('scoreAccounts: each weight moves the choice the documented way', () =>
     const r = scoreAccounts([a, b], { now: NOW });
     expect(r.chosen?.id).toBe('b');
     expect(r.ranked.find((s) => s.id === 'a')!.tighter).toBe('weekly');
+  });
+  it('balance: at equal tokens left, the account with the larger share of its window left wins', () => {
+    // Plus at 40 % (60 points × 20k = 1.2M tokens) vs Pro at 90 % (10 × 120k = 1.2M): same headroom
+    const plus = cand('b-plus', state('plus', [40, 4]));
+    const pro = cand('a-pro', state('pro', [90, 4]));
+    expect(pick([plus, pro])).toBe('b-plus');
+    expect(pick([plus, pro], { weights: { balance: 0, expiring: 0 } })).toBe('a-pro');
   });
   it('headroom: learned capacity replaces the plan default', () => {
     let small = state('pro', [20, 4]);
@@ -142,7 +156,7 @@ describe('scoreAccounts: each weight moves the choice the documented way', () =>
 });
 
 describe('scoreAccounts: parts and explanation', () => {
-  it('carries its parts; total = headroom + expiring + cache − load − health', () => {
+  it('carries its parts; total = headroom + balance + expiring + cache − load − health', () => {
     const r = scoreAccounts([cand('a', state('plus', [50, 2.5]), { inFlight: 4 })], {
       now: NOW,
       stickyId: 'a',
@@ -152,8 +166,9 @@ describe('scoreAccounts: parts and explanation', () => {
     expect(s.parts.expiring).toBeCloseTo(DEFAULT_WEIGHTS.expiring * 0.5 * 0.5);
     expect(s.parts.cache).toBe(DEFAULT_WEIGHTS.cache);
     expect(s.parts.load).toBeCloseTo(DEFAULT_WEIGHTS.load * 0.5);
+    expect(s.parts.balance).toBeCloseTo(DEFAULT_WEIGHTS.balance * 0.5);
     expect(s.total).toBeCloseTo(
-      s.parts.headroom + s.parts.expiring + s.parts.cache - s.parts.load - s.parts.health,
+      s.parts.headroom + s.parts.balance + s.parts.expiring + s.parts.cache - s.parts.load - s.parts.health,
     );
     expect(s.capacity).toBe('plan-default');
     expect(explainScore(r)).toMatch(/^pool score: chose a; a=/);

@@ -14,6 +14,9 @@ import { emptyUsageState, windowViews, type UsageState, type WindowView } from '
  * Then, per remaining candidate (all parts in [0, 1] before weighting):
  * - headroom: tokens left before the line in its tighter window (used % × learned or plan-default capacity), as a
  *   share of the largest such headroom among the candidates: a Pro at 50 % beats a Plus at 10 %;
+ * - balance: the tighter window's remaining share (1 − used / line): draining every account in proportion to its
+ *   capacity keeps all windows running and resetting together (the simulator: tokens alone let small accounts idle
+ *   in the morning, so their 5-hour windows started late and were still full at the afternoon peak);
  * - expiring: the tighter window's remaining share × how close its reset is (1 at the reset, 0 a full window away):
  *   capacity that resets soon is lost if not spent, so it is cheap;
  * - cache: 1 for the conversation's sticky account while it can serve the next turn and is not near its line
@@ -23,6 +26,7 @@ import { emptyUsageState, windowViews, type UsageState, type WindowView } from '
  */
 export interface ScoreWeights {
   headroom: number;
+  balance: number;
   expiring: number;
   cache: number;
   load: number;
@@ -30,7 +34,8 @@ export interface ScoreWeights {
 }
 
 export const DEFAULT_WEIGHTS: Readonly<ScoreWeights> = {
-  headroom: 1,
+  headroom: 0.5,
+  balance: 0.5,
   expiring: 0.5,
   cache: 2,
   load: 0.3,
@@ -71,6 +76,7 @@ export type ExclusionReason = 'at_limit' | 'reserve' | 'max_concurrent' | 'cooli
 
 export interface ScoreParts {
   headroom: number;
+  balance: number;
   expiring: number;
   cache: number;
   load: number;
@@ -80,7 +86,7 @@ export interface ScoreParts {
 export interface Scored {
   id: string;
   total: number;
-  /** Weighted parts (total = headroom + expiring + cache − load − health). */
+  /** Weighted parts (total = headroom + balance + expiring + cache − load − health). */
   parts: ScoreParts;
   tighter: WindowView['kind'] | 'unknown';
   headroomTokens: number;
@@ -172,12 +178,13 @@ export function scoreAccounts<C extends ScoreCandidate>(candidates: C[], ctx: Sc
     const cap = x.c.maxConcurrent && x.c.maxConcurrent > 0 ? x.c.maxConcurrent : LOAD_SCALE;
     const parts: ScoreParts = {
       headroom: w.headroom * (h / maxHeadroom),
+      balance: w.balance * remainingShare,
       expiring: w.expiring * remainingShare * soon,
       cache: sticky ? w.cache : 0,
       load: w.load * clamp01(x.c.inFlight / cap),
       health: w.health * clamp01(x.c.failureRate ?? 0),
     };
-    const total = parts.headroom + parts.expiring + parts.cache - parts.load - parts.health;
+    const total = parts.headroom + parts.balance + parts.expiring + parts.cache - parts.load - parts.health;
     return {
       c: x.c,
       id: x.c.id,
@@ -202,7 +209,8 @@ export function explainScore(r: ScoreResult): string {
   const ranked = r.ranked
     .map(
       (s) =>
-        `${s.id}=${f(s.total)}[h${f(s.parts.headroom)} e${f(s.parts.expiring)} c${f(s.parts.cache)} ` +
+        `${s.id}=${f(s.total)}[h${f(s.parts.headroom)} b${f(s.parts.balance)} e${f(s.parts.expiring)} ` +
+        `c${f(s.parts.cache)} ` +
         `l-${f(s.parts.load)} x-${f(s.parts.health)} ${s.tighter} ${s.headroomTokens}t ${s.capacity}]`,
     )
     .join(' ');
