@@ -142,6 +142,7 @@ class Queue {
 const less = (a: Ev, b: Ev) => a.t < b.t || (a.t === b.t && a.seq < b.seq);
 
 const DRY_POLL_AGE_MS = 30_000;
+const maxUsed = (rep: Report) => Math.max(...rep.windows.map((w) => w.usedPercent));
 
 interface ConvState {
   c: Conversation;
@@ -181,7 +182,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
   // --- the gateway's shared pool state (what PoolService keeps in Redis) ---
   const cooldown = new Map<string, { until: number; setAt: number }>();
   const inflight = new Map<string, number>(ids.map((id) => [id, 0]));
-  const used = new Map<string, number>(); // pool:used — the primary window's used % from the last answer
+  const used = new Map<string, number>(); // pool:used — the highest used % of the last answer's windows
   const sticky = new Map<string, string>();
   let rr = 0;
   // health: consecutive failures → skip 15 s (AccountHealth), and a decaying failure share for the score
@@ -264,8 +265,8 @@ export async function run(o: RunOptions): Promise<Metrics> {
       }
     }
     usage.set(id, next);
-    // pool:used — today's response path stores the PRIMARY window's used % (the short one for these plans)
-    used.set(id, rep.windows[0].usedPercent);
+    // pool:used — today's response path stores the highest used % of the answer's windows (maxUsedPercent)
+    used.set(id, maxUsed(rep));
   };
 
   // --- the wham/usage poller (score): at start, every pollEvery with jitter, sooner near a line and at resets ---
@@ -454,7 +455,10 @@ export async function run(o: RunOptions): Promise<Metrics> {
       if (res.kind === 'usage_limit') {
         applyState(id, res.report, 0); // 429s carry the x-codex-* figures too
         cooldown.set(id, { until: Math.max(res.resetAt, now + 1000), setAt: now });
-        if (svc) await svc.coolDown({ id, label: id }, Math.ceil(res.resetAt));
+        if (svc) {
+          await svc.setUsedPercent({ id, label: id }, maxUsed(res.report));
+          await svc.coolDown({ id, label: id }, Math.ceil(res.resetAt));
+        }
         last = 'usage_limit';
         continue;
       }
@@ -492,7 +496,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
         m.costServed += input - res.cachedTokens * 0.9 + t.outputTokens;
         ok(id);
         applyState(id, rep, input + t.outputTokens);
-        if (svc) await svc.setUsedPercent({ id, label: id }, rep.windows[0].usedPercent);
+        if (svc) await svc.setUsedPercent({ id, label: id }, maxUsed(rep));
         cs.reasoningFrom = id;
         cs.input = input + t.outputTokens;
         if (idx + 1 < cs.c.turns.length) q.push(now + t.gapAfterMs, () => turn(cs, idx + 1));
