@@ -124,12 +124,16 @@ describe('graceful shutdown', () => {
         expect((await fetch(`${base}/readyz`)).status).toBe(200);
         const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
         child.kill('SIGTERM');
-        await eventually(async () => {
-          const r = await fetch(`${base}/readyz`);
-          expect(r.status).toBe(503);
-          expect(await r.json()).toMatchObject({ status: 'draining' });
-          return true;
-        }, 'readyz 503 while draining', 1200);
+        await eventually(
+          async () => {
+            const r = await fetch(`${base}/readyz`);
+            expect(r.status).toBe(503);
+            expect(await r.json()).toMatchObject({ status: 'draining' });
+            return true;
+          },
+          'readyz 503 while draining',
+          1200,
+        );
         // Still serving during the delay: liveness answers, so in-flight and late requests are not refused.
         expect((await fetch(`${base}/healthz`)).status).toBe(200);
         expect(await exited).toBe(0);
