@@ -71,6 +71,12 @@ export const configSchema = z.object({
   MAX_KEYS_PER_USER: int(25, 1),
   /** How long SIGTERM waits for in-flight requests and streams before forcing exit. */
   SHUTDOWN_GRACE_MS: int(15000, 0),
+  /**
+   * On SIGTERM, how long `/readyz` answers 503 while the listener still accepts, before the drain starts: long
+   * enough for a load balancer's health check to take the process out (e.g. 2 × its check interval). 0 = none
+   * (Kubernetes: the chart's preStop sleep does this job).
+   */
+  SHUTDOWN_DRAIN_DELAY_MS: int(0, 0),
 
   /** Refresh an access token this long before it expires. */
   REFRESH_LEAD_SECONDS: int(300, 0),
