@@ -1,4 +1,4 @@
-import { FakeUpstream } from './fake-upstream/index.ts';
+import { fakeEnv, useFakeUpstream } from './support/scenario.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { eventually, query } from './support/wait.js';
 import { createAdminKey } from './support/auth.js';
@@ -7,7 +7,7 @@ import { authLogin } from '../src/accounts/login/login.cli.js';
 
 /** Login flows end to end against the fake issuer, every listed failure, and the admin account API. */
 describe('auth: login flows and the admin account API', () => {
-  let fake: FakeUpstream;
+  const fake = useFakeUpstream({ reset: false });
   let gw: TestGateway;
   let admin: string;
   const api = async (method: string, path: string, body?: unknown, key = admin) => {
@@ -25,15 +25,11 @@ describe('auth: login flows and the admin account API', () => {
   const accountCount = async () => Number((await query(gw, 'SELECT count(*)::int AS n FROM accounts'))[0].n);
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    gw = await startGateway({
-      env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl },
-    });
+    gw = await startGateway({ env: fakeEnv(fake) });
     admin = (await createAdminKey(gw)).key;
   });
   afterAll(async () => {
     await gw?.close();
-    await fake?.close();
   });
 
   it('browser PKCE: start → authorize → paste callback → stored (no token in clear); same account again updates it', async () => {

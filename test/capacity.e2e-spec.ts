@@ -1,4 +1,4 @@
-import { FakeUpstream } from './fake-upstream/index.ts';
+import { fakeEnv, useFakeUpstream } from './support/scenario.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
@@ -7,16 +7,11 @@ import { seedAccount } from './support/accounts.js';
  * Upstream capacity: many long streams are held at once (no hidden connection cap / queue), the configured
  * bound answers 503 at once instead of queueing, and the capacity gauges show it.
  */
-let fake: FakeUpstream;
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeUpstream();
 
 async function setup(env: Record<string, string> = {}) {
   const gw = await startGateway({
-    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, ...env },
+    env: { ...fakeEnv(fake), ...env },
   });
   const a = fake.addAccount();
   await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });

@@ -1,4 +1,4 @@
-import { FakeUpstream } from './fake-upstream/index.ts';
+import { fakeEnv, useFakeUpstream } from './support/scenario.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createAdminKey, createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
@@ -12,19 +12,14 @@ import { eventually } from './support/wait.js';
  * admin who started them.
  */
 describe('security: user limits and admin re-authentication', () => {
-  let fake: FakeUpstream;
+  const fake = useFakeUpstream();
   let gw: TestGateway;
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
+    gw = await startGateway({ env: fakeEnv(fake) });
     const a = fake.addAccount();
     await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
   });
-  beforeEach(() => fake.reset());
-  afterAll(async () => {
-    await gw.close();
-    await fake.close();
-  });
+  afterAll(() => gw.close());
 
   const ask = (key: string) =>
     call(gw, 'POST', '/v1/responses', { key, body: { model: 'gpt-5.5', input: 'hi' } });

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { FakeUpstream } from './fake-upstream/index.ts';
+import { fakeEnv, useFakeUpstream } from './support/scenario.js';
 import { startGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
@@ -9,17 +9,12 @@ import { seedAccount } from './support/accounts.js';
  * cools the account down and fails over invisibly, because the client's headers are held until the first output
  * event. Also measures what holding the headers costs in time to first byte.
  */
-let fake: FakeUpstream;
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-});
-afterAll(() => fake.close());
+const fake = useFakeUpstream({ reset: false });
 
 async function setup(env: Record<string, string> = {}) {
   const gw = await startGateway({
     env: {
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
+      ...fakeEnv(fake),
       POOL_STRATEGY: 'priority',
       ...env,
     },

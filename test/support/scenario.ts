@@ -23,7 +23,7 @@ export async function gatewayWithAccounts(
   env: Record<string, string> = {},
 ): Promise<GatewayWithAccounts> {
   const gw = await startGateway({
-    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, ...env },
+    env: { ...fakeEnv(fake), ...env },
   });
   const accts: { fake: FakeAccount; id: string }[] = [];
   for (let i = 0; i < accounts; i++) {
@@ -58,4 +58,32 @@ export function useFakeGateway(
   });
   beforeEach(() => s.fake.reset());
   return s;
+}
+
+/**
+ * A fake upstream for the whole file: started before the file's tests, closed after them, its scripted answers
+ * reset before each test (`reset: false` keeps them across tests). Returns a stand-in that forwards to the
+ * started fake, so tests use `fake.x` as if it were the instance (reading it before `beforeAll` throws).
+ */
+export function useFakeUpstream(opts: { reset?: boolean } = {}): FakeUpstream {
+  let started: FakeUpstream | undefined;
+  beforeAll(async () => {
+    started = await FakeUpstreamClass.start();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  if (opts.reset !== false) beforeEach(() => started!.reset());
+  return new Proxy({} as FakeUpstream, {
+    get(_, prop) {
+      if (!started) throw new Error(`fake upstream read (.${String(prop)}) before beforeAll started it`);
+      const v = Reflect.get(started, prop, started) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(started) : v;
+    },
+  });
+}
+
+/** The gateway settings that point it at a fake upstream. */
+export function fakeEnv(fake: FakeUpstream): Record<string, string> {
+  return { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl };
 }
