@@ -20,6 +20,7 @@ import { ResponsesModule } from './responses/responses.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { UsageModule } from './usage/usage.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { WebAdminModule } from './web-admin/web-admin.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
@@ -54,6 +55,7 @@ export class AppModule {
       RedisModule,
       QueueModule,
       MetricsModule,
+      TelemetryModule,
       AccountsModule,
     ];
     if (role === 'serve' || role === 'all') imports.push(...HTTP_MODULES);

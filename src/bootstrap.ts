@@ -11,6 +11,7 @@ import { ReportingWorker } from './queue/queue.module.js';
 import { RedisService } from './redis/redis.service.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
+import { TracingService } from './telemetry/telemetry.module.js';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -84,18 +85,28 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   registerJsonParser(fastify);
   registerErrorHandler(fastify);
 
+  // Traces (off unless OTEL_* says where to send them): a server span per request, active for the whole request.
+  const tracing = app.get(TracingService);
+  if (tracing.enabled) {
+    fastify.addHook('onRequest', (request, _reply, done) => tracing.runInServerSpan(request, done));
+  }
+
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;
+    const route = request.routeOptions?.url ?? 'unmatched';
+    const traceId = tracing.enabled ? tracing.traceIdOf(request.raw) : null;
     const entry = {
       reqId: request.id,
       method: request.method,
-      route: request.routeOptions?.url ?? 'unmatched',
+      route,
       status,
       latencyMs: Math.round(reply.elapsedTime * 10) / 10,
+      ...(traceId ? { traceId } : {}),
     };
+    if (traceId) tracing.endServerSpan(request.raw, { route, status });
     if (status >= 500) logger.error(entry, 'request');
     else if (request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics')
       logger.debug(entry, 'request');
