@@ -19,6 +19,7 @@ import { ModelsModule } from './models/models.module.js';
 import { ResponsesModule } from './responses/responses.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { UsageModule } from './usage/usage.module.js';
+import { PricingModule } from './pricing/pricing.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { WebAdminModule } from './web-admin/web-admin.module.js';
@@ -39,6 +40,7 @@ const HTTP_MODULES: Type[] = [
   AccountsHttpModule,
   UpstreamModule,
   PoolModule,
+  PricingModule,
   UsageModule,
   ModelsModule,
   ResponsesModule,
