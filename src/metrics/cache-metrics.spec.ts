@@ -25,10 +25,10 @@ describe('prompt-cache metrics', () => {
   it('counts distinct accounts per conversation from the second turn on', async () => {
     const r = new Registry();
     const c = new CacheMetrics([r]);
-    expect(c.conversationTurn('conv1', 'acc1', 0)).toBe(1);
-    expect(c.conversationTurn('conv1', 'acc1', 10)).toBe(1);
-    expect(c.conversationTurn('conv1', 'acc2', 20)).toBe(2); // failover: a cold cache
-    expect(c.conversationTurn('conv1', 'acc1', 30)).toBe(2);
+    expect(c.conversationTurn('conv1', 'acc1', 0)).toEqual({ followup: false, accounts: 1 });
+    expect(c.conversationTurn('conv1', 'acc1', 10)).toEqual({ followup: true, accounts: 1 });
+    expect(c.conversationTurn('conv1', 'acc2', 20)).toEqual({ followup: true, accounts: 2 }); // a cold cache
+    expect(c.conversationTurn('conv1', 'acc1', 30).accounts).toBe(2);
     const v = await values(r, 'cg_conversation_accounts');
     const count = v.find((x) => x.metricName === 'cg_conversation_accounts_count')!.value;
     const le1 = v.find((x) => x.metricName === 'cg_conversation_accounts_bucket' && x.labels.le === 1)!.value;
@@ -40,7 +40,7 @@ describe('prompt-cache metrics', () => {
     const c = new CacheMetrics([new Registry()]);
     c.conversationTurn('x', 'a', 0);
     c.conversationTurn('x', 'b', 1);
-    expect(c.conversationTurn('x', 'c', 2 + CONVERSATION_IDLE_MS)).toBe(1);
+    expect(c.conversationTurn('x', 'c', 2 + CONVERSATION_IDLE_MS)).toEqual({ followup: false, accounts: 1 });
     for (let i = 0; i < CONVERSATIONS_TRACKED + 50; i++)
       c.conversationTurn(`c${i}`, 'a', 5 + CONVERSATION_IDLE_MS);
     expect(c.tracked).toBe(CONVERSATIONS_TRACKED);

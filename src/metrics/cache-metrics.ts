@@ -56,10 +56,15 @@ export class CacheMetrics {
   }
 
   /**
-   * One turn of a conversation served by `accountId`. Returns the distinct accounts so far. Observed into the
-   * histogram from the second turn on (a first turn has nothing to compare with).
+   * One turn of a conversation served by `accountId`: whether it is a later turn (this replica has seen the
+   * conversation within the idle window) and the distinct accounts so far. Observed into the histogram from the
+   * second turn on (a first turn has nothing to compare with).
    */
-  conversationTurn(conversationId: string, accountId: string, now = Date.now()): number {
+  conversationTurn(
+    conversationId: string,
+    accountId: string,
+    now = Date.now(),
+  ): { followup: boolean; accounts: number } {
     let c = this.seen.get(conversationId);
     if (c && now - c.at > CONVERSATION_IDLE_MS) c = undefined;
     const first = !c;
@@ -71,7 +76,7 @@ export class CacheMetrics {
     this.seen.set(conversationId, c);
     if (this.seen.size > CONVERSATIONS_TRACKED) this.seen.delete(this.seen.keys().next().value as string);
     if (!first) this.accountsPerConversation.observe(c.accounts.size);
-    return c.accounts.size;
+    return { followup: !first, accounts: c.accounts.size };
   }
 
   get tracked(): number {
