@@ -59,6 +59,21 @@ module.exports = {
       from: { path: '^src/limits/', pathNot: '\\.controller\\.ts$' },
       to: { path: '^src/(keys|gateway|responses|chat|accounts)/' },
     },
+    {
+      name: 'accounts-protocol-below-accounts',
+      severity: 'error',
+      comment:
+        'accounts/oauth/ (the OAuth protocol) and accounts/dto/ are used by accounts/, never the other way round.',
+      from: { path: '^src/accounts/(oauth|dto)/' },
+      to: { path: '^src/accounts/', pathNot: '^src/accounts/$1/' },
+    },
+    {
+      name: 'accounts-below-its-login-flows',
+      severity: 'error',
+      comment: 'accounts/login/ (the login flows) uses accounts/; accounts/ itself never imports it.',
+      from: { path: '^src/accounts/[^/]+$' },
+      to: { path: '^src/accounts/login/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

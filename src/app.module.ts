@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module.js';
 import { WorkerModule } from './worker/worker.module.js';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AccountsHttpModule } from './accounts/accounts-http.module.js';
+import { AccountLoginHttpModule } from './accounts/login/login.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { LimitsModule } from './limits/limits.module.js';
@@ -37,6 +38,7 @@ const HTTP_MODULES: Type[] = [
   AuthModule,
   KeysModule,
   LimitsModule,
+  AccountLoginHttpModule,
   AccountsHttpModule,
   UpstreamModule,
   PoolModule,

@@ -7,6 +7,7 @@ import { ApiKeyGuard } from '../keys/api-key.guard.js';
 import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { bodyBytes, ClientRelay } from '../gateway/relay.js';
+import { relayEvents, WHOLE_STREAM } from '../gateway/relay-events.js';
 import { ChatTranslator, type StreamOutput } from './from-responses.js';
 import { mapChatRequest } from './to-responses.js';
 
@@ -53,11 +54,8 @@ export class ChatController {
       });
       const t = new ChatTranslator(meta);
       if (!meta.stream) {
-        try {
-          for await (const ev of opened.events) t.push(ev.type, ev.data);
-        } catch (err) {
-          t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error');
-        }
+        const broke = await relayEvents(opened.events, WHOLE_STREAM, (ev) => t.push(ev.type, ev.data));
+        if (broke) t.fail(broke.message, broke.errorClass ?? 'server_error');
         reply.headers(opened.headers).status(200).send(t.completion()); // throws ApiError (→ envelope) when the upstream failed
         return;
       }
@@ -65,23 +63,14 @@ export class ChatController {
       const write = (outs: StreamOutput[]) => {
         for (const o of outs) relay.writeData(o);
       };
-      try {
-        for await (const ev of opened.events) {
-          if (relay.aborted) break;
-          if (t.done) continue; // cut by a stop sequence: the client is served; read on for the real usage
-          write(t.push(ev.type, ev.data));
-          if (t.done) relay.dispose();
-          const wait = relay.drained();
-          if (wait) await wait;
-        }
-        if (!t.done && !relay.aborted)
-          write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));
-      } catch (err) {
-        if (!relay.aborted)
-          write(
-            t.fail((err as Error).message, (err as { errorClass?: string }).errorClass ?? 'server_error'),
-          );
-      }
+      const broke = await relayEvents(opened.events, relay, (ev) => {
+        if (t.done) return; // cut by a stop sequence: the client is served; read on for the real usage
+        write(t.push(ev.type, ev.data));
+        if (t.done) relay.dispose();
+      });
+      if (broke) write(t.fail(broke.message, broke.errorClass ?? 'server_error'));
+      else if (!t.done && !relay.aborted)
+        write(t.fail('The upstream stream ended before the response was complete.', 'server_error'));
     } finally {
       relay.dispose();
     }

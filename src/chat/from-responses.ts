@@ -2,6 +2,14 @@ import { idBytes } from '../common/random.js';
 import { ApiError } from '../common/errors.js';
 import { classifyFailure } from '../upstream/classify.js';
 import { StopCutter } from './stop.js';
+import {
+  EVENT,
+  type EventData,
+  type EventType,
+  type DeltaEvent,
+  type OutputItem,
+  type UpstreamResponse,
+} from '../upstream/events.js';
 import type { ChatChunk, ChatCompletion, ChatMeta, ChatToolCall, ChatUsage, Json } from './chat.types.js';
 
 /**
@@ -73,9 +81,9 @@ export class ChatTranslator {
     return this.meta.toolNames?.[n] ?? n;
   }
 
-  /** A tool-call delta chunk in the shape of the call's kind. */
-  private toolDelta(t: ToolState, piece: string): Json {
-    return t.kind === 'custom'
+  /** A tool-call delta chunk in the shape of the call's kind ('function' forces the function shape). */
+  private argsDelta(t: ToolState, piece: string, shape: ArgsShape = 'call'): Json {
+    return t.kind === 'custom' && shape === 'call'
       ? { tool_calls: [{ index: t.index, custom: { input: piece } }] }
       : { tool_calls: [{ index: t.index, function: { arguments: piece } }] };
   }
@@ -121,14 +129,14 @@ export class ChatTranslator {
     return out;
   }
 
-  private tool(data: Json): ToolState | undefined {
+  private tool(data: { output_index?: number | string; item_id?: string }): ToolState | undefined {
     return (
       this.tools.get(`o${data.output_index}`) ??
       (data.item_id ? this.tools.get(`i${data.item_id}`) : undefined)
     );
   }
 
-  private addTool(item: Json, outputIndex: unknown): ToolState {
+  private addTool(item: OutputItem, outputIndex: unknown): ToolState {
     const t: ToolState = {
       index: this.toolOrder.length,
       callId: String(item.call_id ?? item.id ?? `call_${this.toolOrder.length}`),
@@ -145,113 +153,108 @@ export class ChatTranslator {
   }
 
   /** Feeds one upstream event; returns what to send to a streaming client now. */
-  push(type: string, data: Json): StreamOutput[] {
+  push(type: string, event: unknown): StreamOutput[] {
     const out: StreamOutput[] = [];
     if (this.finished) {
       // Cut by a stop sequence: the rest of the answer is not shown, but its usage is still the real one.
-      if (this.stopped && (type === 'response.completed' || type === 'response.incomplete'))
-        this.usage = data.response?.usage ?? this.usage;
+      if (this.stopped && (type === EVENT.completed || type === EVENT.incomplete))
+        this.usage = (event as EventData<'response.completed'>).response?.usage ?? this.usage;
       return out;
     }
-    switch (type) {
-      case 'response.created':
-        if (typeof data.response?.created_at === 'number') this.created = data.response.created_at;
-        return this.withRole(out);
-      case 'response.output_text.delta':
-        if (!data.delta) return out;
-        return this.text(data.delta, out);
-      case 'response.refusal.delta':
-        if (!data.delta) return out;
-        this.refusal += data.delta;
-        this.withRole(out).push(this.chunk({ refusal: data.delta }));
-        return out;
-      case 'response.reasoning_summary_part.added':
-        if (Number(data.summary_index) > 0 && this.reasoning.length > 0) {
-          this.reasoning.push('\n\n');
-          if (this.meta.reasoningContent) this.withRole(out).push(this.chunk({ reasoning_content: '\n\n' }));
-        }
-        return out;
-      case 'response.reasoning_summary_text.delta':
-      case 'response.reasoning_text.delta':
-        if (!data.delta) return out;
-        this.reasoning.push(data.delta);
-        if (this.meta.reasoningContent)
-          this.withRole(out).push(this.chunk({ reasoning_content: data.delta }));
-        return out;
-      case 'response.custom_tool_call_input.delta': {
-        const t = this.tool(data);
-        if (!t || !data.delta) return out;
-        t.args += data.delta;
-        t.argsSent = true;
-        this.withRole(out).push(this.chunk(this.toolDelta(t, data.delta)));
-        return out;
-      }
-      case 'response.custom_tool_call_input.done': {
-        const t = this.tool(data);
-        if (t && !t.argsSent && typeof data.input === 'string' && data.input) {
-          t.args = data.input;
-          t.argsSent = true;
-          this.withRole(out).push(this.chunk(this.toolDelta(t, data.input)));
-        }
-        return out;
-      }
-      case 'response.output_item.added':
-        if (data.item?.type === 'custom_tool_call') {
-          const t = this.addTool(data.item, data.output_index);
-          if (data.item.input) t.args = data.item.input;
-          this.announce(t, out);
-        } else if (data.item?.type === 'function_call') {
-          const t = this.addTool(data.item, data.output_index);
-          if (data.item.arguments) t.args = data.item.arguments;
-          this.announce(t, out);
-        }
-        return out;
-      case 'response.function_call_arguments.delta': {
-        const t = this.tool(data);
-        if (!t || !data.delta) return out;
-        t.args += data.delta;
-        t.argsSent = true;
-        this.withRole(out).push(
-          this.chunk({ tool_calls: [{ index: t.index, function: { arguments: data.delta } }] }),
-        );
-        return out;
-      }
-      case 'response.function_call_arguments.done': {
-        const t = this.tool(data);
-        if (t && !t.argsSent && typeof data.arguments === 'string' && data.arguments) {
-          t.args = data.arguments;
-          t.argsSent = true;
-          this.withRole(out).push(
-            this.chunk({ tool_calls: [{ index: t.index, function: { arguments: data.arguments } }] }),
-          );
-        }
-        return out;
-      }
-      case 'response.output_item.done':
-        this.itemDone(data, out);
-        return out;
-      case 'response.completed':
-      case 'response.incomplete':
-        return this.terminal(
-          type === 'response.completed' ? 'completed' : 'incomplete',
-          data.response ?? {},
-          out,
-        );
-      case 'response.failed': {
-        const err = data.response?.error ?? {};
-        return this.fail(
-          err.message ?? 'The upstream failed to produce a response.',
-          err.code ?? 'server_error',
-        );
-      }
-      case 'error':
-        return this.fail(
-          data.message ?? data.error?.message ?? 'Upstream error.',
-          data.code ?? data.error?.code ?? 'server_error',
-        );
-      default:
-        return out; // response.in_progress, content_part.*, *.done without new data, unknown and codex.* events
+    // response.in_progress, content_part.*, *.done without new data, unknown and codex.* events have no handler.
+    const handle = ChatTranslator.handlers[type as EventType] as Handler<EventType> | undefined;
+    return handle ? handle(this, event as never, out) : out;
+  }
+
+  /** One small handler per event kind the translation reads (docs/upstream-protocol.md §5). */
+  private static readonly handlers: { [T in EventType]?: Handler<T> } = {
+    [EVENT.created]: (t, d, out) => t.onCreated(d, out),
+    [EVENT.outputTextDelta]: (t, d, out) => (d.delta ? t.text(d.delta, out) : out),
+    [EVENT.refusalDelta]: (t, d, out) => t.onRefusalDelta(d, out),
+    [EVENT.reasoningSummaryPartAdded]: (t, d, out) => t.onSummaryPart(d, out),
+    [EVENT.reasoningSummaryTextDelta]: (t, d, out) => t.onReasoningDelta(d, out),
+    [EVENT.reasoningTextDelta]: (t, d, out) => t.onReasoningDelta(d, out),
+    [EVENT.customToolInputDelta]: (t, d, out) => t.onToolInputDelta(d, out, 'call'),
+    [EVENT.customToolInputDone]: (t, d, out) => t.onToolInputDone(d, d.input, out, 'call'),
+    [EVENT.outputItemAdded]: (t, d, out) => t.onItemAdded(d, out),
+    [EVENT.functionArgsDelta]: (t, d, out) => t.onToolInputDelta(d, out, 'function'),
+    [EVENT.functionArgsDone]: (t, d, out) => t.onToolInputDone(d, d.arguments, out, 'function'),
+    [EVENT.outputItemDone]: (t, d, out) => (t.itemDone(d, out), out),
+    [EVENT.completed]: (t, d, out) => t.terminal('completed', d.response ?? {}, out),
+    [EVENT.incomplete]: (t, d, out) => t.terminal('incomplete', d.response ?? {}, out),
+    [EVENT.failed]: (t, d) => t.onFailed(d),
+    [EVENT.error]: (t, d) => t.onError(d),
+  };
+
+  private onCreated(d: EventData<'response.created'>, out: StreamOutput[]): StreamOutput[] {
+    if (typeof d.response?.created_at === 'number') this.created = d.response.created_at;
+    return this.withRole(out);
+  }
+
+  private onRefusalDelta(d: DeltaEvent, out: StreamOutput[]): StreamOutput[] {
+    if (!d.delta) return out;
+    this.refusal += d.delta;
+    this.withRole(out).push(this.chunk({ refusal: d.delta }));
+    return out;
+  }
+
+  private onSummaryPart(d: EventData<'response.reasoning_summary_part.added'>, out: StreamOutput[]) {
+    if (Number(d.summary_index) > 0 && this.reasoning.length > 0) {
+      this.reasoning.push('\n\n');
+      if (this.meta.reasoningContent) this.withRole(out).push(this.chunk({ reasoning_content: '\n\n' }));
     }
+    return out;
+  }
+
+  private onReasoningDelta(d: DeltaEvent, out: StreamOutput[]): StreamOutput[] {
+    if (!d.delta) return out;
+    this.reasoning.push(d.delta);
+    if (this.meta.reasoningContent) this.withRole(out).push(this.chunk({ reasoning_content: d.delta }));
+    return out;
+  }
+
+  /** Tool input in pieces; `shape` is the event's kind (function_call_arguments.* events are function-shaped). */
+  private onToolInputDelta(d: DeltaEvent, out: StreamOutput[], shape: ArgsShape): StreamOutput[] {
+    const t = this.tool(d);
+    if (!t || !d.delta) return out;
+    t.args += d.delta;
+    t.argsSent = true;
+    this.withRole(out).push(this.chunk(this.argsDelta(t, d.delta, shape)));
+    return out;
+  }
+
+  /** The whole tool input at its end: sent only when no piece of it was. */
+  private onToolInputDone(d: DeltaEvent, whole: unknown, out: StreamOutput[], shape: ArgsShape) {
+    const t = this.tool(d);
+    if (t && !t.argsSent && typeof whole === 'string' && whole) {
+      t.args = whole;
+      t.argsSent = true;
+      this.withRole(out).push(this.chunk(this.argsDelta(t, whole, shape)));
+    }
+    return out;
+  }
+
+  private onItemAdded(d: EventData<'response.output_item.added'>, out: StreamOutput[]): StreamOutput[] {
+    const item = d.item;
+    if (item?.type === 'custom_tool_call' || item?.type === 'function_call') {
+      const t = this.addTool(item, d.output_index);
+      const args = item.type === 'custom_tool_call' ? item.input : item.arguments;
+      if (args) t.args = args;
+      this.announce(t, out);
+    }
+    return out;
+  }
+
+  private onFailed(d: EventData<'response.failed'>): StreamOutput[] {
+    const err = d.response?.error ?? {};
+    return this.fail(err.message ?? 'The upstream failed to produce a response.', err.code ?? 'server_error');
+  }
+
+  private onError(d: EventData<'error'>): StreamOutput[] {
+    return this.fail(
+      d.message ?? d.error?.message ?? 'Upstream error.',
+      d.code ?? d.error?.code ?? 'server_error',
+    );
   }
 
   private announce(t: ToolState, out: StreamOutput[]): void {
@@ -264,7 +267,7 @@ export class ChatTranslator {
     this.withRole(out).push(this.chunk({ tool_calls: [call] }));
   }
 
-  private itemDone(data: Json, out: StreamOutput[]): void {
+  private itemDone(data: { item?: OutputItem; output_index?: number | string }, out: StreamOutput[]): void {
     const item = data.item ?? {};
     if (item.type === 'custom_tool_call') {
       let t = this.tool(data);
@@ -275,7 +278,7 @@ export class ChatTranslator {
       } else if (!t.argsSent && item.input) {
         t.args = item.input;
         t.argsSent = true;
-        this.withRole(out).push(this.chunk(this.toolDelta(t, item.input)));
+        this.withRole(out).push(this.chunk(this.argsDelta(t, item.input)));
       } else if (typeof item.input === 'string') t.args = item.input;
     } else if (item.type === 'function_call') {
       let t = this.tool(data);
@@ -288,20 +291,18 @@ export class ChatTranslator {
         if (!t.argsSent && item.arguments) {
           t.args = item.arguments;
           t.argsSent = true;
-          this.withRole(out).push(
-            this.chunk({ tool_calls: [{ index: t.index, function: { arguments: item.arguments } }] }),
-          );
+          this.withRole(out).push(this.chunk(this.argsDelta(t, item.arguments, 'function')));
         } else if (typeof item.arguments === 'string') t.args = item.arguments;
       }
     } else if (item.type === 'message' && Array.isArray(item.content)) {
       // Recover text that arrived only in the final item (no deltas seen).
       const text = item.content
-        .filter((p: Json) => p.type === 'output_text')
-        .map((p: Json) => p.text ?? '')
+        .filter((p) => p.type === 'output_text')
+        .map((p) => p.text ?? '')
         .join('');
       const refusal = item.content
-        .filter((p: Json) => p.type === 'refusal')
-        .map((p: Json) => p.refusal ?? '')
+        .filter((p) => p.type === 'refusal')
+        .map((p) => p.refusal ?? '')
         .join('');
       if (text && !this.content && !this.stopped) this.text(text, out);
       if (refusal && !this.refusal) {
@@ -310,7 +311,7 @@ export class ChatTranslator {
       }
     } else if (item.type === 'reasoning' && this.reasoning.length === 0 && Array.isArray(item.summary)) {
       const text = item.summary
-        .map((s: Json) => s.text ?? '')
+        .map((s) => s.text ?? '')
         .filter(Boolean)
         .join('\n\n');
       if (text) {
@@ -327,7 +328,11 @@ export class ChatTranslator {
     return this.toolOrder.length > 0 ? 'tool_calls' : 'stop';
   }
 
-  private terminal(status: 'completed' | 'incomplete', response: Json, out: StreamOutput[]): StreamOutput[] {
+  private terminal(
+    status: 'completed' | 'incomplete',
+    response: UpstreamResponse,
+    out: StreamOutput[],
+  ): StreamOutput[] {
     if (this.finished) return out;
     this.status = status;
     this.incompleteReason = response.incomplete_details?.reason ?? null;
@@ -335,7 +340,7 @@ export class ChatTranslator {
     if (typeof response.service_tier === 'string') this.serviceTier = response.service_tier;
     // Items only present in the final object (some backends send no output_item.done): take what is missing.
     if (Array.isArray(response.output)) {
-      response.output.forEach((item: Json, i: number) => {
+      response.output.forEach((item, i) => {
         const isCall = item.type === 'function_call' || item.type === 'custom_tool_call';
         if (isCall && !this.toolOrder.some((t) => t.callId === item.call_id)) {
           this.itemDone({ item, output_index: `final${i}` }, out);
@@ -416,3 +421,10 @@ export class ChatTranslator {
     return this.usage;
   }
 }
+
+type ArgsShape = 'call' | 'function';
+type Handler<T extends EventType> = (
+  t: ChatTranslator,
+  data: EventData<T>,
+  out: StreamOutput[],
+) => StreamOutput[];

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { startSse } from '../common/sse.js';
+import type { EventSink } from './relay-events.js';
 
 /**
  * The client side of one model request, shared by every model route: an abort signal that fires when the client
@@ -7,7 +8,7 @@ import { startSse } from '../common/sse.js';
  * Always `dispose()` it (in a `finally`): the close listener is detached whatever happened, including when
  * opening the upstream threw.
  */
-export class ClientRelay {
+export class ClientRelay implements EventSink {
   private readonly controller = new AbortController();
   private readonly onClose = () => {
     if (!this.reply.raw.writableFinished) this.controller.abort();
@@ -41,6 +42,11 @@ export class ClientRelay {
 
   get aborted(): boolean {
     return this.controller.signal.aborted;
+  }
+
+  /** The client went away (EventSink of relayEvents). */
+  get gone(): boolean {
+    return this.aborted;
   }
 
   /** Takes the reply over and sends the SSE status line and headers. */

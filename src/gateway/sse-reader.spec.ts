@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { readSse, type UpstreamEvent } from './sse-reader.js';
+import type { UpstreamEvent } from '../upstream/events.js';
+import { readSse } from './sse-reader.js';
 
 async function events(text: string): Promise<UpstreamEvent[]> {
   const out: UpstreamEvent[] = [];
@@ -37,7 +38,7 @@ describe('UpstreamEvent.deltaLength (charging aborted streams without parsing ev
         block('response.output_text.delta', { type: 'response.output_text.delta', delta: 'a"b' }),
     );
     expect(a.deltaLength!()).toBe(0);
-    expect(b.data.delta).toBe('a"b');
+    expect((b.data as { delta?: string }).delta).toBe('a"b');
     expect(b.deltaLength!()).toBe(3);
   });
 });

@@ -1,19 +1,7 @@
 import { createParser } from 'eventsource-parser';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-
-/**
- * One upstream SSE event. `raw` is the event in SSE form with its data string untouched, so the gateway relays
- * what the upstream sent without re-serialising JSON; `data` is parsed on first access only (a pass-through
- * stream never parses the events it merely forwards).
- */
-export interface UpstreamEvent {
-  type: string;
-  readonly data: any;
-  raw: string;
-  /** Characters of the event's `delta` string (0 when it has none), read without parsing the event. */
-  deltaLength?(): number;
-}
+import type { UpstreamEvent } from '../upstream/events.js';
 
 const UNPARSED = Symbol('unparsed');
 

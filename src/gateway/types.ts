@@ -1,7 +1,5 @@
 import type { RequestAuth } from '../auth/auth-context.js';
-import type { UpstreamEvent } from './sse-reader.js';
-
-export type { UpstreamEvent } from './sse-reader.js';
+import type { UpstreamEvent } from '../upstream/events.js';
 
 /** What the pipeline gives back to a model route once an account has started answering. */
 export interface OpenedStream {

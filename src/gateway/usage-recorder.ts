@@ -2,16 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageService } from '../usage/usage.service.js';
 import { ModelsService } from '../models/models.service.js';
+import type { UpstreamUsage } from '../upstream/events.js';
 import type { OpenInput } from './types.js';
-
-/** Token counts as the upstream reports them in `response.usage` (all optional). */
-export interface UpstreamUsage {
-  input_tokens?: number;
-  input_tokens_details?: { cached_tokens?: number };
-  output_tokens?: number;
-  output_tokens_details?: { reasoning_tokens?: number };
-  total_tokens?: number;
-}
 
 export interface RequestOutcome {
   status: number;

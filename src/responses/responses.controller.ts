@@ -7,7 +7,10 @@ import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
 import { classifyFailure } from '../upstream/classify.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { bodyBytes, ClientRelay } from '../gateway/relay.js';
+import { relayEvents, WHOLE_STREAM } from '../gateway/relay-events.js';
+import { EVENT } from '../upstream/events.js';
 import { ResponseAssembler } from './response-assembler.js';
+import { codexHeaders } from './codex-headers.js';
 
 /**
  * POST /v1/responses. Streaming: upstream SSE events relayed as they arrive (codex.* removed); a break after the
@@ -51,15 +54,12 @@ export class ResponsesController {
       if (opened.turnState) reply.header('x-codex-turn-state', opened.turnState);
       if (!clientStream) {
         const asm = new ResponseAssembler();
-        try {
-          for await (const ev of opened.events) asm.push(ev.type, ev.data);
-        } catch (err) {
-          throw ApiError.badGateway((err as Error).message, 'stream_disconnected');
-        }
+        const broke = await relayEvents(opened.events, WHOLE_STREAM, (ev) => asm.push(ev));
+        if (broke) throw ApiError.badGateway(broke.message, 'stream_disconnected');
         const result = asm.result();
         if (!result)
           throw ApiError.badGateway('The upstream ended without a response.', 'stream_disconnected');
-        if (asm.terminal === 'response.failed') {
+        if (asm.terminal === EVENT.failed) {
           const e = result.error ?? {};
           const { status, type } = classifyFailure(e.code);
           throw ApiError.of({
@@ -76,22 +76,14 @@ export class ResponsesController {
         req.id,
         opened.turnState ? { ...opened.headers, 'x-codex-turn-state': opened.turnState } : opened.headers,
       );
-      try {
-        for await (const ev of opened.events) {
-          if (relay.aborted) break;
-          relay.write(ev.raw);
-          const wait = relay.drained();
-          if (wait) await wait;
-        }
-      } catch (err) {
-        if (!relay.aborted)
-          relay.writeEvent('error', {
-            type: 'error',
-            code: (err as { errorClass?: string }).errorClass ?? 'stream_disconnected',
-            message: (err as Error).message,
-            param: null,
-          });
-      }
+      const broke = await relayEvents(opened.events, relay, (ev) => relay.write(ev.raw));
+      if (broke)
+        relay.writeEvent('error', {
+          type: 'error',
+          code: broke.errorClass ?? 'stream_disconnected',
+          message: broke.message,
+          param: null,
+        });
     } finally {
       relay.dispose();
     }
@@ -126,26 +118,4 @@ export class ResponsesController {
       relay.dispose();
     }
   }
-}
-
-/**
- * The Codex CLI's own headers that go back upstream: `x-codex-turn-state` (echo within a turn) and
- * `x-codex-beta-features` (only feature names; anything else is dropped).
- */
-export function codexHeaders(req: { headers: Record<string, string | string[] | undefined> }): {
-  turnState: string | null;
-  betaFeatures: string | null;
-} {
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
-  const ts = one(req.headers['x-codex-turn-state']);
-  const beta = one(req.headers['x-codex-beta-features'])
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => /^[a-z0-9_]{1,64}$/.test(x))
-    .slice(0, 16)
-    .join(',');
-  return {
-    turnState: ts && ts.length <= 4096 && /^[\x21-\x7e]+$/.test(ts) ? ts : null,
-    betaFeatures: beta || null,
-  };
 }

@@ -1,3 +1,5 @@
+import { ApiError } from '../common/errors.js';
+
 /**
  * Classifies an upstream answer that is not a 200 stream (docs/upstream-protocol.md §6) so the pool can decide: reload / refresh
  * and retry (auth: 401 only), cool the account down until its reset (usage_limit), take it out
@@ -125,6 +127,28 @@ export function classifyUpstream(
   if (status >= 500 || type === 'server_overloaded')
     return { errorClass: 'server', status, message, code: type ?? 'upstream_server_error', resetAt: null };
   return { errorClass: 'bad_request', status, message, code: type ?? null, resetAt: null };
+}
+
+/** A classified upstream refusal → the error the client gets when no other account helps. */
+export function toApiError(c: ClassifiedError): ApiError {
+  if (c.errorClass === 'bad_request') {
+    return ApiError.of({
+      status: c.status >= 400 && c.status < 500 ? c.status : 400,
+      message: `Upstream rejected the request: ${c.message}`,
+      type: 'invalid_request_error',
+      code: c.code,
+    });
+  }
+  if (c.errorClass === 'auth')
+    return ApiError.unavailable('The subscription account was refused by the upstream.', 'upstream_auth');
+  if (c.errorClass === 'blocked' || c.errorClass === 'forbidden' || c.errorClass === 'account_disabled')
+    return ApiError.unavailable(
+      'The subscription account was refused by the upstream.',
+      c.code ?? 'upstream_forbidden',
+    );
+  if (c.errorClass === 'usage_not_included')
+    return ApiError.unavailable('The subscription plan does not include Codex.', 'usage_not_included');
+  return ApiError.badGateway(`Upstream error: ${c.message}`, c.code ?? 'upstream_error');
 }
 
 /** Thrown from an event stream that broke after it started (no terminal event, idle timeout, reset). */

@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { PoolService } from './pool.service.js';
+import { AccountHealth } from './health.js';
 
+/** The pool's shared state (Redis) and its per-process circuit breaking, for every model route. */
 @Global()
-@Module({ providers: [PoolService], exports: [PoolService] })
+@Module({ providers: [PoolService, AccountHealth], exports: [PoolService, AccountHealth] })
 export class PoolModule {}

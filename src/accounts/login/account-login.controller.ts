@@ -4,7 +4,7 @@ import { AdminGuard } from '../../auth/admin.guard.js';
 import { CurrentAuth, type RequestAuth } from '../../auth/auth-context.js';
 import { parseOrThrow } from '../../common/validation.js';
 import { ApiError } from '../../common/errors.js';
-import { actorOf } from '../accounts.controller.js';
+import { actorOf } from '../actor.js';
 import {
   DeviceStartDto,
   ImportAuthJsonDto,

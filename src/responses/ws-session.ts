@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { AppConfig } from '../config/config.schema.js';
+import { ApiError } from '../common/errors.js';
+import type { RequestAuth } from '../auth/auth-context.js';
+import { isModelAllowed } from '../keys/model-access.js';
+import type { GatewayPipeline } from '../gateway/pipeline.service.js';
+import { relayEvents, type EventSink } from '../gateway/relay-events.js';
+import type { ModelsService } from '../models/models.service.js';
+import { EVENT, isEvent, isTerminal, type OutputItem } from '../upstream/events.js';
+import { codexHeaders } from './codex-headers.js';
+import { eventText, frameInput, ResponseChain } from './ws-chain.js';
+
+/**
+ * The session protocol of a Responses WebSocket (docs/upstream-protocol.md §8): `response.create` frames in, one
+ * pipeline pass per response, the upstream events out as one JSON text frame each, `previous_response_id` chained
+ * per socket, `generate: false` answered by the gateway, an idle timer. The socket server is responses-ws.ts.
+ */
+
+/** Close codes (RFC 6455 §7.4.1). 1009 (too big) is sent by `ws` itself when a frame exceeds maxPayload. */
+export const WS_CLOSE = {
+  normal: 1000,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policy: 1008,
+  tryAgainLater: 1013,
+} as const;
+
+/** One client socket: frames in, one pipeline pass per response, events out; idle timer; chain of responses. */
+export class SocketSession implements EventSink {
+  private readonly id = `ws_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  private readonly chain: ResponseChain;
+  private busy: AbortController | null = null;
+  private idle: NodeJS.Timeout | null = null;
+  private accountId: string | null = null;
+  private turn: { id: string; state: string } | null = null;
+  private seq = 0;
+  private closed = false;
+  private readonly codex: { turnState: string | null; betaFeatures: string | null };
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly auth: RequestAuth,
+    req: FastifyRequest,
+    private readonly config: AppConfig,
+    private readonly pipeline: GatewayPipeline,
+    private readonly models: ModelsService,
+    private readonly logger: Logger,
+    private readonly count: (kind: 'prewarm' | 'response') => void,
+  ) {
+    this.chain = new ResponseChain({ keep: 4, maxBytes: config.BODY_LIMIT_BYTES });
+    this.codex = codexHeaders(req);
+  }
+
+  /** The socket closed (EventSink of relayEvents). */
+  get gone(): boolean {
+    return this.closed;
+  }
+
+  start(): void {
+    this.logger.log({ conn: this.id, keyId: this.auth.keyId }, 'websocket opened');
+    this.socket.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    this.socket.once('close', (code: number) => {
+      this.closed = true;
+      this.busy?.abort();
+      if (this.idle) clearTimeout(this.idle);
+      this.logger.log({ conn: this.id, code }, 'websocket closed');
+    });
+    this.armIdle();
+  }
+
+  private armIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (!this.busy) this.socket.close(WS_CLOSE.normal, 'idle timeout');
+    }, this.config.RESPONSES_WS_IDLE_SECONDS * 1000);
+    this.idle.unref();
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    this.armIdle();
+    if (isBinary) {
+      this.socket.close(WS_CLOSE.unsupportedData, 'binary frames are not supported');
+      return;
+    }
+    let frame: any;
+    try {
+      frame = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+    } catch {
+      this.socket.close(WS_CLOSE.invalidPayload, 'frames must be JSON');
+      return;
+    }
+    if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
+      this.socket.close(WS_CLOSE.invalidPayload, 'frames must be JSON objects');
+      return;
+    }
+    if (frame.type === 'response.processed') return;
+    if (frame.type !== 'response.create') {
+      this.send(
+        errorFrame(
+          ApiError.badRequest(
+            `Unsupported frame type '${String(frame.type)}'; send 'response.create'.`,
+            'type',
+            'invalid_value',
+          ),
+        ),
+      );
+      return;
+    }
+    if (this.busy) {
+      this.send(
+        errorFrame(
+          ApiError.conflict(
+            'A response is already in progress on this connection.',
+            null,
+            'response_in_progress',
+          ),
+        ),
+      );
+      return;
+    }
+    const ac = new AbortController();
+    this.busy = ac;
+    this.create(frame, ac)
+      .catch((err) => {
+        this.logger.warn({ conn: this.id, err: (err as Error).message }, 'websocket response failed');
+        this.send(errorFrame(ApiError.badGateway('The response failed.', 'internal')));
+      })
+      .finally(() => {
+        if (this.busy === ac) this.busy = null;
+        this.armIdle();
+      });
+  }
+
+  private async create(frame: Record<string, any>, ac: AbortController): Promise<void> {
+    const { type: _type, generate, previous_response_id: previousId, ...rest } = frame;
+    const newItems = frameInput(rest.input);
+    if (!newItems) {
+      this.send(errorFrame(ApiError.badRequest("'input' must be a string or an array of items.", 'input')));
+      return;
+    }
+    if (previousId !== undefined && previousId !== null && typeof previousId !== 'string') {
+      this.send(
+        errorFrame(ApiError.badRequest("'previous_response_id' must be a string.", 'previous_response_id')),
+      );
+      return;
+    }
+    const input = this.chain.inputFor(previousId ?? null, newItems);
+    if (!input) {
+      this.send(
+        errorFrame(
+          ApiError.badRequest(
+            `Previous response with id '${previousId}' not found.`,
+            'previous_response_id',
+            'previous_response_not_found',
+          ),
+        ),
+      );
+      return;
+    }
+    this.count(generate === false ? 'prewarm' : 'response');
+    if (generate === false) return this.prewarm(rest, input);
+    const turnId = typeof rest.client_metadata?.turn_id === 'string' ? rest.client_metadata.turn_id : null;
+    const turn = this.turn;
+    const turnState = turnId && turn && turn.id === turnId ? turn.state : this.codex.turnState;
+    const opened = await this.pipeline
+      .open({
+        auth: this.auth,
+        body: { ...rest, input },
+        endpoint: 'responses',
+        clientStream: true,
+        requestId: `${this.id}_${++this.seq}`,
+        signal: ac.signal,
+        codex: { turnState, betaFeatures: this.codex.betaFeatures },
+        preferAccountId: this.accountId,
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ApiError) {
+          this.send(errorFrame(err));
+          return null;
+        }
+        throw err;
+      });
+    if (!opened) return;
+    this.accountId = opened.accountId;
+    if (opened.turnState && turnId) this.turn = { id: turnId, state: opened.turnState };
+    const output: unknown[] = [];
+    let responseId: string | null = null;
+    let completedOutput: OutputItem[] | null = null;
+    const broke = await relayEvents(opened.events, this, (ev) => {
+      if (isEvent(ev, EVENT.outputItemDone) && ev.data?.item) output.push(ev.data.item);
+      if (isEvent(ev, EVENT.completed)) {
+        const response = ev.data?.response;
+        responseId = typeof response?.id === 'string' ? response.id : null;
+        completedOutput = Array.isArray(response?.output) ? response.output : null;
+      }
+      if (isTerminal(ev)) {
+        // Ready for the next frame *before* the client sees the end: the CLI chains its next response.create as
+        // soon as this frame arrives, while the pipeline is still settling usage for this one.
+        if (responseId)
+          this.chain.remember(responseId, input, output.length ? output : (completedOutput ?? []));
+        responseId = null;
+        if (this.busy === ac) this.busy = null;
+      }
+      this.sendText(eventText(ev));
+    });
+    if (broke) {
+      this.send({
+        type: 'error',
+        status: 502,
+        error: {
+          type: 'server_error',
+          code: broke.errorClass ?? 'stream_disconnected',
+          message: broke.message,
+          param: null,
+        },
+      });
+      return;
+    }
+    if (responseId) this.chain.remember(responseId, input, output.length ? output : (completedOutput ?? []));
+  }
+
+  /**
+   * `generate: false` (the CLI's prewarm, docs/upstream-protocol.md §8): nothing to generate, so nothing goes upstream. The
+   * gateway answers `response.created` + `response.completed` with no output and remembers the input, so the
+   * next frame can chain to it.
+   */
+  private async prewarm(rest: Record<string, any>, input: unknown[]): Promise<void> {
+    let model: string;
+    try {
+      const resolved = await this.models.resolveAlias(rest);
+      model = String(resolved.model ?? '');
+      if (!model)
+        throw ApiError.badRequest(
+          "Missing required parameter: 'model'.",
+          'model',
+          'missing_required_parameter',
+        );
+      if (!isModelAllowed(this.auth.allowedModels, String(rest.model)))
+        throw ApiError.forbidden(
+          `This key is not allowed to use the model '${String(rest.model)}'.`,
+          'model_not_allowed',
+        );
+    } catch (err) {
+      if (err instanceof ApiError) return void this.send(errorFrame(err));
+      throw err;
+    }
+    const id = `resp_${randomUUID().replace(/-/g, '')}`;
+    const response = {
+      id,
+      object: 'response',
+      created_at: Math.floor(Date.now() / 1000),
+      model,
+      status: 'in_progress',
+      output: [] as unknown[],
+    };
+    this.send({ type: EVENT.created, sequence_number: 0, response });
+    this.chain.remember(id, input, []);
+    this.send({
+      type: EVENT.completed,
+      sequence_number: 1,
+      response: {
+        ...response,
+        status: 'completed',
+        usage: {
+          input_tokens: 0,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: 0,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 0,
+        },
+      },
+    });
+  }
+
+  private send(frame: unknown): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  private sendText(text: string): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(text);
+  }
+}
+
+/** The error frame the backend sends over WebSocket (`type: error` with the HTTP status), which the CLI maps. */
+export function errorFrame(err: ApiError): Record<string, unknown> {
+  return {
+    type: 'error',
+    status: err.httpStatus,
+    error: err.toBody().error,
+    ...(Object.keys(err.headers).length ? { headers: err.headers } : {}),
+  };
+}
