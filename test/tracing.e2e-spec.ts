@@ -5,6 +5,7 @@ import { TracingService } from '../src/telemetry/telemetry.module.js';
 import { eventually } from './support/wait.js';
 
 const SERVER = 2; // OTLP SpanKind: SPAN_KIND_SERVER
+const CLIENT = 3; // SPAN_KIND_CLIENT
 
 /** Every string an attribute carries, resource included. */
 function strings(spans: ReceivedSpan[]): string[] {
@@ -80,6 +81,73 @@ describe('OpenTelemetry traces (OTLP/HTTP to a receiver started by the test)', (
     const span = otlp.spans.find((x) => x.traceId === line!.traceId)!;
     expect(span.parentSpanId).toBe('');
     expect(span.status.code ?? 0).not.toBe(2);
+  });
+
+  it('one client span per upstream attempt: a failover shows as two attempts, the failed one an error', async () => {
+    const conv = { prompt_cache_key: 'trace-conv-1' };
+    fake.respondWith({ text: 'first', usage: { input_tokens: 40, cached_tokens: 0, output_tokens: 4 } });
+    await s.client.responses.create({ model: 'gpt-5.5', input: 'turn one', ...conv });
+    await flush();
+    await eventually(() => otlp.spans.some((x) => x.kind === CLIENT), 'an attempt span');
+    const firstAttempt = otlp.spans.filter((x) => x.kind === CLIENT).at(-1)!;
+    const sticky = s.accts.find((a) => a.id === firstAttempt.attributes['cg.account.id'])!;
+    expect(sticky).toBeDefined();
+
+    // The conversation's account fails with a 500: the pipeline moves to the other account.
+    fake.fault(sticky.fake.chatgptAccountId, { kind: 'server_error', status: 500 });
+    fake.respondWith({ text: 'second', usage: { input_tokens: 60, cached_tokens: 32, output_tokens: 5 } });
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const res = await fetch(`${s.gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${s.key}`,
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-b7ad6b7169203331-01`,
+      },
+      body: JSON.stringify({ model: 'gpt-5.5', input: 'turn two', ...conv }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    await flush();
+    await eventually(
+      () => otlp.spans.filter((x) => x.traceId === traceId).length >= 3,
+      'server span and two attempt spans',
+    );
+    const spans = otlp.spans.filter((x) => x.traceId === traceId);
+    const server = spans.find((x) => x.kind === SERVER)!;
+    const attempts = spans
+      .filter((x) => x.kind === CLIENT)
+      .sort((a, b) => Number(a.attributes['cg.attempt']) - Number(b.attributes['cg.attempt']));
+    expect(server.name).toBe('POST /v1/responses');
+    expect(attempts).toHaveLength(2);
+    for (const a of attempts) expect(a.parentSpanId).toBe(server.spanId);
+    expect(attempts[0]).toMatchObject({
+      name: 'chat gpt-5.5',
+      status: expect.objectContaining({ code: 2 }), // STATUS_CODE_ERROR
+      attributes: expect.objectContaining({
+        'cg.attempt': 1,
+        'cg.account.id': sticky.id,
+        'cg.account.label': s.accts.indexOf(sticky) === 0 ? 'acct0' : 'acct1',
+        'error.type': expect.any(String),
+        'gen_ai.request.model': 'gpt-5.5',
+      }),
+    });
+    const other = s.accts.find((a) => a !== sticky)!;
+    expect(attempts[1].status.code ?? 0).not.toBe(2);
+    expect(attempts[1].attributes).toEqual(
+      expect.objectContaining({
+        'cg.attempt': 2,
+        'cg.account.id': other.id,
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.system': 'openai',
+        'gen_ai.request.model': 'gpt-5.5',
+        'gen_ai.response.model': expect.any(String),
+        'gen_ai.usage.input_tokens': 60,
+        'gen_ai.usage.output_tokens': 5,
+        'gen_ai.usage.cache_read.input_tokens': 32,
+      }),
+    );
   });
 
   it('no key, token, Authorization header or prompt/answer text in any exported attribute', async () => {
