@@ -14,6 +14,8 @@ import { AccountLoginHttpModule } from './accounts/login/login.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { LimitsModule } from './limits/limits.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { SettingsModule } from './settings/settings.module.js';
 import { UpstreamModule } from './upstream/upstream.module.js';
 import { PoolModule } from './accounts/pool/pool.module.js';
 import { ModelsModule } from './models/models.module.js';
@@ -35,6 +37,8 @@ export interface AppOptions {
 /** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
 const HTTP_MODULES: Type[] = [
   HealthModule,
+  AuditModule,
+  SettingsModule,
   AuthModule,
   KeysModule,
   LimitsModule,

@@ -12,12 +12,7 @@ import { RedisService } from './redis/redis.service.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { TracingService } from './telemetry/telemetry.module.js';
-import {
-  clientErrorHandler,
-  frameworkErrors,
-  registerErrorHandler,
-  registerJsonParser,
-} from './common/http-edge.js';
+import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -83,7 +78,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are accepted; text/plain or forms would slip past validation (and CSRF's preflight).
   registerJsonParser(fastify);
-  registerErrorHandler(fastify);
+  // No fastify.setErrorHandler here: Nest installs its own on init (app.listen), and it answers every error,
+  // also those Fastify raises before Nest's pipeline (e.g. an unsupported Content-Type), through the global
+  // ErrorEnvelopeFilter. A second handler in the same scope was never reached and made Fastify warn (FSTWRN004).
 
   // Traces (off unless OTEL_* says where to send them): a server span per request, active for the whole request.
   const tracing = app.get(TracingService);

@@ -1,33 +1,14 @@
 import OpenAI from 'openai';
-import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
-import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
+import { useFakeGateway } from './support/scenario.js';
 import { assertOpenApi } from './support/openapi.js';
 
 /** /v1/chat/completions end to end: official openai SDK → gateway → fake upstream. */
 describe('chat completions e2e', () => {
-  let fake: FakeUpstream;
-  let gw: TestGateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
-    const a = fake.addAccount({ chatgptAccountId: 'acct-chat-1' });
-    await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
-    const { key } = await createKey(gw);
-    client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+  const s = useFakeGateway(1);
 
   it('answers a plain chat (non-streaming) with a schema-valid chat.completion', async () => {
-    fake.respondWith({ text: 'Bonjour!', usage: { input_tokens: 11, output_tokens: 3, cached_tokens: 2 } });
-    const r = await client.chat.completions.create({
+    s.fake.respondWith({ text: 'Bonjour!', usage: { input_tokens: 11, output_tokens: 3, cached_tokens: 2 } });
+    const r = await s.client.chat.completions.create({
       model: 'gpt-5.5',
       messages: [
         { role: 'system', content: 'Be French.' },
@@ -42,7 +23,7 @@ describe('chat completions e2e', () => {
       completion_tokens: 3,
       prompt_tokens_details: { cached_tokens: 2 },
     });
-    const sent = fake.requestsTo('/backend-api/codex/responses').at(-1)!;
+    const sent = s.fake.requestsTo('/backend-api/codex/responses').at(-1)!;
     expect(sent.body.input[0]).toMatchObject({
       role: 'developer',
       content: [{ type: 'input_text', text: 'Be French.' }],
@@ -52,8 +33,8 @@ describe('chat completions e2e', () => {
   });
 
   it('streams chunks with include_usage, and finalChatCompletion() assembles them', async () => {
-    fake.respondWith({ text: 'One two three', usage: { input_tokens: 5, output_tokens: 3 } });
-    const stream = client.chat.completions.stream({
+    s.fake.respondWith({ text: 'One two three', usage: { input_tokens: 5, output_tokens: 3 } });
+    const stream = s.client.chat.completions.stream({
       model: 'gpt-5.5',
       messages: [{ role: 'user', content: 'count' }],
       stream_options: { include_usage: true },
@@ -80,10 +61,10 @@ describe('chat completions e2e', () => {
         },
       },
     ];
-    fake.respondWith({
+    s.fake.respondWith({
       functionCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', callId: 'call_w1' }],
     });
-    const first = await client.chat.completions.create({
+    const first = await s.client.chat.completions.create({
       model: 'gpt-5.5',
       messages: [{ role: 'user', content: 'Weather in Paris?' }],
       tools,
@@ -92,14 +73,14 @@ describe('chat completions e2e', () => {
     const call = first.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(call).toMatchObject({ id: 'call_w1', type: 'function', function: { name: 'get_weather' } });
     expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
-    expect(fake.requestsTo('/backend-api/codex/responses').at(-1)!.body.tools[0]).toMatchObject({
+    expect(s.fake.requestsTo('/backend-api/codex/responses').at(-1)!.body.tools[0]).toMatchObject({
       type: 'function',
       name: 'get_weather',
       strict: false,
     });
 
-    fake.respondWith({ text: 'It is 18C and sunny.' });
-    const second = await client.chat.completions.create({
+    s.fake.respondWith({ text: 'It is 18C and sunny.' });
+    const second = await s.client.chat.completions.create({
       model: 'gpt-5.5',
       tools,
       messages: [
@@ -109,7 +90,7 @@ describe('chat completions e2e', () => {
       ],
     });
     expect(second.choices[0].message.content).toBe('It is 18C and sunny.');
-    const input = fake.requestsTo('/backend-api/codex/responses').at(-1)!.body.input;
+    const input = s.fake.requestsTo('/backend-api/codex/responses').at(-1)!.body.input;
     expect(input).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ type: 'function_call', call_id: 'call_w1', name: 'get_weather' }),
@@ -120,13 +101,13 @@ describe('chat completions e2e', () => {
   });
 
   it('accumulates streamed parallel tool calls with the SDK helper', async () => {
-    fake.respondWith({
+    s.fake.respondWith({
       functionCalls: [
         { name: 'a', arguments: '{"x":1}', callId: 'call_a' },
         { name: 'b', arguments: '{"y":2}', callId: 'call_b' },
       ],
     });
-    const stream = client.chat.completions.stream({
+    const stream = s.client.chat.completions.stream({
       model: 'gpt-5.5',
       messages: [{ role: 'user', content: 'both' }],
       tools: [
@@ -145,8 +126,8 @@ describe('chat completions e2e', () => {
   });
 
   it('sends image input, response_format json_schema and reasoning_effort upstream', async () => {
-    fake.respondWith({ text: '{"name":"cat"}', reasoningSummary: 'Looking at the image' });
-    const r = await client.chat.completions.create({
+    s.fake.respondWith({ text: '{"name":"cat"}', reasoningSummary: 'Looking at the image' });
+    const r = await s.client.chat.completions.create({
       model: 'gpt-5.5',
       reasoning_effort: 'high',
       response_format: {
@@ -169,7 +150,7 @@ describe('chat completions e2e', () => {
     });
     expect(JSON.parse(r.choices[0].message.content!)).toEqual({ name: 'cat' });
     expect((r.choices[0].message as any).reasoning_content).toBe('Looking at the image');
-    const body = fake.requestsTo('/backend-api/codex/responses').at(-1)!.body;
+    const body = s.fake.requestsTo('/backend-api/codex/responses').at(-1)!.body;
     expect(body.reasoning).toMatchObject({ effort: 'high', summary: 'auto' });
     expect(body.text.format).toMatchObject({ type: 'json_schema', name: 'thing', strict: true });
     expect(body.input[body.input.length - 1].content[1]).toEqual({
@@ -185,7 +166,7 @@ describe('chat completions e2e', () => {
       [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
       [{ logprobs: true }, 'logprobs'],
     ] as const) {
-      const err = await client.chat.completions
+      const err = await s.client.chat.completions
         .create({ model: 'gpt-5.5', messages: [{ role: 'user', content: 'x' }], ...(extra as any) })
         .catch((e) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -194,9 +175,9 @@ describe('chat completions e2e', () => {
   });
 
   it('ends a stream broken mid-way with an error the SDK surfaces', async () => {
-    fake.respondWith({ text: 'a long answer that will be cut off somewhere in the middle' });
-    fake.fault('acct-chat-1', { kind: 'cut_stream', afterEvents: 6 });
-    const stream = await client.chat.completions.create({
+    s.fake.respondWith({ text: 'a long answer that will be cut off somewhere in the middle' });
+    s.fake.fault(s.accts[0].fake.chatgptAccountId, { kind: 'cut_stream', afterEvents: 6 });
+    const stream = await s.client.chat.completions.create({
       model: 'gpt-5.5',
       messages: [{ role: 'user', content: 'x' }],
       stream: true,

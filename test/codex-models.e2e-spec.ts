@@ -1,59 +1,33 @@
-import { FakeUpstream, FAKE_MODELS } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
+import { FAKE_MODELS } from './fake-upstream/index.ts';
 import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
+import { useFakeGateway } from './support/scenario.js';
 
 /**
  * The Codex CLI's side of the HTTP API: its model catalog (`/v1/models?client_version=…`), effort aliases and
  * their validation (issue 10 defect 6), catalog caching and re-fetch (defect 9), remote compaction
  * (`/v1/responses/compact`) and the turn state relay.
  */
-let fake: FakeUpstream;
-let gw: TestGateway;
-let key: string;
-
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-  gw = await startGateway({
-    env: {
-      OPENAI_AUTH_ISSUER: fake.url,
-      CODEX_BASE_URL: fake.codexBaseUrl,
-      MODELS_FAILURE_CACHE_SECONDS: '30',
-    },
-  });
-  for (let i = 0; i < 2; i++) {
-    const a = fake.addAccount();
-    await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `a${i}` });
-  }
-  key = (await createKey(gw)).key;
-});
-afterAll(async () => {
-  await gw.close();
-  await fake.close();
-});
-beforeEach(async () => {
-  fake.reset();
-  await dropCatalogCache();
-});
+const s = useFakeGateway(2, { MODELS_FAILURE_CACHE_SECONDS: '30' });
+beforeEach(() => dropCatalogCache());
 
 /** Forgets the cached catalog (Redis + the replica's memory) so each test sees a fresh fetch. */
 async function dropCatalogCache() {
   const { ModelsService } = await import('../src/models/models.service.js');
-  const svc = gw.app.get(ModelsService);
+  const svc = s.gw.app.get(ModelsService);
   (svc as any).memory = null;
   (svc as any).lastEtagSeen = null;
   await (svc as any).redis.client.del((svc as any).redisKey);
 }
 
-const get = (path: string, k = key, headers: Record<string, string> = {}) =>
-  fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${k}`, ...headers } });
+const get = (path: string, k = s.key, headers: Record<string, string> = {}) =>
+  fetch(`${s.gw.url}${path}`, { headers: { authorization: `Bearer ${k}`, ...headers } });
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${gw.url}${path}`, {
+  fetch(`${s.gw.url}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-const modelCalls = () => fake.requestsTo('/backend-api/codex/models');
+const modelCalls = () => s.fake.requestsTo('/backend-api/codex/models');
 
 describe('the Codex CLI model catalog', () => {
   it('answers client_version requests in the backend format, filtered by the key, with ETag = x-models-etag', async () => {
@@ -63,19 +37,19 @@ describe('the Codex CLI model catalog', () => {
     expect(body.models.map((m: any) => m.slug)).toEqual(FAKE_MODELS.map((m) => m.slug));
     // Entries pass through as the upstream sent them.
     const upstream: any = await (
-      await fetch(`${fake.codexBaseUrl}/models?client_version=0.169.0`, {
-        headers: fake.requestsTo('/backend-api/codex/models')[0].headers,
+      await fetch(`${s.fake.codexBaseUrl}/models?client_version=0.169.0`, {
+        headers: s.fake.requestsTo('/backend-api/codex/models')[0].headers,
       })
     ).json();
     expect(body.models[0]).toEqual(upstream.models[0]);
     const etag = r.headers.get('etag');
     expect(etag).toMatch(/^"cg-/);
     expect(r.headers.get('x-models-etag')).toBe(etag);
-    expect((await get('/v1/models?client_version=0.169.0', key, { 'if-none-match': etag! })).status).toBe(
+    expect((await get('/v1/models?client_version=0.169.0', s.key, { 'if-none-match': etag! })).status).toBe(
       304,
     );
 
-    const narrow = await createKey(gw, { allowedModels: ['gpt-5.5'] });
+    const narrow = await createKey(s.gw, { allowedModels: ['gpt-5.5'] });
     const n = await get('/v1/models?client_version=0.169.0', narrow.key);
     expect(((await n.json()) as any).models.map((m: any) => m.slug)).toEqual(['gpt-5.5']);
     expect(n.headers.get('etag')).not.toBe(etag);
@@ -92,7 +66,7 @@ describe('the Codex CLI model catalog', () => {
     for (const alias of aliases) {
       const r = await post('/v1/responses', { model: alias, input: 'hi' });
       expect({ alias, status: r.status }).toEqual({ alias, status: 200 });
-      const up = fake.requestsTo('/backend-api/codex/responses').at(-1)!;
+      const up = s.fake.requestsTo('/backend-api/codex/responses').at(-1)!;
       const m = FAKE_MODELS.find(
         (x) => alias.startsWith(`${x.slug}-`) && x.levels.includes(alias.slice(x.slug.length + 1)),
       )!;
@@ -121,11 +95,11 @@ describe('the Codex CLI model catalog', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(chat.status).toBe(400);
-    expect(fake.requestsTo('/backend-api/codex/responses')).toHaveLength(0);
+    expect(s.fake.requestsTo('/backend-api/codex/responses')).toHaveLength(0);
   });
 
   it('a failed catalog fetch is cached briefly and the fallback served (defect 9)', async () => {
-    fake.modelsFailStatus = 500;
+    s.fake.modelsFailStatus = 500;
     for (let i = 0; i < 3; i++) expect((await get('/v1/models')).status).toBe(200);
     expect((await get('/v1/models?client_version=0.169.0')).status).toBe(200);
     expect((await post('/v1/responses', { model: 'gpt-5.5-high', input: 'hi' })).status).toBe(200);
@@ -143,7 +117,7 @@ describe('the Codex CLI model catalog', () => {
     expect(modelCalls()).toHaveLength(1);
     expect((await post('/v1/responses', { model: 'gpt-5.5', input: 'hi' })).status).toBe(200);
     expect(modelCalls()).toHaveLength(1);
-    fake.modelsEtag = '"fake-models-2"';
+    s.fake.modelsEtag = '"s.fake-models-2"';
     expect((await post('/v1/responses', { model: 'gpt-5.5', input: 'hi' })).status).toBe(200);
     const deadline = Date.now() + 3000;
     while (modelCalls().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -178,7 +152,7 @@ describe('remote compaction and turn state over HTTP', () => {
     const out = (await r.json()) as any;
     expect(out.output[0].content[0].text).toBe('Summary of 3 items (fake compaction).');
     expect(r.headers.get('x-codex-turn-state')).toMatch(/^ts_/);
-    const up = fake.requestsTo('/backend-api/codex/responses/compact');
+    const up = s.fake.requestsTo('/backend-api/codex/responses/compact');
     expect(up).toHaveLength(1);
     expect(up[0].body).toEqual(compactBody);
     expect(up[0].headers['x-codex-beta-features']).toBe('remote_compaction_v2');
@@ -186,15 +160,15 @@ describe('remote compaction and turn state over HTTP', () => {
   });
 
   it('compaction follows the same key rules (model allow-list) and fails over', async () => {
-    const narrow = await createKey(gw, { allowedModels: ['gpt-5.5-mini'] });
-    const r = await fetch(`${gw.url}/v1/responses/compact`, {
+    const narrow = await createKey(s.gw, { allowedModels: ['gpt-5.5-mini'] });
+    const r = await fetch(`${s.gw.url}/v1/responses/compact`, {
       method: 'POST',
       headers: { authorization: `Bearer ${narrow.key}`, 'content-type': 'application/json' },
       body: JSON.stringify(compactBody),
     });
     expect(r.status).toBe(403);
     expect((await post('/v1/responses/compact', { model: 'gpt-5.5' })).status).toBe(400);
-    expect(fake.requestsTo('/backend-api/codex/responses/compact')).toHaveLength(0);
+    expect(s.fake.requestsTo('/backend-api/codex/responses/compact')).toHaveLength(0);
   });
 
   it('plain clients get no beta header upstream; the Codex CLI header is relayed only when sent', async () => {
@@ -204,7 +178,7 @@ describe('remote compaction and turn state over HTTP', () => {
       { model: 'gpt-5.5', input: 'hi' },
       { 'x-codex-beta-features': 'remote_compaction_v2' },
     );
-    const [a, b] = fake.requestsTo('/backend-api/codex/responses');
+    const [a, b] = s.fake.requestsTo('/backend-api/codex/responses');
     expect(a.headers['x-codex-beta-features']).toBeUndefined();
     expect(b.headers['x-codex-beta-features']).toBe('remote_compaction_v2');
   });
@@ -218,8 +192,8 @@ describe('remote compaction and turn state over HTTP', () => {
     });
     await r1.text();
     const ts = r1.headers.get('x-codex-turn-state');
-    expect(ts).toBe(fake.turnStates[0]);
-    const issuer = fake.requestsTo('/backend-api/codex/responses')[0].chatgptAccountId;
+    expect(ts).toBe(s.fake.turnStates[0]);
+    const issuer = s.fake.requestsTo('/backend-api/codex/responses')[0].chatgptAccountId;
     // A different conversation key (sticky elsewhere or nowhere) with the same turn state: the turn state wins.
     for (let i = 0; i < 4; i++) {
       const r = await post(
@@ -232,7 +206,7 @@ describe('remote compaction and turn state over HTTP', () => {
       expect(r.status).toBe(200);
       expect(r.headers.get('x-codex-turn-state')).toBe(ts);
     }
-    const later = fake.requestsTo('/backend-api/codex/responses').slice(1);
+    const later = s.fake.requestsTo('/backend-api/codex/responses').slice(1);
     expect(later.every((c) => c.chatgptAccountId === issuer && c.headers['x-codex-turn-state'] === ts)).toBe(
       true,
     );

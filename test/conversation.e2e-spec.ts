@@ -1,9 +1,7 @@
 import OpenAI from 'openai';
 import { Redis } from 'ioredis';
-import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
+import { useFakeGateway } from './support/scenario.js';
 import { TEST_REDIS_URL } from './support/redis.js';
 
 /**
@@ -11,26 +9,10 @@ import { TEST_REDIS_URL } from './support/redis.js';
  * correlates it, in the CLI's UUIDv7 format; the turns of one conversation stay on one account and send the same
  * ids; two users never share an id; the client's key is never a Redis key.
  */
-let fake: FakeUpstream;
-let gw: TestGateway;
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-  gw = await startGateway({
-    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, POOL_STRATEGY: 'round-robin' },
-  });
-  for (let i = 0; i < 3; i++) {
-    const a = fake.addAccount();
-    await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt, label: `acct${i}` });
-  }
-});
-afterAll(async () => {
-  await gw.close();
-  await fake.close();
-});
-beforeEach(() => fake.reset());
+const s = useFakeGateway(3, { POOL_STRATEGY: 'round-robin' });
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const calls = () => fake.requestsTo('/backend-api/codex/responses');
+const calls = () => s.fake.requestsTo('/backend-api/codex/responses');
 function idsOf(r: ReturnType<typeof calls>[number]) {
   const id = r.headers['session-id'];
   expect(id).toMatch(UUID_V7);
@@ -40,10 +22,10 @@ function idsOf(r: ReturnType<typeof calls>[number]) {
   expect(r.body.prompt_cache_key).toBe(id);
   return { id, account: r.chatgptAccountId };
 }
-const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${s.gw.url}/v1`, maxRetries: 0 });
 
 it('a chat without any key: every turn hits the same account and sends the same ids', async () => {
-  const c = client((await createKey(gw)).key);
+  const c = client((await createKey(s.gw)).key);
   const messages: any[] = [
     { role: 'system', content: 'You are terse.' },
     { role: 'user', content: 'first question' },
@@ -68,7 +50,7 @@ it('a chat without any key: every turn hits the same account and sends the same 
 });
 
 it('a client prompt_cache_key: same ids every turn, the raw key never goes upstream', async () => {
-  const c = client((await createKey(gw)).key);
+  const c = client((await createKey(s.gw)).key);
   for (let i = 0; i < 3; i++)
     await c.responses.create({ model: 'gpt-5.5', input: `turn ${i}`, prompt_cache_key: 'my-conversation-1' });
   const seen = calls().map(idsOf);
@@ -78,7 +60,7 @@ it('a client prompt_cache_key: same ids every turn, the raw key never goes upstr
 });
 
 it('two users with the same prompt_cache_key never share an id', async () => {
-  const [k1, k2] = [await createKey(gw), await createKey(gw)];
+  const [k1, k2] = [await createKey(s.gw), await createKey(s.gw)];
   await client(k1.key).responses.create({ model: 'gpt-5.5', input: 'x', prompt_cache_key: 'shared' });
   await client(k2.key).responses.create({ model: 'gpt-5.5', input: 'x', prompt_cache_key: 'shared' });
   const [a, b] = calls().map(idsOf);
@@ -86,7 +68,7 @@ it('two users with the same prompt_cache_key never share an id', async () => {
 });
 
 it('a 1 MB prompt_cache_key is never a Redis key (bounded, hashed, namespaced)', async () => {
-  const c = client((await createKey(gw)).key);
+  const c = client((await createKey(s.gw)).key);
   const huge = 'k'.repeat(1024 * 1024);
   await c.responses.create({ model: 'gpt-5.5', input: 'x', prompt_cache_key: huge });
   await c.responses.create({ model: 'gpt-5.5', input: 'y', prompt_cache_key: huge });
@@ -94,7 +76,7 @@ it('a 1 MB prompt_cache_key is never a Redis key (bounded, hashed, namespaced)',
   expect(a.id).toBe(b.id);
   const r = new Redis(TEST_REDIS_URL);
   try {
-    const keys = await r.keys(`${gw.config.REDIS_KEY_PREFIX}*`);
+    const keys = await r.keys(`${s.gw.config.REDIS_KEY_PREFIX}*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const k of keys) expect(k.length).toBeLessThan(200);
   } finally {

@@ -194,7 +194,7 @@ describe('fake upstream', () => {
     const r = await post(headers(acct), body());
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain('text/event-stream');
-    expect(r.headers.get('x-codex-primary-used-percent')).toBeDefined();
+    expect(r.headers.get('x-codex-primary-used-percent')).toMatch(/^\d+(\.\d+)?$/);
     const ev = await events(r);
     ev.forEach((e, i) => {
       expect(e.data.type).toBe(e.event);

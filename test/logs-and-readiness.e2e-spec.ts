@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { startGateway, type TestGateway } from './support/gateway.js';
 
 type Json = Record<string, any>;
@@ -97,6 +98,29 @@ describe('readiness names what is down', () => {
       expect(body.details.redis.status).toBe('up');
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('start-up is quiet', () => {
+  it('emits no Fastify warning (FSTWRN004: an error handler overridden in the same scope)', async () => {
+    // Jest's `process` is its own object: a 'warning' listener on it never hears the real process, so spy on the
+    // call Fastify makes (process-warning → process.emitWarning) instead.
+    const emit = jest.spyOn(process, 'emitWarning');
+    try {
+      const gw = await startGateway();
+      try {
+        expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+      } finally {
+        await gw.close();
+      }
+      // emitWarning(message, type, code) as process-warning calls it, or emitWarning(error).
+      const codes = emit.mock.calls.map((args) =>
+        args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '),
+      );
+      expect(codes.filter((c) => c.includes('FST'))).toEqual([]);
+    } finally {
+      emit.mockRestore();
     }
   });
 });

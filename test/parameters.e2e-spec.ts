@@ -1,39 +1,17 @@
-import OpenAI from 'openai';
-import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
-import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
+import { useFakeGateway } from './support/scenario.js';
 
 /**
  * The parameter table end to end (issue 10 defects 4 and 10): unknown and refused fields never reach the upstream,
  * refusals name the parameter, `include` is always the CLI's, and encrypted reasoning comes back to /v1/responses
  * clients so they can replay it with store:false.
  */
-let fake: FakeUpstream;
-let gw: TestGateway;
-let key: string;
-let client: OpenAI;
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-  gw = await startGateway({
-    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, LOG_LEVEL: 'debug' },
-  });
-  const a = fake.addAccount();
-  await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
-  key = (await createKey(gw)).key;
-  client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-});
-afterAll(async () => {
-  await gw.close();
-  await fake.close();
-});
-beforeEach(() => fake.reset());
+const s = useFakeGateway(1, { LOG_LEVEL: 'debug' });
 
-const last = () => fake.requestsTo('/backend-api/codex/responses').at(-1)!;
+const last = () => s.fake.requestsTo('/backend-api/codex/responses').at(-1)!;
 const post = (path: string, body: unknown) =>
-  fetch(`${gw.url}/v1/${path}`, {
+  fetch(`${s.gw.url}/v1/${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
 
@@ -53,7 +31,7 @@ describe('/v1/responses fields', () => {
     for (const k of ['seed', 'top_k', 'service_tier']) expect(body).not.toHaveProperty(k);
     expect(body.include).toEqual(['reasoning.encrypted_content']);
     expect(body.store).toBe(false);
-    const line = gw.logs.json().find((l) => l.msg === 'dropped client parameters (see docs/parameters.md)');
+    const line = s.gw.logs.json().find((l) => l.msg === 'dropped client parameters (see docs/parameters.md)');
     expect(line?.dropped).toEqual(
       expect.arrayContaining(['seed', 'top_k', 'include:web_search_call.results']),
     );
@@ -69,7 +47,7 @@ describe('/v1/responses fields', () => {
     const r = await post('responses', { model: 'gpt-5.5', input: 'hi', ...extra });
     expect(r.status).toBe(400);
     expect(((await r.json()) as any).error).toMatchObject({ param, type: 'invalid_request_error' });
-    expect(fake.requestsTo('/backend-api/codex/responses')).toHaveLength(0);
+    expect(s.fake.requestsTo('/backend-api/codex/responses')).toHaveLength(0);
   });
 
   it('service_tier priority is forwarded as the CLI sends it (Fast mode)', async () => {
@@ -78,24 +56,24 @@ describe('/v1/responses fields', () => {
   });
 
   it('include is always ["reasoning.encrypted_content"], even without reasoning options', async () => {
-    await client.responses.create({ model: 'gpt-5.5', input: 'plain' });
+    await s.client.responses.create({ model: 'gpt-5.5', input: 'plain' });
     expect(last().body.include).toEqual(['reasoning.encrypted_content']);
   });
 
   it('returns encrypted reasoning (stream and not) and accepts it replayed with store:false', async () => {
-    fake.respondWith({ text: 'answer', reasoningSummary: 'thinking' });
-    const r = await client.responses.create({ model: 'gpt-5.5', input: 'think' });
+    s.fake.respondWith({ text: 'answer', reasoningSummary: 'thinking' });
+    const r = await s.client.responses.create({ model: 'gpt-5.5', input: 'think' });
     const reasoning = r.output.find((i) => i.type === 'reasoning') as any;
     expect(reasoning.encrypted_content).toMatch(/^gAAAA/);
 
-    fake.respondWith({ text: 'answer', reasoningSummary: 'thinking' });
-    const stream = await client.responses.create({ model: 'gpt-5.5', input: 'think', stream: true });
+    s.fake.respondWith({ text: 'answer', reasoningSummary: 'thinking' });
+    const stream = await s.client.responses.create({ model: 'gpt-5.5', input: 'think', stream: true });
     let streamed: any;
     for await (const ev of stream)
       if (ev.type === 'response.output_item.done' && ev.item.type === 'reasoning') streamed = ev.item;
     expect(streamed.encrypted_content).toMatch(/^gAAAA/);
 
-    const replay = await client.responses.create({
+    const replay = await s.client.responses.create({
       model: 'gpt-5.5',
       store: false,
       input: [

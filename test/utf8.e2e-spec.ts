@@ -1,7 +1,4 @@
-import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
-import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
+import { useFakeGateway } from './support/scenario.js';
 
 /**
  * Multi-byte text through the gateway while the upstream writes its body in 1–7 byte pieces (so UTF-8
@@ -14,30 +11,13 @@ const TEXTS = {
   combining: 'Cafe\u0301 n\u0303 a\u0308 o\u0302\u0323 Zalgo z\u0336\u0301\u0327 A\u030a fin',
 };
 
-let fake: FakeUpstream;
-let gw: TestGateway;
-let key: string;
-
-beforeAll(async () => {
-  fake = await FakeUpstream.start();
-  gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
-  const a = fake.addAccount();
-  await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
-  ({ key } = await createKey(gw));
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
-beforeEach(() => {
-  fake.reset();
-  fake.configure({ splitWrites: true, eventDelayMs: 0 });
-});
+const s = useFakeGateway(1);
+beforeEach(() => s.fake.configure({ splitWrites: true, eventDelayMs: 0 }));
 
 async function post(path: string, body: unknown): Promise<{ status: number; bytes: Buffer }> {
-  const r = await fetch(`${gw.url}${path}`, {
+  const r = await fetch(`${s.gw.url}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: r.status, bytes: Buffer.from(await r.arrayBuffer()) };
@@ -59,7 +39,7 @@ const sameBytes = (got: string, want: string) =>
 
 describe.each(Object.entries(TEXTS))('%s text, upstream bytes cut in 1–7 byte pieces', (_name, text) => {
   it('/v1/responses streaming: deltas and the done text are byte-exact', async () => {
-    fake.respondWith({ text, reasoningSummary: text });
+    s.fake.respondWith({ text, reasoningSummary: text });
     const r = await post('/v1/responses', { model: 'gpt-5.5', input: 'go', stream: true });
     expect(r.status).toBe(200);
     expect(r.bytes.includes(Buffer.from('\uFFFD', 'utf8'))).toBe(false);
@@ -73,7 +53,7 @@ describe.each(Object.entries(TEXTS))('%s text, upstream bytes cut in 1–7 byte 
   });
 
   it('/v1/responses non-streaming: output text is byte-exact', async () => {
-    fake.respondWith({ text });
+    s.fake.respondWith({ text });
     const r = await post('/v1/responses', { model: 'gpt-5.5', input: 'go' });
     expect(r.status).toBe(200);
     const body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(r.bytes));
@@ -82,7 +62,7 @@ describe.each(Object.entries(TEXTS))('%s text, upstream bytes cut in 1–7 byte 
   });
 
   it('/v1/chat/completions streaming: content deltas are byte-exact', async () => {
-    fake.respondWith({ text });
+    s.fake.respondWith({ text });
     const r = await post('/v1/chat/completions', {
       model: 'gpt-5.5',
       messages: [{ role: 'user', content: 'go' }],
@@ -98,7 +78,7 @@ describe.each(Object.entries(TEXTS))('%s text, upstream bytes cut in 1–7 byte 
   });
 
   it('/v1/chat/completions non-streaming: message content is byte-exact', async () => {
-    fake.respondWith({ text });
+    s.fake.respondWith({ text });
     const r = await post('/v1/chat/completions', {
       model: 'gpt-5.5',
       messages: [{ role: 'user', content: 'go' }],

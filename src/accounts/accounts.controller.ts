@@ -11,8 +11,8 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../auth/admin.guard.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { AdminGuard } from '../common/admin-guards.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { parseOrThrow } from '../common/validation.js';
 import { ApiError } from '../common/errors.js';
 import { AccountRefreshError } from './account-errors.js';

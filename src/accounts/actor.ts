@@ -1,4 +1,4 @@
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 
 /** Who did something to an account, as written in the audit log. */
 export interface Actor {

@@ -59,12 +59,15 @@ describe('mapChatRequest refuses what it cannot honour, naming the parameter', (
     expect(body.error).toMatchObject({ type: 'invalid_request_error', param: r.param, code: r.code });
   });
 
-  it('accepts the ignored parameters at harmless values', () => {
-    expect(() =>
-      mapChatRequest(
-        { ...base, n: 1, logprobs: false, top_logprobs: 0, stop: null, modalities: ['text'] },
-        { reasoningContent: true },
-      ),
-    ).not.toThrow();
+  it('accepts the ignored parameters at harmless values, and they change nothing in the mapping', () => {
+    const mapped = mapChatRequest(
+      { ...base, n: 1, logprobs: false, top_logprobs: 0, stop: null, modalities: ['text'] },
+      { reasoningContent: true },
+    );
+    // Reported as dropped (for the log), otherwise the same mapping as without them.
+    expect(mapped.dropped).toEqual(['n', 'logprobs', 'top_logprobs', 'modalities']);
+    expect({ ...mapped, dropped: [] }).toEqual(mapChatRequest(base, { reasoningContent: true }));
+    for (const ignored of ['n', 'logprobs', 'top_logprobs', 'stop', 'modalities'])
+      expect(mapped.body).not.toHaveProperty(ignored);
   });
 });

@@ -2,7 +2,6 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, envelope, errorTypeForStatus } from './errors.js';
-import { toErrorResponse } from './error.filter.js';
 
 /**
  * The HTTP edge's own error paths, so every answer is OpenAI's envelope even when Node or Fastify refuse a
@@ -103,13 +102,4 @@ export function frameworkErrors(
         tooLong ? 'uri_too_long' : 'invalid_url',
       ),
     );
-}
-
-/** Errors Fastify raises before Nest's pipeline (e.g. an unsupported Content-Type) also answer the envelope. */
-export function registerErrorHandler(fastify: FastifyInstance): void {
-  fastify.setErrorHandler((err: Error, _req, reply) => {
-    const { status, body, headers } = toErrorResponse(err);
-    if (status >= 500) reply.log.error({ err: { name: err.name, message: err.message } }, 'unhandled error');
-    void reply.headers(headers).code(status).type('application/json').send(body);
-  });
 }

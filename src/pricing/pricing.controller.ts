@@ -3,8 +3,8 @@ import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swa
 import { z } from 'zod';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
-import { AdminGuard } from '../auth/admin.guard.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
+import { AdminGuard } from '../common/admin-guards.js';
 import { PRICE_FILE } from './catalog.js';
 import type { Actor } from './pricing.repository.js';
 import { PricingService, type EffectivePrice } from './pricing.service.js';

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { InsightsController } from './insights.controller.js';
 import { InsightsRepository } from './insights.repository.js';
+import { InsightsService } from './insights.service.js';
 import { ModelsModule } from '../models/models.module.js';
 import { SetupController } from './setup.controller.js';
 import { SetupService } from './setup.service.js';
@@ -23,6 +24,6 @@ class WebAdminSite implements OnModuleInit {
 @Module({
   imports: [ModelsModule],
   controllers: [SetupController, InsightsController],
-  providers: [SetupService, InsightsRepository, WebAdminSite],
+  providers: [SetupService, InsightsRepository, InsightsService, WebAdminSite],
 })
 export class WebAdminModule {}

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../../src/prisma/migrator.js';
+import { eventually } from '../support/wait.js';
 
 /**
  * Fault-suite plumbing: Redis and Postgres instances of our own (temp dirs, free ports) that a test may stop,
@@ -31,23 +32,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor(
+/** `eventually` (test/support/wait.ts) with the fault suite's argument order and a 100 ms step. */
+export const waitFor = (
   what: string,
   check: () => Promise<boolean> | boolean,
   timeoutMs = 20_000,
   everyMs = 100,
-): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - t0;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+): Promise<number> => eventually(check, what, timeoutMs, everyMs);
 
 // ---------------------------------------------------------------- Redis
 

@@ -18,6 +18,7 @@ import { useSearchParams } from 'react-router';
 import { api, messageOf, unwrap, type Schemas } from '../api/client';
 import { useConfirm } from '../components/confirm';
 import { Empty, ErrorState, HeadroomBar, Loading, PageTitle, type Window } from '../components/ui';
+import { queryKeys } from '../queries';
 import { compact, dateTime, num, relative } from '../format';
 import { AddAccountModal } from './AddAccount';
 import { StateBadge } from './Overview';
@@ -51,15 +52,15 @@ export function AccountsPage() {
   const [adding, setAdding] = useState(params.has('add') || params.has('reauth'));
   const { askItem, dialog } = useConfirm();
   const q = useQuery({
-    queryKey: ['accounts'],
+    queryKey: queryKeys.accounts,
     queryFn: () => unwrap(api.GET('/admin/api/accounts')),
     refetchInterval: 30_000,
   });
   const reauth = params.get('reauth');
   const reauthLabel = q.data?.data.find((a) => a.id === reauth)?.label ?? null;
   const refreshAll = () => {
-    void qc.invalidateQueries({ queryKey: ['accounts'] });
-    void qc.invalidateQueries({ queryKey: ['overview'] });
+    void qc.invalidateQueries({ queryKey: queryKeys.accounts });
+    void qc.invalidateQueries({ queryKey: queryKeys.overview });
   };
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });

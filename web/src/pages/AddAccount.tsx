@@ -17,6 +17,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { api, messageOf, unwrap, type Schemas } from '../api/client';
+import { queryKeys } from '../queries';
 
 type Done = (label: string) => void;
 
@@ -125,7 +126,7 @@ function DeviceLogin({ onDone }: { onDone: Done }) {
   const start = useMutation({ mutationFn: () => unwrap(api.POST('/admin/api/accounts/device/start')) });
   const s = start.data;
   const status = useQuery({
-    queryKey: ['login', s?.loginId],
+    queryKey: queryKeys.login(s?.loginId),
     enabled: !!s,
     queryFn: () =>
       unwrap(api.GET('/admin/api/accounts/logins/{loginId}', { params: { path: { loginId: s!.loginId } } })),
@@ -289,8 +290,8 @@ export function AddAccountModal({
   const finish = useMemo(
     () => (label: string) => {
       setDone(label);
-      void qc.invalidateQueries({ queryKey: ['accounts'] });
-      void qc.invalidateQueries({ queryKey: ['overview'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.accounts });
+      void qc.invalidateQueries({ queryKey: queryKeys.overview });
     },
     [qc],
   );

@@ -12,11 +12,12 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, request, unwrap } from '../api/client';
-import type { ListOf, UserView } from '../api/types';
+import { api, unwrap } from '../api/client';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { UserPicker } from '../components/UserPicker';
+import { queryKeys } from '../queries';
 import { dateTime } from '../format';
 
 const TARGETS = ['account', 'key', 'user', 'setting'];
@@ -26,17 +27,13 @@ export function AuditPage() {
   const [actorId, setActorId] = useState<string | null>(null);
   const [targetType, setTargetType] = useState<string | null>(null);
   const [debounced] = useDebouncedValue(action, 300);
-  const users = useQuery({
-    queryKey: ['users'],
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
-  });
   const filters = {
     ...(debounced ? { action: debounced } : {}),
     ...(actorId ? { actorId } : {}),
     ...(targetType ? { targetType } : {}),
   };
   const q = useInfiniteQuery({
-    queryKey: ['audit', filters],
+    queryKey: queryKeys.audit(filters),
     initialPageParam: undefined as number | undefined,
     queryFn: ({ pageParam }) =>
       unwrap(
@@ -58,15 +55,7 @@ export function AuditPage() {
             value={action}
             onChange={(e) => setAction(e.currentTarget.value)}
           />
-          <Select
-            label="Who"
-            placeholder="Anyone"
-            data={(users.data?.data ?? []).map((u) => ({ value: u.id, label: u.email }))}
-            value={actorId}
-            onChange={setActorId}
-            clearable
-            searchable
-          />
+          <UserPicker label="Who" placeholder="Anyone" value={actorId} onChange={setActorId} clearable />
           <Select
             label="Target"
             placeholder="Any target"

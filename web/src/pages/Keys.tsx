@@ -18,12 +18,13 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, messageOf, request, unwrap } from '../api/client';
-import type { CreatedKey, KeyView, ListOf, UserView } from '../api/types';
-import { useSession } from '../App';
+import { api, messageOf, unwrap, type CreatedKey, type KeyView, type UserView } from '../api/client';
+import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
+import { UserPicker } from '../components/UserPicker';
+import { queryKeys, useUsers } from '../queries';
 import { compact, dateTime, relative } from '../format';
 import { KeyReveal } from './KeySnippets';
 
@@ -42,7 +43,7 @@ function modelFor(k: CreatedKey, served: string[]): string {
 
 function useModels(): string[] {
   const q = useQuery({
-    queryKey: ['models'],
+    queryKey: queryKeys.models,
     queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
     staleTime: 300_000,
   });
@@ -59,26 +60,19 @@ export function KeysPage() {
   const [revealed, setRevealed] = useState<{ key: CreatedKey; model: string } | null>(null);
   const [owner, setOwner] = useState<string | null>(null);
   const keys = useQuery({
-    queryKey: ['keys', owner],
+    queryKey: queryKeys.keys.of(owner),
     enabled: session.canManageKeys,
-    queryFn: () =>
-      request<ListOf<KeyView>>(
-        'GET',
-        `/admin/api/keys${owner ? `?userId=${encodeURIComponent(owner)}` : ''}`,
-      ),
+    queryFn: () => unwrap(api.GET('/admin/api/keys', { params: { query: owner ? { userId: owner } : {} } })),
   });
-  const users = useQuery({
-    queryKey: ['users'],
-    enabled: admin,
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
-  });
-  const invalidate = () => void qc.invalidateQueries({ queryKey: ['keys'] });
+  const users = useUsers(admin);
+  const invalidate = () => void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
   const served = useModels();
   const reveal = (k: CreatedKey) => setRevealed({ key: k, model: modelFor(k, served) });
   const rotate = useMutation({
-    mutationFn: (id: string) => request<CreatedKey>('POST', `/admin/api/keys/${id}/rotate`),
+    mutationFn: (id: string) =>
+      unwrap(api.POST('/admin/api/keys/{id}/rotate', { params: { path: { id: id } } })),
     onSuccess: (k) => {
       invalidate();
       reveal(k);
@@ -86,7 +80,7 @@ export function KeysPage() {
     onError,
   });
   const revoke = useMutation({
-    mutationFn: (id: string) => request('DELETE', `/admin/api/keys/${id}`),
+    mutationFn: (id: string) => unwrap(api.DELETE('/admin/api/keys/{id}', { params: { path: { id: id } } })),
     onSuccess: () => {
       notifications.show({ color: 'teal', message: 'Key revoked.' });
       invalidate();
@@ -107,19 +101,16 @@ export function KeysPage() {
       </Stack>
     );
 
-  const userOptions = (users.data?.data ?? []).map((u) => ({ value: u.id, label: u.email }));
   return (
     <Stack>
       <PageTitle title={admin ? 'Keys' : 'My keys'}>
         {admin && (
-          <Select
+          <UserPicker
             aria-label="Filter by owner"
             placeholder="All owners"
-            data={userOptions}
             value={owner}
             onChange={setOwner}
             clearable
-            searchable
             w={220}
           />
         )}
@@ -287,13 +278,17 @@ function CreateKeyModal({
   const limits = useLimitForm();
   const create = useMutation({
     mutationFn: () =>
-      request<CreatedKey>('POST', '/admin/api/keys', {
-        name: f.name,
-        ...(users ? { userId: f.userId ?? defaultUserId, scope: f.scope } : {}),
-        allowedModels: f.allowedModels,
-        ...limits.limits,
-        expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
-      }),
+      unwrap(
+        api.POST('/admin/api/keys', {
+          body: {
+            name: f.name,
+            ...(users ? { userId: f.userId ?? defaultUserId, scope: f.scope } : {}),
+            allowedModels: f.allowedModels,
+            ...limits.limits,
+            expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
+          },
+        }),
+      ),
     onSuccess: (k) => {
       setF(blank);
       limits.reset();
@@ -321,12 +316,11 @@ function CreateKeyModal({
           />
           {users && (
             <SimpleGrid cols={{ base: 1, xs: 2 }}>
-              <Select
+              <UserPicker
                 label="Owner"
-                data={users.filter((u) => !u.disabled).map((u) => ({ value: u.id, label: u.email }))}
+                activeOnly
                 value={f.userId}
                 onChange={(v) => setF({ ...f, userId: v, scope: 'api' })}
-                searchable
                 allowDeselect={false}
               />
               <Select
@@ -373,7 +367,12 @@ function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void
   const limits = useLimitForm(k.limits);
   const save = useMutation({
     mutationFn: () =>
-      request('PATCH', `/admin/api/keys/${k.id}`, { name, allowedModels: models, ...limits.limits }),
+      unwrap(
+        api.PATCH('/admin/api/keys/{id}', {
+          params: { path: { id: k.id } },
+          body: { name, allowedModels: models, ...limits.limits },
+        }),
+      ),
     onSuccess: () => {
       onSaved();
       onClose();

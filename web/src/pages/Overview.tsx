@@ -15,6 +15,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, unwrap, type Schemas } from '../api/client';
 import { Empty, ErrorState, HeadroomBar, Loading, PageTitle } from '../components/ui';
+import { queryKeys } from '../queries';
 import { dateTime, num, relative } from '../format';
 
 type Pool = Schemas['PoolAccountDto'];
@@ -57,7 +58,7 @@ function Stat({ label, value, hint }: { label: string; value: string; hint?: str
 
 export function OverviewPage() {
   const q = useQuery({
-    queryKey: ['overview'],
+    queryKey: queryKeys.overview,
     queryFn: () => unwrap(api.GET('/admin/api/overview')),
     refetchInterval: 15_000,
   });

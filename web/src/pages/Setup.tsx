@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { api, messageOf, unwrap } from '../api/client';
 import { Loading } from '../components/ui';
+import { queryKeys } from '../queries';
 import { AuthFrame } from './SignIn';
 
 /** Shown at /admin while no admin exists and the visitor did not come through the setup link. */
@@ -36,7 +37,7 @@ export function SetupPage() {
   const navigate = useNavigate();
   const qc = useQueryClient();
   const [form, setForm] = useState({ name: '', email: '', password: '', confirm: '' });
-  const state = useQuery({ queryKey: ['setup'], queryFn: () => unwrap(api.GET('/admin/api/setup')) });
+  const state = useQuery({ queryKey: queryKeys.setup, queryFn: () => unwrap(api.GET('/admin/api/setup')) });
   const create = useMutation({
     mutationFn: () =>
       unwrap(
@@ -47,7 +48,7 @@ export function SetupPage() {
     onSuccess: async () => {
       // Drop the token from the address bar and history, then enter the app signed in.
       qc.setQueryData(['setup'], { needed: false });
-      await qc.invalidateQueries({ queryKey: ['context'] });
+      await qc.invalidateQueries({ queryKey: queryKeys.context });
       void navigate('/overview', { replace: true });
     },
   });

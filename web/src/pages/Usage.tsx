@@ -14,10 +14,11 @@ import {
 } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { api, request, unwrap } from '../api/client';
-import type { KeyView, ListOf, UserView } from '../api/types';
-import { useSession } from '../App';
+import { api, unwrap } from '../api/client';
+import { useSession } from '../session';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
+import { UserPicker } from '../components/UserPicker';
+import { queryKeys } from '../queries';
 import { compact, dateTime, num } from '../format';
 
 const RANGES = [
@@ -49,28 +50,23 @@ export function UsagePage() {
     ...(model ? { model } : {}),
   };
   const series = useQuery({
-    queryKey: ['usage-series', filters],
+    queryKey: queryKeys.usageSeries(filters),
     queryFn: () => unwrap(api.GET('/admin/api/usage/series', { params: { query: filters } })),
     refetchInterval: 30_000,
   });
   const latest = useQuery({
-    queryKey: ['usage-requests', filters],
+    queryKey: queryKeys.usageRequests(filters),
     queryFn: () =>
       unwrap(api.GET('/admin/api/usage/requests', { params: { query: { ...filters, limit: 50 } } })),
     refetchInterval: 30_000,
   });
   const keys = useQuery({
-    queryKey: ['keys', null],
+    queryKey: queryKeys.keys.of(null),
     enabled: session.canManageKeys,
-    queryFn: () => request<ListOf<KeyView>>('GET', '/admin/api/keys'),
-  });
-  const users = useQuery({
-    queryKey: ['users'],
-    enabled: admin,
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+    queryFn: () => unwrap(api.GET('/admin/api/keys')),
   });
   const accounts = useQuery({
-    queryKey: ['accounts'],
+    queryKey: queryKeys.accounts,
     enabled: admin,
     queryFn: () => unwrap(api.GET('/admin/api/accounts')),
   });
@@ -122,14 +118,12 @@ export function UsagePage() {
               />
             )}
             {admin && (
-              <Select
+              <UserPicker
                 label="User"
                 placeholder="All users"
-                data={(users.data?.data ?? []).map((u) => ({ value: u.id, label: u.email }))}
                 value={userId}
                 onChange={setUserId}
                 clearable
-                searchable
               />
             )}
             {admin && (

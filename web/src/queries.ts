@@ -1,0 +1,35 @@
+import { useQuery } from '@tanstack/react-query';
+import { api, unwrap } from './api/client';
+
+/**
+ * Every react-query key of the web admin, in one place: a page that reads or invalidates data uses these, so
+ * an invalidation cannot miss a query spelled differently elsewhere. A function's prefix (e.g. `keys.all`)
+ * invalidates every variant of it.
+ */
+export const queryKeys = {
+  setup: ['setup'],
+  context: ['context'],
+  models: ['models'],
+  users: ['users'],
+  settings: ['settings'],
+  accounts: ['accounts'],
+  overview: ['overview'],
+  keys: {
+    all: ['keys'],
+    /** Keys of one owner, or every key the caller may see (null). */
+    of: (owner: string | null) => ['keys', owner],
+  },
+  audit: (filters: Record<string, unknown>) => ['audit', filters],
+  usageSeries: (filters: Record<string, unknown>) => ['usage-series', filters],
+  usageRequests: (filters: Record<string, unknown>) => ['usage-requests', filters],
+  login: (loginId: string | undefined) => ['login', loginId],
+} as const;
+
+/** The users list (admins only; pass `enabled: false` for members). */
+export function useUsers(enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.users,
+    enabled,
+    queryFn: () => unwrap(api.GET('/admin/api/users')),
+  });
+}
