@@ -97,6 +97,40 @@ describe('equivalent API cost', () => {
     ]);
   });
 
+  it("the CSV export and the latest-requests list carry each row's recorded cost", async () => {
+    const csv = await api('/admin/api/usage/export.csv');
+    expect(csv.status).toBe(200);
+    const [header, ...lines] = (await csv.text()).trim().split('\r\n');
+    const cols = header.split(',');
+    expect(cols).toContain('costUsd');
+    const at = (line: string, col: string) => line.split(',')[cols.indexOf(col)];
+    const byModel = lines.map((l) => [at(l, 'model'), at(l, 'costUsd')]).sort();
+    expect(byModel).toEqual([
+      ['gpt-5.5', '0.007400000000'],
+      ['gpt-5.5', '0.010800000000'],
+      ['gpt-5.6-codex', ''], // no price: empty, never 0
+    ]);
+    const list = (await (await api('/admin/api/usage/requests?limit=10')).json()) as any;
+    expect(list.data.map((r: any) => r.costUsd).sort()).toEqual(['0.007400000000', '0.010800000000', null]);
+  });
+
+  it("/v1/me shows the key's own equivalent spend this month", async () => {
+    const me = (await (
+      await fetch(`${s.gw.url}/v1/me`, { headers: { authorization: `Bearer ${s.key}` } })
+    ).json()) as any;
+    expect(me.equivalent_spend).toEqual({
+      month: new Date().toISOString().slice(0, 7),
+      currency: 'USD',
+      cost_usd: 0.0182,
+      unpriced_requests: 1,
+    });
+    const other = await createKey(s.gw);
+    const none = (await (
+      await fetch(`${s.gw.url}/v1/me`, { headers: { authorization: `Bearer ${other.key}` } })
+    ).json()) as any;
+    expect(none.equivalent_spend).toMatchObject({ cost_usd: 0, unpriced_requests: 0 });
+  });
+
   it("what the pool saved: this month's equivalent cost vs the subscriptions' price (default by plan, then set)", async () => {
     const before = (await (await api('/admin/api/usage/savings')).json()) as any;
     expect(before).toMatchObject({

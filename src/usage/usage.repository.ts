@@ -72,6 +72,18 @@ export class UsageRepository {
     }
   }
 
+  /** One key's equivalent cost over [from, to) (the sum of its rows' recorded costs) and its unpriced requests. */
+  async keyCost(
+    keyId: string,
+    from: Date,
+    to: Date,
+  ): Promise<{ cost_usd: number; unpriced_requests: number }> {
+    const [r] = await this.prisma.$queryRaw<{ cost: string; unpriced: number }[]>`
+      SELECT coalesce(sum("costUsd"), 0)::text AS cost, count(*) FILTER (WHERE "costUsd" IS NULL)::int AS unpriced
+        FROM usage_records WHERE "keyId" = ${keyId}::uuid AND "createdAt" >= ${from} AND "createdAt" < ${to}`;
+    return { cost_usd: usd(r.cost), unpriced_requests: r.unpriced };
+  }
+
   async aggregate(group: UsageGroup, from: Date, to: Date) {
     // The group expression comes from a fixed table (never from input); values are bound parameters.
     const rows = await this.prisma.$queryRawUnsafe<any[]>(

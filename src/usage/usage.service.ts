@@ -77,6 +77,18 @@ export class UsageService implements OnModuleInit, OnModuleDestroy {
     this.timer.unref();
   }
 
+  /** A key's equivalent spend this calendar month (UTC), rows still in the buffer included (flushed first). */
+  async monthSpend(keyId: string, now = new Date()) {
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    await this.flush();
+    return {
+      month: from.toISOString().slice(0, 7),
+      currency: 'USD',
+      ...(await this.repo.keyCost(keyId, from, to)),
+    };
+  }
+
   /** Rows waiting to be written. */
   get pending(): number {
     return this.buffer.length;

@@ -955,6 +955,8 @@ export interface components {
             ttfbMs: number | null;
             durationMs: number;
             attempts: number;
+            /** @description Equivalent API cost in USD (decimal); null = no price */
+            costUsd: string | null;
         };
         RequestListDto: {
             /** @enum {string} */
