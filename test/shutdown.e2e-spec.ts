@@ -8,6 +8,7 @@ import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 import { createTestDatabase } from './support/db.js';
 import { flushPrefix, testPrefix } from './support/redis.js';
+import { eventually } from './support/wait.js';
 
 /** Graceful shutdown: in-flight streams finish, new connections are refused, the process exits 0 on SIGTERM. */
 describe('graceful shutdown', () => {
@@ -87,4 +88,61 @@ describe('graceful shutdown', () => {
       await flushPrefix(prefix);
     }
   });
+
+  (existsSync(main) ? it : it.skip)(
+    'with SHUTDOWN_DRAIN_DELAY_MS, /readyz answers 503 at once on SIGTERM while requests are still served',
+    async () => {
+      const db = await createTestDatabase();
+      const prefix = testPrefix();
+      try {
+        const child = spawn(process.execPath, [main, 'serve'], {
+          env: {
+            ...process.env,
+            NODE_ENV: 'test',
+            PORT: '0',
+            HOST: '127.0.0.1',
+            DATABASE_URL: db.url,
+            REDIS_KEY_PREFIX: prefix,
+            LOG_LEVEL: 'info',
+            SHUTDOWN_DRAIN_DELAY_MS: '1500',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        const port = await new Promise<number>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 60000);
+          child.stdout.on('data', () => {
+            const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
+            if (m) {
+              clearTimeout(t);
+              resolve(Number(m[1]));
+            }
+          });
+        });
+        const base = `http://127.0.0.1:${port}`;
+        expect((await fetch(`${base}/readyz`)).status).toBe(200);
+        const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+        child.kill('SIGTERM');
+        await eventually(
+          async () => {
+            const r = await fetch(`${base}/readyz`);
+            expect(r.status).toBe(503);
+            expect(await r.json()).toMatchObject({ status: 'draining' });
+            return true;
+          },
+          'readyz 503 while draining',
+          1200,
+        );
+        // Still serving during the delay: liveness answers, so in-flight and late requests are not refused.
+        expect((await fetch(`${base}/healthz`)).status).toBe(200);
+        expect(await exited).toBe(0);
+        expect(out).toContain('"drainDelayMs":1500');
+      } finally {
+        await db.drop();
+        await flushPrefix(prefix);
+      }
+    },
+    90_000,
+  );
 });

@@ -71,6 +71,12 @@ export const configSchema = z.object({
   MAX_KEYS_PER_USER: int(25, 1),
   /** How long SIGTERM waits for in-flight requests and streams before forcing exit. */
   SHUTDOWN_GRACE_MS: int(15000, 0),
+  /**
+   * On SIGTERM, how long `/readyz` answers 503 while the listener still accepts, before the drain starts: long
+   * enough for a load balancer's health check to take the process out (e.g. 2 × its check interval). 0 = none
+   * (Kubernetes: the chart's preStop sleep does this job).
+   */
+  SHUTDOWN_DRAIN_DELAY_MS: int(0, 0),
 
   /** Refresh an access token this long before it expires. */
   REFRESH_LEAD_SECONDS: int(300, 0),
@@ -89,7 +95,8 @@ export const configSchema = z.object({
   OAUTH_REDIRECT_URI: z.string().url().default('http://127.0.0.1:1455/auth/callback'),
 
   /** Account pool. */
-  POOL_STRATEGY: z.enum(['least-used', 'round-robin', 'priority']).default('least-used'),
+  /** `score` (docs/pool.md): headroom × capacity, reset time, prompt cache, load, health; the others stay selectable. */
+  POOL_STRATEGY: z.enum(['score', 'least-used', 'round-robin', 'priority']).default('score'),
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),

@@ -4,6 +4,7 @@ import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { PrismaService } from '../prisma/prisma.service.js';
 import { RedisService } from '../redis/redis.service.js';
+import { DrainState } from './drain-state.js';
 
 const CHECK_TIMEOUT_MS = 1500;
 
@@ -25,6 +26,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly prisma: PrismaService,
     private readonly redis: RedisService,
+    private readonly drain: DrainState,
   ) {}
 
   /** Liveness: the process is up and its event loop answers. */
@@ -33,9 +35,12 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: Postgres and Redis answer; 503 naming the one that does not. */
+  /** Readiness: Postgres and Redis answer, and the process is not draining; 503 naming what is not ready. */
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply) {
+    if (this.drain.draining) {
+      return reply.status(503).send({ status: 'draining', message: 'not ready: shutting down (draining)' });
+    }
     const check = (name: 'postgres' | 'redis', fn: () => Promise<unknown>) => async () => {
       const s = this.indicators.check(name);
       try {

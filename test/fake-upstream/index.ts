@@ -79,6 +79,8 @@ export interface StreamOptions {
   eventDelayMs: number;
   /** Hold the stream open this long before the terminal event (a long generation). Default 0. */
   holdMs: number;
+  /** Per request, by its last user text: how long to hold before the terminal event (wins over holdMs). */
+  holdFor?: (lastUserText: string) => number;
   /** Write the body in tiny pieces of 1–7 bytes, cut anywhere (inside UTF-8 characters too). Default false. */
   splitWrites: boolean;
   /** Keep a record of every request in `requests` (off for long benchmarks). Default true. */
@@ -229,7 +231,8 @@ export class FakeUpstream {
   }
   private streamOpts: StreamOptions = { ...DEFAULT_STREAM };
 
-  static async start(opts: { port?: number } = {}): Promise<FakeUpstream> {
+  /** host: the address to listen on (default 127.0.0.1; `0.0.0.0` for gateways in containers on a bridge). */
+  static async start(opts: { port?: number; host?: string } = {}): Promise<FakeUpstream> {
     const f = new FakeUpstream();
     f.server = createServer((req, res) => {
       f.handle(req, res).catch((err) => {
@@ -241,7 +244,7 @@ export class FakeUpstream {
       f.sockets.add(s);
       s.on('close', () => f.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => f.server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => f.server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
     f.port = (f.server.address() as AddressInfo).port;
     return f;
   }
@@ -992,7 +995,8 @@ export class FakeUpstream {
         res.write(
           'this is not sse\n\ndata: {"type":"response.output_text.delta", broken json\n\n: comment\n\n',
         );
-      if (o.holdMs > 0 && i === events.length - 1) await sleep(o.holdMs);
+      const hold = o.holdFor?.(lastText) ?? o.holdMs;
+      if (hold > 0 && i === events.length - 1) await sleep(hold);
       if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
       if (closed) return;
       if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));

@@ -212,9 +212,10 @@ export class GatewayProc {
   static async start(
     role: 'serve' | 'worker' | 'all',
     env: Record<string, string>,
-    opts: { waitReady?: boolean } = {},
+    opts: { waitReady?: boolean; port?: number } = {},
   ): Promise<GatewayProc> {
-    const port = await freePort(); // a worker listens too, for GET /metrics only
+    // A fixed port when a load balancer expects the process there again after a restart.
+    const port = opts.port ?? (await freePort()); // a worker listens too, for GET /metrics only
     const proc = spawn(process.execPath, [MAIN, role], {
       env: {
         PATH: process.env.PATH,

@@ -47,6 +47,19 @@ checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha25
 {{- end }}
 {{- end -}}
 
+{{/* extraVolumes of every gateway pod (CA bundles for Postgres/Redis TLS, …) */}}
+{{- define "cg.volumes" -}}
+{{- with .Values.extraVolumes }}
+volumes: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "cg.volumeMounts" -}}
+{{- with .Values.extraVolumeMounts }}
+volumeMounts: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{- define "cg.podCommon" -}}
 serviceAccountName: {{ include "cg.serviceAccountName" . }}
 automountServiceAccountToken: false
