@@ -22,7 +22,9 @@ import { ModelsModule } from './models/models.module.js';
 import { ResponsesModule } from './responses/responses.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { UsageModule } from './usage/usage.module.js';
+import { PricingModule } from './pricing/pricing.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { WebAdminModule } from './web-admin/web-admin.module.js';
 
 export type Role = 'serve' | 'worker' | 'all';
@@ -44,6 +46,7 @@ const HTTP_MODULES: Type[] = [
   AccountsHttpModule,
   UpstreamModule,
   PoolModule,
+  PricingModule,
   UsageModule,
   ModelsModule,
   ResponsesModule,
@@ -60,6 +63,7 @@ export class AppModule {
       RedisModule,
       QueueModule,
       MetricsModule,
+      TelemetryModule,
       AccountsModule,
     ];
     if (role === 'serve' || role === 'all') imports.push(...HTTP_MODULES);

@@ -11,6 +11,7 @@ import { ReportingWorker } from './queue/queue.module.js';
 import { RedisService } from './redis/redis.service.js';
 import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
+import { TracingService } from './telemetry/telemetry.module.js';
 import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -81,18 +82,28 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   // also those Fastify raises before Nest's pipeline (e.g. an unsupported Content-Type), through the global
   // ErrorEnvelopeFilter. A second handler in the same scope was never reached and made Fastify warn (FSTWRN004).
 
+  // Traces (off unless OTEL_* says where to send them): a server span per request, active for the whole request.
+  const tracing = app.get(TracingService);
+  if (tracing.enabled) {
+    fastify.addHook('onRequest', (request, _reply, done) => tracing.runInServerSpan(request, done));
+  }
+
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;
+    const route = request.routeOptions?.url ?? 'unmatched';
+    const traceId = tracing.enabled ? tracing.traceIdOf(request.raw) : null;
     const entry = {
       reqId: request.id,
       method: request.method,
-      route: request.routeOptions?.url ?? 'unmatched',
+      route,
       status,
       latencyMs: Math.round(reply.elapsedTime * 10) / 10,
+      ...(traceId ? { traceId } : {}),
     };
+    if (traceId) tracing.endServerSpan(request.raw, { route, status });
     if (status >= 500) logger.error(entry, 'request');
     else if (request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics')
       logger.debug(entry, 'request');

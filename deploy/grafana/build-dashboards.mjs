@@ -120,6 +120,35 @@ const dashboards = {
       'short',
       [['sum by (component) (up{component=~"api|worker"})', '{{component}}']],
     ],
+    // Prompt-cache health (src/metrics/cache-metrics.ts); alert CodexGatewayPromptCacheHitRateLow.
+    [
+      'timeseries',
+      'Prompt-cache hit rate (share of input tokens from the cache)',
+      'percentunit',
+      [
+        [
+          `sum by (turn) (rate(cg_prompt_cache_input_tokens_total{cache="hit"}[${R}])) / sum by (turn) (rate(cg_prompt_cache_input_tokens_total[${R}]))`,
+          '{{turn}} turns',
+        ],
+      ],
+    ],
+    [
+      'timeseries',
+      'Cached vs uncached input tokens per second by account',
+      'short',
+      [[`sum by (account, cache) (rate(cg_prompt_cache_input_tokens_total[${R}]))`, '{{account}} {{cache}}']],
+    ],
+    [
+      'timeseries',
+      "Later turns still on their conversation's first account",
+      'percentunit',
+      [
+        [
+          `sum(rate(cg_conversation_accounts_bucket{le="1"}[${R}])) / sum(rate(cg_conversation_accounts_count[${R}]))`,
+          'one account so far',
+        ],
+      ],
+    ],
   ]),
 
   'codex-gateway-accounts': dashboard('cg-accounts', 'Codex Gateway / Accounts & headroom', [

@@ -144,6 +144,18 @@ export const configSchema = z.object({
   /** Add key/user labels to request metrics (beware of cardinality). */
   METRICS_PER_KEY_LABELS: bool.default(false),
 
+  /**
+   * OpenTelemetry traces (src/telemetry, docs/observability.md): off unless an OTLP endpoint is given or
+   * OTEL_TRACES_EXPORTER=otlp. The SDK's standard variable names; only traces, only OTLP over HTTP.
+   */
+  OTEL_SDK_DISABLED: bool.default(false),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('codex-gateway'),
+
   /** Admin sign-in. Admin session: idle and absolute expiry. */
   SESSION_IDLE_SECONDS: int(8 * 3600, 60),
   SESSION_ABSOLUTE_SECONDS: int(7 * 24 * 3600, 60),

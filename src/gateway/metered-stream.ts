@@ -21,6 +21,8 @@ import { failoverFailure } from './failover.js';
 /** How a metered stream ended: what the usage row and the limits are charged. */
 export interface StreamEnd {
   usage: UpstreamUsage | null;
+  /** The model the upstream says answered (`response.model` of the terminal event). */
+  model: string | null;
   errorClass: string | null;
   ttfbMs: number | null;
   /** Tokens to settle the limits reservation with. */
@@ -66,6 +68,7 @@ export class MeteredStream {
     let relayedChars = 0; // text the consumer received (deltas), to charge an aborted stream
     let terminal = false;
     let usage: UpstreamUsage | null = null;
+    let model: string | null = null;
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
     try {
@@ -79,6 +82,7 @@ export class MeteredStream {
           if (isTerminal(ev)) {
             terminal = true;
             usage = ev.data?.response?.usage ?? null;
+            model = typeof ev.data?.response?.model === 'string' ? ev.data.response.model : null;
             tokens = Number(usage?.total_tokens ?? 0);
             if (ev.type === EVENT.failed)
               errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
@@ -117,7 +121,7 @@ export class MeteredStream {
         usage = { input_tokens: input, output_tokens: output, total_tokens: input + output };
         tokens = input + output;
       }
-      await o.onEnd({ usage, errorClass, ttfbMs, tokens });
+      await o.onEnd({ usage, model, errorClass, ttfbMs, tokens });
     }
   }
 

@@ -8,7 +8,9 @@ import { isModelAllowed } from '../keys/model-access.js';
 import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
 import { outputEstimate } from '../limits/limit-math.js';
 import type { PoolAccount } from '../accounts/account-source.js';
-import { PoolService } from '../accounts/pool/pool.service.js';
+import { PoolService, accountLabel } from '../accounts/pool/pool.service.js';
+import { TracingService } from '../telemetry/telemetry.module.js';
+import type { AttemptSpan } from '../telemetry/tracing.js';
 import { normalizeForCodex, orderLikeCli } from '../upstream/normalize.js';
 import type { UpstreamUsage } from '../upstream/events.js';
 import { ModelsService } from '../models/models.service.js';
@@ -71,6 +73,7 @@ export class GatewayPipeline {
     private readonly failover: Failover,
     private readonly attempt: AccountAttempt,
     private readonly metered: MeteredStream,
+    private readonly tracing: TracingService,
   ) {}
 
   /** POST {base}/responses as a stream of events, held until the first output (see `startStream`). */
@@ -115,10 +118,20 @@ export class GatewayPipeline {
     input.signal.addEventListener('abort', onClientAbort, { once: true });
     const detach = () => input.signal.removeEventListener('abort', onClientAbort);
     let recorded = false;
+    let current: { account: PoolAccount; span: AttemptSpan } | null = null; // the attempt under way (its trace span)
     const finish = (o: Omit<RequestOutcome, 't0' | 'attempts'>) => {
       if (recorded) return;
       recorded = true;
-      this.recorder.record(input, requested, { ...o, attempts: run.attempts, t0 });
+      current?.span.end({ ...o, responseModel: o.responseModel ?? null });
+      const label = current ? accountLabel(current.account) : null;
+      const conversationId = plan?.request.threadId ?? null;
+      this.recorder.record(input, requested, {
+        ...o,
+        attempts: run.attempts,
+        t0,
+        accountLabel: label,
+        conversationId,
+      });
     };
     let settled = false;
     let plan: Plan | null = null;
@@ -136,8 +149,17 @@ export class GatewayPipeline {
         (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
       while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
         const account = await this.failover.next(run, plan.request.threadId, preferred);
+        const span = this.tracing.startAttempt({
+          attempt: run.attempts,
+          accountId: account.id,
+          accountLabel: accountLabel(account),
+          model: plan.request.model,
+          endpoint: input.endpoint,
+        });
+        current = { account, span };
         const result = await this.attempt.send(account, plan.request, controller.signal);
         if ('error' in result) {
+          span.end({ errorClass: result.error.code ?? result.error.type, status: result.error.httpStatus });
           this.failover.failed(run, result);
           continue;
         }
@@ -156,6 +178,7 @@ export class GatewayPipeline {
         };
         const out = await accept(served);
         if (out !== NEXT_ACCOUNT) return out;
+        span.end({ errorClass: 'failed_before_output' });
         accountId = null;
       }
       throw (
@@ -251,6 +274,7 @@ export class GatewayPipeline {
           accountId: account.id,
           ttfbMs: end.ttfbMs,
           usage: end.usage,
+          responseModel: end.model,
         });
         await s.settle(end.tokens).catch(() => {});
       },

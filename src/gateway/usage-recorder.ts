@@ -14,6 +14,11 @@ export interface RequestOutcome {
   t0: number;
   ttfbMs: number | null;
   usage?: UpstreamUsage | null;
+  /** The model the upstream says answered (traces). */
+  responseModel?: string | null;
+  /** The answering account's metric label and the conversation (prompt-cache metrics). */
+  accountLabel?: string | null;
+  conversationId?: string | null;
 }
 
 /** Writes what one model request cost: one usage row (batched) and the request metrics, whatever the outcome. */
@@ -66,5 +71,16 @@ export class UsageRecorder {
     m.duration.observe({ endpoint: input.endpoint }, durationMs / 1000);
     if (r.ttfbMs !== null) m.ttft.observe({ endpoint: input.endpoint }, r.ttfbMs / 1000);
     for (const [kind, n] of Object.entries(tokens)) if (n) m.tokens.inc({ kind, model: label }, n);
+    // Prompt cache: answered requests only (an aborted stream's usage is an estimate without cache figures).
+    if (r.usage && r.accountId && r.accountLabel && r.errorClass !== 'client_aborted') {
+      const turn = r.conversationId ? m.cache.conversationTurn(r.conversationId, r.accountId) : null;
+      m.cache.observe({
+        account: r.accountLabel,
+        model: label,
+        inputTokens: tokens.input,
+        cachedTokens: tokens.cached,
+        followup: !!turn?.followup,
+      });
+    }
   }
 }

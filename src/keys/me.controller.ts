@@ -3,13 +3,17 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { LimitsService } from '../limits/limits.service.js';
+import { UsageService } from '../usage/usage.service.js';
 
 /** GET /v1/me: the calling key's own limits and current usage (why a 429 happened). Not counted against RPM. */
 @ApiExcludeController()
 @Controller('v1/me')
 @UseGuards(ApiKeyGuard)
 export class MeController {
-  constructor(private readonly limits: LimitsService) {}
+  constructor(
+    private readonly limits: LimitsService,
+    private readonly usage: UsageService,
+  ) {}
 
   @Get()
   async me(@CurrentAuth() auth: RequestAuth) {
@@ -21,6 +25,8 @@ export class MeController {
       allowed_models: auth.allowedModels,
       limits: auth.limits,
       usage: auth.keyId ? await this.limits.usage(auth.keyId) : null,
+      /** Equivalent metered-API cost of this key's requests this month (docs/cost.md). */
+      equivalent_spend: auth.keyId ? await this.usage.monthSpend(auth.keyId) : null,
     };
   }
 }

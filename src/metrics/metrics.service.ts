@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { CacheMetrics } from './cache-metrics.js';
 
 /**
  * Prometheus series of one app instance (own Registry, not prom-client's global one: tests run several apps in a
@@ -23,6 +24,8 @@ export class MetricsService {
   readonly accountCooldown: Gauge<string>;
   readonly refreshes: Counter<string>;
   readonly upstreamRejected: Counter<string>;
+  /** Prompt-cache health: cached vs uncached input tokens, accounts per conversation. */
+  readonly cache: CacheMetrics;
   /** Read at scrape time (set by the upstream client): open upstream requests and undici's queue. */
   upstreamState: () => { inflight: number; queued: number } = () => ({ inflight: 0, queued: 0 });
   readonly perKey: boolean;
@@ -99,6 +102,7 @@ export class MetricsService {
       registers: r,
     });
     this.upstreamRejected = this.capacityMetrics(r);
+    this.cache = new CacheMetrics(r);
   }
 
   /** Capacity: upstream requests in flight, queued (should stay 0) and refused at the bound. */

@@ -5,12 +5,23 @@ import { parseOrThrow } from '../common/validation.js';
 import { AdminGuard } from '../common/admin-guards.js';
 import { UsageRepository } from './usage.repository.js';
 import { UsageService } from './usage.service.js';
+import { PricingService } from '../pricing/pricing.service.js';
+import { monthRange, savings } from './savings.js';
 
 const query = z.object({
   group_by: z.enum(['day', 'key', 'user', 'account', 'model']).default('day'),
   from: z.coerce.date().optional(),
   to: z.coerce.date().optional(),
 });
+
+const savingsQuery = z
+  .object({
+    month: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM')
+      .optional(),
+  })
+  .strict();
 
 @ApiTags('usage')
 @ApiBearerAuth()
@@ -21,7 +32,25 @@ export class UsageController {
   constructor(
     private readonly repo: UsageRepository,
     private readonly usage: UsageService,
+    private readonly pricing: PricingService,
   ) {}
+
+  /**
+   * "What the pool saved" in a calendar month (UTC; default: this one): the equivalent metered-API cost of its
+   * requests (as recorded per row) against the subscriptions' monthly prices.
+   */
+  @Get('savings')
+  @ApiQuery({ name: 'month', required: false, description: 'YYYY-MM (UTC); default: the current month' })
+  async savings(@Query() q: unknown) {
+    const { month } = parseOrThrow(savingsQuery, q ?? {}, 'query');
+    const range = monthRange(month ?? new Date().toISOString().slice(0, 7));
+    await this.usage.flush();
+    const [byAccount, accounts] = await Promise.all([
+      this.repo.aggregate('account', range.from, range.to),
+      this.pricing.accountPrices(),
+    ]);
+    return { object: 'usage.savings', ...savings(range, byAccount, accounts) };
+  }
 
   /** Sums of requests and tokens grouped by day/key/user/account/model over [from, to) (default: last 30 days). */
   @Get()

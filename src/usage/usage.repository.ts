@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service.js';
+import { decimalToPico, picoToUsd } from '../pricing/price-math.js';
+
+/** A NUMERIC sum as returned by Postgres (text) → USD rounded to a millionth. */
+const usd = (s: string): number => picoToUsd(decimalToPico(s));
 
 export interface UsageRow {
   requestId: string;
@@ -19,6 +23,8 @@ export interface UsageRow {
   ttfbMs: number | null;
   durationMs: number;
   attempts: number;
+  /** Equivalent API cost when written (decimal string, USD), null when the model has no price. */
+  costUsd: string | null;
   createdAt: Date;
 }
 
@@ -47,13 +53,13 @@ export class UsageRepository {
     await this.prisma.$executeRaw`
       INSERT INTO usage_records ("requestId", "keyId", "userId", "accountId", model, endpoint, stream, status,
         "errorClass", "inputTokens", "cachedTokens", "outputTokens", "reasoningTokens", "totalTokens", "ttfbMs",
-        "durationMs", attempts, "createdAt")
+        "durationMs", attempts, "costUsd", "createdAt")
       SELECT * FROM unnest(${col('requestId')}::text[], ${col('keyId')}::uuid[], ${col('userId')}::uuid[],
         ${col('accountId')}::uuid[], ${col('model')}::text[], ${col('endpoint')}::text[], ${col('stream')}::bool[],
         ${col('status')}::int4[], ${col('errorClass')}::text[], ${col('inputTokens')}::int4[],
         ${col('cachedTokens')}::int4[], ${col('outputTokens')}::int4[], ${col('reasoningTokens')}::int4[],
         ${col('totalTokens')}::int4[], ${col('ttfbMs')}::int4[], ${col('durationMs')}::int4[],
-        ${col('attempts')}::int4[], ${col('createdAt')}::timestamptz[])`;
+        ${col('attempts')}::int4[], ${col('costUsd')}::numeric[], ${col('createdAt')}::timestamptz[])`;
   }
 
   /** Whether Postgres answers at all (tells an outage from a refused row). */
@@ -66,6 +72,18 @@ export class UsageRepository {
     }
   }
 
+  /** One key's equivalent cost over [from, to) (the sum of its rows' recorded costs) and its unpriced requests. */
+  async keyCost(
+    keyId: string,
+    from: Date,
+    to: Date,
+  ): Promise<{ cost_usd: number; unpriced_requests: number }> {
+    const [r] = await this.prisma.$queryRaw<{ cost: string; unpriced: number }[]>`
+      SELECT coalesce(sum("costUsd"), 0)::text AS cost, count(*) FILTER (WHERE "costUsd" IS NULL)::int AS unpriced
+        FROM usage_records WHERE "keyId" = ${keyId}::uuid AND "createdAt" >= ${from} AND "createdAt" < ${to}`;
+    return { cost_usd: usd(r.cost), unpriced_requests: r.unpriced };
+  }
+
   async aggregate(group: UsageGroup, from: Date, to: Date) {
     // The group expression comes from a fixed table (never from input); values are bound parameters.
     const rows = await this.prisma.$queryRawUnsafe<any[]>(
@@ -73,7 +91,9 @@ export class UsageRepository {
               count(*) FILTER (WHERE status >= 400)::int AS errors,
               coalesce(sum("inputTokens"), 0)::bigint AS input_tokens, coalesce(sum("cachedTokens"), 0)::bigint AS cached_tokens,
               coalesce(sum("outputTokens"), 0)::bigint AS output_tokens, coalesce(sum("reasoningTokens"), 0)::bigint AS reasoning_tokens,
-              coalesce(sum("totalTokens"), 0)::bigint AS total_tokens
+              coalesce(sum("totalTokens"), 0)::bigint AS total_tokens,
+              coalesce(sum("costUsd"), 0)::text AS cost_usd,
+              count(*) FILTER (WHERE "costUsd" IS NULL)::int AS unpriced_requests
          FROM usage_records WHERE "createdAt" >= $1 AND "createdAt" < $2
         GROUP BY 1 ORDER BY 1`,
       from,
@@ -88,6 +108,9 @@ export class UsageRepository {
       output_tokens: Number(r.output_tokens),
       reasoning_tokens: Number(r.reasoning_tokens),
       total_tokens: Number(r.total_tokens),
+      /** Sum of the rows' equivalent costs (USD, as recorded when each was written); unpriced rows add nothing. */
+      cost_usd: usd(r.cost_usd),
+      unpriced_requests: r.unpriced_requests,
     }));
   }
 }

@@ -3,6 +3,7 @@ import { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { PricingService } from '../pricing/pricing.service.js';
 import { UsageRepository, type UsageRow } from './usage.repository.js';
 
 /**
@@ -45,6 +46,7 @@ export class UsageService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly repo: UsageRepository,
     metrics: MetricsService,
+    private readonly pricing: PricingService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.maxHeld = config.USAGE_BUFFER_MAX_ROWS;
@@ -75,13 +77,31 @@ export class UsageService implements OnModuleInit, OnModuleDestroy {
     this.timer.unref();
   }
 
+  /** A key's equivalent spend this calendar month (UTC), rows still in the buffer included (flushed first). */
+  async monthSpend(keyId: string, now = new Date()) {
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    await this.flush();
+    return {
+      month: from.toISOString().slice(0, 7),
+      currency: 'USD',
+      ...(await this.repo.keyCost(keyId, from, to)),
+    };
+  }
+
   /** Rows waiting to be written. */
   get pending(): number {
     return this.buffer.length;
   }
 
-  record(row: Omit<UsageRow, 'createdAt'>): void {
-    this.buffer.push(sanitize({ ...row, createdAt: new Date() }));
+  /** Appends a row; its equivalent cost is computed now, at the prices in force (a later change never rewrites it). */
+  record(row: Omit<UsageRow, 'createdAt' | 'costUsd'>): void {
+    const costUsd = this.pricing.costOf(row.model, {
+      input: row.inputTokens,
+      cached: row.cachedTokens,
+      output: row.outputTokens,
+    });
+    this.buffer.push(sanitize({ ...row, costUsd, createdAt: new Date() }));
     this.enforceBound();
     if (this.buffer.length >= BATCH && !this.outage) void this.flush();
   }

@@ -111,6 +111,12 @@ export class RequestRowDto {
   @ApiProperty({ nullable: true, type: Number }) ttfbMs!: number | null;
   @ApiProperty() durationMs!: number;
   @ApiProperty() attempts!: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Equivalent API cost in USD (decimal); null = no price',
+  })
+  costUsd!: string | null;
 }
 
 export class RequestListDto {

@@ -107,7 +107,8 @@ export class InsightsRepository {
       SELECT r.id, r."createdAt", r."requestId", r."keyId", k.name AS "keyName", k.prefix AS "keyPrefix",
              r."userId", u.email AS "userEmail", r."accountId", a.label AS "accountLabel", r.model, r.endpoint,
              r.stream, r.status, r."errorClass", r."inputTokens", r."cachedTokens", r."outputTokens",
-             r."reasoningTokens", r."totalTokens", r."ttfbMs", r."durationMs", r.attempts
+             r."reasoningTokens", r."totalTokens", r."ttfbMs", r."durationMs", r.attempts,
+             r."costUsd"::text AS "costUsd"
         FROM usage_records r
         LEFT JOIN api_keys k ON k.id = r."keyId"
         LEFT JOIN users u ON u.id = r."userId"
@@ -138,6 +139,8 @@ export class InsightsRepository {
       ttfbMs: r.ttfbMs === null ? null : n(r.ttfbMs),
       durationMs: n(r.durationMs),
       attempts: n(r.attempts),
+      /** Equivalent API cost recorded with the row (USD, exact decimal string); null = no price for its model. */
+      costUsd: r.costUsd as string | null,
     }));
   }
 

@@ -97,6 +97,7 @@ export const CSV_COLUMNS = [
   'ttfbMs',
   'durationMs',
   'attempts',
+  'costUsd',
 ] as const;
 
 export function csvCell(v: unknown): string {

@@ -8,7 +8,7 @@ import type { UsageRow } from '../../src/usage/usage.repository.js';
  * Issue 11 item 1 (writer half): one row Postgres refuses must not stop usage accounting for everyone.
  * Before the fix the whole batch failed, was re-queued and failed again every second: no row was written.
  */
-function row(over: Partial<UsageRow> = {}): Omit<UsageRow, 'createdAt'> {
+function row(over: Partial<UsageRow> = {}): Omit<UsageRow, 'createdAt' | 'costUsd'> {
   return {
     requestId: randomUUID(),
     keyId: null,
