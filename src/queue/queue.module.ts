@@ -96,6 +96,8 @@ BullModule.workerClass = ReportingWorker;
         // BullMQ requires maxRetriesPerRequest: null on connections used by workers (blocking commands).
         connection: redis.duplicate('bullmq', { maxRetriesPerRequest: null }),
         prefix: `${redis.prefix}bull`,
+        // BullMQ reads the server version with INFO on every new connection; skipped where INFO is refused.
+        skipVersionCheck: !redis.infoAllowed,
       }),
     }),
   ],
