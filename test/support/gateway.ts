@@ -93,7 +93,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
 }
 
 /** A port free right now on the loopback interface. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
