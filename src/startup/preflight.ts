@@ -131,7 +131,24 @@ export async function checkPostgres(
   const timeoutMs = opts.timeoutMs ?? 3000;
   const target = describeTarget(url, 5432, true);
   const base = { dependency: 'postgres' as const, setting: 'DATABASE_URL' as const, target };
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  let client: pg.Client;
+  try {
+    // Parsing the URL reads its sslrootcert/sslcert/sslkey files: a wrong path fails here, before any network.
+    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  } catch (err) {
+    const e = err as { code?: string; path?: string; message?: string };
+    return {
+      ...base,
+      permanent: true,
+      message:
+        e.code === 'ENOENT' || e.code === 'EACCES'
+          ? `DATABASE_URL names a TLS file that cannot be read: ${e.path} (${e.code === 'ENOENT' ? 'no such file' : 'permission denied'})`
+          : `DATABASE_URL cannot be used: ${reason(err)}`,
+      fix: [
+        'Check sslrootcert / sslcert / sslkey in DATABASE_URL (docs/scaling.md, "Postgres in production").',
+      ],
+    };
+  }
   client.on('error', () => {}); // a late socket error after a failed connect must not crash the process
   try {
     await withTimeout(client.connect(), timeoutMs + 500, () => void client.end().catch(() => {}));
@@ -160,6 +177,16 @@ export async function checkPostgres(
         ],
       };
     }
+    if (TLS_CODES.test(code ?? ''))
+      return {
+        ...base,
+        permanent: true,
+        message: `the TLS certificate of PostgreSQL at ${describeTarget(url, 5432)} was not accepted: ${reason(err)}`,
+        fix: [
+          'Add the CA that signed the server certificate to DATABASE_URL: ?sslmode=verify-full&sslrootcert=/path/ca.pem',
+          '(the host name in DATABASE_URL must be one the certificate names).',
+        ],
+      };
     if (code === '28P01' || code === '28000')
       return {
         ...base,
