@@ -104,10 +104,7 @@ BullModule.workerClass = ReportingWorker;
       inject: [RedisService],
       useFactory: (redis: RedisService) => ({
         // BullMQ requires maxRetriesPerRequest: null on connections used by workers (blocking commands).
-        // No Sentinel failover detector: BullMQ duplicates this connection for workers and closes them with
-        // quit(), which leaves a detector's sentinel subscriptions open. A killed master is noticed by the
-        // socket error instead; our own connections (commands, subscribers) keep the detector.
-        connection: redis.duplicate('bullmq', { maxRetriesPerRequest: null, failoverDetector: false }),
+        connection: redis.duplicate('bullmq', { maxRetriesPerRequest: null }),
         prefix: `${redis.prefix}bull`,
         // BullMQ reads the server version with INFO on every new connection; skipped where INFO is refused.
         skipVersionCheck: !redis.infoAllowed,

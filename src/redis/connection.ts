@@ -145,9 +145,10 @@ export function redisConnectionOptions(s: RedisSettings): RedisOptions {
     ...(s.REDIS_SENTINEL_USERNAME ? { sentinelUsername: s.REDIS_SENTINEL_USERNAME } : {}),
     ...(s.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: s.REDIS_SENTINEL_PASSWORD } : {}),
     ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
-    // Subscribes to the sentinels' +switch-master: a failover is noticed when it is announced, not only when
-    // the old master's socket finally errors.
-    failoverDetector: true,
+    // No `failoverDetector`: in ioredis 6.0 it disconnects a reconnect attempt that is under way, which then ends
+    // the connection for good ("Connection is closed.", seen in test/redis-production.e2e-spec.ts under load),
+    // and quit() leaves its sentinel subscriptions open. A dead master is noticed by the socket error; each
+    // reconnect asks the sentinels for the current master.
     // After a failover the old master may come back as a replica: a write there answers READONLY; reconnect,
     // which asks the sentinels for the master again, and send the command once more (2).
     reconnectOnError: (err) => (/READONLY/.test(err.message) ? 2 : false),

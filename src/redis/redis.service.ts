@@ -75,12 +75,7 @@ export class RedisService implements OnModuleDestroy {
     // ioredis reconnects on its own; an outage is logged once when it starts and once when it ends.
     conn.on('error', (err) => this.outage.failed(name, err));
     conn.on('ready', () => this.outage.recovered(name));
-    conn.on('end', () => {
-      this.outage.forget(name);
-      // With Sentinel, quit() leaves ioredis' failover detector (a subscription on every sentinel) open and
-      // reconnecting, keeping the process alive (ioredis 6.0, measured); disconnect() closes it.
-      if (conn.options.sentinels?.length) conn.disconnect();
-    });
+    conn.on('end', () => this.outage.forget(name));
     return conn;
   }
 
