@@ -34,10 +34,9 @@ export interface Managed {
 }
 
 function runAsPostgres(cmd: string, args: string[], dir: string): { child: ChildProcess; output(): string } {
-  const child = spawn('runuser', ['-u', 'postgres', '--', cmd, ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Spawned as the postgres user directly (no runuser in between), so stop()'s signal reaches the server itself.
+  const { uid, gid } = postgresUser();
+  const child = spawn(cmd, args, { cwd: dir, uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -68,7 +67,6 @@ function stopper(proc: { child: ChildProcess }, dir: string): () => Promise<void
   return async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) {
       const gone = new Promise((r) => proc.child.once('exit', r));
-      // runuser passes signals on to the server it runs.
       proc.child.kill('SIGINT');
       await Promise.race([gone, sleep(5000).then(() => proc.child.kill('SIGKILL'))]);
     }
