@@ -46,9 +46,11 @@ async function checkDependencies(config: AppConfig, command: string, logger: Log
   const isMigrate = command === 'migrate';
   const problems = await waitForDependencies(
     {
-      databaseUrl: config.DATABASE_URL,
+      databaseUrl: isMigrate ? migrateUrl(config) : config.DATABASE_URL,
       // migrate touches only Postgres: a migration job must not wait for Redis.
-      redisUrl: isMigrate ? undefined : config.REDIS_URL,
+      redisUrl: isMigrate ? undefined : config,
+      // A Redis that refuses INFO: no connection of this process sends it (ioredis' ready check, BullMQ's check).
+      onRedisFacts: (facts) => (config.redisInfoAllowed = facts.infoAllowed),
       missingDatabaseOk: isMigrate,
       requireSchema: !isMigrate,
       timeoutMs: 3000,
@@ -65,9 +67,14 @@ async function checkDependencies(config: AppConfig, command: string, logger: Log
   }
 }
 
+/** migrate may bypass a pooler (DATABASE_DIRECT_URL); it works through PgBouncer too (docs/scaling.md). */
+function migrateUrl(config: AppConfig): string {
+  return config.DATABASE_DIRECT_URL ?? config.DATABASE_URL;
+}
+
 async function runMigrate(config: AppConfig): Promise<void> {
-  if (await ensureDatabase(config.DATABASE_URL)) console.error('created database');
-  const r = await migrate(config.DATABASE_URL, MIGRATIONS_DIR, (m) => console.error(m));
+  if (await ensureDatabase(migrateUrl(config))) console.error('created database');
+  const r = await migrate(migrateUrl(config), MIGRATIONS_DIR, (m) => console.error(m));
   console.error(
     r.applied.length
       ? `applied ${r.applied.length} migration(s): ${r.applied.join(', ')}`

@@ -26,6 +26,22 @@ export const configSchema = z.object({
 
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/codex_gateway'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * Redis in production (docs/scaling.md): Sentinel (`host:port,…` of the sentinels and the master name they
+   * monitor), TLS files for `rediss://`, ACL users in REDIS_URL. Checked at start (src/redis/connection.ts).
+   */
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_NAME: z.string().optional(),
+  REDIS_SENTINEL_USERNAME: z.string().optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_TLS_CA_FILE: z.string().optional(),
+  REDIS_TLS_CERT_FILE: z.string().optional(),
+  REDIS_TLS_KEY_FILE: z.string().optional(),
+  /**
+   * Postgres for `migrate` only, when DATABASE_URL goes through a transaction-pooling PgBouncer. Optional: the
+   * migrator works through PgBouncer too (transaction-scoped advisory lock); set it to bypass the pooler.
+   */
+  DATABASE_DIRECT_URL: z.string().url().optional(),
   /** Prefix of every Redis key the gateway and BullMQ write (lets several deployments or tests share a Redis). */
   REDIS_KEY_PREFIX: z
     .string()
@@ -174,6 +190,8 @@ export interface AppConfig extends Omit<Env, 'PUBLIC_URL'> {
   PUBLIC_URL: string;
   /** Primary key first, then old keys: [{id, key}] */
   encryptionKeys: { id: string; key: Buffer }[];
+  /** Set by the start-up check: false when Redis refuses INFO (then no connection sends it). */
+  redisInfoAllowed?: boolean;
 }
 
 export class ConfigError extends Error {}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppConfig, ConfigError, configSchema } from './config.schema.js';
+import { RedisSettingError, validateRedisSettings } from '../redis/connection.js';
 
 /** A fixed key for development and tests only; never accepted in production. */
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -43,6 +44,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s, i) => parseKey(`ENCRYPTION_KEYS_OLD[${i}]`, s));
+  try {
+    validateRedisSettings(c);
+  } catch (err) {
+    if (err instanceof RedisSettingError) throw new ConfigError(err.message);
+    throw err;
+  }
   const encryptionKeys = [primary, ...old].map((key) => ({ id: keyIdOf(key), key }));
   return {
     ...c,

@@ -14,9 +14,19 @@ function reporter(source: string, connection: unknown): (err: Error) => void {
   return (err) => RedisService.ownerOf(connection)?.reportClientError(source, err);
 }
 
+/**
+ * BullMQ reads the server version with INFO on each new connection unless `skipVersionCheck`; @nestjs/bullmq
+ * hands workers only the connection and prefix of the root options, so the flag is derived here from the
+ * connection's owner (false where the start-up check found INFO refused: managed Redis).
+ */
+function withVersionCheck<T extends { connection?: unknown; skipVersionCheck?: boolean }>(opts: T): T {
+  const owner = RedisService.ownerOf(opts?.connection);
+  return owner && !owner.infoAllowed ? { ...opts, skipVersionCheck: true } : opts;
+}
+
 export class ReportingQueue extends Queue {
   constructor(name: string, opts: QueueOptions) {
-    super(name, opts);
+    super(name, withVersionCheck(opts));
     this.on('error', reporter(`queue:${name}`, opts?.connection));
   }
 }
@@ -32,7 +42,7 @@ export class ReportingWorker extends Worker {
   private readonly connectionOwner: () => RedisService | undefined;
 
   constructor(name: string, processor: string | URL | null | Processor | undefined, opts: WorkerOptions) {
-    super(name, processor, opts);
+    super(name, processor, withVersionCheck(opts));
     this.connectionOwner = () => RedisService.ownerOf(opts?.connection);
     this.on('error', reporter(`worker:${name}`, opts?.connection));
     ReportingWorker.live.add(this);
@@ -96,6 +106,8 @@ BullModule.workerClass = ReportingWorker;
         // BullMQ requires maxRetriesPerRequest: null on connections used by workers (blocking commands).
         connection: redis.duplicate('bullmq', { maxRetriesPerRequest: null }),
         prefix: `${redis.prefix}bull`,
+        // BullMQ reads the server version with INFO on every new connection; skipped where INFO is refused.
+        skipVersionCheck: !redis.infoAllowed,
       }),
     }),
   ],

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { describeTarget } from '../common/target.js';
 import { OutageLog } from '../common/outage.js';
+import { describeRedis, redisConnectionOptions } from './connection.js';
 
 /**
  * The one place Redis connections are made. `client` is the shared command connection of the process;
@@ -18,7 +18,8 @@ export class RedisService implements OnModuleDestroy {
   private readonly outage: OutageLog;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.outage = new OutageLog('redis', describeTarget(config.REDIS_URL, 6379), 'REDIS_URL', this.logger);
+    const setting = config.REDIS_SENTINELS ? 'REDIS_SENTINELS' : 'REDIS_URL';
+    this.outage = new OutageLog('redis', describeRedis(config), setting, this.logger);
     // Auto-pipelining: the commands every request issues in one tick (and those of concurrent requests) leave in
     // one write instead of one syscall each (measured with strace in docs/bench.md). BullMQ has its own connection.
     this.client = this.create('main', { enableAutoPipelining: true });
@@ -36,6 +37,11 @@ export class RedisService implements OnModuleDestroy {
     return this.outage.active;
   }
 
+  /** False when the server refuses INFO: BullMQ's version check (an INFO) is skipped then. */
+  get infoAllowed(): boolean {
+    return this.config.redisInfoAllowed !== false;
+  }
+
   /** Prefix of all keys; BullMQ uses `${prefix}bull`. */
   get prefix(): string {
     return this.config.REDIS_KEY_PREFIX;
@@ -45,21 +51,26 @@ export class RedisService implements OnModuleDestroy {
     return this.prefix + parts.join(':');
   }
 
-  static options(extra: RedisOptions = {}): RedisOptions {
+  static options(extra: RedisOptions = {}, infoAllowed = true): RedisOptions {
     return {
+      // ioredis' ready check is an INFO (is the server still loading?); a server that refuses INFO skips it.
+      enableReadyCheck: infoAllowed,
       // Commands fail fast while Redis is down instead of queueing forever (readiness must see it).
       maxRetriesPerRequest: 2,
-      enableReadyCheck: true,
       retryStrategy: (times) => Math.min(times * 200, 2000),
       ...extra,
     };
   }
 
   create(name: string, extra: RedisOptions = {}): Redis {
-    const conn = new Redis(
-      this.config.REDIS_URL,
-      RedisService.options({ connectionName: `codex-gateway:${name}`, ...extra }),
-    );
+    // Sentinel, TLS and ACL settings come from one place (src/redis/connection.ts), for every connection alike.
+    const conn = new Redis({
+      ...redisConnectionOptions(this.config),
+      ...RedisService.options(
+        { connectionName: `codex-gateway:${name}`, ...extra },
+        this.config.redisInfoAllowed !== false,
+      ),
+    });
     RedisService.owners.set(conn, this);
     // ioredis reconnects on its own; an outage is logged once when it starts and once when it ends.
     conn.on('error', (err) => this.outage.failed(name, err));

@@ -1,6 +1,13 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import { describeTarget } from '../common/target.js';
+import {
+  describeRedis,
+  parseSentinels,
+  redisConnectionOptions,
+  RedisSettingError,
+  type RedisSettings,
+} from '../redis/connection.js';
 
 export { describeTarget };
 
@@ -14,14 +21,24 @@ export type Dependency = 'postgres' | 'redis';
 
 export interface Problem {
   dependency: Dependency;
-  /** The setting that controls the target (DATABASE_URL / REDIS_URL). */
-  setting: 'DATABASE_URL' | 'REDIS_URL';
+  /** The setting that controls the target (DATABASE_URL / REDIS_URL / a Sentinel or TLS setting). */
+  setting:
+    | 'DATABASE_URL'
+    | 'REDIS_URL'
+    | 'REDIS_SENTINELS'
+    | 'REDIS_SENTINEL_NAME'
+    | 'REDIS_SENTINEL_PASSWORD'
+    | 'REDIS_TLS_CA_FILE'
+    | 'REDIS_TLS_CERT_FILE'
+    | 'REDIS_TLS_KEY_FILE';
   /** host:port (and database name for Postgres) — never the user or password. */
   target: string;
   /** One short sentence: what went wrong. */
   message: string;
   /** Plain-text lines with what to do about it. */
   fix: string[];
+  /** A wrong setting, not an outage: waiting cannot fix it, so production exits too instead of retrying. */
+  permanent?: boolean;
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '']);
@@ -114,7 +131,24 @@ export async function checkPostgres(
   const timeoutMs = opts.timeoutMs ?? 3000;
   const target = describeTarget(url, 5432, true);
   const base = { dependency: 'postgres' as const, setting: 'DATABASE_URL' as const, target };
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  let client: pg.Client;
+  try {
+    // Parsing the URL reads its sslrootcert/sslcert/sslkey files: a wrong path fails here, before any network.
+    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  } catch (err) {
+    const e = err as { code?: string; path?: string; message?: string };
+    return {
+      ...base,
+      permanent: true,
+      message:
+        e.code === 'ENOENT' || e.code === 'EACCES'
+          ? `DATABASE_URL names a TLS file that cannot be read: ${e.path} (${e.code === 'ENOENT' ? 'no such file' : 'permission denied'})`
+          : `DATABASE_URL cannot be used: ${reason(err)}`,
+      fix: [
+        'Check sslrootcert / sslcert / sslkey in DATABASE_URL (docs/scaling.md, "Postgres in production").',
+      ],
+    };
+  }
   client.on('error', () => {}); // a late socket error after a failed connect must not crash the process
   try {
     await withTimeout(client.connect(), timeoutMs + 500, () => void client.end().catch(() => {}));
@@ -143,6 +177,16 @@ export async function checkPostgres(
         ],
       };
     }
+    if (TLS_CODES.test(code ?? ''))
+      return {
+        ...base,
+        permanent: true,
+        message: `the TLS certificate of PostgreSQL at ${describeTarget(url, 5432)} was not accepted: ${reason(err)}`,
+        fix: [
+          'Add the CA that signed the server certificate to DATABASE_URL: ?sslmode=verify-full&sslrootcert=/path/ca.pem',
+          '(the host name in DATABASE_URL must be one the certificate names).',
+        ],
+      };
     if (code === '28P01' || code === '28000')
       return {
         ...base,
@@ -165,22 +209,35 @@ export async function checkPostgres(
   }
 }
 
-/** Sends one PING with its own short-lived ioredis client (no retries, no reconnects). */
-export async function checkRedis(
-  url: string,
-  opts: { timeoutMs?: number } = {},
-): Promise<Problem | undefined> {
-  const timeoutMs = opts.timeoutMs ?? 3000;
-  const target = describeTarget(url, 6379);
-  const base = { dependency: 'redis' as const, setting: 'REDIS_URL' as const, target };
-  const client = new Redis(url, {
+type RedisSetting = Problem['setting'];
+
+const TLS_CODES =
+  /^(SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
+
+/** One short-lived client: no retries, no reconnects, no offline queue, no ready check (we probe ourselves). */
+function probeClient(options: RedisOptions, timeoutMs: number, name: string): Redis {
+  return new Redis({
+    ...options,
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
+    failoverDetector: false,
+    enableReadyCheck: false,
     enableOfflineQueue: false,
-    connectionName: 'codex-gateway:preflight',
+    connectionName: `codex-gateway:${name}`,
   });
+}
+
+/** Runs `fn` on a connected probe client; resolves with the error (the 'error' event's cause first) or undefined. */
+async function withProbe(
+  options: RedisOptions,
+  timeoutMs: number,
+  name: string,
+  fn: (client: Redis) => Promise<void>,
+): Promise<unknown> {
+  const client = probeClient(options, timeoutMs, name);
   // ioredis rejects connect() with a bare "Connection is closed"; the cause arrives as an 'error' event.
   let cause: unknown;
   client.on('error', (err) => (cause ??= err));
@@ -188,7 +245,7 @@ export async function checkRedis(
     await withTimeout(
       (async () => {
         await client.connect();
-        await client.ping();
+        await fn(client);
       })(),
       timeoutMs + 500,
       () => client.disconnect(),
@@ -196,30 +253,188 @@ export async function checkRedis(
     return undefined;
   } catch (thrown) {
     const err = cause ?? thrown;
-    const msg = `${(err as Error)?.message ?? ''} ${(thrown as Error)?.message ?? ''}`;
-    if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(msg))
-      return {
-        ...base,
-        message: `Redis at ${target} refused the credentials in REDIS_URL`,
-        fix: ['Check the user name and password in REDIS_URL (redis://user:password@host:6379).'],
-      };
-    const where = isLocal(url)
-      ? START_REDIS
-      : [`Check that Redis runs on ${target} and this machine can reach it.`];
-    return {
-      ...base,
-      message: `cannot reach Redis at ${target}: ${reason(err)}`,
-      fix: [...where, 'or set REDIS_URL to your server, e.g. redis://host:6379'],
-    };
+    if (cause && thrown && cause !== thrown) {
+      (err as { also?: string }).also = (thrown as Error)?.message;
+    }
+    return err;
   } finally {
     client.disconnect();
   }
 }
 
+function errorText(err: unknown): string {
+  return `${(err as Error)?.message ?? ''} ${(err as { also?: string })?.also ?? ''}`;
+}
+
+const isAuthError = (err: unknown) =>
+  /NOAUTH|WRONGPASS|invalid password|invalid username-password|AUTH.*(failed|without any password)/i.test(
+    errorText(err),
+  );
+
+/** The sentinels: at least one must answer and know the master name. */
+async function checkSentinels(s: RedisSettings, options: RedisOptions, timeoutMs: number) {
+  const base = { dependency: 'redis' as const, target: describeRedis(s) };
+  const sentinels = parseSentinels(s.REDIS_SENTINELS ?? '');
+  const sentinelOptions: RedisOptions = {
+    ...(options.sentinelUsername ? { username: options.sentinelUsername } : {}),
+    ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}),
+    ...(options.enableTLSForSentinelMode && options.sentinelTLS ? { tls: options.sentinelTLS } : {}),
+  };
+  const answers = await Promise.all(
+    sentinels.map(async ({ host, port }) => {
+      let master: unknown = null;
+      const err = await withProbe(
+        { ...sentinelOptions, host, port },
+        timeoutMs,
+        'preflight-sentinel',
+        async (c) => {
+          master = await c.call('SENTINEL', 'get-master-addr-by-name', s.REDIS_SENTINEL_NAME ?? '');
+        },
+      );
+      return { where: `${host}:${port}`, err, master };
+    }),
+  );
+  const answered = answers.filter((a) => !a.err);
+  if (answered.some((a) => Array.isArray(a.master))) return undefined;
+  if (answered.length)
+    return {
+      ...base,
+      setting: 'REDIS_SENTINEL_NAME' as const,
+      permanent: true,
+      message: `no sentinel of REDIS_SENTINELS knows a master named "${s.REDIS_SENTINEL_NAME}" (asked ${answered.map((a) => a.where).join(', ')})`,
+      fix: [
+        'Set REDIS_SENTINEL_NAME to the name in the sentinels\' "sentinel monitor <name> …" line (redis-cli -p 26379 SENTINEL masters).',
+      ],
+    };
+  if (answers.some((a) => isAuthError(a.err)))
+    return {
+      ...base,
+      setting: 'REDIS_SENTINEL_PASSWORD' as const,
+      permanent: true,
+      message: `the sentinels refused the password in REDIS_SENTINEL_PASSWORD`,
+      fix: [
+        "Check REDIS_SENTINEL_PASSWORD (and REDIS_SENTINEL_USERNAME) against the sentinels' requirepass / ACL.",
+      ],
+    };
+  const tlsFailed = answers.find((a) => TLS_CODES.test(codeOf(a.err) ?? ''));
+  if (tlsFailed) return tlsProblem(s, base, tlsFailed.err);
+  return {
+    ...base,
+    setting: 'REDIS_SENTINELS' as const,
+    message: `cannot reach any sentinel of REDIS_SENTINELS: ${answers.map((a) => `${a.where} ${reason(a.err)}`).join('; ')}`,
+    fix: ['Check that the sentinels run there and this machine can reach them (default port 26379).'],
+  };
+}
+
+function tlsProblem(s: RedisSettings, base: { dependency: 'redis'; target: string }, err: unknown): Problem {
+  const code = codeOf(err) ?? '';
+  const setting: RedisSetting =
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID' || !s.REDIS_TLS_CA_FILE ? 'REDIS_URL' : 'REDIS_TLS_CA_FILE';
+  return {
+    ...base,
+    setting,
+    permanent: true,
+    message: `the TLS certificate of Redis at ${base.target} was not accepted: ${reason(err)}`,
+    fix: [
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? 'The host name in REDIS_URL must be one the server certificate names.'
+        : 'Set REDIS_TLS_CA_FILE to the CA certificate (PEM) that signed the server certificate.',
+    ],
+  };
+}
+
+export interface RedisFacts {
+  /** The server answers INFO (managed Redis may refuse it). */
+  infoAllowed: boolean;
+}
+
+/**
+ * Connects once the way the gateway will (Sentinel, TLS, ACL user: src/redis/connection.ts), sends PING, refuses
+ * Redis Cluster, and finds out whether INFO is allowed. Undefined when all is well. Commands used: PING,
+ * CLUSTER INFO, INFO server (both may be refused), SENTINEL get-master-addr-by-name on the sentinels.
+ */
+export async function checkRedis(
+  settings: RedisSettings | string,
+  opts: { timeoutMs?: number; onFacts?: (facts: RedisFacts) => void } = {},
+): Promise<Problem | undefined> {
+  const s: RedisSettings = typeof settings === 'string' ? { REDIS_URL: settings } : settings;
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const target = describeRedis(s);
+  const sentinel = !!s.REDIS_SENTINELS;
+  const urlSetting: RedisSetting = 'REDIS_URL';
+  const base = { dependency: 'redis' as const, setting: urlSetting, target };
+  let options: RedisOptions;
+  try {
+    options = redisConnectionOptions(s);
+  } catch (err) {
+    if (!(err instanceof RedisSettingError)) throw err;
+    return { ...base, setting: err.setting as RedisSetting, message: err.message, fix: [], permanent: true };
+  }
+  if (sentinel) {
+    const problem = await checkSentinels(s, options, timeoutMs);
+    if (problem) return problem;
+  }
+  let cluster: string | undefined;
+  let infoAllowed = true;
+  const err = await withProbe(options, timeoutMs, 'preflight', async (client) => {
+    await client.ping();
+    // A server in cluster mode answers CLUSTER INFO; any other answers an error (cluster support disabled, or
+    // the command refused by an ACL): only an answer means cluster.
+    cluster = await client.call('CLUSTER', 'INFO').then(String, () => undefined);
+    infoAllowed = await client.info('server').then(
+      () => true,
+      () => false,
+    );
+  });
+  if (!err) {
+    if (cluster && /cluster_(state|enabled|slots)/.test(cluster))
+      return {
+        ...base,
+        permanent: true,
+        message:
+          `Redis at ${target} runs in cluster mode, which the gateway does not support: its Lua scripts and BullMQ ` +
+          'touch several keys in one call, and a cluster refuses keys that live on different nodes',
+        fix: [
+          'Use a single primary (with replicas and Sentinel: REDIS_SENTINELS, REDIS_SENTINEL_NAME) or a managed',
+          'Redis in non-cluster mode. See docs/scaling.md, "Redis in production".',
+        ],
+      };
+    opts.onFacts?.({ infoAllowed });
+    return undefined;
+  }
+  if (isAuthError(err))
+    return {
+      ...base,
+      message: `Redis at ${target} refused the credentials in REDIS_URL`,
+      fix: ['Check the user name and password in REDIS_URL (redis://user:password@host:6379).'],
+    };
+  if (TLS_CODES.test(codeOf(err) ?? '')) return tlsProblem(s, base, err);
+  if (sentinel)
+    return {
+      ...base,
+      setting: 'REDIS_SENTINELS',
+      message: `the sentinels name a master for "${s.REDIS_SENTINEL_NAME}" but it does not answer: ${reason(err)}`,
+      fix: [
+        "Check the sentinels' view (redis-cli -p 26379 SENTINEL masters) and that this machine can reach the master.",
+      ],
+    };
+  const url = s.REDIS_URL;
+  const where = isLocal(url)
+    ? START_REDIS
+    : [`Check that Redis runs on ${target} and this machine can reach it.`];
+  return {
+    ...base,
+    message: `cannot reach Redis at ${target}: ${reason(err)}`,
+    fix: [...where, 'or set REDIS_URL to your server, e.g. redis://host:6379'],
+  };
+}
+
 export interface PreflightTargets {
   databaseUrl: string;
-  /** Omitted when the command does not use Redis (migrate). */
-  redisUrl?: string;
+  /** Omitted when the command does not use Redis (migrate). A bare URL, or all Redis settings. */
+  redisUrl?: string | RedisSettings;
+  /** What the Redis check found out (INFO allowed or not). */
+  onRedisFacts?: (facts: RedisFacts) => void;
   timeoutMs?: number;
   missingDatabaseOk?: boolean;
   requireSchema?: boolean;
@@ -233,7 +448,9 @@ export async function preflight(t: PreflightTargets): Promise<Problem[]> {
       missingDatabaseOk: t.missingDatabaseOk,
       requireSchema: t.requireSchema,
     }),
-    t.redisUrl ? checkRedis(t.redisUrl, { timeoutMs: t.timeoutMs }) : Promise.resolve(undefined),
+    t.redisUrl
+      ? checkRedis(t.redisUrl, { timeoutMs: t.timeoutMs, onFacts: t.onRedisFacts })
+      : Promise.resolve(undefined),
   ];
   return (await Promise.all(checks)).filter((p): p is Problem => !!p);
 }
@@ -254,7 +471,7 @@ export async function waitForDependencies(
 ): Promise<Problem[]> {
   for (let attempt = 1; ; attempt++) {
     const problems = await preflight(t);
-    if (!problems.length || !opts.retry) return problems;
+    if (!problems.length || !opts.retry || problems.some((p) => p.permanent)) return problems;
     const delay = Math.min(1000 * 2 ** (attempt - 1), 30_000);
     opts.onAttempt?.(problems, attempt, delay);
     await new Promise((r) => setTimeout(r, delay));

@@ -45,6 +45,8 @@ export interface StartOptions {
   role?: Role;
   /** Share a database and Redis prefix with another instance (two replicas of one deployment). */
   shareWith?: TestGateway;
+  /** The gateway's DATABASE_URL from the test database's (e.g. through a PgBouncer the test runs). */
+  databaseUrl?: (url: string) => string;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
     LOG_LEVEL: 'info',
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
+    DATABASE_URL: opts.databaseUrl ? opts.databaseUrl(db.url) : db.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     CODEX_BASE_URL: 'http://127.0.0.1:9/backend-api/codex',
@@ -93,7 +95,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
 }
 
 /** A port free right now on the loopback interface. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
