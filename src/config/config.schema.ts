@@ -28,7 +28,7 @@ export const configSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /**
    * Redis in production (docs/scaling.md): Sentinel (`host:port,…` of the sentinels and the master name they
-   * monitor), TLS files for `rediss://`, ACL users in REDIS_URL. Checked at start (src/redis/connection.ts).
+   * monitor), TLS files for `rediss://`, ACL users in REDIS_URL. Checked at start (src/config/redis-connection.ts).
    */
   REDIS_SENTINELS: z.string().optional(),
   REDIS_SENTINEL_NAME: z.string().optional(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppConfig, ConfigError, configSchema } from './config.schema.js';
-import { RedisSettingError, validateRedisSettings } from '../redis/connection.js';
+import { RedisSettingError, validateRedisSettings } from './redis-connection.js';
 
 /** A fixed key for development and tests only; never accepted in production. */
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');

@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { OutageLog } from '../common/outage.js';
-import { describeRedis, redisConnectionOptions } from './connection.js';
+import { describeRedis, redisConnectionOptions } from '../config/redis-connection.js';
 
 /**
  * The one place Redis connections are made. `client` is the shared command connection of the process;
@@ -63,7 +63,7 @@ export class RedisService implements OnModuleDestroy {
   }
 
   create(name: string, extra: RedisOptions = {}): Redis {
-    // Sentinel, TLS and ACL settings come from one place (src/redis/connection.ts), for every connection alike.
+    // Sentinel, TLS and ACL settings come from one place (src/config/redis-connection.ts), for every connection alike.
     const conn = new Redis({
       ...redisConnectionOptions(this.config),
       ...RedisService.options(

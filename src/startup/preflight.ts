@@ -7,7 +7,7 @@ import {
   redisConnectionOptions,
   RedisSettingError,
   type RedisSettings,
-} from '../redis/connection.js';
+} from '../config/redis-connection.js';
 
 export { describeTarget };
 
@@ -349,7 +349,7 @@ export interface RedisFacts {
 }
 
 /**
- * Connects once the way the gateway will (Sentinel, TLS, ACL user: src/redis/connection.ts), sends PING, refuses
+ * Connects once the way the gateway will (Sentinel, TLS, ACL user: src/config/redis-connection.ts), sends PING, refuses
  * Redis Cluster, and finds out whether INFO is allowed. Undefined when all is well. Commands used: PING,
  * CLUSTER INFO, INFO server (both may be refused), SENTINEL get-master-addr-by-name on the sentinels.
  */

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../config/load-config.js';
-import { ConfigError } from '../config/config.schema.js';
-import { parseSentinels, redisConnectionOptions, RedisSettingError } from './connection.js';
+import { loadConfig } from './load-config.js';
+import { ConfigError } from './config.schema.js';
+import { parseSentinels, redisConnectionOptions, RedisSettingError } from './redis-connection.js';
 
 describe('Redis connection settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cg-redis-conn-'));
