@@ -5,8 +5,8 @@
  * with the real usage-state model (applyReport / learnCapacity) and the real refresh rule (refreshDueAt).
  * Time is a number advanced by an event queue: nothing sleeps.
  */
-import { chooseAccount, type Candidate, type PoolStrategy } from '../src/accounts/pool/pool-choice.ts';
-import { explainScore, scoreAccounts, type ScoreWeights } from '../src/accounts/pool/score.ts';
+import { chooseAccount, type Candidate } from '../src/accounts/pool/pool-choice.ts';
+import { explainScore, scoreAccounts } from '../src/accounts/pool/score.ts';
 import {
   applyReport,
   emptyUsageState,
@@ -17,129 +17,10 @@ import {
 import { refreshDueAt } from '../src/accounts/refresh-due.ts';
 import { SimBackend, type Report } from './backend.ts';
 import { DAY, HOUR, rng, type Conversation } from './workload.ts';
+import { Queue } from './event-queue.ts';
+import type { Metrics, RunOptions } from './types.ts';
 
-export interface AccountSpec {
-  plan: string;
-  reservePercent: number;
-  maxConcurrent: number | null;
-}
-
-export interface RunOptions {
-  strategy: PoolStrategy;
-  accounts: AccountSpec[];
-  conversations: Conversation[];
-  start: number;
-  days: number;
-  seed: number;
-  /** POOL_MAX_ATTEMPTS */
-  maxAttempts: number;
-  cacheTtlMs: number;
-  capacityScale: number;
-  /** The gateway drops reasoning minted by another account before sending (today's gateway does not). */
-  stripForeignReasoning: boolean;
-  /** Access-token lifetime and REFRESH_LEAD_SECONDS. */
-  tokenTtlMs: number;
-  refreshLeadSeconds: number;
-  /** wham/usage polling (the score strategy's state; the other strategies only read response headers, as today). */
-  pollEveryMs: number;
-  pollFailureRate: number;
-  earlyResets: number;
-  /** Owner use of reserved accounts, % of the weekly window per working day. */
-  ownerPercentPerDay: number;
-  incidents: number;
-  /** Hourly samples of used % per account for the plot. */
-  sample: boolean;
-  debug?: (line: string) => void;
-  /** Score weights other than the defaults (sensitivity runs). */
-  weights?: Partial<ScoreWeights>;
-  /**
-   * The real PoolService (built, on Redis; sim/pool-service.ts): when set, it keeps the pool state (cooldowns,
-   * stickiness, in-flight, used %, the round-robin counter) and picks; the in-process mirror is bypassed.
-   */
-  service?: PoolServicePort;
-  /** Set to the simulated time before every event (the injected clock of PoolService). */
-  clock?: { now: number };
-}
-
-/** The part of PoolService the gateway path calls (src/accounts/pool/pool.service.ts). */
-export interface PoolServicePort {
-  pick(stickyKey: string | null, tried: Set<string>): Promise<{ id: string }>;
-  begin(accountId: string, stickyKey: string | null): Promise<void>;
-  end(accountId: string): Promise<void>;
-  coolDown(account: { id: string; label: string }, untilMs: number | null): Promise<number>;
-  setUsedPercent(account: { id: string; label: string }, percent: number): Promise<void>;
-}
-
-export interface Metrics {
-  strategy: string;
-  turns: number;
-  served: number;
-  refusals: number;
-  refusalsWithHeadroom: number;
-  otherErrors: number;
-  foreignReasoningErrors: number;
-  cacheHitShare: number;
-  accountsPerConversation: number;
-  capacityUsedAtFirstRefusal: number | null;
-  weeklyUsedAtFirstRefusal: number | null;
-  capacityUsedWorstWeek: number | null;
-  firstRefusalAt: number | null;
-  sentToLimited: number;
-  sentIntoReserve: number;
-  sentOverCap: number;
-  refreshesMax: number;
-  refreshesAllowed: number;
-  costServed: number;
-  samples: { t: number; used: number[] }[];
-  accountIds: string[];
-}
-
-interface Ev {
-  t: number;
-  seq: number;
-  run: () => void | Promise<void>;
-}
-
-/** A binary min-heap on (t, seq). */
-class Queue {
-  private h: Ev[] = [];
-  private seq = 0;
-  push(t: number, run: () => void | Promise<void>) {
-    const e = { t, seq: this.seq++, run };
-    const h = this.h;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (less(h[p], e)) break;
-      h[i] = h[p];
-      i = p;
-    }
-    h[i] = e;
-  }
-  pop(): Ev | undefined {
-    const h = this.h;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length && last) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const c = l + 1 < h.length && less(h[l + 1], h[l]) ? l + 1 : l;
-        if (less(last, h[c])) break;
-        h[i] = h[c];
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
-  }
-  get size() {
-    return this.h.length;
-  }
-}
-const less = (a: Ev, b: Ev) => a.t < b.t || (a.t === b.t && a.seq < b.seq);
+export type { AccountSpec, Metrics, PoolServicePort, RunOptions } from './types.ts';
 
 const DRY_POLL_AGE_MS = 30_000;
 const maxUsed = (rep: Report) => Math.max(...rep.windows.map((w) => w.usedPercent));
