@@ -20,8 +20,6 @@ import { DAY, HOUR, rng, type Conversation } from './workload.ts';
 import { Queue } from './event-queue.ts';
 import type { Metrics, RunOptions } from './types.ts';
 
-export type { AccountSpec, Metrics, PoolServicePort, RunOptions } from './types.ts';
-
 const DRY_POLL_AGE_MS = 30_000;
 const maxUsed = (rep: Report) => Math.max(...rep.windows.map((w) => w.usedPercent));
 

@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { PoolStrategy } from '../src/accounts/pool/pool-choice.ts';
-import { run, type AccountSpec, type Metrics, type RunOptions } from './engine.ts';
+import { run } from './engine.ts';
+import type { AccountSpec, Metrics, RunOptions } from './types.ts';
 import { TARGETS, svg, table } from './report.ts';
 import { loadReplay } from './replay.ts';
 import { startPoolService } from './pool-service.ts';

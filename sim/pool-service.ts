@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { PoolStrategy } from '../src/accounts/pool/pool-choice.ts';
-import type { AccountSpec, PoolServicePort } from './engine.ts';
+import type { AccountSpec, PoolServicePort } from './types.ts';
 
 const dist = new URL('../dist/', import.meta.url);
 

@@ -5,7 +5,7 @@
  * starts a new conversation). Failed requests count as demand too: that is what the simulator must serve.
  */
 import { readFileSync } from 'node:fs';
-import type { AccountSpec } from './engine.ts';
+import type { AccountSpec } from './types.ts';
 import { DAY, type Conversation } from './workload.ts';
 
 const CONV_GAP_MS = 30 * 60_000;

@@ -1,5 +1,5 @@
 /** The side-by-side table, the acceptance targets and the SVG plot (written by hand: no plotting dependency). */
-import type { Metrics } from './engine.ts';
+import type { Metrics } from './types.ts';
 
 const pct = (x: number | null) => (x === null ? 'no refusal' : `${(100 * x).toFixed(1)} %`);
 
