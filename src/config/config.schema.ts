@@ -128,6 +128,8 @@ export const configSchema = z.object({
   RESPONSES_WS_IDLE_SECONDS: int(300, 1),
   /** Open sockets per virtual key and replica; one more is closed with 1013 (try again later). */
   RESPONSES_WS_MAX_PER_KEY: int(16, 1),
+  /** Longest a socket lives, frames or not (1000, "maximum lifetime reached" once no response is running). */
+  RESPONSES_WS_MAX_LIFETIME_SECONDS: int(3600, 1),
 
   /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
   USAGE_BUFFER_MAX_ROWS: int(50000, 100),

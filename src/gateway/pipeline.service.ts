@@ -15,6 +15,7 @@ import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
 import type { OpenedStream, OpenInput } from './types.js';
+import type { RequestAuth } from '../auth/auth-context.js';
 import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
@@ -81,6 +82,15 @@ export class GatewayPipeline {
       () => this.prepare(input),
       (s) => this.startStream(s),
     );
+  }
+
+  /**
+   * Admission of a request the gateway answers itself (a WebSocket prewarm frame): it counts against the key's
+   * and user's RPM and is refused while any of their budgets is spent, like a request that goes upstream.
+   */
+  async admitLocal(auth: RequestAuth): Promise<void> {
+    const admission = await this.limits.admit(auth, 1);
+    await admission.settle(0);
   }
 
   /**

@@ -28,12 +28,30 @@ export const WS_CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
-/** One client socket: frames in, one pipeline pass per response, events out; idle timer; chain of responses. */
+/** Reason of the 1008 close when the key stops being usable (revoked, expired, user disabled or deleted). */
+export const KEY_UNUSABLE_REASON = 'the API key was revoked or expired, or its user disabled';
+
+/** What a session needs of its server: the key's current state, frame admission, the counters. */
+export interface SessionHooks {
+  /** The key's and user's state now (null: unusable), read from the key cache for every frame. */
+  currentAuth(): Promise<RequestAuth | null>;
+  /** Admission of a frame the gateway answers itself (prewarm): counts against RPM like any request. */
+  admitLocal(auth: RequestAuth): Promise<void>;
+  count(kind: 'prewarm' | 'response'): void;
+}
+
+/**
+ * One client socket: frames in, one pipeline pass per response, events out; idle timer; maximum lifetime; chain
+ * of responses. Every frame is admitted with the key's current state (issue 22, item 1): the upgrade's
+ * authentication is not reused.
+ */
 export class SocketSession implements EventSink {
   private readonly id = `ws_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   private readonly chain: ResponseChain;
   private busy: AbortController | null = null;
   private idle: NodeJS.Timeout | null = null;
+  private lifetime: NodeJS.Timeout | null = null;
+  private expired = false;
   private accountId: string | null = null;
   private turn: { id: string; state: string } | null = null;
   private seq = 0;
@@ -48,7 +66,7 @@ export class SocketSession implements EventSink {
     private readonly pipeline: GatewayPipeline,
     private readonly models: ModelsService,
     private readonly logger: Logger,
-    private readonly count: (kind: 'prewarm' | 'response') => void,
+    private readonly hooks: SessionHooks,
   ) {
     this.chain = new ResponseChain({ keep: 4, maxBytes: config.BODY_LIMIT_BYTES });
     this.codex = codexHeaders(req);
@@ -66,9 +84,28 @@ export class SocketSession implements EventSink {
       this.closed = true;
       this.busy?.abort();
       if (this.idle) clearTimeout(this.idle);
+      if (this.lifetime) clearTimeout(this.lifetime);
       this.logger.log({ conn: this.id, code }, 'websocket closed');
     });
     this.armIdle();
+    // Not re-armed by anything: a socket cannot be kept alive forever by sending frames.
+    this.lifetime = setTimeout(() => {
+      this.expired = true;
+      if (!this.busy) this.close(WS_CLOSE.normal, 'maximum lifetime reached');
+    }, this.config.RESPONSES_WS_MAX_LIFETIME_SECONDS * 1000);
+    this.lifetime.unref();
+  }
+
+  /** The key stopped being usable (checked by the server on every replica, and at every frame). */
+  revoke(): void {
+    this.close(WS_CLOSE.policy, KEY_UNUSABLE_REASON);
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.busy?.abort();
+    this.socket.close(code, reason);
   }
 
   private armIdle(): void {
@@ -131,11 +168,14 @@ export class SocketSession implements EventSink {
       })
       .finally(() => {
         if (this.busy === ac) this.busy = null;
-        this.armIdle();
+        if (this.expired) this.close(WS_CLOSE.normal, 'maximum lifetime reached');
+        else this.armIdle();
       });
   }
 
   private async create(frame: Record<string, any>, ac: AbortController): Promise<void> {
+    const auth = await this.hooks.currentAuth();
+    if (!auth) return this.revoke();
     const { type: _type, generate, previous_response_id: previousId, ...rest } = frame;
     const newItems = frameInput(rest.input);
     if (!newItems) {
@@ -161,14 +201,14 @@ export class SocketSession implements EventSink {
       );
       return;
     }
-    this.count(generate === false ? 'prewarm' : 'response');
-    if (generate === false) return this.prewarm(rest, input);
+    this.hooks.count(generate === false ? 'prewarm' : 'response');
+    if (generate === false) return this.prewarm(auth, rest, input);
     const turnId = typeof rest.client_metadata?.turn_id === 'string' ? rest.client_metadata.turn_id : null;
     const turn = this.turn;
     const turnState = turnId && turn && turn.id === turnId ? turn.state : this.codex.turnState;
     const opened = await this.pipeline
       .open({
-        auth: this.auth,
+        auth,
         body: { ...rest, input },
         endpoint: 'responses',
         clientStream: true,
@@ -228,7 +268,7 @@ export class SocketSession implements EventSink {
    * gateway answers `response.created` + `response.completed` with no output and remembers the input, so the
    * next frame can chain to it.
    */
-  private async prewarm(rest: Record<string, any>, input: unknown[]): Promise<void> {
+  private async prewarm(auth: RequestAuth, rest: Record<string, any>, input: unknown[]): Promise<void> {
     let model: string;
     try {
       const resolved = await this.models.resolveAlias(rest);
@@ -239,11 +279,12 @@ export class SocketSession implements EventSink {
           'model',
           'missing_required_parameter',
         );
-      if (!isModelAllowed(this.auth.allowedModels, String(rest.model)))
+      if (!isModelAllowed(auth.allowedModels, String(rest.model)))
         throw ApiError.forbidden(
           `This key is not allowed to use the model '${String(rest.model)}'.`,
           'model_not_allowed',
         );
+      await this.hooks.admitLocal(auth);
     } catch (err) {
       if (err instanceof ApiError) return void this.send(errorFrame(err));
       throw err;

@@ -1,0 +1,192 @@
+import WebSocket from 'ws';
+import { FakeUpstream } from './fake-upstream/index.ts';
+import { startGateway, type TestGateway } from './support/gateway.js';
+import { createAdminKey, createKey, createUser } from './support/auth.js';
+import { seedAccount } from './support/accounts.js';
+import { call } from './support/http.js';
+
+/**
+ * Issue 22 (security, third pass), the WebSocket items: a socket is admitted frame by frame with the key's and
+ * user's current state (item 1, on two replicas of one deployment), has a maximum lifetime, prewarm frames are
+ * counted and bounded (item 4), frames obey the JSON depth limit (item 9).
+ */
+let fake: FakeUpstream;
+let gw1: TestGateway;
+let gw2: TestGateway;
+let admin: string;
+
+beforeAll(async () => {
+  fake = await FakeUpstream.start();
+  const env = {
+    OPENAI_AUTH_ISSUER: fake.url,
+    CODEX_BASE_URL: fake.codexBaseUrl,
+    RESPONSES_WS_MAX_LIFETIME_SECONDS: '3',
+  };
+  gw1 = await startGateway({ env });
+  gw2 = await startGateway({ env, shareWith: gw1 });
+  const a = fake.addAccount();
+  await seedAccount(gw1, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
+  admin = (await createAdminKey(gw1)).key;
+});
+afterAll(async () => {
+  await gw2.close();
+  await gw1.close();
+  await fake.close();
+});
+beforeEach(() => fake.reset());
+
+interface Conn {
+  ws: WebSocket;
+  frames: any[];
+  closed: Promise<{ code: number; reason: string; at: number }>;
+  next(pred: (f: any) => boolean, timeoutMs?: number): Promise<any>;
+}
+
+function connect(gw: TestGateway, key: string): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/v1/responses`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const frames: any[] = [];
+    const waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = [];
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d));
+      frames.push(f);
+      for (const w of [...waiters])
+        if (w.pred(f)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(f);
+        }
+    });
+    const closed = new Promise<{ code: number; reason: string; at: number }>((r) =>
+      ws.on('close', (code, reason) => r({ code, reason: String(reason), at: Date.now() })),
+    );
+    ws.on('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error('refused'), { status: res.statusCode })),
+    );
+    ws.on('error', reject);
+    ws.on('open', () =>
+      resolve({
+        ws,
+        frames,
+        closed,
+        next: (pred, timeoutMs = 5000) =>
+          new Promise((res, rej) => {
+            const seen = frames.length;
+            const hit = frames.find(pred);
+            if (hit) return res(hit);
+            const t = setTimeout(
+              () => rej(new Error(`timeout waiting for a frame (${seen} seen)`)),
+              timeoutMs,
+            );
+            waiters.push({ pred, resolve: (f) => (clearTimeout(t), res(f)) });
+          }),
+      }),
+    );
+  });
+}
+
+const create = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ type: 'response.create', model: 'gpt-5.5', stream: true, input: 'hi', ...extra });
+const ends = (f: any) => f.type === 'response.completed' || f.type === 'error';
+const upstreamCalls = () => fake.requestsTo('/backend-api/codex/responses').length;
+
+/** Sends one frame and waits for its terminal frame (completed or error), skipping the ones already seen. */
+async function roundTrip(c: Conn, frame: string): Promise<any> {
+  const seen = new Set(c.frames);
+  c.ws.send(frame);
+  return c.next((f) => ends(f) && !seen.has(f));
+}
+
+describe('item 1: a WebSocket keeps only the permissions its key and user have now', () => {
+  it('a key revoked on replica 1 closes a socket open on replica 2 within 1 s (close 1008)', async () => {
+    const { key, keyId } = await createKey(gw1);
+    const c = await connect(gw2, key);
+    fake.respondWith({ text: 'before' });
+    expect((await roundTrip(c, create())).type).toBe('response.completed');
+    const t0 = Date.now();
+    const r = await call(gw1, 'DELETE', `/admin/api/keys/${keyId}`, { key: admin });
+    expect(r.status).toBeLessThan(300);
+    const closed = await Promise.race([
+      c.closed,
+      new Promise<null>((res) => setTimeout(() => res(null), 3000)),
+    ]);
+    expect(closed).not.toBeNull();
+    expect(closed!.code).toBe(1008);
+    expect(closed!.reason).toMatch(/revoked|expired|disabled/);
+    expect(closed!.at - t0).toBeLessThan(1000 + 300);
+  });
+
+  it('a disabled user: every replica closes its sockets; a deleted user likewise', async () => {
+    const u = await createUser(gw1);
+    const { key } = await createKey(gw1, { userId: u.id });
+    const c1 = await connect(gw1, key);
+    const c2 = await connect(gw2, key);
+    const r = await call(gw1, 'PATCH', `/admin/api/users/${u.id}`, { key: admin, body: { disabled: true } });
+    expect(r.status).toBe(200);
+    const [a, b] = await Promise.all([c1.closed, c2.closed]);
+    expect([a.code, b.code]).toEqual([1008, 1008]);
+    const u2 = await createUser(gw1);
+    const k2 = await createKey(gw1, { userId: u2.id });
+    const c3 = await connect(gw2, k2.key);
+    const del = await call(gw1, 'DELETE', `/admin/api/users/${u2.id}`, { key: admin });
+    expect(del.status).toBeLessThan(300);
+    expect((await c3.closed).code).toBe(1008);
+  });
+
+  it('an expiry that passes while the socket is open closes it', async () => {
+    const { key } = await createKey(gw1, { expiresAt: new Date(Date.now() + 1500) });
+    const c = await connect(gw2, key);
+    const closed = await c.closed;
+    expect(closed.code).toBe(1008);
+  });
+
+  it('lowered user limits and a narrowed model list apply to the next frame of an open socket', async () => {
+    const u = await createUser(gw1);
+    const { key, keyId } = await createKey(gw1, { userId: u.id });
+    const c = await connect(gw2, key);
+    fake.respondWith({ text: 'one', usage: { input_tokens: 5, output_tokens: 5 } }, 3);
+    expect((await roundTrip(c, create())).type).toBe('response.completed');
+    const r = await call(gw1, 'PATCH', `/admin/api/users/${u.id}`, {
+      key: admin,
+      body: { rpm: 1, dailyTokenQuota: 1 },
+    });
+    expect(r.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 300));
+    // The user's new counters start now: this frame takes the one request of the minute (and the quota's first).
+    expect((await roundTrip(c, create())).type).toBe('response.completed');
+    const before = upstreamCalls();
+    const limited = await roundTrip(c, create());
+    expect(limited).toMatchObject({ type: 'error', status: 429 });
+    // A prewarm frame is admitted like any other (item 4): refused too, nothing goes upstream.
+    const warm = await roundTrip(c, create({ generate: false }));
+    expect(warm).toMatchObject({ type: 'error', status: 429 });
+    expect(upstreamCalls()).toBe(before);
+    await call(gw1, 'PATCH', `/admin/api/users/${u.id}`, {
+      key: admin,
+      body: { rpm: null, dailyTokenQuota: null },
+    });
+    const narrowed = await call(gw1, 'PATCH', `/admin/api/keys/${keyId}`, {
+      key: admin,
+      body: { allowedModels: ['gpt-5.4'] },
+    });
+    expect(narrowed.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 300));
+    const refused = await roundTrip(c, create());
+    expect(refused).toMatchObject({ type: 'error', status: 403, error: { code: 'model_not_allowed' } });
+    expect(upstreamCalls()).toBe(before);
+    c.ws.close();
+  });
+
+  it('a socket has a maximum lifetime that frames do not extend (RESPONSES_WS_MAX_LIFETIME_SECONDS)', async () => {
+    const { key } = await createKey(gw1);
+    const c = await connect(gw2, key);
+    const t0 = Date.now();
+    const timer = setInterval(() => c.ws.send(JSON.stringify({ type: 'response.processed' })), 200);
+    const closed = await c.closed;
+    clearInterval(timer);
+    expect(closed.code).toBe(1000);
+    expect(closed.reason).toMatch(/lifetime/);
+    expect(Date.now() - t0).toBeLessThan(4500);
+  });
+});
