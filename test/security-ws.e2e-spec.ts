@@ -1,9 +1,9 @@
-import WebSocket from 'ws';
 import { FakeUpstream } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createAdminKey, createKey, createUser } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 import { call } from './support/http.js';
+import { connectWs, type WsConn } from './support/ws.js';
 
 /**
  * Issue 22 (security, third pass), the WebSocket items: a socket is admitted frame by frame with the key's and
@@ -35,56 +35,8 @@ afterAll(async () => {
 });
 beforeEach(() => fake.reset());
 
-interface Conn {
-  ws: WebSocket;
-  frames: any[];
-  closed: Promise<{ code: number; reason: string; at: number }>;
-  next(pred: (f: any) => boolean, timeoutMs?: number): Promise<any>;
-}
-
-function connect(gw: TestGateway, key: string): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/v1/responses`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const frames: any[] = [];
-    const waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = [];
-    ws.on('message', (d) => {
-      const f = JSON.parse(String(d));
-      frames.push(f);
-      for (const w of [...waiters])
-        if (w.pred(f)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(f);
-        }
-    });
-    const closed = new Promise<{ code: number; reason: string; at: number }>((r) =>
-      ws.on('close', (code, reason) => r({ code, reason: String(reason), at: Date.now() })),
-    );
-    ws.on('unexpected-response', (_req, res) =>
-      reject(Object.assign(new Error('refused'), { status: res.statusCode })),
-    );
-    ws.on('error', reject);
-    ws.on('open', () =>
-      resolve({
-        ws,
-        frames,
-        closed,
-        next: (pred, timeoutMs = 5000) =>
-          new Promise((res, rej) => {
-            const seen = frames.length;
-            const hit = frames.find(pred);
-            if (hit) return res(hit);
-            const t = setTimeout(
-              () => rej(new Error(`timeout waiting for a frame (${seen} seen)`)),
-              timeoutMs,
-            );
-            waiters.push({ pred, resolve: (f) => (clearTimeout(t), res(f)) });
-          }),
-      }),
-    );
-  });
-}
+const connect = connectWs;
+type Conn = WsConn;
 
 const create = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ type: 'response.create', model: 'gpt-5.5', stream: true, input: 'hi', ...extra });
