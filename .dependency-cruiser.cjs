@@ -4,14 +4,18 @@
  * Lower layers never import higher ones; no import cycles anywhere.
  */
 const FEATURES =
-  '^src/(auth|keys|limits|accounts|gateway|responses|chat|models|usage|metrics|worker|health|web-admin|startup)/';
+  '^src/(auth|keys|limits|settings|audit|accounts|gateway|responses|chat|models|usage|metrics|worker|health|web-admin|startup)/';
 module.exports = {
   forbidden: [
     {
-      name: 'no-circular',
+      name: 'no-folder-cycles',
       severity: 'error',
-      comment: 'Import cycles hide layering mistakes.',
-      from: {},
+      scope: 'folder',
+      comment:
+        'No import cycle between folders (auth → keys → auth …), which the file-level rule cannot see. ' +
+        'A folder counts with its subfolders, so this sees sibling loops, not parent ↔ child ones.',
+      // Parent ↔ child loops (accounts ↔ accounts/oauth) are covered by the file-level accounts rules below.
+      from: { path: '^src/' },
       to: { circular: true },
     },
     {
@@ -52,12 +56,34 @@ module.exports = {
       to: { path: '^src/(chat|responses)/', pathNot: '^src/$1/' },
     },
     {
-      name: 'limits-and-keys-below-auth-flows',
+      name: 'limits-below-keys',
+      severity: 'error',
+      comment: 'limits/ is used by keys/ and the pipeline; it imports neither (/v1/me lives in keys/).',
+      from: { path: '^src/limits/' },
+      to: { path: '^src/(auth|keys|settings|gateway|responses|chat|accounts)/' },
+    },
+    {
+      name: 'keys-below-auth',
       severity: 'error',
       comment:
-        'limits/ is used by keys/ and the pipeline; it imports neither (its /v1/me controller may use the key guard).',
-      from: { path: '^src/limits/', pathNot: '\\.controller\\.ts$' },
-      to: { path: '^src/(keys|gateway|responses|chat|accounts)/' },
+        'auth/ (sign-in, users, the admin authenticator) uses keys/; keys/ reaches the admin guards through common/.',
+      from: { path: '^src/(keys|settings|audit)/' },
+      to: { path: '^src/auth/' },
+    },
+    {
+      name: 'accounts-protocol-below-accounts',
+      severity: 'error',
+      comment:
+        'accounts/oauth/ (the OAuth protocol) and accounts/dto/ are used by accounts/, never the other way round.',
+      from: { path: '^src/accounts/(oauth|dto)/' },
+      to: { path: '^src/accounts/', pathNot: '^src/accounts/$1/' },
+    },
+    {
+      name: 'accounts-below-its-login-flows',
+      severity: 'error',
+      comment: 'accounts/login/ (the login flows) uses accounts/; accounts/ itself never imports it.',
+      from: { path: '^src/accounts/[^/]+$' },
+      to: { path: '^src/accounts/login/' },
     },
   ],
   options: {

@@ -33,4 +33,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'off',
     },
   },
+  {
+    // The pages sit below the app shell: they read the session from web/src/session.tsx, never from App.tsx.
+    files: ['web/src/pages/**', 'web/src/components/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)App$', message: 'Pages do not import the app shell; use ../session.' }] },
+      ],
+    },
+  },
 );

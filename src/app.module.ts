@@ -10,9 +10,12 @@ import { HealthModule } from './health/health.module.js';
 import { WorkerModule } from './worker/worker.module.js';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AccountsHttpModule } from './accounts/accounts-http.module.js';
+import { AccountLoginHttpModule } from './accounts/login/login.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { LimitsModule } from './limits/limits.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { SettingsModule } from './settings/settings.module.js';
 import { UpstreamModule } from './upstream/upstream.module.js';
 import { PoolModule } from './accounts/pool/pool.module.js';
 import { ModelsModule } from './models/models.module.js';
@@ -32,9 +35,12 @@ export interface AppOptions {
 /** Feature modules that serve HTTP (the `serve` role). Later modules add themselves here. */
 const HTTP_MODULES: Type[] = [
   HealthModule,
+  AuditModule,
+  SettingsModule,
   AuthModule,
   KeysModule,
   LimitsModule,
+  AccountLoginHttpModule,
   AccountsHttpModule,
   UpstreamModule,
   PoolModule,

@@ -9,7 +9,7 @@ import type { Role } from './app.module.js';
 import type { Logger } from 'pino';
 import { createLogger, PinoNestLogger, wantsPrettyLogs } from './common/logger.js';
 import { PrismaService } from './prisma/prisma.service.js';
-import { TokenRefreshService } from './accounts/oauth/token-refresh.service.js';
+import { TokenRefreshService } from './accounts/token-refresh.service.js';
 import { waitForDependencies } from './startup/preflight.js';
 import { describeTarget } from './common/target.js';
 import { watchPostgres } from './startup/postgres-watch.js';

@@ -2,7 +2,8 @@ import { FakeUpstream } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { eventually, query } from './support/wait.js';
 import { createAdminKey } from './support/auth.js';
-import { authLogin, type CliIo } from '../src/accounts/accounts.cli.js';
+import type { CliIo } from '../src/accounts/accounts.cli.js';
+import { authLogin } from '../src/accounts/login/login.cli.js';
 
 /** Login flows end to end against the fake issuer, every listed failure, and the admin account API. */
 describe('auth: login flows and the admin account API', () => {

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsController } from './accounts.controller.js';
-import { AccountLoginController } from './oauth/account-login.controller.js';
 
-/** HTTP side of the accounts module (serve role): the admin account API and the login flows. */
-@Module({ controllers: [AccountLoginController, AccountsController] })
+/** HTTP side of the accounts module (serve role): the admin account API (the login flows: login/login.module.ts). */
+@Module({ controllers: [AccountsController] })
 export class AccountsHttpModule {}

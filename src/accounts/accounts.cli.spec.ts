@@ -1,5 +1,5 @@
 import { formatStatus, parseArgs, usageState } from './accounts.cli.js';
-import type { AccountView } from './accounts.service.js';
+import type { AccountView } from './account-view.js';
 
 const base: AccountView = {
   id: '11111111-1111-4111-8111-111111111111',

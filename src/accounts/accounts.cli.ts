@@ -1,23 +1,22 @@
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { createServer, type Server } from 'node:http';
 import { spawn } from 'node:child_process';
-import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigModule } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { PrismaModule } from '../prisma/prisma.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { QueueModule } from '../queue/queue.module.js';
-import { ApiError } from '../common/errors.js';
-import { AccountLoginService } from './oauth/account-login.service.js';
 import { AccountsModule } from './accounts.module.js';
-import { AccountsService, type AccountView } from './accounts.service.js';
+import { AccountsService } from './accounts.service.js';
+import type { AccountView } from './account-view.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { CredentialsCipher } from './credentials.js';
 
 /**
- * Admin CLI commands of the accounts module: `auth login [--device]`, `auth status`, `accounts reencrypt`.
- * They run a small Nest context (config, Postgres, Redis, queue, accounts) without HTTP or worker.
+ * Admin CLI commands of the accounts module: `auth status`, `accounts reencrypt` (and `auth login [--device]` in
+ * login/login.cli.ts). They run a small Nest context (config, Postgres, Redis, queue, accounts) without HTTP or
+ * worker.
  */
 export interface CliIo {
   out(text: string): void;
@@ -44,7 +43,7 @@ export const processIo: CliIo = {
 
 @Module({})
 class AccountsCliModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, extra: Type[]): DynamicModule {
     return {
       module: AccountsCliModule,
       imports: [
@@ -54,6 +53,7 @@ class AccountsCliModule {
         QueueModule,
         MetricsModule,
         AccountsModule,
+        ...extra,
       ],
     };
   }
@@ -62,8 +62,10 @@ class AccountsCliModule {
 export async function withAccountsContext<T>(
   config: AppConfig,
   fn: (ctx: INestApplicationContext) => Promise<T>,
+  /** Modules on top of AccountsModule (e.g. the login flows). */
+  extra: Type[] = [],
 ): Promise<T> {
-  const ctx = await NestFactory.createApplicationContext(AccountsCliModule.forRoot(config), {
+  const ctx = await NestFactory.createApplicationContext(AccountsCliModule.forRoot(config, extra), {
     logger: false,
   });
   try {
@@ -89,109 +91,6 @@ export function parseArgs(args: string[], valued: string[] = []): ParsedArgs {
     else flags.add(name);
   }
   return { flags, values };
-}
-
-function describe(a: AccountView): string {
-  return `${a.email ?? 'unknown email'} (plan ${a.planType ?? 'unknown'}, ChatGPT account ${a.chatgptAccountId}, id ${a.id})`;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const PAGE = (title: string, text: string) =>
-  `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p></body>`;
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** `auth login`: PKCE with a local callback server on 127.0.0.1:1455 (or `--device`). */
-export async function authLogin(config: AppConfig, args: string[], io: CliIo = processIo): Promise<number> {
-  const a = parseArgs(args, ['port', 'label']);
-  return withAccountsContext(config, async (ctx) => {
-    const logins = ctx.get(AccountLoginService);
-    if (a.flags.has('device')) return deviceLogin(logins, io);
-    const port = a.values.port ? Number(a.values.port) : 1455;
-    const start = await logins.startPkce({ type: 'cli' });
-    let server: Server | undefined;
-    const done = new Promise<number>((resolve) => {
-      server = createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-        if (url.pathname !== '/auth/callback') {
-          res.writeHead(404).end();
-          return;
-        }
-        logins
-          .completePkce(start.loginId, `http://127.0.0.1:${port}${req.url}`, 'cli')
-          .then((r) => {
-            res
-              .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-              .end(PAGE('Signed in', 'You can close this window and return to the terminal.'));
-            io.out(`Logged in: ${describe(r.account)}${r.created ? '' : ' (existing account updated)'}\n`);
-            resolve(0);
-          })
-          .catch((err: unknown) => {
-            const msg = err instanceof ApiError ? err.message : 'The login could not be completed.';
-            res
-              .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
-              .end(PAGE('Sign-in failed', escapeHtml(msg)));
-            io.err(`Login failed: ${msg}\n`);
-            // A wrong-state callback (another tab) leaves the login open; anything else ends it.
-            if (!(err instanceof ApiError && err.code === 'state_mismatch')) resolve(1);
-          });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(port, '127.0.0.1', () => resolve());
-    }).catch((err: NodeJS.ErrnoException) => {
-      io.err(
-        `Cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}). Is another login running? Try --device.\n`,
-      );
-      throw err;
-    });
-    io.out(
-      `Starting local login server on http://127.0.0.1:${port}.\nIf your browser did not open, navigate to this URL to authenticate:\n\n${start.authorizeUrl}\n\n`,
-    );
-    io.out('On a remote or headless machine? Use `auth login --device` instead.\n');
-    if (!a.flags.has('no-browser')) io.openBrowser(start.authorizeUrl);
-    const timeout = new Promise<number>((resolve) => {
-      const t = setTimeout(
-        () => {
-          io.err('Login timed out.\n');
-          resolve(1);
-        },
-        Date.parse(start.expiresAt) - Date.now(),
-      );
-      t.unref();
-    });
-    try {
-      return await Promise.race([done, timeout]);
-    } finally {
-      await new Promise((r) => server!.close(r));
-    }
-  });
-}
-
-async function deviceLogin(logins: AccountLoginService, io: CliIo): Promise<number> {
-  const d = await logins.startDevice({ type: 'cli' }, { background: false });
-  const minutes = Math.max(1, Math.round((Date.parse(d.expiresAt) - Date.now()) / 60_000));
-  io.out(
-    `Follow these steps to sign in with ChatGPT using device code authorization:\n` +
-      `1. Open this link in your browser and sign in to your account\n   ${d.verificationUri}\n` +
-      `2. Enter this one-time code (expires in ${minutes} minutes)\n   ${d.userCode}\n`,
-  );
-  for (let attempt = 1; ; attempt++) {
-    await sleep(d.interval * 1000);
-    const s = await logins.pollDevice(d.loginId, attempt, false);
-    if (s === 'pending') continue;
-    const v = await logins.status(d.loginId).catch(() => null);
-    if (s === 'completed' && v?.accountId) {
-      io.out(`Logged in: account id ${v.accountId}\n`);
-      return 0;
-    }
-    io.err(`Login ${s}${v?.error ? `: ${v.error.message}` : ''}\n`);
-    return 1;
-  }
 }
 
 function ago(d: string | null, now: number): string {

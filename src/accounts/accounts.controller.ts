@@ -11,19 +11,14 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../auth/admin.guard.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { AdminGuard } from '../common/admin-guards.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { parseOrThrow } from '../common/validation.js';
 import { ApiError } from '../common/errors.js';
 import { AccountRefreshError } from './account-errors.js';
-import { AccountsService, type Actor } from './accounts.service.js';
+import { AccountsService } from './accounts.service.js';
+import { actorOf } from './actor.js';
 import { AccountDto, AccountListDto, PatchAccountDto, patchAccountSchema } from './dto/accounts.dto.js';
-
-/** Who to write in the audit log: an admin-scoped key is audited as the key (as the keys/users services do). */
-export function actorOf(auth: RequestAuth | undefined): Actor {
-  if (auth?.kind === 'key') return { type: 'key', id: auth.keyId };
-  return { type: 'user', id: auth?.userId ?? null };
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

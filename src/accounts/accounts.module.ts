@@ -4,8 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { KeyRing } from '../common/crypto.js';
 import { OAuthClient } from './oauth/oauth-client.js';
-import { TokenRefreshService } from './oauth/token-refresh.service.js';
-import { AccountLoginService } from './oauth/account-login.service.js';
+import { TokenRefreshService } from './token-refresh.service.js';
 import { AccountSource } from './account-source.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { AccountsService } from './accounts.service.js';
@@ -16,9 +15,9 @@ import { ACCOUNTS_QUEUE } from './accounts.queue.js';
 import { AccountsMetrics } from './accounts.metrics.js';
 
 /**
- * Accounts and their OAuth tokens (storage, refresh, logins). Global and loaded in every role: the API (pool,
- * upstream 401 recovery, admin) and the worker (refresh jobs, device polling) both need it. HTTP controllers are
- * in AccountsHttpModule (serve role only); BullMQ processors in the worker module.
+ * Accounts and their OAuth tokens (storage, refresh). Global and loaded in every role: the API (pool, upstream
+ * 401 recovery, admin) and the worker (refresh jobs) both need it. HTTP controllers are in AccountsHttpModule
+ * (serve role only); BullMQ processors in the worker module; the login flows in login/ (AccountLoginModule).
  */
 @Global()
 @Module({
@@ -36,7 +35,6 @@ import { AccountsMetrics } from './accounts.metrics.js';
     TokenRefreshService,
     AccountsService,
     { provide: AccountSource, useExisting: AccountsService },
-    AccountLoginService,
     AccountsMetrics,
   ],
   exports: [
@@ -48,7 +46,6 @@ import { AccountsMetrics } from './accounts.metrics.js';
     TokenRefreshService,
     AccountsService,
     AccountSource,
-    AccountLoginService,
     BullModule,
   ],
 })

@@ -24,16 +24,3 @@ export function refreshJobId(accountId: string, dueAtMs: number): string {
 export function devicePollJobId(loginId: string, attempt: number): string {
   return `device-${loginId}-${attempt}`;
 }
-
-/**
- * When the refresh of a token expiring at `expiresAt` is due: `lead` before its expiry — but a token refreshed at
- * `refreshedAt` that lives shorter than the lead would be due the moment it was issued (and refreshed again on
- * every use), so such a token is due at half its life instead.
- */
-export function refreshDueAt(expiresAt: Date, leadSeconds: number, refreshedAt?: Date | null): number {
-  const exp = expiresAt.getTime();
-  let lead = leadSeconds * 1000;
-  const from = refreshedAt?.getTime();
-  if (from !== undefined && from < exp) lead = Math.min(lead, (exp - from) / 2);
-  return exp - lead;
-}

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { decodeTokenClaims } from './oauth/claims.js';
-import { TokenRefreshService, type LoadedAccount } from './oauth/token-refresh.service.js';
+import { TokenRefreshService, type LoadedAccount } from './token-refresh.service.js';
 import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import {
@@ -17,13 +17,10 @@ import { AccountsRepository, type AccountRow, type AuditEntry } from './accounts
 import { AccountEvents } from './account-events.js';
 import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
-import { refreshDueAt } from './accounts.queue.js';
+import { isRefreshDue, type RefreshTiming } from './refresh-due.js';
 import { unavailableDependency } from '../common/dependency-errors.js';
-
-export interface Actor {
-  type: 'user' | 'key' | 'cli' | 'system';
-  id?: string | null;
-}
+import type { Actor } from './actor.js';
+import { toAccountView, type AccountPatch, type AccountView } from './account-view.js';
 
 export interface LoginTokens {
   idToken: string;
@@ -33,72 +30,12 @@ export interface LoginTokens {
 
 export type LoginVia = 'pkce' | 'device' | 'import' | 'cli';
 
-/** What the admin API shows of an account: claims and state, never a token. */
-export interface AccountView {
-  id: string;
-  label: string;
-  enabled: boolean;
-  status: string;
-  statusReason: string | null;
-  priority: number;
-  weight: number;
-  email: string | null;
-  chatgptAccountId: string;
-  chatgptUserId: string;
-  planType: string | null;
-  accessTokenExpiresAt: string | null;
-  lastRefreshAt: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  cooldownUntil: string | null;
-  usageSnapshot: unknown;
-  usageSnapshotAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  today: { requests: number; tokens: number };
-}
-
-export interface AccountPatch {
-  label?: string;
-  enabled?: boolean;
-  priority?: number;
-  weight?: number;
-}
-
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
-
-export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 }): AccountView {
-  return {
-    id: r.id,
-    label: r.label,
-    enabled: r.enabled,
-    status: r.status,
-    statusReason: r.statusReason,
-    priority: r.priority,
-    weight: r.weight,
-    email: r.email,
-    chatgptAccountId: r.chatgptAccountId,
-    chatgptUserId: r.chatgptUserId,
-    planType: r.planType,
-    accessTokenExpiresAt: iso(r.accessTokenExpiresAt),
-    lastRefreshAt: iso(r.lastRefreshAt),
-    lastError: r.lastError,
-    lastErrorAt: iso(r.lastErrorAt),
-    cooldownUntil: iso(r.cooldownUntil),
-    usageSnapshot: r.usageSnapshot ?? null,
-    usageSnapshotAt: iso(r.usageSnapshotAt),
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-    today,
-  };
-}
-
 interface CachedCredentials {
   accessToken: string;
   chatgptAccountId: string;
   expiresAt: number | null;
-  /** When the gateway last refreshed it (a short-lived token is due at half its life, not at once). */
-  refreshedAt: number | null;
+  /** The due rule's input (`refresh-due.ts`): a short-lived token is due at half its life, not at once. */
+  timing: RefreshTiming;
   status: string;
 }
 
@@ -161,7 +98,7 @@ export class AccountsService extends AccountSource {
       accessToken: l.tokens.access_token,
       chatgptAccountId: l.row.chatgptAccountId,
       expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
-      refreshedAt: l.row.lastRefreshAt?.getTime() ?? null,
+      timing: { accessTokenExpiresAt: l.row.accessTokenExpiresAt, lastRefreshAt: l.row.lastRefreshAt },
       status: l.row.status,
     };
     this.creds.set(l.row.id, c);
@@ -191,14 +128,7 @@ export class AccountsService extends AccountSource {
       }
     }
     if (c.status !== 'active') throw new AccountUnavailableError(accountId, c.status);
-    const due =
-      c.expiresAt !== null &&
-      refreshDueAt(
-        new Date(c.expiresAt),
-        this.config.REFRESH_LEAD_SECONDS,
-        c.refreshedAt === null ? null : new Date(c.refreshedAt),
-      ) <= Date.now();
-    if (!due) return this.asCredentials(accountId, c);
+    if (!isRefreshDue(c.timing, this.config.REFRESH_LEAD_SECONDS)) return this.asCredentials(accountId, c);
     try {
       return this.asCredentials(
         accountId,
@@ -244,8 +174,7 @@ export class AccountsService extends AccountSource {
     await this.repo.setStatus(accountId, status, reason);
     await this.audit(actor, 'account.status_changed', accountId, { from: before.status, to: status, reason });
     await this.events.publish(accountId);
-    if (status === 'active')
-      await this.scheduler.schedule(accountId, before.accessTokenExpiresAt).catch(() => null);
+    if (status === 'active') await this.scheduler.schedule(accountId, before).catch(() => null);
   }
 
   async recordUsageSnapshot(accountId: string, snapshot: Record<string, unknown>): Promise<void> {
@@ -345,7 +274,7 @@ export class AccountsService extends AccountSource {
         });
       }
       await this.events.publish(id);
-      await this.scheduler.schedule(id, claims.accessTokenExpiresAt).catch((err) => {
+      await this.scheduler.schedule(id, row).catch((err) => {
         this.logger.warn(
           { accountId: id, err: (err as Error).message },
           'could not schedule refresh (the sweep will)',
@@ -389,8 +318,7 @@ export class AccountsService extends AccountSource {
     const row = await this.repo.update(id, patch);
     await this.audit(actor, 'account.updated', id, { ...patch });
     await this.events.publish(id);
-    if (patch.enabled === true && !before.enabled)
-      await this.scheduler.schedule(id, row.accessTokenExpiresAt).catch(() => null);
+    if (patch.enabled === true && !before.enabled) await this.scheduler.schedule(id, row).catch(() => null);
     return this.get(row.id);
   }
 

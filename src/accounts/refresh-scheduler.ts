@@ -11,14 +11,14 @@ import {
   ACCOUNTS_QUEUE,
   JOB_REFRESH,
   JOB_SWEEP,
-  refreshDueAt,
   refreshJobId,
   SWEEP_SCHEDULER_ID,
   type RefreshJobData,
 } from './accounts.queue.js';
+import { refreshDueAt, type RefreshTiming } from './refresh-due.js';
 
 /**
- * Proactive refresh jobs (BullMQ): one delayed job per account at `expiry − REFRESH_LEAD_SECONDS`, id
+ * Proactive refresh jobs (BullMQ): one delayed job per account when its token is due (`refresh-due.ts`), id
  * `refresh-<account>-<dueAt>` so adding the same schedule twice (two replicas, the sweep) is a no-op. A new
  * schedule (after a refresh or a login) replaces the previous delayed job. Transient failures retry with BullMQ's
  * exponential backoff with jitter; failed and completed jobs are removed so the sweep can re-create them.
@@ -44,14 +44,10 @@ export class RefreshScheduler {
     return this.redis.key('accounts', 'refresh-job', accountId);
   }
 
-  /** Schedules (or re-schedules) the refresh job of an account whose access token expires at `expiresAt`. */
-  async schedule(
-    accountId: string,
-    expiresAt: Date | null,
-    refreshedAt: Date | null = null,
-  ): Promise<string | null> {
-    if (!expiresAt) return null;
-    const dueAt = refreshDueAt(expiresAt, this.config.REFRESH_LEAD_SECONDS, refreshedAt);
+  /** Schedules (or re-schedules) the refresh job of an account, when its token is due (`refresh-due.ts`). */
+  async schedule(accountId: string, t: RefreshTiming): Promise<string | null> {
+    if (!t.accessTokenExpiresAt) return null;
+    const dueAt = refreshDueAt(t.accessTokenExpiresAt, this.config.REFRESH_LEAD_SECONDS, t.lastRefreshAt);
     const jobId = refreshJobId(accountId, dueAt);
     const data: RefreshJobData = { accountId, dueAt };
     await this.queue.add(JOB_REFRESH, data, {
@@ -117,7 +113,8 @@ export class RefreshScheduler {
           exp = jwtExpiry(this.cipher.open(full.id, full.credentials, full.credentialsKeyId).access_token);
           if (exp) await this.repo.update(r.id, { accessTokenExpiresAt: exp });
         }
-        if (await this.schedule(r.id, exp, r.lastRefreshAt)) scheduled++;
+        if (await this.schedule(r.id, { accessTokenExpiresAt: exp, lastRefreshAt: r.lastRefreshAt }))
+          scheduled++;
       } catch (err) {
         this.logger.warn(
           { accountId: r.id, err: (err as Error).message },

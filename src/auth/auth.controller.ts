@@ -1,19 +1,21 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from './auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
 import { isSameOrigin } from './csrf.js';
-import { loginSchema } from '../keys/dto/keys.dto.js';
-import { UserGuard } from './admin.guard.js';
-import { KeysRepository } from '../keys/keys.repository.js';
+import { loginSchema } from './dto/users.dto.js';
+import { UserGuard } from '../common/admin-guards.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { UsersRepository } from './users.repository.js';
 import { SignInService } from './sign-in.service.js';
 import { SessionsService } from './sessions.service.js';
 import { presentUser } from './users.service.js';
+import { LoggedOutDto, LoginBodyDto, SignedInDto, WhoAmIDto } from './dto/users.response.js';
 
 @ApiTags('auth')
 @Controller('admin/api/auth')
@@ -21,7 +23,8 @@ export class AuthController {
   constructor(
     private readonly login: SignInService,
     private readonly sessions: SessionsService,
-    private readonly repo: KeysRepository,
+    private readonly repo: UsersRepository,
+    private readonly auditLog: AuditRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -32,6 +35,8 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with email and password; sets the session cookie' })
+  @ApiBody({ type: LoginBodyDto })
+  @ApiOkResponse({ type: SignedInDto })
   async signIn(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -58,6 +63,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiCookieAuth('cg_session')
   @ApiOperation({ summary: 'End the session' })
+  @ApiOkResponse({ type: LoggedOutDto })
   async signOut(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (sid) {
@@ -70,7 +76,7 @@ export class AuthController {
       const s = await this.sessions.get(sid);
       await this.sessions.destroy(sid);
       if (s)
-        await this.repo.audit({
+        await this.auditLog.audit({
           actorType: 'user',
           actorId: s.userId,
           action: 'auth.logout',
@@ -87,6 +93,7 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiCookieAuth('cg_session')
   @ApiOperation({ summary: 'Who is signed in' })
+  @ApiOkResponse({ type: WhoAmIDto })
   async me(@CurrentAuth() auth: RequestAuth) {
     const user = await this.repo.findUser(auth.userId);
     if (!user) throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');

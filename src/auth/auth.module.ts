@@ -1,10 +1,11 @@
 import { Global, Module } from '@nestjs/common';
-import { AdminAuthenticator, AdminGuard, UserGuard } from './admin.guard.js';
+import { AdminAuthentication, AdminGuard, UserGuard } from '../common/admin-guards.js';
+import { AdminAuthenticator } from './admin-authenticator.js';
 import { AuthController } from './auth.controller.js';
 import { SessionsService } from './sessions.service.js';
-import { SettingsService } from './settings.service.js';
 import { SignInService } from './sign-in.service.js';
-import { SettingsController, UsersController } from './users.controller.js';
+import { UsersController } from './users.controller.js';
+import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 /**
@@ -14,16 +15,25 @@ import { UsersService } from './users.service.js';
  */
 @Global()
 @Module({
-  controllers: [AuthController, UsersController, SettingsController],
+  controllers: [AuthController, UsersController],
   providers: [
+    UsersRepository,
     SessionsService,
-    SettingsService,
     UsersService,
     SignInService,
     AdminAuthenticator,
+    { provide: AdminAuthentication, useExisting: AdminAuthenticator },
     AdminGuard,
     UserGuard,
   ],
-  exports: [SessionsService, SettingsService, UsersService, AdminAuthenticator, AdminGuard, UserGuard],
+  exports: [
+    UsersRepository,
+    SessionsService,
+    UsersService,
+    AdminAuthenticator,
+    AdminAuthentication,
+    AdminGuard,
+    UserGuard,
+  ],
 })
 export class AuthModule {}

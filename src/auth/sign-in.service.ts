@@ -5,7 +5,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { RedisService } from '../redis/redis.service.js';
-import { KeysRepository } from '../keys/keys.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { UsersRepository } from './users.repository.js';
 import { dummyHash, verifyPassword } from './password.js';
 import { SessionsService } from './sessions.service.js';
 import { presentUser } from './users.service.js';
@@ -53,7 +54,8 @@ export class SignInService {
   private readonly r: SignInRedis;
 
   constructor(
-    private readonly repo: KeysRepository,
+    private readonly repo: UsersRepository,
+    private readonly auditLog: AuditRepository,
     private readonly sessions: SessionsService,
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -85,7 +87,7 @@ export class SignInService {
     const user = await this.repo.findUserByEmail(normalized);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok || user.disabled) {
-      await this.repo.audit({
+      await this.auditLog.audit({
         actorType: 'anonymous',
         action: 'auth.login_failed',
         targetType: 'user',
@@ -96,7 +98,7 @@ export class SignInService {
     }
     await this.redis.client.multi().del(pairKey).decr(ipKey).exec();
     const sid = await this.sessions.create(user.id);
-    await this.repo.audit({
+    await this.auditLog.audit({
       actorType: 'user',
       actorId: user.id,
       action: 'auth.login',

@@ -1,10 +1,25 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from './auth-context.js';
-import { createUserSchema, settingsSchema, updateUserSchema } from '../keys/dto/keys.dto.js';
-import { AdminGuard } from './admin.guard.js';
-import { SettingsService } from './settings.service.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
+import { createUserSchema, updateUserSchema } from './dto/users.dto.js';
+import {
+  CreateUserBodyDto,
+  DeletedUserDto,
+  UpdatedUserDto,
+  UpdateUserBodyDto,
+  UserDto,
+  UserListDto,
+} from './dto/users.response.js';
+import { AdminGuard } from '../common/admin-guards.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('users')
@@ -17,6 +32,7 @@ export class UsersController {
 
   @Get()
   @ApiOperation({ summary: 'List users' })
+  @ApiOkResponse({ type: UserListDto })
   async list() {
     return { object: 'list', data: await this.users.list() };
   }
@@ -27,6 +43,8 @@ export class UsersController {
     description:
       'Creating an admin needs a signed-in session and your own password in `currentPassword` (403 `session_required` with an API key).',
   })
+  @ApiBody({ type: CreateUserBodyDto })
+  @ApiCreatedResponse({ type: UserDto })
   create(@CurrentAuth() auth: RequestAuth, @Body() body: unknown) {
     return this.users.create(auth, parseOrThrow(createUserSchema, body));
   }
@@ -39,34 +57,16 @@ export class UsersController {
       "`password` ends the user's sessions (yours except this one when it is your own); add `revokeKeys: true` to revoke all of their keys too. " +
       "Promoting to admin or setting an admin's password needs a signed-in session and your own password in `currentPassword`.",
   })
+  @ApiBody({ type: UpdateUserBodyDto })
+  @ApiOkResponse({ type: UpdatedUserDto })
   update(@CurrentAuth() auth: RequestAuth, @Param('id') id: string, @Body() body: unknown) {
     return this.users.update(auth, id, parseOrThrow(updateUserSchema, body));
   }
 
   @Delete(':id')
   @ApiOperation({ summary: "Delete a user; revokes the user's keys" })
+  @ApiOkResponse({ type: DeletedUserDto })
   remove(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
     return this.users.remove(auth, id);
-  }
-}
-
-@ApiTags('settings')
-@ApiBearerAuth()
-@ApiCookieAuth('cg_session')
-@UseGuards(AdminGuard)
-@Controller('admin/api/settings')
-export class SettingsController {
-  constructor(private readonly settings: SettingsService) {}
-
-  @Get()
-  @ApiOperation({ summary: 'Runtime settings' })
-  get() {
-    return this.settings.all();
-  }
-
-  @Put()
-  @ApiOperation({ summary: 'Change settings (members_can_create_keys)' })
-  put(@CurrentAuth() auth: RequestAuth, @Body() body: unknown) {
-    return this.settings.update(auth, parseOrThrow(settingsSchema, body));
   }
 }

@@ -2,14 +2,16 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from './auth-context.js';
+import { limitsOf, type RequestAuth } from '../common/auth-context.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
-import { KeysRepository, type UserRow } from '../keys/keys.repository.js';
+import { KeysRepository } from '../keys/keys.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { UsersRepository, type UserRow } from './users.repository.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
-import { UUID, type CreateUserInput, type UpdateUserInput } from '../keys/dto/keys.dto.js';
+import { UUID } from '../common/validation.js';
+import type { CreateUserInput, UpdateUserInput } from './dto/users.dto.js';
 import { SessionsService } from './sessions.service.js';
 import { RedisService } from '../redis/redis.service.js';
-import { limitsOf } from '../keys/key-cache.service.js';
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'P2002';
@@ -20,7 +22,9 @@ function isUniqueViolation(err: unknown): boolean {
 export class UsersService implements OnApplicationBootstrap {
   private readonly logger = new Logger('users');
   constructor(
-    private readonly repo: KeysRepository,
+    private readonly repo: UsersRepository,
+    private readonly keys: KeysRepository,
+    private readonly auditLog: AuditRepository,
     private readonly cache: KeyCacheService,
     private readonly sessions: SessionsService,
     private readonly redis: RedisService,
@@ -44,7 +48,7 @@ export class UsersService implements OnApplicationBootstrap {
         role: 'admin',
         passwordHash: await hashPassword(password),
       });
-      await this.repo.audit({
+      await this.auditLog.audit({
         actorType: 'system',
         action: 'user.bootstrap_admin',
         targetType: 'user',
@@ -110,7 +114,7 @@ export class UsersService implements OnApplicationBootstrap {
       dailyTokenQuota: bigint(input.dailyTokenQuota),
       monthlyTokenQuota: bigint(input.monthlyTokenQuota),
     });
-    const revoked = input.password && input.revokeKeys ? await this.repo.revokeUserKeys(id) : [];
+    const revoked = input.password && input.revokeKeys ? await this.keys.revokeUserKeys(id) : [];
     for (const hash of revoked) await this.cache.invalidate({ hash });
     await this.cache.invalidate({ userId: id });
     if (input.disabled || (input.role === 'member' && user.role === 'admin') || input.password) {
@@ -173,7 +177,7 @@ export class UsersService implements OnApplicationBootstrap {
   async remove(actor: RequestAuth, id: string) {
     await this.find(id);
     if (id === actor.userId) throw ApiError.badRequest('You cannot delete yourself.', null, 'self_lockout');
-    const hashes = await this.repo.revokeUserKeys(id);
+    const hashes = await this.keys.revokeUserKeys(id);
     await this.repo.deleteUser(id);
     for (const hash of hashes) await this.cache.invalidate({ hash });
     await this.cache.invalidate({ userId: id });
@@ -189,7 +193,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   private async audit(actor: RequestAuth, action: string, userId: string, details: Record<string, unknown>) {
-    await this.repo.audit({
+    await this.auditLog.audit({
       actorType: actor.kind === 'key' ? 'key' : 'user',
       actorId: actor.kind === 'key' ? actor.keyId : actor.userId,
       action,

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiKeyGuard } from '../keys/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { bodyBytes, ClientRelay } from '../gateway/relay.js';
 import { relayEvents, WHOLE_STREAM } from '../gateway/relay-events.js';

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config/config.schema.js';
-import { accountsReencrypt, authLogin, authStatus } from '../accounts/accounts.cli.js';
+import { accountsReencrypt, authStatus } from '../accounts/accounts.cli.js';
+import { authLogin } from '../accounts/login/login.cli.js';
 
 /**
  * Admin CLI subcommands (e.g. `auth login`, `auth status`). Each feature adds its commands to COMMANDS.

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ApiError } from './errors.js';
 
 /**
@@ -29,3 +29,15 @@ export function formatPath(path: (string | number | symbol)[]): string {
   }
   return out;
 }
+
+/** Free text stored in Postgres: no NUL or other control characters (a NUL would fail the insert). */
+const hasControl = (v: string) => [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !hasControl(v), 'must not contain control characters');
+/** rpm/tpm are Int4 columns; token quotas Int8 but read back as JS numbers. */
+export const limitValue = z.number().int().positive().max(2_147_483_647).nullable().optional();
+export const quotaValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional();
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { RedisService } from '../redis/redis.service.js';
 import { idBytes } from '../common/random.js';
 

@@ -1,4 +1,4 @@
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import type { UpstreamEvent } from '../upstream/events.js';
 
 /** What the pipeline gives back to a model route once an account has started answering. */

@@ -1,10 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { KeyCacheService, type CachedKey } from './key-cache.service.js';
 import { extractKey, hashKey, isWellFormedKey } from './key-format.js';
-import { PassportRunner } from '../auth/passport-runner.js';
+import { PassportRunner } from '../common/passport-runner.js';
 
 /** Resolves a virtual key to RequestAuth, or null when it is unusable (unknown, revoked, expired, user disabled). */
 export async function authenticateKey(

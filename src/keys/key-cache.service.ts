@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import type { Redis } from 'ioredis';
 import { RedisService } from '../redis/redis.service.js';
 import { KeysRepository, type KeyRow } from './keys.repository.js';
-import type { RequestAuth } from '../auth/auth-context.js';
+import { limitsOf, type RequestAuth } from '../common/auth-context.js';
 
 /** What the hot path needs of a key, cached in memory by the key's hash. */
 export interface CachedKey {
@@ -171,20 +171,5 @@ export function toCached(row: KeyRow): CachedKey {
     userLimits: limitsOf(row.user),
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     revoked: row.revokedAt !== null,
-  };
-}
-
-/** Limit columns (keys and users share the names) as numbers; null when none is set. */
-export function limitsOf(r: {
-  rpm: number | null;
-  tpm: number | null;
-  dailyTokenQuota: bigint | null;
-  monthlyTokenQuota: bigint | null;
-}): RequestAuth['limits'] {
-  return {
-    rpm: r.rpm,
-    tpm: r.tpm,
-    dailyTokenQuota: r.dailyTokenQuota === null ? null : Number(r.dailyTokenQuota),
-    monthlyTokenQuota: r.monthlyTokenQuota === null ? null : Number(r.monthlyTokenQuota),
   };
 }

@@ -4,14 +4,15 @@ import { KeyCacheService } from './key-cache.service.js';
 import { KeysController } from './keys.controller.js';
 import { KeysRepository } from './keys.repository.js';
 import { KeysService } from './keys.service.js';
+import { MeController } from './me.controller.js';
 
 /**
  * Virtual keys (`sk-cg-…`): storage, the in-memory key cache with pub/sub invalidation, the admin/member key API
- * and the API-key guard every `/v1` route uses. Global so `@UseGuards(ApiKeyGuard)` works from any module.
+ * the API-key guard every `/v1` route uses and `/v1/me` (the calling key's limits and usage). Global so `@UseGuards(ApiKeyGuard)` works from any module.
  */
 @Global()
 @Module({
-  controllers: [KeysController],
+  controllers: [KeysController, MeController],
   providers: [KeysRepository, KeyCacheService, KeysService, ApiKeyGuard],
   exports: [KeyCacheService, KeysRepository, ApiKeyGuard],
 })

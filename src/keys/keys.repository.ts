@@ -19,7 +19,7 @@ const keyWithUser = {
   },
 } as const;
 
-/** The only Prisma door for users, keys, settings and audit logs. */
+/** The Prisma door for the api_keys table (each row with its owner's columns the key cache needs). */
 @Injectable()
 export class KeysRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -66,50 +66,13 @@ export class KeysRepository {
       await this.prisma.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });
   }
 
-  findUser(id: string) {
-    return this.prisma.user.findUnique({ where: { id } });
-  }
-  findUserByEmail(email: string) {
-    return this.prisma.user.findUnique({ where: { email } });
-  }
-  listUsers() {
-    return this.prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
-  }
-  createUser(data: Prisma.UserCreateInput) {
-    return this.prisma.user.create({ data });
-  }
-  updateUser(id: string, data: Prisma.UserUpdateInput) {
-    return this.prisma.user.update({ where: { id }, data });
-  }
-  deleteUser(id: string) {
-    return this.prisma.user.delete({ where: { id } });
+  /** The user a new key would belong to, as the key rows see it (read only; users are written by auth/). */
+  findOwner(userId: string) {
+    return this.prisma.user.findUnique({ where: { id: userId }, select: keyWithUser.user.select });
   }
   countActiveKeys(userId: string) {
     return this.prisma.apiKey.count({ where: { userId, revokedAt: null } });
   }
-  countAdmins() {
-    return this.prisma.user.count({ where: { role: 'admin', disabled: false } });
-  }
-
-  async getSetting(key: string): Promise<unknown> {
-    const s = await this.prisma.setting.findUnique({ where: { key } });
-    return s?.value;
-  }
-  setSetting(key: string, value: Prisma.InputJsonValue) {
-    return this.prisma.setting.upsert({ where: { key }, create: { key, value }, update: { value } });
-  }
-
-  audit(entry: {
-    actorType: string;
-    actorId?: string | null;
-    action: string;
-    targetType?: string | null;
-    targetId?: string | null;
-    details?: Prisma.InputJsonValue;
-  }) {
-    return this.prisma.auditLog.create({ data: entry });
-  }
 }
 
 export type KeyRow = NonNullable<Awaited<ReturnType<KeysRepository['findKeyByHash']>>>;
-export type UserRow = NonNullable<Awaited<ReturnType<KeysRepository['findUser']>>>;

@@ -3,13 +3,14 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { isModelAllowed } from './model-access.js';
 import { ApiError } from '../common/errors.js';
-import { LimitsService } from '../limits/limits.service.js';
-import type { RequestAuth } from '../auth/auth-context.js';
-import { KeyCacheService, limitsOf } from './key-cache.service.js';
+import { limitsOf, type RequestAuth } from '../common/auth-context.js';
+import { KeyCacheService } from './key-cache.service.js';
 import { displayPrefix, generateKey, hashKey } from './key-format.js';
 import { KeysRepository, type KeyRow } from './keys.repository.js';
-import { UUID, type CreateKeyInput, type UpdateKeyInput } from './dto/keys.dto.js';
-import { SettingsService } from '../auth/settings.service.js';
+import { UUID } from '../common/validation.js';
+import type { CreateKeyInput, UpdateKeyInput } from './dto/keys.dto.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 
 /** Virtual keys: create (plain key returned once), list, update, revoke, rotate; members only their own `api` keys. */
 @Injectable()
@@ -18,8 +19,8 @@ export class KeysService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: KeysRepository,
     private readonly cache: KeyCacheService,
-    private readonly limits: LimitsService,
     private readonly settings: SettingsService,
+    private readonly auditLog: AuditRepository,
   ) {}
 
   private async assertMemberMayManage(actor: RequestAuth): Promise<void> {
@@ -36,12 +37,11 @@ export class KeysService {
     await this.assertMemberMayManage(actor);
     const owner = this.isAdmin(actor) ? userId : actor.userId;
     const rows = await this.repo.listKeys({ userId: owner });
-    return Promise.all(rows.map(async (r) => ({ ...present(r), usage: await this.limits.usage(r.id) })));
+    return rows.map(present);
   }
 
   async get(actor: RequestAuth, id: string) {
-    const row = await this.owned(actor, id);
-    return { ...present(row), usage: await this.limits.usage(row.id) };
+    return present(await this.owned(actor, id));
   }
 
   async create(actor: RequestAuth, input: CreateKeyInput) {
@@ -52,7 +52,7 @@ export class KeysService {
       throw ApiError.forbidden('Members create keys only for themselves.');
     if (!admin && input.scope === 'admin')
       throw ApiError.forbidden('Members cannot create admin keys.', 'admin_required');
-    const owner = await this.repo.findUser(userId);
+    const owner = await this.repo.findOwner(userId);
     if (!owner) throw ApiError.notFound('No such user.', 'userId');
     if ((await this.repo.countActiveKeys(userId)) >= this.config.MAX_KEYS_PER_USER)
       throw ApiError.conflict(
@@ -151,7 +151,7 @@ export class KeysService {
   }
 
   private async audit(actor: RequestAuth, action: string, keyId: string, details: Record<string, unknown>) {
-    await this.repo.audit({
+    await this.auditLog.audit({
       actorType: actor.kind === 'key' ? 'key' : 'user',
       actorId: actor.kind === 'key' ? actor.keyId : actor.userId,
       action,

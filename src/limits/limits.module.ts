@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { LimitsService } from './limits.service.js';
-import { MeController } from './me.controller.js';
 
 @Global()
-@Module({ providers: [LimitsService], exports: [LimitsService], controllers: [MeController] })
+@Module({ providers: [LimitsService], exports: [LimitsService] })
 export class LimitsModule {}

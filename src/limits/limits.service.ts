@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../common/errors.js';
 import { RedisService } from '../redis/redis.service.js';
-import type { KeyLimits, RequestAuth } from '../auth/auth-context.js';
+import type { KeyLimits, RequestAuth } from '../common/auth-context.js';
 import { formatReset, period } from './limit-math.js';
 
 /**

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { ApiKeyGuard } from '../keys/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import { LimitsService } from '../limits/limits.service.js';
 import { ModelsService } from './models.service.js';

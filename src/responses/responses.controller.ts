@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/errors.js';
 import { ApiKeyGuard } from '../keys/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { classifyFailure } from '../upstream/classify.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { bodyBytes, ClientRelay } from '../gateway/relay.js';

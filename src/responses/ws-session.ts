@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import type { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { relayEvents, type EventSink } from '../gateway/relay-events.js';

@@ -1,15 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { UserDto } from '../auth/dto/users.response.js';
 
 /** OpenAPI shapes of the web admin's endpoints (docs and the generated client; validation is zod). */
-export class UserDto {
-  @ApiProperty() id!: string;
-  @ApiProperty() email!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty({ enum: ['admin', 'member'] }) role!: 'admin' | 'member';
-  @ApiProperty() disabled!: boolean;
-  @ApiProperty() hasPassword!: boolean;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-}
+export { UserDto };
 
 export class UsageWindowDto {
   @ApiProperty() usedPercent!: number;

@@ -14,10 +14,10 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
-import { AdminGuard, UserGuard } from '../auth/admin.guard.js';
-import { KeysRepository } from '../keys/keys.repository.js';
-import { MEMBERS_CAN_CREATE_KEYS } from '../auth/settings.service.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
+import { AdminGuard, UserGuard } from '../common/admin-guards.js';
+import { UsersRepository } from '../auth/users.repository.js';
+import { SettingsService } from '../settings/settings.service.js';
 import { presentUser } from '../auth/users.service.js';
 import { UsageService } from '../usage/usage.service.js';
 import { ModelsService } from '../models/models.service.js';
@@ -109,7 +109,8 @@ const csvCell = (v: unknown) => {
 export class InsightsController {
   constructor(
     private readonly insights: InsightsRepository,
-    private readonly keys: KeysRepository,
+    private readonly users: UsersRepository,
+    private readonly settings: SettingsService,
     private readonly usage: UsageService,
     private readonly models: ModelsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -120,9 +121,9 @@ export class InsightsController {
   @ApiOperation({ summary: 'Who is signed in and what the web admin may show them' })
   @ApiOkResponse({ type: UiContextDto })
   async context(@CurrentAuth() auth: RequestAuth): Promise<UiContextDto> {
-    const user = await this.keys.findUser(auth.userId);
+    const user = await this.users.findUser(auth.userId);
     if (!user) throw ApiError.unauthorized('Your session expired. Sign in again.', 'session_expired');
-    const membersCanCreateKeys = (await this.keys.getSetting(MEMBERS_CAN_CREATE_KEYS)) === true;
+    const membersCanCreateKeys = await this.settings.membersCanCreateKeys();
     return {
       user: presentUser(user),
       canManageKeys: isAdmin(auth) || membersCanCreateKeys,

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import { RedisService } from '../redis/redis.service.js';
-import { KeysRepository } from '../keys/keys.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { hashPassword } from '../auth/password.js';
 import { presentUser } from '../auth/users.service.js';
 
@@ -27,7 +27,7 @@ export class SetupService implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly prisma: PrismaService,
     private readonly redis: RedisService,
-    private readonly repo: KeysRepository,
+    private readonly repo: AuditRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -2,8 +2,8 @@ import { OnApplicationBootstrap, OnApplicationShutdown, Logger } from '@nestjs/c
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { RefreshScheduler } from '../accounts/refresh-scheduler.js';
-import { TokenRefreshService } from '../accounts/oauth/token-refresh.service.js';
-import { AccountLoginService } from '../accounts/oauth/account-login.service.js';
+import { TokenRefreshService } from '../accounts/token-refresh.service.js';
+import { AccountLoginService } from '../accounts/login/account-login.service.js';
 import {
   AccountNotFoundError,
   AccountRefreshError,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccountLoginModule } from '../accounts/login/login.module.js';
 import { AccountsProcessor } from './accounts.processor.js';
 import { QueueMetrics } from './queue.metrics.js';
 
@@ -7,5 +8,5 @@ import { QueueMetrics } from './queue.metrics.js';
  * never by `serve`, so API replicas and worker replicas scale separately. Feature modules export their processor
  * providers and this module lists them.
  */
-@Module({ imports: [], providers: [AccountsProcessor, QueueMetrics] })
+@Module({ imports: [AccountLoginModule], providers: [AccountsProcessor, QueueMetrics] })
 export class WorkerModule {}

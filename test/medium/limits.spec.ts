@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestAuth } from '../../src/auth/auth-context.js';
+import type { RequestAuth } from '../../src/common/auth-context.js';
 import { ApiError } from '../../src/common/errors.js';
 import { LimitsService } from '../../src/limits/limits.service.js';
 import { startServices, type Services } from '../support/medium.js';

@@ -1,9 +1,9 @@
 import { AppShell, Burger, Button, Group, NavLink, Stack, Text, Title, VisuallyHidden } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Navigate, NavLink as RouterLink, Route, Routes, useLocation, useNavigate } from 'react-router';
-import { api, ApiFailure, request, setUnauthorizedHandler, unwrap, type Schemas } from './api/client';
+import { api, ApiFailure, setUnauthorizedHandler, unwrap } from './api/client';
 import { ErrorState, Loading } from './components/ui';
 import { AccountsPage } from './pages/Accounts';
 import { AuditPage } from './pages/Audit';
@@ -13,16 +13,7 @@ import { FirstRunPage, SetupPage } from './pages/Setup';
 import { SignInPage } from './pages/SignIn';
 import { UsagePage } from './pages/Usage';
 import { UsersPage } from './pages/Users';
-
-export type UiContext = Schemas['UiContextDto'];
-const SessionContext = createContext<UiContext | null>(null);
-
-/** The signed-in user and what they may do (inside the shell only). */
-export function useSession(): UiContext {
-  const s = useContext(SessionContext);
-  if (!s) throw new Error('useSession outside the signed-in app');
-  return s;
-}
+import { SessionContext, useSession } from './session';
 
 export function App() {
   const location = useLocation();
@@ -102,7 +93,7 @@ function Shell({ onSignedOut }: { onSignedOut: (msg: string) => void }) {
   const admin = session.user.role === 'admin';
   const nav = admin ? ADMIN_NAV : MEMBER_NAV;
   const signOut = async () => {
-    await request('POST', '/admin/api/auth/logout').catch(() => undefined);
+    await unwrap(api.POST('/admin/api/auth/logout')).catch(() => undefined);
     onSignedOut('You signed out.');
     void navigate('/');
   };

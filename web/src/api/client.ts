@@ -5,6 +5,11 @@ import type { components, paths } from './schema';
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
 
 export type Schemas = components['schemas'];
+/** Names the pages use for the admin API's shapes (all generated from the server's response DTOs). */
+export type KeyLimits = Schemas['LimitsDto'];
+export type KeyView = Schemas['KeyWithUsageDto'];
+export type CreatedKey = Schemas['CreatedKeyDto'];
+export type UserView = Schemas['UserDto'];
 
 /** An API error in OpenAI's envelope, with the HTTP status. */
 export class ApiFailure extends Error {
@@ -48,33 +53,6 @@ export async function unwrap<T>(
   }
   if (!r.response.ok) throw failureOf(r.response.status, r.error);
   return r.data as NonNullable<T>;
-}
-
-/**
- * For admin endpoints whose request/response bodies the OpenAPI document does not describe yet (keys, users,
- * settings): same envelope handling, types from ./types.ts.
- */
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiFailure(0, 'The gateway cannot be reached. Check your connection and try again.');
-  }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (!res.ok) throw failureOf(res.status, json);
-  return json as T;
 }
 
 export function messageOf(err: unknown): string {

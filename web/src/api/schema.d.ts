@@ -4,6 +4,24 @@
  */
 
 export interface paths {
+    "/admin/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runtime settings */
+        get: operations["SettingsController_get"];
+        /** Change settings (members_can_create_keys) */
+        put: operations["SettingsController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/auth/login": {
         parameters: {
             query?: never;
@@ -95,24 +113,6 @@ export interface paths {
          * @description Limits: `rpm`, `tpm`, `dailyTokenQuota`, `monthlyTokenQuota` (positive integers; null clears), shared by all of the user's keys. `password` ends the user's sessions (yours except this one when it is your own); add `revokeKeys: true` to revoke all of their keys too. Promoting to admin or setting an admin's password needs a signed-in session and your own password in `currentPassword`.
          */
         patch: operations["UsersController_update"];
-        trace?: never;
-    };
-    "/admin/api/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Runtime settings */
-        get: operations["SettingsController_get"];
-        /** Change settings (members_can_create_keys) */
-        put: operations["SettingsController_put"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/admin/api/keys": {
@@ -464,6 +464,204 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        SettingsDto: {
+            /** @description Members may list and create their own api keys */
+            members_can_create_keys: boolean;
+        };
+        SettingsBodyDto: {
+            members_can_create_keys?: boolean;
+        };
+        LoginBodyDto: {
+            email: string;
+            password: string;
+        };
+        LimitsDto: {
+            /** @description Requests per minute */
+            rpm: number | null;
+            /** @description Tokens per minute */
+            tpm: number | null;
+            dailyTokenQuota: number | null;
+            monthlyTokenQuota: number | null;
+        };
+        UserDto: {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            disabled: boolean;
+            hasPassword: boolean;
+            /** @description Shared by all of the user's keys */
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        SignedInDto: {
+            user: components["schemas"]["UserDto"];
+        };
+        LoggedOutDto: {
+            ok: boolean;
+        };
+        WhoAmIDto: {
+            user: components["schemas"]["UserDto"];
+            /** @enum {string} */
+            via: "key" | "session";
+            /** @enum {string|null} */
+            scope: "api" | "admin" | null;
+        };
+        UserListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["UserDto"][];
+        };
+        CreateUserBodyDto: {
+            email: string;
+            name?: string;
+            /** @enum {string} */
+            role?: "admin" | "member";
+            password?: string;
+            /** @description Your own password (creating an admin) */
+            currentPassword?: string;
+        };
+        UpdateUserBodyDto: {
+            rpm?: number | null;
+            tpm?: number | null;
+            dailyTokenQuota?: number | null;
+            monthlyTokenQuota?: number | null;
+            name?: string;
+            /** @enum {string} */
+            role?: "admin" | "member";
+            disabled?: boolean;
+            password?: string;
+            /** @description With password: also revoke every key of the user */
+            revokeKeys?: boolean;
+            /** @description Your own password (promoting, setting an admin's password) */
+            currentPassword?: string;
+        };
+        UpdatedUserDto: {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            disabled: boolean;
+            hasPassword: boolean;
+            /** @description Shared by all of the user's keys */
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            createdAt: string;
+            /** @description With revokeKeys: how many keys were revoked */
+            revokedKeys?: number;
+        };
+        DeletedUserDto: {
+            id: string;
+            deleted: boolean;
+        };
+        KeyOwnerDto: {
+            id: string;
+            email: string;
+            name: string;
+        };
+        KeyUsageDto: {
+            requestsThisMinute: number;
+            tokensThisMinute: number;
+            tokensToday: number;
+            tokensThisMonth: number;
+        };
+        KeyWithUsageDto: {
+            id: string;
+            name: string;
+            /** @description The first characters of the key, for recognising it */
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            owner: components["schemas"]["KeyOwnerDto"];
+            /** @description Empty: every model */
+            allowedModels: string[];
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            usage: components["schemas"]["KeyUsageDto"];
+        };
+        KeyListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["KeyWithUsageDto"][];
+        };
+        CreateKeyBodyDto: {
+            rpm?: number | null;
+            tpm?: number | null;
+            dailyTokenQuota?: number | null;
+            monthlyTokenQuota?: number | null;
+            name?: string;
+            /** @description Admins: the owner (default: yourself) */
+            userId?: string;
+            /** @enum {string} */
+            scope?: "api" | "admin";
+            allowedModels?: string[];
+            /** Format: date-time */
+            expiresAt?: string | null;
+        };
+        CreatedKeyDto: {
+            id: string;
+            name: string;
+            /** @description The first characters of the key, for recognising it */
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            owner: components["schemas"]["KeyOwnerDto"];
+            /** @description Empty: every model */
+            allowedModels: string[];
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The full key, shown this once */
+            key: string;
+            /** @description Rotate: the id of the key this one replaces */
+            replaces?: string;
+        };
+        UpdateKeyBodyDto: {
+            rpm?: number | null;
+            tpm?: number | null;
+            dailyTokenQuota?: number | null;
+            monthlyTokenQuota?: number | null;
+            name?: string;
+            allowedModels?: string[];
+            /** Format: date-time */
+            expiresAt?: string | null;
+        };
+        KeyDto: {
+            id: string;
+            name: string;
+            /** @description The first characters of the key, for recognising it */
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            owner: components["schemas"]["KeyOwnerDto"];
+            /** @description Empty: every model */
+            allowedModels: string[];
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
         OAuthStartDto: {
             loginId: string;
             authorizeUrl: string;
@@ -570,17 +768,6 @@ export interface components {
             email: string;
             password: string;
             name?: string;
-        };
-        UserDto: {
-            id: string;
-            email: string;
-            name: string;
-            /** @enum {string} */
-            role: "admin" | "member";
-            disabled: boolean;
-            hasPassword: boolean;
-            /** Format: date-time */
-            createdAt: string;
         };
         SetupResultDto: {
             user: components["schemas"]["UserDto"];
@@ -735,7 +922,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    AuthController_signIn: {
+    SettingsController_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -748,7 +935,55 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SettingsDto"];
+                };
+            };
+        };
+    };
+    SettingsController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsDto"];
+                };
+            };
+        };
+    };
+    AuthController_signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedInDto"];
+                };
             };
         };
     };
@@ -765,7 +1000,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["LoggedOutDto"];
+                };
             };
         };
     };
@@ -782,7 +1019,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WhoAmIDto"];
+                };
             };
         };
     };
@@ -799,7 +1038,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["UserListDto"];
+                };
             };
         };
     };
@@ -810,13 +1051,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserBodyDto"];
+            };
+        };
         responses: {
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["UserDto"];
+                };
             };
         };
     };
@@ -835,7 +1082,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeletedUserDto"];
+                };
             };
         };
     };
@@ -848,47 +1097,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserBodyDto"];
             };
         };
-    };
-    SettingsController_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
         responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-        };
-    };
-    SettingsController_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
+                content: {
+                    "application/json": components["schemas"]["UpdatedUserDto"];
                 };
-                content?: never;
             };
         };
     };
@@ -908,7 +1129,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["KeyListDto"];
+                };
             };
         };
     };
@@ -919,13 +1142,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKeyBodyDto"];
+            };
+        };
         responses: {
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CreatedKeyDto"];
+                };
             };
         };
     };
@@ -944,7 +1173,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["KeyWithUsageDto"];
+                };
             };
         };
     };
@@ -963,7 +1194,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["KeyDto"];
+                };
             };
         };
     };
@@ -976,13 +1209,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateKeyBodyDto"];
+            };
+        };
         responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["KeyDto"];
+                };
             };
         };
     };
@@ -1001,7 +1240,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CreatedKeyDto"];
+                };
             };
         };
     };

@@ -1,6 +1,6 @@
 import { NumberInput, SimpleGrid } from '@mantine/core';
 import { useState } from 'react';
-import type { KeyLimits } from '../api/types';
+import type { KeyLimits } from '../api/client';
 import { compact } from '../format';
 
 /** Limits of a key, or of a user (shared by all their keys): the form fields and the compact text of a row. */

@@ -14,8 +14,7 @@ import {
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, request, unwrap } from '../api/client';
-import type { ListOf, UserView } from '../api/types';
+import { api, unwrap } from '../api/client';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
 import { dateTime } from '../format';
 
@@ -28,7 +27,7 @@ export function AuditPage() {
   const [debounced] = useDebouncedValue(action, 300);
   const users = useQuery({
     queryKey: ['users'],
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+    queryFn: () => unwrap(api.GET('/admin/api/users')),
   });
   const filters = {
     ...(debounced ? { action: debounced } : {}),

@@ -18,9 +18,8 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, messageOf, request, unwrap } from '../api/client';
-import type { CreatedKey, KeyView, ListOf, UserView } from '../api/types';
-import { useSession } from '../App';
+import { api, messageOf, unwrap, type CreatedKey, type KeyView, type UserView } from '../api/client';
+import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
@@ -61,16 +60,12 @@ export function KeysPage() {
   const keys = useQuery({
     queryKey: ['keys', owner],
     enabled: session.canManageKeys,
-    queryFn: () =>
-      request<ListOf<KeyView>>(
-        'GET',
-        `/admin/api/keys${owner ? `?userId=${encodeURIComponent(owner)}` : ''}`,
-      ),
+    queryFn: () => unwrap(api.GET('/admin/api/keys', { params: { query: owner ? { userId: owner } : {} } })),
   });
   const users = useQuery({
     queryKey: ['users'],
     enabled: admin,
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+    queryFn: () => unwrap(api.GET('/admin/api/users')),
   });
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['keys'] });
   const onError = (err: unknown) =>
@@ -78,7 +73,8 @@ export function KeysPage() {
   const served = useModels();
   const reveal = (k: CreatedKey) => setRevealed({ key: k, model: modelFor(k, served) });
   const rotate = useMutation({
-    mutationFn: (id: string) => request<CreatedKey>('POST', `/admin/api/keys/${id}/rotate`),
+    mutationFn: (id: string) =>
+      unwrap(api.POST('/admin/api/keys/{id}/rotate', { params: { path: { id: id } } })),
     onSuccess: (k) => {
       invalidate();
       reveal(k);
@@ -86,7 +82,7 @@ export function KeysPage() {
     onError,
   });
   const revoke = useMutation({
-    mutationFn: (id: string) => request('DELETE', `/admin/api/keys/${id}`),
+    mutationFn: (id: string) => unwrap(api.DELETE('/admin/api/keys/{id}', { params: { path: { id: id } } })),
     onSuccess: () => {
       notifications.show({ color: 'teal', message: 'Key revoked.' });
       invalidate();
@@ -287,13 +283,17 @@ function CreateKeyModal({
   const limits = useLimitForm();
   const create = useMutation({
     mutationFn: () =>
-      request<CreatedKey>('POST', '/admin/api/keys', {
-        name: f.name,
-        ...(users ? { userId: f.userId ?? defaultUserId, scope: f.scope } : {}),
-        allowedModels: f.allowedModels,
-        ...limits.limits,
-        expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
-      }),
+      unwrap(
+        api.POST('/admin/api/keys', {
+          body: {
+            name: f.name,
+            ...(users ? { userId: f.userId ?? defaultUserId, scope: f.scope } : {}),
+            allowedModels: f.allowedModels,
+            ...limits.limits,
+            expiresAt: f.expiresAt ? new Date(f.expiresAt).toISOString() : null,
+          },
+        }),
+      ),
     onSuccess: (k) => {
       setF(blank);
       limits.reset();
@@ -373,7 +373,12 @@ function EditKeyModal({ k, onClose, onSaved }: { k: KeyView; onClose: () => void
   const limits = useLimitForm(k.limits);
   const save = useMutation({
     mutationFn: () =>
-      request('PATCH', `/admin/api/keys/${k.id}`, { name, allowedModels: models, ...limits.limits }),
+      unwrap(
+        api.PATCH('/admin/api/keys/{id}', {
+          params: { path: { id: k.id } },
+          body: { name, allowedModels: models, ...limits.limits },
+        }),
+      ),
     onSuccess: () => {
       onSaved();
       onClose();

@@ -1,7 +1,7 @@
 import { Alert, Button, Center, Paper, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { messageOf, request } from '../api/client';
+import { api, messageOf, unwrap } from '../api/client';
 import { CurrentPasswordInput } from '../components/ui';
 
 export function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
@@ -26,7 +26,7 @@ export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSi
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const signIn = useMutation({
-    mutationFn: () => request('POST', '/admin/api/auth/login', { email, password }),
+    mutationFn: () => unwrap(api.POST('/admin/api/auth/login', { body: { email, password } })),
     onSuccess: onSignedIn,
   });
   const submit = (e: FormEvent) => {

@@ -14,9 +14,8 @@ import {
 } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { api, request, unwrap } from '../api/client';
-import type { KeyView, ListOf, UserView } from '../api/types';
-import { useSession } from '../App';
+import { api, unwrap } from '../api/client';
+import { useSession } from '../session';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
 import { compact, dateTime, num } from '../format';
 
@@ -62,12 +61,12 @@ export function UsagePage() {
   const keys = useQuery({
     queryKey: ['keys', null],
     enabled: session.canManageKeys,
-    queryFn: () => request<ListOf<KeyView>>('GET', '/admin/api/keys'),
+    queryFn: () => unwrap(api.GET('/admin/api/keys')),
   });
   const users = useQuery({
     queryKey: ['users'],
     enabled: admin,
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+    queryFn: () => unwrap(api.GET('/admin/api/users')),
   });
   const accounts = useQuery({
     queryKey: ['accounts'],

@@ -18,9 +18,8 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { messageOf, request } from '../api/client';
-import type { ListOf, Settings, UserView } from '../api/types';
-import { useSession } from '../App';
+import { api, messageOf, unwrap, type UserView } from '../api/client';
+import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
@@ -35,11 +34,11 @@ export function UsersPage() {
   const [limiting, setLimiting] = useState<UserView | null>(null);
   const users = useQuery({
     queryKey: ['users'],
-    queryFn: () => request<ListOf<UserView>>('GET', '/admin/api/users'),
+    queryFn: () => unwrap(api.GET('/admin/api/users')),
   });
   const settings = useQuery({
     queryKey: ['settings'],
-    queryFn: () => request<Settings>('GET', '/admin/api/settings'),
+    queryFn: () => unwrap(api.GET('/admin/api/settings')),
   });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
@@ -48,12 +47,12 @@ export function UsersPage() {
     mutationFn: (v: {
       id: string;
       body: Partial<Pick<UserView, 'role' | 'disabled'>> & { currentPassword?: string };
-    }) => request('PATCH', `/admin/api/users/${v.id}`, v.body),
+    }) => unwrap(api.PATCH('/admin/api/users/{id}', { params: { path: { id: v.id } }, body: v.body })),
     onSuccess: invalidate,
     onError,
   });
   const remove = useMutation({
-    mutationFn: (id: string) => request('DELETE', `/admin/api/users/${id}`),
+    mutationFn: (id: string) => unwrap(api.DELETE('/admin/api/users/{id}', { params: { path: { id: id } } })),
     onSuccess: () => {
       invalidate();
       void qc.invalidateQueries({ queryKey: ['keys'] });
@@ -62,7 +61,7 @@ export function UsersPage() {
   });
   const setSetting = useMutation({
     mutationFn: (v: boolean) =>
-      request<Settings>('PUT', '/admin/api/settings', { members_can_create_keys: v }),
+      unwrap(api.PUT('/admin/api/settings', { body: { members_can_create_keys: v } })),
     onSuccess: (s) => {
       qc.setQueryData(['settings'], s);
       void qc.invalidateQueries({ queryKey: ['context'] });
@@ -239,13 +238,17 @@ function CreateUserModal({
   const [f, setF] = useState(blank);
   const create = useMutation({
     mutationFn: () =>
-      request<UserView>('POST', '/admin/api/users', {
-        email: f.email,
-        name: f.name,
-        role: f.role,
-        ...(f.password ? { password: f.password } : {}),
-        ...(f.role === 'admin' ? { currentPassword: f.currentPassword } : {}),
-      }),
+      unwrap(
+        api.POST('/admin/api/users', {
+          body: {
+            email: f.email,
+            name: f.name,
+            role: f.role,
+            ...(f.password ? { password: f.password } : {}),
+            ...(f.role === 'admin' ? { currentPassword: f.currentPassword } : {}),
+          },
+        }),
+      ),
     onSuccess: (u) => {
       setF(blank);
       create.reset();
@@ -322,7 +325,13 @@ function PromoteModal({
 }) {
   const [currentPassword, setCurrentPassword] = useState('');
   const promote = useMutation({
-    mutationFn: () => request('PATCH', `/admin/api/users/${user?.id}`, { role: 'admin', currentPassword }),
+    mutationFn: () =>
+      unwrap(
+        api.PATCH('/admin/api/users/{id}', {
+          params: { path: { id: user?.id ?? '' } },
+          body: { role: 'admin', currentPassword },
+        }),
+      ),
     onSuccess: () => {
       setCurrentPassword('');
       promote.reset();
@@ -369,7 +378,10 @@ function UserLimitsModal({
 }) {
   const limits = useLimitForm(user.limits, { autoFocus: true });
   const save = useMutation({
-    mutationFn: () => request<UserView>('PATCH', `/admin/api/users/${user.id}`, limits.limits),
+    mutationFn: () =>
+      unwrap(
+        api.PATCH('/admin/api/users/{id}', { params: { path: { id: user.id } }, body: limits.limits ?? {} }),
+      ),
     onSuccess: () => {
       onSaved();
       onClose();

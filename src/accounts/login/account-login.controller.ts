@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../../auth/admin.guard.js';
-import { CurrentAuth, type RequestAuth } from '../../auth/auth-context.js';
+import { AdminGuard } from '../../common/admin-guards.js';
+import { CurrentAuth, type RequestAuth } from '../../common/auth-context.js';
 import { parseOrThrow } from '../../common/validation.js';
 import { ApiError } from '../../common/errors.js';
-import { actorOf } from '../accounts.controller.js';
+import { actorOf } from '../actor.js';
 import {
   DeviceStartDto,
   ImportAuthJsonDto,

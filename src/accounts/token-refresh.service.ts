@@ -1,17 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/config.schema.js';
-import { RedisService } from '../../redis/redis.service.js';
-import { MetricsService } from '../../metrics/metrics.service.js';
-import { RedisLock } from '../../redis/lock.js';
-import { AccountsRepository, type AccountRow } from '../accounts.repository.js';
-import { CredentialsCipher, type StoredTokens } from '../credentials.js';
-import { AccountEvents } from '../account-events.js';
-import { RefreshScheduler } from '../refresh-scheduler.js';
-import { OAuthClient, type RefreshReason } from './oauth-client.js';
-import { decodeTokenClaims } from './claims.js';
-import type { RefreshFailure } from './refresh-errors.js';
-import { AccountRefreshError, AccountUnavailableError, accountNotFound } from '../account-errors.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { RedisService } from '../redis/redis.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { RedisLock } from '../redis/lock.js';
+import { AccountsRepository, type AccountRow } from './accounts.repository.js';
+import { CredentialsCipher, type StoredTokens } from './credentials.js';
+import { AccountEvents } from './account-events.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
+import { isRefreshDue } from './refresh-due.js';
+import { OAuthClient, type RefreshReason } from './oauth/oauth-client.js';
+import { decodeTokenClaims } from './oauth/claims.js';
+import type { RefreshFailure } from './oauth/refresh-errors.js';
+import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
 
 export interface LoadedAccount {
   row: AccountRow;
@@ -20,7 +21,7 @@ export interface LoadedAccount {
 
 /**
  * When a refresh is wanted:
- * - `due`: the stored access token expires within REFRESH_LEAD_SECONDS (proactive, worker and request path);
+ * - `due`: the stored access token is due (`refresh-due.ts`; proactive, worker and request path);
  * - `stale`: the stored access token is still `token` (after an upstream 401, or "refresh now" in the admin).
  * Both are re-checked against the stored row after taking the lock, which is what makes waiters re-use the
  * winner's tokens instead of spending the single-use refresh token again.
@@ -196,13 +197,10 @@ export class TokenRefreshService {
     return n;
   }
 
-  isDue(row: AccountRow, now = Date.now()): boolean {
-    const exp = row.accessTokenExpiresAt?.getTime();
-    return exp !== undefined && exp - this.config.REFRESH_LEAD_SECONDS * 1000 <= now;
-  }
-
   private wanted(cur: LoadedAccount, when: RefreshWhen): boolean {
-    return when.kind === 'due' ? this.isDue(cur.row) : cur.tokens.access_token === when.token;
+    return when.kind === 'due'
+      ? isRefreshDue(cur.row, this.config.REFRESH_LEAD_SECONDS)
+      : cur.tokens.access_token === when.token;
   }
 
   private assertRefreshable(cur: LoadedAccount): void {
@@ -332,7 +330,7 @@ export class TokenRefreshService {
       { accountId: id, reason, expiresAt: claims.accessTokenExpiresAt?.toISOString() ?? null },
       'token refreshed',
     );
-    await this.scheduler.schedule(id, claims.accessTokenExpiresAt, refreshedAt).catch((err) => {
+    await this.scheduler.schedule(id, data).catch((err) => {
       this.logger.warn(
         { accountId: id, err: (err as Error).message },
         'could not schedule the next refresh (the sweep will)',

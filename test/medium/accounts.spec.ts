@@ -1,15 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { startGateway, type TestGateway } from './support/gateway.js';
-import { eventually, query } from './support/wait.js';
-import { seedAccount } from './support/accounts.js';
-import { AccountSource } from '../src/accounts/account-source.js';
-import { AccountsService } from '../src/accounts/accounts.service.js';
-import { CredentialsCipher } from '../src/accounts/credentials.js';
-import { KeyRing } from '../src/common/crypto.js';
-import { keyIdOf } from '../src/config/load-config.js';
-import { accountsReencrypt, authStatus, type CliIo } from '../src/accounts/accounts.cli.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startServices, type Services } from '../support/medium.js';
+import { eventually, query as gatewayQuery } from '../support/wait.js';
+import { seedAccount } from '../support/accounts.js';
+import { AccountSource } from '../../src/accounts/account-source.js';
+import { AccountsService } from '../../src/accounts/accounts.service.js';
+import { CredentialsCipher } from '../../src/accounts/credentials.js';
+import { KeyRing } from '../../src/common/crypto.js';
+import { keyIdOf } from '../../src/config/load-config.js';
+import { accountsReencrypt, authStatus, type CliIo } from '../../src/accounts/accounts.cli.js';
 
-/** Storage, cache invalidation, key rotation and `auth status` (no upstream call needed: tokens far from expiry). */
+/**
+ * Storage, cache invalidation across processes, key rotation and `auth status` (medium: AccountsService and
+ * AccountSource on real Postgres/Redis; no upstream call needed, tokens far from expiry).
+ */
+const query = (s: Services, sql: string, params: unknown[] = []) =>
+  gatewayQuery(s as unknown as TestGateway, sql, params); // it reads only the database address
+
+/** The gateway path's port (abstract, so not through `Services.get`). */
+const sourceOf = (s: Services): AccountSource => s.app.get(AccountSource);
+
+/** Another process of the same deployment: same database and Redis prefix (its own fresh ones stay unused). */
+const sharing = (s: Services) => ({ DATABASE_URL: s.db.url, REDIS_KEY_PREFIX: s.config.REDIS_KEY_PREFIX });
 function jwt(payload: Record<string, unknown>): string {
   const b = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${b({ alg: 'none', typ: 'JWT' })}.${b(payload)}.${randomBytes(8).toString('base64url')}`;
@@ -45,11 +57,11 @@ const K1 = randomBytes(32).toString('base64');
 const K2 = randomBytes(32).toString('base64');
 
 describe('accounts: storage, cache, rotation, auth status', () => {
-  let a: TestGateway;
-  let b: TestGateway;
+  let a: Services;
+  let b: Services;
   beforeAll(async () => {
-    a = await startGateway({ env: { ENCRYPTION_KEY: K1 } });
-    b = await startGateway({ shareWith: a, env: { ENCRYPTION_KEY: K1 } });
+    a = await startServices({ ENCRYPTION_KEY: K1 });
+    b = await startServices({ ...sharing(a), ENCRYPTION_KEY: K1 });
   });
   afterAll(async () => {
     await b?.close();
@@ -57,7 +69,7 @@ describe('accounts: storage, cache, rotation, auth status', () => {
   });
 
   it('stores a login encrypted (no token in clear anywhere in the row) and updates the same account on a second login', async () => {
-    const svc = a.app.get(AccountsService);
+    const svc = a.get(AccountsService);
     const t1 = tokensFor('acct-store', 'user-store', 'store@example.com', 'plus');
     const first = await svc.saveLogin(t1, 'import', { type: 'system' });
     expect(first.created).toBe(true);
@@ -122,10 +134,10 @@ describe('accounts: storage, cache, rotation, auth status', () => {
       email: 'cache@example.com',
       accessTokenExpiresAt: t.exp,
     });
-    const srcA = a.app.get(AccountSource);
-    const srcB = b.app.get(AccountSource);
+    const srcA = sourceOf(a);
+    const srcB = sourceOf(b);
     // The lists may have been cached before the seed: a change event from anyone refreshes them.
-    await a.app.get(AccountsService).markAllChanged();
+    await a.get(AccountsService).markAllChanged();
     await eventually(
       async () => (await srcB.listRoutable()).some((x) => x.id === id),
       'B to see the seeded account',
@@ -150,7 +162,7 @@ describe('accounts: storage, cache, rotation, auth status', () => {
     );
     expect(audit[0].details).toMatchObject({ from: 'active', to: 'unusable', reason: 'usage_not_included' });
 
-    await a.app.get(AccountsService).patch(id, { enabled: false }, { type: 'system' });
+    await a.get(AccountsService).patch(id, { enabled: false }, { type: 'system' });
     await srcA.markStatus(id, 'active', 'back');
     expect((await srcA.listRoutable()).some((x) => x.id === id)).toBe(false); // still disabled
   });
@@ -181,12 +193,9 @@ describe('accounts: storage, cache, rotation, auth status', () => {
       chatgptUserId: 'user-rot',
       accessTokenExpiresAt: t.exp,
     });
-    const rotated = await startGateway({
-      shareWith: a,
-      env: { ENCRYPTION_KEY: K2, ENCRYPTION_KEYS_OLD: K1 },
-    });
+    const rotated = await startServices({ ...sharing(a), ENCRYPTION_KEY: K2, ENCRYPTION_KEYS_OLD: K1 });
     try {
-      expect((await rotated.app.get(AccountSource).getCredentials(id)).accessToken).toBe(t.accessToken);
+      expect((await sourceOf(rotated).getCredentials(id)).accessToken).toBe(t.accessToken);
       const io = captureIo();
       expect(await accountsReencrypt(rotated.config, [], io)).toBe(0);
       expect(io.stdout).toMatch(/re-encrypted [1-9]\d* account\(s\) with key [0-9a-f]{8}; 0 failed/);

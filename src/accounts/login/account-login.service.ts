@@ -4,51 +4,26 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
-import { KeyRing } from '../../common/crypto.js';
 import { ApiError } from '../../common/errors.js';
-import { RedisService } from '../../redis/redis.service.js';
-import { AccountsService, type AccountView, type Actor } from '../accounts.service.js';
+import { AccountsService } from '../accounts.service.js';
+import type { AccountView } from '../account-view.js';
+import type { Actor } from '../actor.js';
 import {
   ACCOUNTS_QUEUE,
   JOB_DEVICE_POLL,
   devicePollJobId,
   type DevicePollJobData,
 } from '../accounts.queue.js';
-import { codeChallengeS256, createCodeVerifier, createState, safeEqual } from './pkce.js';
+import { codeChallengeS256, createCodeVerifier, createState, safeEqual } from '../oauth/pkce.js';
 import {
   buildAuthorizeUrl,
   deviceRedirectUri,
   deviceVerificationUri,
   parseCallbackUrl,
-} from './oauth-urls.js';
-import { OAuthClient, OAuthHttpError } from './oauth-client.js';
-import { parseAuthJson } from './auth-json.js';
-
-/**
- * Login flows (docs/upstream-protocol.md §1, §2): browser PKCE with a pasted callback URL, device code with background polling,
- * auth.json import. Pending logins live in Redis (`login:<id>`) with a TTL; their secrets (PKCE verifier, state,
- * device auth id) are sealed with the encryption key, so Redis never holds them in clear.
- */
-export type LoginStatus = 'pending' | 'completed' | 'expired' | 'failed';
-
-interface LoginRecord {
-  id: string;
-  kind: 'pkce' | 'device';
-  status: LoginStatus;
-  createdAt: number;
-  expiresAt: number;
-  actor: Actor;
-  /** The user id of the admin who started it (session or their admin key); null from the CLI. */
-  owner?: string | null;
-  sealed: string;
-  keyId: string;
-  accountId?: string;
-  error?: { code: string; message: string };
-  // device only (shown to the admin)
-  userCode?: string;
-  verificationUri?: string;
-  interval?: number;
-}
+} from '../oauth/oauth-urls.js';
+import { OAuthClient, OAuthHttpError } from '../oauth/oauth-client.js';
+import { parseAuthJson } from '../oauth/auth-json.js';
+import { LoginStore, type LoginRecord, type LoginStatus } from './login-store.js';
 
 interface PkceSecret {
   state: string;
@@ -73,63 +48,28 @@ export interface LoginStatusView {
   interval?: number;
 }
 
-/** Keep finished/expired login records this long after expiry so their status can still be read. */
-const RECORD_GRACE_MS = 60 * 60_000;
-
 function clean(s: string | null | undefined, max = 200): string {
   return (s ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, max);
 }
 
+/**
+ * Login flows (docs/upstream-protocol.md §1, §2): browser PKCE with a pasted callback URL, device code with background polling,
+ * auth.json import. Pending logins live in the sealed Redis store (`login-store.ts`).
+ */
 @Injectable()
 export class AccountLoginService {
   private readonly logger = new Logger('login');
-  private readonly ring: KeyRing;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly redis: RedisService,
+    private readonly store: LoginStore,
     private readonly oauth: OAuthClient,
     private readonly accounts: AccountsService,
     @InjectQueue(ACCOUNTS_QUEUE) private readonly queue: Queue,
-  ) {
-    this.ring = new KeyRing(config.encryptionKeys);
-  }
-
-  private key(id: string): string {
-    return this.redis.key('login', id);
-  }
-
-  private seal(id: string, secret: object): { sealed: string; keyId: string } {
-    const { keyId, data } = this.ring.seal(JSON.stringify(secret), `login:${id}`);
-    return { sealed: data.toString('base64'), keyId };
-  }
-
-  private open<T>(rec: LoginRecord): T {
-    return JSON.parse(
-      this.ring.open(Buffer.from(rec.sealed, 'base64'), rec.keyId, `login:${rec.id}`).toString('utf8'),
-    ) as T;
-  }
-
-  private async save(rec: LoginRecord): Promise<void> {
-    const ttl = Math.max(1000, rec.expiresAt + RECORD_GRACE_MS - Date.now());
-    await this.redis.client.set(this.key(rec.id), JSON.stringify(rec), 'PX', ttl);
-  }
-
-  /**
-   * A pending login belongs to the admin who started it: with `owner` given (HTTP callers), another admin's
-   * login reads as unknown (404), so nobody can watch or finish (and so attach an account through) someone
-   * else's login. `owner` undefined = the CLI on the server itself.
-   */
-  private async load(id: string, owner?: string | null): Promise<LoginRecord | null> {
-    if (!/^[0-9a-f-]{36}$/.test(id)) return null;
-    const raw = await this.redis.client.get(this.key(id));
-    const rec = raw ? (JSON.parse(raw) as LoginRecord) : null;
-    if (rec && owner !== undefined && (rec.owner ?? null) !== owner) return null;
-    return rec;
-  }
+  ) {}
 
   private async finish(rec: LoginRecord, patch: Partial<LoginRecord>): Promise<void> {
-    await this.save({ ...rec, ...patch });
+    await this.store.save({ ...rec, ...patch });
   }
 
   view(rec: LoginRecord): LoginStatusView {
@@ -148,7 +88,7 @@ export class AccountLoginService {
   }
 
   async status(loginId: string, owner?: string | null): Promise<LoginStatusView> {
-    const rec = await this.load(loginId, owner);
+    const rec = await this.store.load(loginId, owner);
     if (!rec)
       throw ApiError.notFound(
         `No login with id '${loginId}' (unknown or long expired).`,
@@ -173,7 +113,7 @@ export class AccountLoginService {
     const state = createState();
     const expiresAt = Date.now() + this.config.LOGIN_TTL_SECONDS * 1000;
     const secret: PkceSecret = { state, verifier, redirectUri };
-    await this.save({
+    await this.store.save({
       id,
       kind: 'pkce',
       status: 'pending',
@@ -181,7 +121,7 @@ export class AccountLoginService {
       expiresAt,
       actor,
       owner,
-      ...this.seal(id, secret),
+      ...this.store.seal(id, secret),
     });
     // originator: the interactive CLI's value (docs/upstream-protocol.md §1), since the flow mimics `codex login`.
     const authorizeUrl = buildAuthorizeUrl({
@@ -201,7 +141,7 @@ export class AccountLoginService {
     via: 'pkce' | 'cli' = 'pkce',
     owner?: string | null,
   ): Promise<{ loginId: string; status: 'completed'; account: AccountView; created: boolean }> {
-    const rec = await this.load(loginId, owner);
+    const rec = await this.store.load(loginId, owner);
     if (!rec || rec.kind !== 'pkce') {
       throw ApiError.notFound(
         `No browser login with id '${loginId}' (unknown or expired long ago).`,
@@ -230,7 +170,7 @@ export class AccountLoginService {
             : 'it is not a URL';
       throw ApiError.badRequest(`Invalid callbackUrl: ${why}.`, 'callbackUrl', 'invalid_callback_url');
     }
-    const secret = this.open<PkceSecret>(rec);
+    const secret = this.store.open<PkceSecret>(rec);
     if (!parsed.ok && !parsed.state) {
       // An error callback without state cannot be tied to this login: report it, keep the login open.
       throw ApiError.badRequest(
@@ -246,15 +186,7 @@ export class AccountLoginService {
         'state_mismatch',
       );
     }
-    // One completion per login (the code is single-use): claim it atomically.
-    const claimed = await this.redis.client.set(
-      `${this.key(rec.id)}:claim`,
-      '1',
-      'PX',
-      this.config.LOGIN_TTL_SECONDS * 1000 + RECORD_GRACE_MS,
-      'NX',
-    );
-    if (claimed !== 'OK') {
+    if (!(await this.store.claim(rec.id))) {
       throw ApiError.conflict(
         'This login is already being completed or was completed.',
         'loginId',
@@ -335,12 +267,12 @@ export class AccountLoginService {
       expiresAt: dc.expiresAt.getTime(),
       actor,
       owner: opts.owner ?? null,
-      ...this.seal(id, { deviceAuthId: dc.deviceAuthId, userCode: dc.userCode } satisfies DeviceSecret),
+      ...this.store.seal(id, { deviceAuthId: dc.deviceAuthId, userCode: dc.userCode } satisfies DeviceSecret),
       userCode: dc.userCode,
       verificationUri: deviceVerificationUri(this.oauth.issuer),
       interval: dc.intervalSeconds,
     };
-    await this.save(rec);
+    await this.store.save(rec);
     if (opts.background !== false) await this.enqueuePoll(id, 1, dc.intervalSeconds * 1000);
     return {
       loginId: id,
@@ -365,7 +297,7 @@ export class AccountLoginService {
 
   /** One poll of a pending device login (the worker's job); queues the next poll while pending. */
   async pollDevice(loginId: string, attempt: number, background = true): Promise<LoginStatus | 'gone'> {
-    const rec = await this.load(loginId);
+    const rec = await this.store.load(loginId);
     if (!rec || rec.kind !== 'device') return 'gone';
     if (rec.status !== 'pending') return rec.status;
     if (Date.now() > rec.expiresAt) {
@@ -375,7 +307,7 @@ export class AccountLoginService {
       });
       return 'expired';
     }
-    const secret = this.open<DeviceSecret>(rec);
+    const secret = this.store.open<DeviceSecret>(rec);
     const r = await this.oauth.devicePoll(secret.deviceAuthId, secret.userCode);
     const next = async () => {
       if (background) await this.enqueuePoll(loginId, attempt + 1, (rec.interval ?? 5) * 1000);

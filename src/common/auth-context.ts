@@ -41,3 +41,18 @@ export const CurrentAuth = createParamDecorator(
     return ctx.switchToHttp().getRequest().auth;
   },
 );
+
+/** Limit columns (keys and users share the names) as numbers; null when none is set. */
+export function limitsOf(r: {
+  rpm: number | null;
+  tpm: number | null;
+  dailyTokenQuota: bigint | null;
+  monthlyTokenQuota: bigint | null;
+}): KeyLimits {
+  return {
+    rpm: r.rpm,
+    tpm: r.tpm,
+    dailyTokenQuota: r.dailyTokenQuota === null ? null : Number(r.dailyTokenQuota),
+    monthlyTokenQuota: r.monthlyTokenQuota === null ? null : Number(r.monthlyTokenQuota),
+  };
+}

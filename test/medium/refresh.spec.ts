@@ -1,15 +1,29 @@
-import { FakeUpstream } from './fake-upstream/index.ts';
-import { startGateway, type TestGateway } from './support/gateway.js';
-import { eventually, query } from './support/wait.js';
-import { seedAccount } from './support/accounts.js';
-import { AccountSource } from '../src/accounts/account-source.js';
-import { AccountRefreshError } from '../src/accounts/account-errors.js';
-import { CredentialsCipher } from '../src/accounts/credentials.js';
-import { TokenRefreshService } from '../src/accounts/oauth/token-refresh.service.js';
+import { FakeUpstream } from '../fake-upstream/index.ts';
+import type { TestGateway } from '../support/gateway.js';
+import { startServices, type Services } from '../support/medium.js';
+import { eventually, query as gatewayQuery } from '../support/wait.js';
+import { seedAccount } from '../support/accounts.js';
+import { AccountSource } from '../../src/accounts/account-source.js';
+import { AccountRefreshError } from '../../src/accounts/account-errors.js';
+import { CredentialsCipher } from '../../src/accounts/credentials.js';
+import { TokenRefreshService } from '../../src/accounts/token-refresh.service.js';
 import { Redis } from 'ioredis';
-import { TEST_REDIS_URL } from './support/redis.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 
-/** Token refresh: single flight across two instances, the worker's proactive refresh, permanent and transient failures. */
+/**
+ * Token refresh (medium: the accounts services on real Postgres/Redis and the fake issuer, two processes sharing
+ * one database and Redis prefix where it matters): single flight, the one "is it due" rule, the worker's
+ * proactive refresh, permanent and transient failures, pending token sets.
+ */
+const query = (s: Services, sql: string, params: unknown[] = []) =>
+  gatewayQuery(s as unknown as TestGateway, sql, params); // it reads only the database address
+
+/** The gateway path's port (abstract, so not through `Services.get`). */
+const sourceOf = (s: Services): AccountSource => s.app.get(AccountSource);
+
+/** Another process of the same deployment: same database and Redis prefix (its own fresh ones stay unused). */
+const sharing = (s: Services) => ({ DATABASE_URL: s.db.url, REDIS_KEY_PREFIX: s.config.REDIS_KEY_PREFIX });
+
 function bodyOf(r: { body: unknown }): Record<string, unknown> {
   return (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Record<string, unknown>;
 }
@@ -26,8 +40,8 @@ function refreshRequests(fake: FakeUpstream) {
 
 describe('refresh: single flight across instances', () => {
   let fake: FakeUpstream;
-  let a: TestGateway;
-  let b: TestGateway;
+  let a: Services;
+  let b: Services;
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     const env = {
@@ -35,8 +49,8 @@ describe('refresh: single flight across instances', () => {
       CODEX_BASE_URL: fake.codexBaseUrl,
       CODEX_USER_AGENT: 'codex_exec/0.169.0 (Test 1; x86_64) xterm',
     };
-    a = await startGateway({ env });
-    b = await startGateway({ env, shareWith: a });
+    a = await startServices(env);
+    b = await startServices({ ...env, ...sharing(a) });
   });
   afterAll(async () => {
     await b?.close();
@@ -50,7 +64,7 @@ describe('refresh: single flight across instances', () => {
       ...acct,
       accessTokenExpiresAt: acct.accessExpiresAt,
     });
-    const sources = [a.app.get(AccountSource), b.app.get(AccountSource)];
+    const sources = [sourceOf(a), sourceOf(b)];
     const before = fake.refreshCount(acct.chatgptAccountId);
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) => sources[i % 2].refreshAfterUnauthorized(id, acct.accessToken)),
@@ -89,7 +103,7 @@ describe('refresh: single flight across instances', () => {
       accessTokenExpiresAt: acct.accessExpiresAt,
     });
     fake.tokenFault({ kind: 'permanent', code: 'refresh_token_reused' });
-    const src = a.app.get(AccountSource);
+    const src = sourceOf(a);
     const err = await src.refreshAfterUnauthorized(id, acct.accessToken).catch((e) => e);
     expect(err).toBeInstanceOf(AccountRefreshError);
     expect(err.permanent).toBe(true);
@@ -104,7 +118,7 @@ describe('refresh: single flight across instances', () => {
     );
     expect((await src.listRoutable()).some((x) => x.id === id)).toBe(false);
     await eventually(
-      async () => !(await b.app.get(AccountSource).listRoutable()).some((x) => x.id === id),
+      async () => !(await sourceOf(b).listRoutable()).some((x) => x.id === id),
       'B to drop it',
     );
     // No second use of the spent refresh token.
@@ -112,23 +126,48 @@ describe('refresh: single flight across instances', () => {
       permanent: true,
     });
   });
+
+  it('a caller that waited on the lock uses the winner’s short-lived token instead of refreshing it again', async () => {
+    // A 60 s token against the default 300 s lead: due at once when seen, but the token the winner gets is due
+    // only at half its life (30 s), for the caller that waited as much as for the worker's schedule.
+    expect(a.config.REFRESH_LEAD_SECONDS).toBe(300);
+    const acct = fake.addAccount({ accessTtlSeconds: 60 });
+    const id = await seedAccount(a, { ...acct, accessTokenExpiresAt: acct.accessExpiresAt });
+    // The winner's call to the issuer takes 500 ms: long enough for the other process to find the lock taken.
+    fake.tokenFault({ kind: 'delay', ms: 500 }, 1, acct.chatgptAccountId);
+    const winner = a.get(TokenRefreshService).refresh(id, { kind: 'due' }, 'proactive_expiry');
+    const deadline = Date.now() + 10_000;
+    while (fake.refreshCount(acct.chatgptAccountId) === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(fake.refreshCount(acct.chatgptAccountId)).toBe(1); // the winner is inside its refresh, lock held
+    const waiter = b.get(TokenRefreshService).refresh(id, { kind: 'due' }, 'proactive_expiry');
+    const [won, waited] = await Promise.all([winner, waiter]);
+
+    expect(fake.refreshCount(acct.chatgptAccountId)).toBe(1);
+    expect(fake.refreshOutcomes(acct.chatgptAccountId)).toEqual({ ok: 1 });
+    expect(won.tokens.access_token).not.toBe(acct.accessToken);
+    expect(waited.tokens.access_token).toBe(won.tokens.access_token);
+    expect(waited.tokens.refresh_token).toBe(fake.currentRefreshToken(acct.chatgptAccountId));
+    // And nobody asking again right after (either process) refreshes it.
+    await a.get(TokenRefreshService).refresh(id, { kind: 'due' }, 'proactive_expiry');
+    await b.get(TokenRefreshService).refresh(id, { kind: 'due' }, 'proactive_expiry');
+    expect(fake.refreshCount(acct.chatgptAccountId)).toBe(1);
+  });
 });
 
 describe('refresh: the worker', () => {
   let fake: FakeUpstream;
-  let gw: TestGateway;
+  let gw: Services;
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     // Lead 358 s: an account whose token expires in 6 minutes is due 2 s after it is seen. Sweep every second so
     // seeded rows (written behind the gateway's back) get their job without any request.
-    gw = await startGateway({
-      env: {
-        OPENAI_AUTH_ISSUER: fake.url,
-        CODEX_BASE_URL: fake.codexBaseUrl,
-        REFRESH_LEAD_SECONDS: '358',
-        ACCOUNT_SWEEP_SECONDS: '1',
-        REFRESH_RETRY_BASE_MS: '200',
-      },
+    gw = await startServices({
+      OPENAI_AUTH_ISSUER: fake.url,
+      CODEX_BASE_URL: fake.codexBaseUrl,
+      REFRESH_LEAD_SECONDS: '358',
+      ACCOUNT_SWEEP_SECONDS: '1',
+      REFRESH_RETRY_BASE_MS: '200',
     });
   });
   afterAll(async () => {
@@ -142,7 +181,7 @@ describe('refresh: the worker', () => {
     const acct = fake.addAccount({ accessTtlSeconds: 60 });
     const id = await seedAccount(gw, { ...acct, accessTokenExpiresAt: acct.accessExpiresAt });
     await eventually(() => fake.refreshCount(acct.chatgptAccountId) >= 1, 'the first refresh');
-    const src = gw.app.get(AccountSource);
+    const src = sourceOf(gw);
     for (let i = 0; i < 5; i++) await src.getCredentials(id); // the request path's own "due" check
     await new Promise((r) => setTimeout(r, 4000)); // four sweeps
     expect(fake.refreshCount(acct.chatgptAccountId)).toBe(1);
@@ -163,7 +202,7 @@ describe('refresh: the worker', () => {
       (r: { body: unknown }) => bodyOf(r).refresh_token === acct.refreshToken,
     )!;
     expect(bodyOf(req).refresh_reason).toBe('proactive_expiry');
-    const creds = await gw.app.get(AccountSource).getCredentials(id);
+    const creds = await sourceOf(gw).getCredentials(id);
     expect(creds.accessToken).not.toBe(acct.accessToken);
   });
 
@@ -214,10 +253,10 @@ describe('refresh: the worker', () => {
 
 describe('refresh: a pending token set read before a newer refresh never replaces it', () => {
   let fake: FakeUpstream;
-  let gw: TestGateway;
+  let gw: Services;
   beforeAll(async () => {
     fake = await FakeUpstream.start();
-    gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
+    gw = await startServices({ OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl });
   });
   afterAll(async () => {
     await gw?.close();
@@ -230,7 +269,7 @@ describe('refresh: a pending token set read before a newer refresh never replace
   it('an older pending set (Redis) loses to a newer row; the row keeps the current refresh token', async () => {
     const acct = fake.addAccount({ accessTtlSeconds: 3600 });
     const id = await seedAccount(gw, { ...acct, accessTokenExpiresAt: acct.accessExpiresAt });
-    const src = gw.app.get(AccountSource);
+    const src = sourceOf(gw);
     // Refresh #1 and #2 (forced, as after two upstream 401s): the row holds #2's tokens.
     await src.refreshAfterUnauthorized(id, acct.accessToken);
     const first = await src.getCredentials(id);
@@ -241,7 +280,7 @@ describe('refresh: a pending token set read before a newer refresh never replace
       new Date(afterFirst.lastRefreshAt).getTime(),
     );
     // A stale pending set: refresh #1's tokens, stamped with #1's time (what B had read from Redis).
-    const cipher = gw.app.get(CredentialsCipher);
+    const cipher = gw.get(CredentialsCipher);
     const stale = cipher.seal(id, {
       access_token: first.accessToken,
       refresh_token: 'rt-spent-by-refresh-2',
@@ -259,7 +298,7 @@ describe('refresh: a pending token set read before a newer refresh never replace
           at: new Date(afterFirst.lastRefreshAt).getTime(),
         }),
       );
-      const loaded = await gw.app.get(TokenRefreshService).load(id);
+      const loaded = await gw.get(TokenRefreshService).load(id);
       expect(loaded.tokens.refresh_token).not.toBe('rt-spent-by-refresh-2');
       const [now] = await query(gw, `SELECT credentials, "lastRefreshAt" FROM accounts WHERE id = $1`, [id]);
       expect(Buffer.from(now.credentials).equals(Buffer.from(row2.credentials))).toBe(true);

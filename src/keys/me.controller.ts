@@ -1,8 +1,8 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { ApiKeyGuard } from '../keys/api-key.guard.js';
-import { CurrentAuth, type RequestAuth } from '../auth/auth-context.js';
-import { LimitsService } from './limits.service.js';
+import { ApiKeyGuard } from './api-key.guard.js';
+import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
+import { LimitsService } from '../limits/limits.service.js';
 
 /** GET /v1/me: the calling key's own limits and current usage (why a 429 happened). Not counted against RPM. */
 @ApiExcludeController()

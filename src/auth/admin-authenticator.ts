@@ -1,30 +1,31 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
-import type { RequestAuth } from './auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
 import { extractKey } from '../keys/key-format.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 import { isSameOrigin, SAFE_METHODS } from './csrf.js';
 import { SessionsService } from './sessions.service.js';
-import { KeysRepository } from '../keys/keys.repository.js';
+import { UsersRepository } from './users.repository.js';
 import { authenticateKey } from '../keys/api-key.guard.js';
-import { PassportRunner } from './passport-runner.js';
+import { PassportRunner } from '../common/passport-runner.js';
+import type { AdminAuthentication } from '../common/admin-guards.js';
 
 /**
  * Authenticates an admin API caller by session cookie or by a bearer key, without checking the role.
  * Cookie calls that change state must pass the Origin/Referer check (CSRF). Returns null without credentials.
  */
 @Injectable()
-export class AdminAuthenticator {
+export class AdminAuthenticator implements AdminAuthentication {
   private readonly passport = new PassportRunner('cg-admin', (req) => this.authenticate(req));
 
   constructor(
     private readonly cache: KeyCacheService,
     private readonly sessions: SessionsService,
-    private readonly repo: KeysRepository,
+    private readonly repo: UsersRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -77,38 +78,5 @@ export class AdminAuthenticator {
       limits: { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null },
       sessionId: sid,
     };
-  }
-}
-
-/** Any signed-in user (session) or key holder; members reach only the routes that allow them (own keys). */
-@Injectable()
-export class UserGuard implements CanActivate {
-  constructor(private readonly authn: AdminAuthenticator) {}
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const auth = await this.authn.viaPassport(ctx);
-    if (!auth) throw ApiError.unauthorized('Sign in or provide an admin API key.', 'unauthenticated');
-    req.auth = auth;
-    return true;
-  }
-}
-
-/**
- * `/admin/api/*` guard: a session cookie of an admin, or `Authorization: Bearer` with an `admin`-scoped key of
- * an admin user. 401 without (valid) credentials, 403 for members and for `api`-scoped keys.
- */
-@Injectable()
-export class AdminGuard implements CanActivate {
-  constructor(private readonly authn: AdminAuthenticator) {}
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const auth = await this.authn.viaPassport(ctx);
-    if (!auth) throw ApiError.unauthorized('Sign in or provide an admin API key.', 'unauthenticated');
-    if (auth.role !== 'admin') throw ApiError.forbidden('This needs an admin.', 'admin_required');
-    if (auth.kind === 'key' && auth.scope !== 'admin') {
-      throw ApiError.forbidden('This needs a key with the admin scope.', 'admin_scope_required');
-    }
-    req.auth = auth;
-    return true;
   }
 }

@@ -1,0 +1,61 @@
+import type { AccountRow } from './accounts.repository.js';
+
+/** What the admin API shows of an account: claims and state, never a token. */
+export interface AccountView {
+  id: string;
+  label: string;
+  enabled: boolean;
+  status: string;
+  statusReason: string | null;
+  priority: number;
+  weight: number;
+  email: string | null;
+  chatgptAccountId: string;
+  chatgptUserId: string;
+  planType: string | null;
+  accessTokenExpiresAt: string | null;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  cooldownUntil: string | null;
+  usageSnapshot: unknown;
+  usageSnapshotAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  today: { requests: number; tokens: number };
+}
+
+export interface AccountPatch {
+  label?: string;
+  enabled?: boolean;
+  priority?: number;
+  weight?: number;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 }): AccountView {
+  return {
+    id: r.id,
+    label: r.label,
+    enabled: r.enabled,
+    status: r.status,
+    statusReason: r.statusReason,
+    priority: r.priority,
+    weight: r.weight,
+    email: r.email,
+    chatgptAccountId: r.chatgptAccountId,
+    chatgptUserId: r.chatgptUserId,
+    planType: r.planType,
+    accessTokenExpiresAt: iso(r.accessTokenExpiresAt),
+    lastRefreshAt: iso(r.lastRefreshAt),
+    lastError: r.lastError,
+    lastErrorAt: iso(r.lastErrorAt),
+    cooldownUntil: iso(r.cooldownUntil),
+    usageSnapshot: r.usageSnapshot ?? null,
+    usageSnapshotAt: iso(r.usageSnapshotAt),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    today,
+  };
+}
