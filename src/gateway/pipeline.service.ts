@@ -15,7 +15,7 @@ import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
 import type { OpenedStream, OpenInput } from './types.js';
-import type { RequestAuth } from '../auth/auth-context.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
