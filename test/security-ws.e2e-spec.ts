@@ -21,6 +21,9 @@ beforeAll(async () => {
     OPENAI_AUTH_ISSUER: fake.url,
     CODEX_BASE_URL: fake.codexBaseUrl,
     RESPONSES_WS_MAX_LIFETIME_SECONDS: '3',
+    RESPONSES_WS_MAX_FRAME_BYTES: '1048576',
+    RESPONSES_WS_HISTORY_BYTES_PER_SOCKET: '200000',
+    RESPONSES_WS_HISTORY_BYTES_PER_KEY: '300000',
   };
   gw1 = await startGateway({ env });
   gw2 = await startGateway({ env, shareWith: gw1 });
@@ -140,5 +143,55 @@ describe('item 1: a WebSocket keeps only the permissions its key and user have n
     expect(closed.code).toBe(1000);
     expect(closed.reason).toMatch(/lifetime/);
     expect(Date.now() - t0).toBeLessThan(4500);
+  });
+});
+
+describe('item 4: prewarm frames are admitted and what a socket remembers is bounded', () => {
+  const big = (tag: string) => create({ generate: false, input: `${tag} ${'x'.repeat(120_000)}` });
+  const chainTo = (id: string) => create({ generate: false, previous_response_id: id, input: 'more' });
+
+  it("prewarm frames count against the key's RPM", async () => {
+    const { key } = await createKey(gw1, { rpm: 2 });
+    const c = await connect(gw2, key);
+    expect((await roundTrip(c, create({ generate: false }))).type).toBe('response.completed');
+    expect((await roundTrip(c, create({ generate: false }))).type).toBe('response.completed');
+    expect(await roundTrip(c, create({ generate: false }))).toMatchObject({ type: 'error', status: 429 });
+    c.ws.close();
+  });
+
+  it('remembered histories are bounded per socket and per key; the oldest make room', async () => {
+    const { key } = await createKey(gw1);
+    const a = await connect(gw2, key);
+    const a1 = await roundTrip(a, big('a1'));
+    const a2 = await roundTrip(a, big('a2'));
+    // 2 × 120 KB > 200 KB per socket: a1 was dropped to make room for a2.
+    expect(await roundTrip(a, chainTo(a1.response.id))).toMatchObject({
+      type: 'error',
+      error: { code: 'previous_response_not_found' },
+    });
+    const b = await connect(gw2, key);
+    const b1 = await roundTrip(b, big('b1'));
+    // a2 + b1 = 240 KB ≤ 300 KB per key; a third socket's history does not fit beside them.
+    const c = await connect(gw2, key);
+    const c1 = await roundTrip(c, big('c1'));
+    expect(await roundTrip(c, chainTo(c1.response.id))).toMatchObject({
+      error: { code: 'previous_response_not_found' },
+    });
+    expect((await roundTrip(b, chainTo(b1.response.id))).type).toBe('response.completed');
+    // A closed socket gives its bytes back to the key.
+    a.ws.close();
+    await a.closed;
+    const c2 = await roundTrip(c, big('c2'));
+    expect((await roundTrip(c, chainTo(c2.response.id))).type).toBe('response.completed');
+    void a2;
+    b.ws.close();
+    c.ws.close();
+  });
+
+  it('a compressed frame is bounded by its inflated size (1009 above RESPONSES_WS_MAX_FRAME_BYTES)', async () => {
+    const { key } = await createKey(gw1);
+    const c = await connect(gw2, key);
+    c.ws.send(create({ input: 'y'.repeat(2 * 1024 * 1024) }), { compress: true });
+    expect((await c.closed).code).toBe(1009);
   });
 });

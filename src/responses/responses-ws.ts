@@ -46,6 +46,8 @@ declare module 'fastify' {
 export class ResponsesSocketServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('responses-ws');
   private readonly perKey = new Map<string, number>();
+  /** Remembered-history bytes per key (its sockets on this replica share the budget). */
+  private readonly histories = new Map<string, { used: number; max: number }>();
   /** Open sessions by the hash of their key. */
   private readonly sessions = new Map<SocketSession, string>();
   private recheck?: NodeJS.Timeout;
@@ -134,6 +136,15 @@ export class ResponsesSocketServer implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
+  private historyBudget(keyId: string): { used: number; max: number } {
+    let b = this.histories.get(keyId);
+    if (!b) {
+      b = { used: 0, max: this.config.RESPONSES_WS_HISTORY_BYTES_PER_KEY };
+      this.histories.set(keyId, b);
+    }
+    return b;
+  }
+
   /** Before the upgrade: 405 for a plain GET, 426 when switched off, 401 for a bad key (same rules as HTTP). */
   private async admitUpgrade(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (!req.ws) {
@@ -189,8 +200,10 @@ export class ResponsesSocketServer implements OnApplicationBootstrap, OnModuleDe
     socket.once('close', (code: number) => {
       if (session) this.sessions.delete(session);
       const n = (this.perKey.get(keyId) ?? 1) - 1;
-      if (n <= 0) this.perKey.delete(keyId);
-      else this.perKey.set(keyId, n);
+      if (n <= 0) {
+        this.perKey.delete(keyId);
+        this.histories.delete(keyId);
+      } else this.perKey.set(keyId, n);
       this.open.dec();
       this.closes.inc({ code: String(code) });
     });
@@ -208,6 +221,7 @@ export class ResponsesSocketServer implements OnApplicationBootstrap, OnModuleDe
       currentAuth: () => authenticateKey(this.keys, key),
       admitLocal: (current) => this.pipeline.admitLocal(current),
       count: (kind) => this.responses.inc({ kind }),
+      historyBudget: this.historyBudget(keyId),
     });
     this.sessions.set(session, hashKey(key));
     session.start();

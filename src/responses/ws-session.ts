@@ -38,6 +38,8 @@ export interface SessionHooks {
   /** Admission of a frame the gateway answers itself (prewarm): counts against RPM like any request. */
   admitLocal(auth: RequestAuth): Promise<void>;
   count(kind: 'prewarm' | 'response'): void;
+  /** The remembered-history budget shared by the key's sockets on this replica. */
+  historyBudget: { used: number; max: number };
 }
 
 /**
@@ -68,7 +70,12 @@ export class SocketSession implements EventSink {
     private readonly logger: Logger,
     private readonly hooks: SessionHooks,
   ) {
-    this.chain = new ResponseChain({ keep: 4, maxBytes: config.BODY_LIMIT_BYTES });
+    this.chain = new ResponseChain({
+      keep: 4,
+      maxBytes: config.BODY_LIMIT_BYTES,
+      socketBytes: config.RESPONSES_WS_HISTORY_BYTES_PER_SOCKET,
+      keyBudget: hooks.historyBudget,
+    });
     this.codex = codexHeaders(req);
   }
 
@@ -85,6 +92,7 @@ export class SocketSession implements EventSink {
       this.busy?.abort();
       if (this.idle) clearTimeout(this.idle);
       if (this.lifetime) clearTimeout(this.lifetime);
+      this.chain.clear();
       this.logger.log({ conn: this.id, code }, 'websocket closed');
     });
     this.armIdle();
