@@ -3,6 +3,7 @@ import { startGateway, type TestGateway } from './support/gateway.js';
 import { createAdminKey, createKey, createUser } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 import { call } from './support/http.js';
+import { query } from './support/wait.js';
 import { connectWs, type WsConn } from './support/ws.js';
 
 /**
@@ -194,4 +195,25 @@ describe('item 4: prewarm frames are admitted and what a socket remembers is bou
     c.ws.send(create({ input: 'y'.repeat(2 * 1024 * 1024) }), { compress: true });
     expect((await c.closed).code).toBe(1009);
   });
+});
+
+describe('item 9: frames obey the JSON depth limit of HTTP bodies', () => {
+  it.each([100, 20_000])(
+    'a %d-deep frame → error frame 400 json_too_deep, nothing upstream, socket usable',
+    async (depth) => {
+      const { key, keyId } = await createKey(gw1);
+      const c = await connect(gw2, key);
+      const deep = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+      const frame = create({ metadata: '__deep__' }).replace('"__deep__"', deep);
+      const err = await roundTrip(c, frame);
+      expect(err).toMatchObject({ type: 'error', status: 400, error: { code: 'json_too_deep' } });
+      expect(upstreamCalls()).toBe(0);
+      fake.respondWith({ text: 'fine' });
+      expect((await roundTrip(c, create())).type).toBe('response.completed');
+      c.ws.close();
+      await new Promise((res) => setTimeout(res, 1200));
+      const rows = await query(gw1, 'SELECT status FROM usage_records WHERE "keyId" = $1', [keyId]);
+      expect(rows.map((r) => Number(r.status))).toEqual([200]);
+    },
+  );
 });

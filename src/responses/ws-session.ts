@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../common/http-edge.js';
 import type { RequestAuth } from '../common/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import type { GatewayPipeline } from '../gateway/pipeline.service.js';
@@ -140,6 +141,19 @@ export class SocketSession implements EventSink {
     }
     if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
       this.socket.close(WS_CLOSE.invalidPayload, 'frames must be JSON objects');
+      return;
+    }
+    // The HTTP body parser's depth limit, for frames too (issue 22, item 9).
+    if (jsonDepth(frame, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      this.send(
+        errorFrame(
+          ApiError.badRequest(
+            `The frame is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`,
+            null,
+            'json_too_deep',
+          ),
+        ),
+      );
       return;
     }
     if (frame.type === 'response.processed') return;
