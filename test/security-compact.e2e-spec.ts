@@ -160,3 +160,18 @@ describe('item 5: compaction goes through the model check and the parameter tabl
     expect(compactCalls()).toHaveLength(0);
   });
 });
+
+describe('item 8: an alias in the allow-list binds its effort', () => {
+  it('a key allowed only gpt-5.5-low cannot raise the effort with reasoning.effort in the body', async () => {
+    const { key } = await createKey(gw, { allowedModels: ['gpt-5.5-low'] });
+    fake.respondWith({ text: 'ok' });
+    const r = await call(gw, 'POST', '/v1/responses', {
+      key,
+      body: { model: 'gpt-5.5-low', input: 'hi', reasoning: { effort: 'xhigh', summary: 'auto' } },
+    });
+    expect(r.status).toBe(200);
+    const [up] = fake.requestsTo('/backend-api/codex/responses');
+    expect(up.body.model).toBe('gpt-5.5');
+    expect(up.body.reasoning).toEqual({ effort: 'low', summary: 'auto' });
+  });
+});
