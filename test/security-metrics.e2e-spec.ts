@@ -6,8 +6,9 @@ import { call } from './support/http.js';
 import { query } from './support/wait.js';
 
 /**
- * Issue 22 (security, third pass), item 6: `/metrics` (unauthenticated by default) never carries an email, even
- * for accounts whose label is the default (their email) and whose circuit, cooldown and usage gauges are set.
+ * Issue 22 (security, third pass), what the unauthenticated surfaces give away: item 6, `/metrics` never carries an
+ * email, even for accounts whose label is the default (their email) with circuit and cooldown gauges set; item 12,
+ * /admin pages carry hardening headers (the SPA working under the CSP is test/browser/web-admin.e2e-spec.ts).
  */
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -48,4 +49,21 @@ describe('item 6: no email in /metrics', () => {
     for (const e of emails) expect(metrics).not.toContain(e);
     expect(metrics).not.toMatch(/account="[^"]*@/);
   });
+});
+
+describe('item 12: /admin pages carry hardening headers', () => {
+  it.each(['/admin/', '/admin/setup?token=abc', '/admin/keys', '/admin/favicon.svg'])(
+    '%s: CSP with frame-ancestors, X-Frame-Options, nosniff, no referrer',
+    async (path) => {
+      const r = await fetch(gw.url + path);
+      expect(r.status).toBe(200);
+      const csp = r.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toMatch(/script-src[^;]*unsafe/);
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+    },
+  );
 });
