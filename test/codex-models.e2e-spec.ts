@@ -144,7 +144,7 @@ describe('remote compaction and turn state over HTTP', () => {
     text: { verbosity: 'low' },
   };
 
-  it('POST /v1/responses/compact goes upstream unchanged with the beta-feature header, output relayed', async () => {
+  it('POST /v1/responses/compact goes upstream as the CLI sent it (plus the conversation id) with the beta-feature header, output relayed', async () => {
     const r = await post('/v1/responses/compact', compactBody, {
       'x-codex-beta-features': 'remote_compaction_v2',
     });
@@ -154,7 +154,8 @@ describe('remote compaction and turn state over HTTP', () => {
     expect(r.headers.get('x-codex-turn-state')).toMatch(/^ts_/);
     const up = s.fake.requestsTo('/backend-api/codex/responses/compact');
     expect(up).toHaveLength(1);
-    expect(up[0].body).toEqual(compactBody);
+    // Only prompt_cache_key is the gateway's: the per-user conversation id (issue 22, item 5).
+    expect(up[0].body).toEqual({ ...compactBody, prompt_cache_key: expect.any(String) });
     expect(up[0].headers['x-codex-beta-features']).toBe('remote_compaction_v2');
     expect(up[0].headers.authorization).toMatch(/^Bearer /);
   });

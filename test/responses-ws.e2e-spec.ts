@@ -3,6 +3,7 @@ import { FakeUpstream, type FakeAccount } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
+import { connectWs } from './support/ws.js';
 
 /**
  * Responses over WebSocket with a plain `ws` client: frames, chaining, limits and abuse. Every case ends with the
@@ -42,52 +43,7 @@ afterEach(async () => {
   expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
 });
 
-const wsUrl = () => `${gw.url.replace('http', 'ws')}/v1/responses`;
-
-interface Conn {
-  ws: WebSocket;
-  frames: any[];
-  closed: Promise<{ code: number; reason: string }>;
-  next(pred: (f: any) => boolean, timeoutMs?: number): Promise<any>;
-}
-
-function connect(k = key, headers: Record<string, string> = {}): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(), { headers: { authorization: `Bearer ${k}`, ...headers } });
-    const frames: any[] = [];
-    const waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = [];
-    ws.on('message', (d) => {
-      const f = JSON.parse(String(d));
-      frames.push(f);
-      for (const w of [...waiters])
-        if (w.pred(f)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(f);
-        }
-    });
-    const closed = new Promise<{ code: number; reason: string }>((r) =>
-      ws.on('close', (code, reason) => r({ code, reason: String(reason) })),
-    );
-    ws.on('unexpected-response', (_req, res) =>
-      reject(Object.assign(new Error('refused'), { status: res.statusCode })),
-    );
-    ws.on('error', reject);
-    ws.on('open', () =>
-      resolve({
-        ws,
-        frames,
-        closed,
-        next: (pred, timeoutMs = 5000) =>
-          new Promise((res, rej) => {
-            const hit = frames.find(pred);
-            if (hit) return res(hit);
-            const t = setTimeout(() => rej(new Error('timeout waiting for a frame')), timeoutMs);
-            waiters.push({ pred, resolve: (f) => (clearTimeout(t), res(f)) });
-          }),
-      }),
-    );
-  });
-}
+const connect = (k = key, headers: Record<string, string> = {}) => connectWs(gw, k, headers);
 
 const create = (extra: Record<string, unknown>) =>
   JSON.stringify({ type: 'response.create', model: 'gpt-5.5', stream: true, ...extra });
@@ -244,7 +200,7 @@ describe('abuse is bounded with clean close codes', () => {
   it('idle connection → closed with 1000 "idle timeout"', async () => {
     const c = await connect();
     const closed = await c.closed;
-    expect(closed).toEqual({ code: 1000, reason: 'idle timeout' });
+    expect(closed).toMatchObject({ code: 1000, reason: 'idle timeout' });
   });
 
   it('too many connections per key → the extra one is closed with 1013', async () => {

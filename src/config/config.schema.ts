@@ -151,6 +151,12 @@ export const configSchema = z.object({
   RESPONSES_WS_IDLE_SECONDS: int(300, 1),
   /** Open sockets per virtual key and replica; one more is closed with 1013 (try again later). */
   RESPONSES_WS_MAX_PER_KEY: int(16, 1),
+  /** Longest a socket lives, frames or not (1000, "maximum lifetime reached" once no response is running). */
+  RESPONSES_WS_MAX_LIFETIME_SECONDS: int(3600, 1),
+  /** Bytes the remembered histories (for previous_response_id) of one socket may hold together. */
+  RESPONSES_WS_HISTORY_BYTES_PER_SOCKET: int(40 * 1024 * 1024, 1024),
+  /** Bytes the remembered histories of all sockets of one key (on one replica) may hold together. */
+  RESPONSES_WS_HISTORY_BYTES_PER_KEY: int(80 * 1024 * 1024, 1024),
 
   /** Usage rows held in memory while Postgres is unreachable; beyond this the oldest are dropped (counted). */
   USAGE_BUFFER_MAX_ROWS: int(50000, 100),

@@ -6,17 +6,18 @@ import { ApiError } from '../common/errors.js';
 import { assertModelName } from '../common/model-name.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import { DEFAULT_OUTPUT_ESTIMATE, LimitsService } from '../limits/limits.service.js';
-import { outputEstimate } from '../limits/limit-math.js';
 import type { PoolAccount } from '../accounts/account-source.js';
-import { PoolService, accountLabel } from '../accounts/pool/pool.service.js';
+import { accountLabel } from '../accounts/pool/account-label.js';
+import { PoolService } from '../accounts/pool/pool.service.js';
 import { TracingService } from '../telemetry/telemetry.module.js';
 import type { AttemptSpan } from '../telemetry/tracing.js';
-import { normalizeForCodex, orderLikeCli } from '../upstream/normalize.js';
+import { normalizeForCodex, orderLikeCli, screenCompaction } from '../upstream/normalize.js';
 import type { UpstreamUsage } from '../upstream/events.js';
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
 import type { OpenedStream, OpenInput } from './types.js';
+import type { RequestAuth } from '../common/auth-context.js';
 import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
@@ -87,13 +88,23 @@ export class GatewayPipeline {
   }
 
   /**
+   * Admission of a request the gateway answers itself (a WebSocket prewarm frame): it counts against the key's
+   * and user's RPM and is refused while any of their budgets is spent, like a request that goes upstream.
+   */
+  async admitLocal(auth: RequestAuth): Promise<void> {
+    const admission = await this.limits.admit(auth, 1);
+    await admission.settle(0);
+  }
+
+  /**
    * POST {base}/responses/compact (remote compaction, unary JSON; docs/upstream-protocol.md §8) through the same key
-   * rules, limits, pool, failover and usage rows as open(). The body is the Codex CLI's own and goes up unchanged
-   * after alias resolution; the answer `{"output":[…]}` comes back as parsed JSON.
+   * rules, model check, parameter table, limits, pool, failover and usage rows as open(); the answer
+   * `{"output":[…]}` comes back as parsed JSON.
    */
   async compact(
     input: OpenInput,
   ): Promise<{ body: unknown; headers: Record<string, string>; turnState: string | null }> {
+    assertModelName(input.body.model);
     return this.serve(
       input,
       () => this.prepareCompact(input),
@@ -141,6 +152,7 @@ export class GatewayPipeline {
       return plan.admission.settle(tokens);
     };
     let accountId: string | null = null;
+    let askedId: string | null = null;
     try {
       plan = await prepare();
       // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
@@ -157,6 +169,7 @@ export class GatewayPipeline {
           endpoint: input.endpoint,
         });
         current = { account, span };
+        askedId = account.id;
         const result = await this.attempt.send(account, plan.request, controller.signal);
         if ('error' in result) {
           span.end({ errorClass: result.error.code ?? result.error.type, status: result.error.httpStatus });
@@ -187,6 +200,20 @@ export class GatewayPipeline {
       );
     } catch (err) {
       detach();
+      if (input.signal.aborted && plan && askedId) {
+        // The client went away after its request was sent upstream (before or while the answer came): the
+        // input is charged, as for an aborted stream with nothing relayed, in the usage row and the limits alike.
+        const tokens = plan.inputEstimate;
+        await settle(tokens).catch(() => {});
+        finish({
+          status: 499,
+          errorClass: 'client_aborted',
+          accountId: accountId ?? askedId,
+          ttfbMs: null,
+          usage: { input_tokens: tokens, output_tokens: 0, total_tokens: tokens },
+        });
+        throw ApiError.clientClosed();
+      }
       await settle(0).catch(() => {});
       finish({
         status: err instanceof ApiError ? err.httpStatus : 500,
@@ -217,8 +244,10 @@ export class GatewayPipeline {
       );
     }
     // The reservation covers the input and the answer still to come (item 3 of issue 11). With the client's body
-    // size known, the limits check and the conversation lookup are one Redis round trip apart, not two.
-    const output = outputEstimate(input.body, DEFAULT_OUTPUT_ESTIMATE);
+    // size known, the limits check and the conversation lookup are one Redis round trip apart, not two. The
+    // client's max_output_tokens does not size it: the upstream refuses the cap, so the answer is not bounded by
+    // it (issue 22, item 3).
+    const output = DEFAULT_OUTPUT_ESTIMATE;
     const early =
       input.bodyBytes !== undefined ? this.limits.admit(input.auth, input.bodyBytes / 4 + output) : null;
     early?.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
@@ -306,37 +335,29 @@ export class GatewayPipeline {
     };
   }
 
-  /** Alias resolution, the compaction body's checks, the allow-list and limits. */
+  /**
+   * Alias resolution, the parameter table (screenCompaction), the allow-list, the per-user conversation id as
+   * prompt_cache_key, and limits reserved for the input and the answer, as for open().
+   */
   private async prepareCompact(input: OpenInput): Promise<Plan> {
     const requested = typeof input.body.model === 'string' ? input.body.model : 'unknown';
-    const body = await this.models.resolveAlias(input.body);
-    if (typeof body.model !== 'string' || !body.model)
-      throw ApiError.badRequest(
-        "Missing required parameter: 'model'.",
-        'model',
-        'missing_required_parameter',
-      );
-    if (!Array.isArray(body.input))
-      throw ApiError.badRequest("'input' must be an array of items.", 'input', 'invalid_value');
+    const { body, dropped } = screenCompaction(await this.models.resolveAlias(input.body));
+    if (dropped.length)
+      this.logger.debug({ reqId: input.requestId, dropped }, 'dropped client parameters (compaction)');
     if (!isModelAllowed(input.auth.allowedModels, requested))
       throw ApiError.forbidden(
         `This key is not allowed to use the model '${requested}'.`,
         'model_not_allowed',
       );
+    const conversation = await this.conversations.resolve(input.auth, body);
+    body.prompt_cache_key = conversation.id;
     const payload = JSON.stringify(body);
     const inputEstimate = Math.ceil(payload.length / 4);
-    const admission = await this.limits.admit(input.auth, inputEstimate);
-    let threadId: string;
-    try {
-      threadId = (await this.conversations.resolve(input.auth, body)).id;
-    } catch (err) {
-      await admission.settle(0).catch(() => {});
-      throw err;
-    }
+    const admission = await this.limits.admit(input.auth, inputEstimate + DEFAULT_OUTPUT_ESTIMATE);
     return {
       request: {
         model: body.model,
-        threadId,
+        threadId: conversation.id,
         payload,
         path: '/responses/compact',
         accept: 'application/json',
@@ -365,8 +386,14 @@ export class GatewayPipeline {
     }
     if (!json || !Array.isArray(json.output))
       throw ApiError.badGateway('The upstream compaction answer has no output.', 'upstream_error');
-    const usage = (json.usage ?? null) as UpstreamUsage | null;
-    await s.settle(Number(usage?.total_tokens ?? 0)).catch(() => {});
+    // Without the upstream's usage, the input estimate plus the answer (about 4 characters a token), as for streams.
+    const output = Math.ceil(JSON.stringify(json.output).length / 4);
+    const usage = (json.usage ?? {
+      input_tokens: plan.inputEstimate,
+      output_tokens: output,
+      total_tokens: plan.inputEstimate + output,
+    }) as UpstreamUsage;
+    await s.settle(Number(usage.total_tokens ?? 0)).catch(() => {});
     s.detach();
     s.finish({ status: 200, errorClass: null, accountId: account.id, ttfbMs: Date.now() - s.t0, usage });
     return { body: json, headers: plan.admission.headers, turnState: issued };

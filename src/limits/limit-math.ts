@@ -24,15 +24,3 @@ export function period(kind: 'day' | 'month', now = Date.now()): { id: string; e
   const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
   return { id: d.toISOString().slice(0, 7), endsAt: end };
 }
-
-/**
- * Tokens to reserve for the answer: the request's own bound (`max_output_tokens`, or chat's `max_tokens` /
- * `max_completion_tokens`) when it has one, capped by `fallback`; else `fallback`.
- */
-export function outputEstimate(body: Record<string, unknown>, fallback: number): number {
-  for (const f of ['max_output_tokens', 'max_completion_tokens', 'max_tokens']) {
-    const v = body[f];
-    if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.min(Math.ceil(v), fallback);
-  }
-  return fallback;
-}

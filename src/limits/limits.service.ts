@@ -87,7 +87,10 @@ type LimitsRedis = Redis & {
   cgSettle(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
-/** Tokens reserved for the answer when the request does not bound it (max_output_tokens). */
+/**
+ * Tokens reserved for the answer of every model request. The client's max_output_tokens does not lower it: the
+ * upstream refuses that cap, so the answer is not bounded by it (issue 22, item 3).
+ */
 export const DEFAULT_OUTPUT_ESTIMATE = 512;
 
 @Injectable()

@@ -180,7 +180,9 @@ export class ModelsService {
     const alias = resolveAlias(st.models, body.model);
     if (alias) {
       const reasoning = (typeof body.reasoning === 'object' && body.reasoning) || {};
-      out = { ...body, model: alias.model, reasoning: { effort: alias.effort, ...reasoning } };
+      // The alias's effort wins over the body's: an allow-list naming `gpt-5.5-low` must not buy xhigh (issue 22,
+      // item 8); other reasoning fields (summary) stay the client's.
+      out = { ...body, model: alias.model, reasoning: { ...reasoning, effort: alias.effort } };
     }
     const reasoning = out.reasoning as Record<string, unknown> | undefined;
     const effort = reasoning && typeof reasoning === 'object' ? reasoning.effort : undefined;

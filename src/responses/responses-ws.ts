@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,13 +14,16 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { KeyCacheService } from '../keys/key-cache.service.js';
-import { authenticateKey } from '../keys/api-key.guard.js';
-import { extractKey } from '../keys/key-format.js';
+import { authenticateKey, usable } from '../keys/api-key.guard.js';
+import { extractKey, hashKey } from '../keys/key-format.js';
 import { GatewayPipeline } from '../gateway/pipeline.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ModelsService } from '../models/models.service.js';
 import { catalogEtag } from '../models/models.catalog.js';
 import { errorFrame, SocketSession, WS_CLOSE } from './ws-session.js';
+
+/** How often every open socket's key is re-read from the key cache (revocation closes within a second). */
+const RECHECK_MS = 500;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,11 +38,19 @@ declare module 'fastify' {
  * upstream over HTTP + SSE with the whole history (ADR 0009), and the upstream events go back one JSON text frame
  * each. A socket keeps its account while that account serves it. RESPONSES_WEBSOCKET=false answers the upgrade
  * with 426 at once, which makes the CLI use HTTP for the rest of its session.
+ * A socket keeps no permission from its upgrade: every frame is admitted with the key's current state, and every
+ * RECHECK_MS the key of each open socket is read from the key cache (kept coherent across replicas by pub/sub), so
+ * a revoked or expired key or a disabled or deleted user closes the socket (1008) on every replica.
  */
 @Injectable()
-export class ResponsesSocketServer implements OnApplicationBootstrap {
+export class ResponsesSocketServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('responses-ws');
   private readonly perKey = new Map<string, number>();
+  /** Remembered-history bytes per key (its sockets on this replica share the budget). */
+  private readonly histories = new Map<string, { used: number; max: number }>();
+  /** Open sessions by the hash of their key. */
+  private readonly sessions = new Map<SocketSession, string>();
+  private recheck?: NodeJS.Timeout;
   readonly open: Gauge<string>;
   readonly closes: Counter<string>;
   readonly upgrades: Counter<string>;
@@ -74,6 +91,8 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
 
   /** After Nest set up its routes and error handler (registering earlier would take Fastify's default handler). */
   onApplicationBootstrap(): void {
+    this.recheck = setInterval(() => void this.recheckKeys(), RECHECK_MS);
+    this.recheck.unref();
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     void fastify.register(async (scope) => {
       await scope.register(websocket, {
@@ -92,6 +111,38 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
         (socket: WebSocket, req: FastifyRequest) => this.connection(socket, req),
       );
     });
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.recheck);
+  }
+
+  /** Closes the sockets whose key is no longer usable (one cache read per distinct key). */
+  private async recheckKeys(): Promise<void> {
+    if (this.sessions.size === 0) return;
+    const now = Date.now();
+    const verdict = new Map<string, Promise<boolean>>();
+    for (const [session, hash] of this.sessions) {
+      let ok = verdict.get(hash);
+      if (!ok) {
+        // A cache or database failure keeps the socket: its next frame is checked again anyway.
+        ok = this.keys.lookup(hash).then(
+          (k) => k !== null && usable(k, now),
+          () => true,
+        );
+        verdict.set(hash, ok);
+      }
+      if (!(await ok)) session.revoke();
+    }
+  }
+
+  private historyBudget(keyId: string): { used: number; max: number } {
+    let b = this.histories.get(keyId);
+    if (!b) {
+      b = { used: 0, max: this.config.RESPONSES_WS_HISTORY_BYTES_PER_KEY };
+      this.histories.set(keyId, b);
+    }
+    return b;
   }
 
   /** Before the upgrade: 405 for a plain GET, 426 when switched off, 401 for a bad key (same rules as HTTP). */
@@ -140,14 +191,19 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
 
   private connection(socket: WebSocket, req: FastifyRequest): void {
     const auth = req.auth!;
+    const key = extractKey(req.headers)!;
     const keyId = auth.keyId ?? auth.userId;
     const count = (this.perKey.get(keyId) ?? 0) + 1;
     this.perKey.set(keyId, count);
     this.open.inc();
+    let session: SocketSession | null = null;
     socket.once('close', (code: number) => {
+      if (session) this.sessions.delete(session);
       const n = (this.perKey.get(keyId) ?? 1) - 1;
-      if (n <= 0) this.perKey.delete(keyId);
-      else this.perKey.set(keyId, n);
+      if (n <= 0) {
+        this.perKey.delete(keyId);
+        this.histories.delete(keyId);
+      } else this.perKey.set(keyId, n);
       this.open.dec();
       this.closes.inc({ code: String(code) });
     });
@@ -161,16 +217,13 @@ export class ResponsesSocketServer implements OnApplicationBootstrap {
       socket.close(WS_CLOSE.tryAgainLater, 'too many connections for this key');
       return;
     }
-    const session = new SocketSession(
-      socket,
-      auth,
-      req,
-      this.config,
-      this.pipeline,
-      this.models,
-      this.logger,
-      (kind) => this.responses.inc({ kind }),
-    );
+    session = new SocketSession(socket, auth, req, this.config, this.pipeline, this.models, this.logger, {
+      currentAuth: () => authenticateKey(this.keys, key),
+      admitLocal: (current) => this.pipeline.admitLocal(current),
+      count: (kind) => this.responses.inc({ kind }),
+      historyBudget: this.historyBudget(keyId),
+    });
+    this.sessions.set(session, hashKey(key));
     session.start();
   }
 }

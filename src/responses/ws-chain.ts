@@ -10,10 +10,15 @@ export interface ChainLimits {
   keep: number;
   /** Largest remembered history (JSON bytes, approximated by string length). */
   maxBytes: number;
+  /** Bytes all remembered histories of this socket may hold together. */
+  socketBytes: number;
+  /** Shared by every socket of one key: bytes their histories hold together, and the most they may. */
+  keyBudget: { used: number; max: number };
 }
 
 export class ResponseChain {
   private readonly items = new Map<string, { input: unknown[]; size: number }>();
+  private bytes = 0;
 
   constructor(private readonly limits: ChainLimits) {}
 
@@ -25,17 +30,41 @@ export class ResponseChain {
     return [...prior.input, ...input];
   }
 
-  /** Remembers what a finished response adds to the conversation (its input and output items). */
+  /**
+   * Remembers what a finished response adds to the conversation (its input and output items). The oldest of
+   * this socket make room; a history that still does not fit the socket's or the key's budget is not remembered
+   * (a frame naming it gets previous_response_not_found).
+   */
   remember(responseId: string, input: unknown[], output: unknown[]): void {
     const full = [...input, ...output];
     const size = JSON.stringify(full).length;
-    this.items.delete(responseId);
-    if (size > this.limits.maxBytes) return;
+    this.forget(responseId);
+    if (size > this.limits.maxBytes || size > this.limits.socketBytes) return;
+    const key = this.limits.keyBudget;
+    while (
+      this.items.size > 0 &&
+      (this.items.size >= this.limits.keep ||
+        this.bytes + size > this.limits.socketBytes ||
+        key.used + size > key.max)
+    )
+      this.forget(this.items.keys().next().value as string);
+    if (key.used + size > key.max) return;
     this.items.set(responseId, { input: full, size });
-    while (this.items.size > this.limits.keep) {
-      const oldest = this.items.keys().next().value as string;
-      this.items.delete(oldest);
-    }
+    this.bytes += size;
+    key.used += size;
+  }
+
+  /** Drops everything (the socket closed): the key's budget gets its bytes back. */
+  clear(): void {
+    for (const id of [...this.items.keys()]) this.forget(id);
+  }
+
+  private forget(responseId: string): void {
+    const item = this.items.get(responseId);
+    if (!item) return;
+    this.items.delete(responseId);
+    this.bytes -= item.size;
+    this.limits.keyBudget.used -= item.size;
   }
 
   get size(): number {

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../common/http-edge.js';
 import type { RequestAuth } from '../common/auth-context.js';
 import { isModelAllowed } from '../keys/model-access.js';
 import type { GatewayPipeline } from '../gateway/pipeline.service.js';
@@ -28,12 +29,32 @@ export const WS_CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
-/** One client socket: frames in, one pipeline pass per response, events out; idle timer; chain of responses. */
+/** Reason of the 1008 close when the key stops being usable (revoked, expired, user disabled or deleted). */
+export const KEY_UNUSABLE_REASON = 'the API key was revoked or expired, or its user disabled';
+
+/** What a session needs of its server: the key's current state, frame admission, the counters. */
+export interface SessionHooks {
+  /** The key's and user's state now (null: unusable), read from the key cache for every frame. */
+  currentAuth(): Promise<RequestAuth | null>;
+  /** Admission of a frame the gateway answers itself (prewarm): counts against RPM like any request. */
+  admitLocal(auth: RequestAuth): Promise<void>;
+  count(kind: 'prewarm' | 'response'): void;
+  /** The remembered-history budget shared by the key's sockets on this replica. */
+  historyBudget: { used: number; max: number };
+}
+
+/**
+ * One client socket: frames in, one pipeline pass per response, events out; idle timer; maximum lifetime; chain
+ * of responses. Every frame is admitted with the key's current state (issue 22, item 1): the upgrade's
+ * authentication is not reused.
+ */
 export class SocketSession implements EventSink {
   private readonly id = `ws_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   private readonly chain: ResponseChain;
   private busy: AbortController | null = null;
   private idle: NodeJS.Timeout | null = null;
+  private lifetime: NodeJS.Timeout | null = null;
+  private expired = false;
   private accountId: string | null = null;
   private turn: { id: string; state: string } | null = null;
   private seq = 0;
@@ -48,9 +69,14 @@ export class SocketSession implements EventSink {
     private readonly pipeline: GatewayPipeline,
     private readonly models: ModelsService,
     private readonly logger: Logger,
-    private readonly count: (kind: 'prewarm' | 'response') => void,
+    private readonly hooks: SessionHooks,
   ) {
-    this.chain = new ResponseChain({ keep: 4, maxBytes: config.BODY_LIMIT_BYTES });
+    this.chain = new ResponseChain({
+      keep: 4,
+      maxBytes: config.BODY_LIMIT_BYTES,
+      socketBytes: config.RESPONSES_WS_HISTORY_BYTES_PER_SOCKET,
+      keyBudget: hooks.historyBudget,
+    });
     this.codex = codexHeaders(req);
   }
 
@@ -66,9 +92,29 @@ export class SocketSession implements EventSink {
       this.closed = true;
       this.busy?.abort();
       if (this.idle) clearTimeout(this.idle);
+      if (this.lifetime) clearTimeout(this.lifetime);
+      this.chain.clear();
       this.logger.log({ conn: this.id, code }, 'websocket closed');
     });
     this.armIdle();
+    // Not re-armed by anything: a socket cannot be kept alive forever by sending frames.
+    this.lifetime = setTimeout(() => {
+      this.expired = true;
+      if (!this.busy) this.close(WS_CLOSE.normal, 'maximum lifetime reached');
+    }, this.config.RESPONSES_WS_MAX_LIFETIME_SECONDS * 1000);
+    this.lifetime.unref();
+  }
+
+  /** The key stopped being usable (checked by the server on every replica, and at every frame). */
+  revoke(): void {
+    this.close(WS_CLOSE.policy, KEY_UNUSABLE_REASON);
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.busy?.abort();
+    this.socket.close(code, reason);
   }
 
   private armIdle(): void {
@@ -95,6 +141,19 @@ export class SocketSession implements EventSink {
     }
     if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
       this.socket.close(WS_CLOSE.invalidPayload, 'frames must be JSON objects');
+      return;
+    }
+    // The HTTP body parser's depth limit, for frames too (issue 22, item 9).
+    if (jsonDepth(frame, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      this.send(
+        errorFrame(
+          ApiError.badRequest(
+            `The frame is nested too deeply (more than ${MAX_JSON_DEPTH} levels).`,
+            null,
+            'json_too_deep',
+          ),
+        ),
+      );
       return;
     }
     if (frame.type === 'response.processed') return;
@@ -131,11 +190,14 @@ export class SocketSession implements EventSink {
       })
       .finally(() => {
         if (this.busy === ac) this.busy = null;
-        this.armIdle();
+        if (this.expired) this.close(WS_CLOSE.normal, 'maximum lifetime reached');
+        else this.armIdle();
       });
   }
 
   private async create(frame: Record<string, any>, ac: AbortController): Promise<void> {
+    const auth = await this.hooks.currentAuth();
+    if (!auth) return this.revoke();
     const { type: _type, generate, previous_response_id: previousId, ...rest } = frame;
     const newItems = frameInput(rest.input);
     if (!newItems) {
@@ -161,14 +223,14 @@ export class SocketSession implements EventSink {
       );
       return;
     }
-    this.count(generate === false ? 'prewarm' : 'response');
-    if (generate === false) return this.prewarm(rest, input);
+    this.hooks.count(generate === false ? 'prewarm' : 'response');
+    if (generate === false) return this.prewarm(auth, rest, input);
     const turnId = typeof rest.client_metadata?.turn_id === 'string' ? rest.client_metadata.turn_id : null;
     const turn = this.turn;
     const turnState = turnId && turn && turn.id === turnId ? turn.state : this.codex.turnState;
     const opened = await this.pipeline
       .open({
-        auth: this.auth,
+        auth,
         body: { ...rest, input },
         endpoint: 'responses',
         clientStream: true,
@@ -228,7 +290,7 @@ export class SocketSession implements EventSink {
    * gateway answers `response.created` + `response.completed` with no output and remembers the input, so the
    * next frame can chain to it.
    */
-  private async prewarm(rest: Record<string, any>, input: unknown[]): Promise<void> {
+  private async prewarm(auth: RequestAuth, rest: Record<string, any>, input: unknown[]): Promise<void> {
     let model: string;
     try {
       const resolved = await this.models.resolveAlias(rest);
@@ -239,11 +301,12 @@ export class SocketSession implements EventSink {
           'model',
           'missing_required_parameter',
         );
-      if (!isModelAllowed(this.auth.allowedModels, String(rest.model)))
+      if (!isModelAllowed(auth.allowedModels, String(rest.model)))
         throw ApiError.forbidden(
           `This key is not allowed to use the model '${String(rest.model)}'.`,
           'model_not_allowed',
         );
+      await this.hooks.admitLocal(auth);
     } catch (err) {
       if (err instanceof ApiError) return void this.send(errorFrame(err));
       throw err;

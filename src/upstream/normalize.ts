@@ -73,6 +73,38 @@ export function normalizeForCodex(req: unknown): NormalizedRequest {
   return { body, model: req.model, dropped };
 }
 
+/** Fields of a streamed /responses request that mean nothing to the unary compaction endpoint. */
+const NOT_FOR_COMPACTION = ['stream', 'stream_options', 'include'];
+
+/**
+ * A remote-compaction body (POST /v1/responses/compact, docs/upstream-protocol.md §8) through the same parameter
+ * table as /v1/responses: refused fields are 400s naming them (`previous_response_id`, `background: true`, …),
+ * dropped ones (`store`, `metadata`, `user`, unknown fields) never go upstream. The input items and
+ * `instructions` go up as the CLI sent them (the endpoint takes them so); `prompt_cache_key` is set by the caller
+ * to the per-user conversation id.
+ */
+export function screenCompaction(req: unknown): { body: Record<string, any>; dropped: string[] } {
+  if (!isObj(req))
+    throw ApiError.badRequest('The request body must be a JSON object.', null, 'invalid_request');
+  if (typeof req.model !== 'string' || !req.model.trim())
+    throw ApiError.badRequest("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
+  if (!Array.isArray(req.input))
+    throw ApiError.badRequest("'input' must be an array of items.", 'input', 'invalid_value');
+  if (req.instructions !== undefined && req.instructions !== null && typeof req.instructions !== 'string')
+    throw ApiError.badRequest("'instructions' must be a string.", 'instructions', 'invalid_value');
+  const screened = screenParams(req, 'responses');
+  if (screened.refused) {
+    const { param, message } = screened.refused;
+    throw ApiError.badRequest(`Unsupported value for '${param}': ${message}`, param, 'unsupported_parameter');
+  }
+  const body: Record<string, any> = { ...req };
+  const dropped = [...screened.dropped, ...NOT_FOR_COMPACTION.filter((k) => k in body)];
+  for (const p of dropped) delete body[p];
+  if (body.service_tier === 'auto' || body.service_tier === 'default' || body.service_tier === null)
+    delete body.service_tier;
+  return { body, dropped };
+}
+
 function stripCallId(item: unknown): unknown {
   if (isObj(item) && item.type === 'function_call' && 'id' in item) {
     const { id: _id, ...rest } = item;

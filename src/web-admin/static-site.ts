@@ -20,6 +20,30 @@ Run <code>npm run build</code> (it builds the server and the web admin) and rest
 The admin API at <code>/admin/api</code> works meanwhile.</p></main></body></html>`;
 
 /**
+ * Hardening headers of every web-admin page and file (issue 22, item 12): the SPA's scripts, styles and API
+ * calls are all same-origin, so the CSP allows 'self' only (inline styles for the style attributes React sets),
+ * and no page may be framed (clickjacking on the setup link and the admin forms). No referrer leaves the page,
+ * so a `?token=` of the first-run link never reaches another site.
+ */
+export const ADMIN_PAGE_HEADERS: Record<string, string> = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
  * Serves the single-page web admin at /admin: files under web/dist/assets (content-hashed names) are cached for a
  * year as immutable; index.html and anything else is revalidated on every load (no-cache), so a new deployment
  * shows at once. Any other /admin/* path gets index.html (the app routes in the browser), except /admin/api/*,
@@ -37,11 +61,16 @@ export function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST): voi
     } catch {
       return reply
         .code(503)
+        .headers(ADMIN_PAGE_HEADERS)
         .header('cache-control', 'no-store')
         .type('text/html; charset=utf-8')
         .send(MISSING);
     }
-    return reply.header('cache-control', NO_CACHE).type('text/html; charset=utf-8').send(html);
+    return reply
+      .headers(ADMIN_PAGE_HEADERS)
+      .header('cache-control', NO_CACHE)
+      .type('text/html; charset=utf-8')
+      .send(html);
   };
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -68,7 +97,7 @@ export function registerWebAdmin(fastify: FastifyInstance, root = WEB_DIST): voi
       const info = await stat(file).catch(() => null);
       if (info?.isFile()) {
         const hashed = rel.startsWith(`assets${sep}`);
-        reply.header('cache-control', hashed ? IMMUTABLE : NO_CACHE);
+        reply.headers(ADMIN_PAGE_HEADERS).header('cache-control', hashed ? IMMUTABLE : NO_CACHE);
         return reply.sendFile(rel, { cacheControl: false });
       }
       // A missing hashed asset is a real 404, not the app (an old page asking for a file of a former build).

@@ -53,6 +53,8 @@ maybe('web admin in a real browser', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** Content-Security-Policy violations the browser reported on any page (issue 22, item 12). */
+  const cspViolations: string[] = [];
   let net: NetworkRecorder;
   const a11y: A11yResult[] = [];
   const keys: Record<string, { key: string; createdAt: number }> = {};
@@ -129,6 +131,10 @@ maybe('web admin in a real browser', () => {
     browser = await launch();
     context = await browser.newContext({ viewport: DESKTOP });
     page = await context.newPage();
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to (load|execute|apply|connect)/i.test(m.text()))
+        cspViolations.push(m.text());
+    });
     net = new NetworkRecorder(base);
     net.attach(page);
   }, T);
@@ -558,6 +564,11 @@ maybe('web admin in a real browser', () => {
       ]);
       expect([name, containing.every((s) => s.at <= createdAt)]).toEqual([name, true]);
     }
+  });
+
+  it('the SPA works under the /admin CSP: every page above loaded, no violation reported', () => {
+    expect(a11y.length).toBeGreaterThanOrEqual(20);
+    expect(cspViolations).toEqual([]);
   });
 
   it('no serious or critical accessibility violations on any page (axe-core)', () => {

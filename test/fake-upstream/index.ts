@@ -43,6 +43,12 @@ export type Fault =
   /** Sends every event but the terminal one at once, then waits `ms` before the terminal event. */
   | { kind: 'stall_before_terminal'; ms: number };
 
+/** A /responses/compact answer: its `usage` (none by default) and a delay before it is written. */
+export interface CompactSpec {
+  usage?: { input_tokens: number; output_tokens: number; total_tokens: number };
+  delayMs?: number;
+}
+
 export type TokenFault =
   | { kind: 'server_error' }
   | {
@@ -206,6 +212,7 @@ export class FakeUpstream {
   private port = 0;
   private readonly accounts = new Map<string, AccountState>();
   private readonly specs: ResponseSpec[] = [];
+  private readonly compactSpecs: CompactSpec[] = [];
   private readonly tokenFaults: { fault: TokenFault; accountId?: string }[] = [];
   private readonly codes = new Map<
     string,
@@ -307,6 +314,11 @@ export class FakeUpstream {
     for (let i = 0; i < times; i++) this.specs.push(spec);
   }
 
+  /** How the next /responses/compact answers are written (default: at once, without `usage`). */
+  compactWith(spec: CompactSpec, times = 1): void {
+    for (let i = 0; i < times; i++) this.compactSpecs.push(spec);
+  }
+
   fault(chatgptAccountId: string, fault: Fault, times = 1): void {
     const st = this.mustAccount(chatgptAccountId);
     for (let i = 0; i < times; i++) st.faults.push(fault);
@@ -385,6 +397,7 @@ export class FakeUpstream {
   reset(): void {
     this.requests.length = 0;
     this.specs.length = 0;
+    this.compactSpecs.length = 0;
     this.tokenFaults.length = 0;
     this.refreshes = [];
     this.turnStates.length = 0;
@@ -727,7 +740,7 @@ export class FakeUpstream {
   }
 
   /** POST /responses/compact: unary JSON in, `{"output": [items]}` out (docs/upstream-protocol.md §8). */
-  private compact(rec: RecordedRequest, res: ServerResponse): void {
+  private async compact(rec: RecordedRequest, res: ServerResponse): Promise<void> {
     const h = rec.headers;
     const st = this.byAccess(h.authorization);
     if (!st) return json(res, 401, { detail: 'Could not validate your credentials' });
@@ -749,11 +762,15 @@ export class FakeUpstream {
       });
     if (fault?.kind === 'server_error')
       return json(res, fault.status ?? 500, { detail: 'Internal Server Error' });
+    const spec = this.compactSpecs.shift() ?? {};
+    if (spec.delayMs) await sleep(spec.delayMs);
+    if (res.destroyed) return;
     const turnState = h['x-codex-turn-state'] || `ts_${randomBytes(6).toString('hex')}`;
     json(
       res,
       200,
       {
+        ...(spec.usage ? { usage: spec.usage } : {}),
         output: [
           {
             type: 'message',

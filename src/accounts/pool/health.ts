@@ -3,6 +3,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { accountLabel } from './account-label.js';
 
 /**
  * Circuit breaking per account (per process): after FAILURES_TO_OPEN consecutive upstream failures (network
@@ -43,7 +44,8 @@ export class AccountHealth {
   private state(id: string, label = id): State {
     let s = this.states.get(id);
     if (!s) {
-      s = { failures: 0, openUntil: 0, openMs: 0, probing: 0, label };
+      // The gauge's label: never an email (issue 22, item 6).
+      s = { failures: 0, openUntil: 0, openMs: 0, probing: 0, label: accountLabel({ id, label }) };
       this.states.set(id, s);
     }
     return s;

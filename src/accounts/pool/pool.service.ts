@@ -6,6 +6,7 @@ import { ApiError } from '../../common/errors.js';
 import { RedisService } from '../../redis/redis.service.js';
 import { AccountSource, type PoolAccount } from '../account-source.js';
 import { chooseAccount, type Candidate, type PoolStrategy } from './pool-choice.js';
+import { accountLabel } from './account-label.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 
 /**
@@ -174,8 +175,3 @@ export class PoolService {
 /** Turn states are opaque upstream strings of any length: the Redis key holds a hash. */
 const turnKey = (turnState: string) =>
   createHash('sha256').update(turnState).digest('base64url').slice(0, 32);
-
-/** Metric label of an account: its label unless that is an email address (the default on import), else its id. */
-export function accountLabel(a: { id: string; label: string }): string {
-  return a.label && !a.label.includes('@') ? a.label : a.id;
-}
