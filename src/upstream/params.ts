@@ -77,7 +77,10 @@ export const PARAMS: Record<string, ParamEntry> = {
     chat: null,
   },
   reasoning: {
-    responses: { fate: 'pass', why: '`effort` (and `summary`) as the CLI sends them' },
+    responses: {
+      fate: 'pass',
+      why: '`effort` (and `summary`) as the CLI sends them; an effort the model lacks becomes the nearest it lists (`none`/`minimal` → its lowest), a non-effort is a 400',
+    },
     chat: null,
   },
   max_output_tokens: {
@@ -131,7 +134,10 @@ export const PARAMS: Record<string, ParamEntry> = {
   },
   reasoning_effort: {
     responses: null,
-    chat: { fate: 'map', why: '`reasoning.effort` (with `summary: "auto"` for reasoning deltas)' },
+    chat: {
+      fate: 'map',
+      why: '`reasoning.effort` (with `summary: "auto"` for reasoning deltas); efforts mapped as `reasoning`',
+    },
   },
   verbosity: { responses: null, chat: { fate: 'map', why: '`text.verbosity`' } },
   max_tokens: {
@@ -206,7 +212,7 @@ export const PARAMS: Record<string, ParamEntry> = {
   store: both(drop('the backend requires `store: false` (set by the gateway); nothing is stored')),
   tools: both({
     fate: 'map',
-    why: 'function tools get `strict: false` when omitted; chat tools flattened; custom tools kept; long names shortened and restored',
+    why: 'function tools get `strict: false` when omitted or null; tool JSON otherwise byte for byte as sent; chat tools flattened; custom tools kept; long names shortened and restored',
   }),
   tool_choice: both({
     fate: 'map',

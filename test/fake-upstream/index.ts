@@ -69,6 +69,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   rawHeaderNames: string[];
   body: any;
+  /** The body exactly as it arrived (the prompt cache is per byte prefix). */
+  rawBody: string;
   chatgptAccountId?: string;
   at: number;
 }
@@ -439,6 +441,7 @@ export class FakeUpstream {
       headers,
       rawHeaderNames,
       body,
+      rawBody: raw,
       at: Date.now(),
     };
     if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
