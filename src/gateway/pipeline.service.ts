@@ -19,6 +19,7 @@ import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
 import { holdUntilOutput, MeteredStream, replay, type HeldEvents } from './metered-stream.js';
+import { OpaqueItems, recordMinted, type PortableInput } from './portable-input.js';
 
 type Admission = Awaited<ReturnType<LimitsService['admit']>>;
 
@@ -28,6 +29,8 @@ interface Plan {
   admission: Admission;
   /** Tokens the input is estimated at (charged when a client goes away before the upstream's usage). */
   inputEstimate: number;
+  /** The input and how to re-serialise it, when it holds account-bound items (portable-input.ts). */
+  portable: PortableInput | null;
 }
 
 /** One request on its way through the accounts: what the endpoint's accept step gets for an answered attempt. */
@@ -71,6 +74,7 @@ export class GatewayPipeline {
     private readonly failover: Failover,
     private readonly attempt: AccountAttempt,
     private readonly metered: MeteredStream,
+    private readonly opaque: OpaqueItems,
   ) {}
 
   /** POST {base}/responses as a stream of events, held until the first output (see `startStream`). */
@@ -136,7 +140,19 @@ export class GatewayPipeline {
         (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
       while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
         const account = await this.failover.next(run, plan.request.threadId, preferred);
-        const result = await this.attempt.send(account, plan.request, controller.signal);
+        // Items another account minted are rewritten for this one; a refusal of them anyway is retried once
+        // here without any account-bound item, before anything reached the client.
+        let result = await this.attempt.send(
+          account,
+          await this.opaque.requestFor(plan.request, plan.portable, account.id),
+          controller.signal,
+        );
+        if ('error' in result && result.error.code === 'invalid_encrypted_content' && plan.portable)
+          result = await this.attempt.send(
+            account,
+            this.opaque.stripped(plan.request, plan.portable),
+            controller.signal,
+          );
         if ('error' in result) {
           this.failover.failed(run, result);
           continue;
@@ -205,6 +221,9 @@ export class GatewayPipeline {
     body.prompt_cache_key = conversation.id;
     const payload = JSON.stringify(orderLikeCli(body));
     const inputEstimate = Math.ceil(payload.length / 4);
+    const portable = this.opaque.portable(body.input, (items) =>
+      JSON.stringify(orderLikeCli({ ...body, input: items })),
+    );
     const admission = await (early ?? this.limits.admit(input.auth, inputEstimate + output));
     return {
       request: {
@@ -216,6 +235,7 @@ export class GatewayPipeline {
       },
       admission,
       inputEstimate,
+      portable,
     };
   }
 
@@ -276,7 +296,7 @@ export class GatewayPipeline {
     return {
       accountId: account.id,
       headers: plan.admission.headers,
-      events: replay(held, stream),
+      events: recordMinted(replay(held, stream), (items) => this.opaque.record(account.id, items)),
       abort: () => s.controller.abort(),
       turnState: issuedTurnState,
     };
@@ -321,6 +341,7 @@ export class GatewayPipeline {
       },
       admission,
       inputEstimate,
+      portable: this.opaque.portable(body.input, (items) => JSON.stringify({ ...body, input: items })),
     };
   }
 
@@ -341,6 +362,7 @@ export class GatewayPipeline {
     }
     if (!json || !Array.isArray(json.output))
       throw ApiError.badGateway('The upstream compaction answer has no output.', 'upstream_error');
+    this.opaque.record(account.id, json.output);
     const usage = (json.usage ?? null) as UpstreamUsage | null;
     await s.settle(Number(usage?.total_tokens ?? 0)).catch(() => {});
     s.detach();
