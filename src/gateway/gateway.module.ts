@@ -7,6 +7,7 @@ import { Failover } from './failover.js';
 import { AccountAttempt } from './account-attempt.js';
 import { MeteredStream } from './metered-stream.js';
 import { OpaqueItems } from './portable-input.js';
+import { ResponseStore } from './response-store.js';
 
 /** The pipeline every model route takes (admit, pick, upstream, failover, relay, record). */
 @Module({
@@ -19,6 +20,7 @@ import { OpaqueItems } from './portable-input.js';
     AccountAttempt,
     MeteredStream,
     OpaqueItems,
+    ResponseStore,
   ],
   exports: [GatewayPipeline],
 })

@@ -10,7 +10,7 @@ import { outputEstimate } from '../limits/limit-math.js';
 import type { PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { normalizeForCodex, orderLikeCli } from '../upstream/normalize.js';
-import type { UpstreamUsage } from '../upstream/events.js';
+import type { UpstreamEvent, UpstreamUsage } from '../upstream/events.js';
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
@@ -20,6 +20,7 @@ import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
 import { holdUntilOutput, MeteredStream, replay, type HeldEvents } from './metered-stream.js';
 import { OpaqueItems, recordMinted, type PortableInput } from './portable-input.js';
+import { captureCompleted, ResponseStore, type StoreTicket } from './response-store.js';
 
 type Admission = Awaited<ReturnType<LimitsService['admit']>>;
 
@@ -31,6 +32,8 @@ interface Plan {
   inputEstimate: number;
   /** The input and how to re-serialise it, when it holds account-bound items (portable-input.ts). */
   portable: PortableInput | null;
+  /** /v1/responses: where to keep the answer (previous_response_id, item_reference), and the account to prefer. */
+  store?: { ticket: StoreTicket; preferAccountId: string | null };
 }
 
 /** One request on its way through the accounts: what the endpoint's accept step gets for an answered attempt. */
@@ -75,6 +78,7 @@ export class GatewayPipeline {
     private readonly attempt: AccountAttempt,
     private readonly metered: MeteredStream,
     private readonly opaque: OpaqueItems,
+    private readonly store: ResponseStore,
   ) {}
 
   /** POST {base}/responses as a stream of events, held until the first output (see `startStream`). */
@@ -137,7 +141,10 @@ export class GatewayPipeline {
       // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
       const turnState = plan.request.turnState || null;
       const preferred =
-        (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
+        (turnState && (await this.pool.turnAccount(turnState))) ||
+        input.preferAccountId ||
+        plan.store?.preferAccountId ||
+        null;
       while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
         const account = await this.failover.next(run, plan.request.threadId, preferred);
         // Items another account minted are rewritten for this one; a refusal of them anyway is retried once
@@ -194,7 +201,13 @@ export class GatewayPipeline {
 
   /** Alias resolution, Codex normalisation, allow-list and limits: everything decided before any upstream call. */
   private async prepare(input: OpenInput): Promise<Plan> {
-    const resolved = await this.models.resolveAlias(input.body);
+    let resolved = await this.models.resolveAlias(input.body);
+    let store: Plan['store'];
+    if (input.endpoint === 'responses') {
+      const expanded = await this.store.expand(input.auth, resolved);
+      resolved = expanded.body;
+      store = { ticket: expanded.ticket, preferAccountId: expanded.preferAccountId };
+    }
     const normalized = normalizeForCodex(resolved);
     const { body, model } = normalized;
     const dropped = [...(input.dropped ?? []), ...normalized.dropped];
@@ -236,6 +249,7 @@ export class GatewayPipeline {
       admission,
       inputEstimate,
       portable,
+      store,
     };
   }
 
@@ -296,10 +310,24 @@ export class GatewayPipeline {
     return {
       accountId: account.id,
       headers: plan.admission.headers,
-      events: recordMinted(replay(held, stream), (items) => this.opaque.record(account.id, items)),
+      events: this.recorded(replay(held, stream), plan, account.id),
       abort: () => s.controller.abort(),
       turnState: issuedTurnState,
     };
+  }
+
+  /** The events, recording who minted account-bound items and (for /v1/responses) the completed response. */
+  private recorded(
+    events: AsyncIterable<UpstreamEvent>,
+    plan: Plan,
+    accountId: string,
+  ): AsyncIterable<UpstreamEvent> {
+    const minted = recordMinted(events, (items) => this.opaque.record(accountId, items));
+    const store = plan.store;
+    if (!store) return minted;
+    return captureCompleted(minted, (responseId, output) =>
+      this.store.save(store.ticket, responseId, output, accountId),
+    );
   }
 
   /** Alias resolution, the compaction body's checks, the allow-list and limits. */

@@ -90,10 +90,8 @@ export const PARAMS: Record<string, ParamEntry> = {
   truncation: { responses: drop('refused by the backend'), chat: null },
   previous_response_id: {
     responses: {
-      fate: 'refuse',
-      why: 'the upstream stores nothing, so the reference cannot be resolved: send the whole conversation',
-      check: (v) =>
-        isSet(v) ? 'the upstream stores no responses. Send the whole conversation in `input`.' : null,
+      fate: 'map',
+      why: "resolved by the gateway from the responses it relayed for this key (input + output + the new input); unknown, other key's or expired ids are a 400",
     },
     chat: null,
   },
