@@ -41,7 +41,12 @@ function asItems(input: unknown): unknown[] {
   return Array.isArray(input) ? input : [];
 }
 
-/** Passes the events on; at `response.completed` hands the output items (as streamed) and the response id on. */
+/**
+ * Passes the events on; at `response.completed` hands the output items (as streamed) and the response id on. The
+ * backend often leaves `response.completed.response.output` empty (docs/upstream-protocol.md §5): it is filled
+ * with the streamed items, so clients that read the final response from it (the openai SDK's stream helpers'
+ * `finalResponse()`) see the answer.
+ */
 export async function* captureCompleted(
   events: AsyncIterable<UpstreamEvent>,
   done: (responseId: string, output: unknown[]) => void,
@@ -50,8 +55,18 @@ export async function* captureCompleted(
   for await (const ev of events) {
     if (isEvent(ev, EVENT.outputItemDone) && ev.data?.item) output.push(ev.data.item);
     if (isEvent(ev, EVENT.completed)) {
-      const r = ev.data?.response;
+      const r = ev.data?.response as
+        ({ id?: unknown; output?: unknown[] } & Record<string, unknown>) | undefined;
       if (typeof r?.id === 'string') done(r.id, output.length ? output : (r.output ?? []));
+      if (r && (!Array.isArray(r.output) || !r.output.length) && output.length) {
+        const data = { ...(ev.data as object), response: { ...r, output } };
+        yield {
+          type: ev.type,
+          data,
+          raw: `event: ${ev.type}\ndata: ${JSON.stringify(data)}\n\n`,
+        } as UpstreamEvent;
+        continue;
+      }
     }
     yield ev;
   }
