@@ -75,11 +75,34 @@ describe('the Codex CLI model catalog', () => {
     }
   });
 
-  it('an effort the model does not support is a 400 naming the supported ones (defect 6)', async () => {
+  it('an effort the model lacks maps to the nearest it supports (issue 24: Agents SDK sends "none")', async () => {
+    const up = () => s.fake.requestsTo('/backend-api/codex/responses').at(-1)!.body;
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['/v1/responses', { model: 'gpt-5.5', input: 'hi', reasoning: { effort: 'none' } }, 'low'],
+      ['/v1/responses', { model: 'gpt-5.6-codex', input: 'hi', reasoning: { effort: 'xhigh' } }, 'high'],
+      [
+        '/v1/chat/completions',
+        { model: 'gpt-5.5', reasoning_effort: 'none', messages: [{ role: 'user', content: 'hi' }] },
+        'low',
+      ],
+      [
+        '/v1/chat/completions',
+        { model: 'gpt-5.6-codex', reasoning_effort: 'minimal', messages: [{ role: 'user', content: 'hi' }] },
+        'low',
+      ],
+    ];
+    for (const [path, body, served] of cases) {
+      const r = await post(path, body);
+      expect(r.status).toBe(200);
+      expect(up().reasoning.effort).toBe(served);
+    }
+  });
+
+  it('a value that is no reasoning effort at all is still a 400 naming the supported ones (defect 6)', async () => {
     const r = await post('/v1/responses', {
       model: 'gpt-5.6-codex',
       input: 'hi',
-      reasoning: { effort: 'xhigh' },
+      reasoning: { effort: 'extreme' },
     });
     expect(r.status).toBe(400);
     const e = ((await r.json()) as any).error;
@@ -91,7 +114,7 @@ describe('the Codex CLI model catalog', () => {
     expect(e.message).toContain('low, medium, high');
     const chat = await post('/v1/chat/completions', {
       model: 'gpt-5.6-codex',
-      reasoning_effort: 'minimal',
+      reasoning_effort: 'banana',
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(chat.status).toBe(400);

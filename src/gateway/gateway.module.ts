@@ -6,11 +6,22 @@ import { ConversationIds } from './conversation.js';
 import { Failover } from './failover.js';
 import { AccountAttempt } from './account-attempt.js';
 import { MeteredStream } from './metered-stream.js';
+import { OpaqueItems } from './portable-input.js';
+import { ResponseStore } from './response-store.js';
 
 /** The pipeline every model route takes (admit, pick, upstream, failover, relay, record). */
 @Module({
   imports: [ModelsModule],
-  providers: [GatewayPipeline, UsageRecorder, ConversationIds, Failover, AccountAttempt, MeteredStream],
+  providers: [
+    GatewayPipeline,
+    UsageRecorder,
+    ConversationIds,
+    Failover,
+    AccountAttempt,
+    MeteredStream,
+    OpaqueItems,
+    ResponseStore,
+  ],
   exports: [GatewayPipeline],
 })
 export class GatewayModule {}

@@ -12,7 +12,7 @@ import { PoolService } from '../accounts/pool/pool.service.js';
 import { TracingService } from '../telemetry/telemetry.module.js';
 import type { AttemptSpan } from '../telemetry/tracing.js';
 import { normalizeForCodex, orderLikeCli, screenCompaction } from '../upstream/normalize.js';
-import type { UpstreamUsage } from '../upstream/events.js';
+import type { UpstreamEvent, UpstreamUsage } from '../upstream/events.js';
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
@@ -22,6 +22,8 @@ import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
 import { holdUntilOutput, MeteredStream, replay, type HeldEvents } from './metered-stream.js';
+import { OpaqueItems, recordMinted, type PortableInput } from './portable-input.js';
+import { captureCompleted, ResponseStore, type StoreTicket } from './response-store.js';
 
 type Admission = Awaited<ReturnType<LimitsService['admit']>>;
 
@@ -31,6 +33,10 @@ interface Plan {
   admission: Admission;
   /** Tokens the input is estimated at (charged when a client goes away before the upstream's usage). */
   inputEstimate: number;
+  /** The input and how to re-serialise it, when it holds account-bound items (portable-input.ts). */
+  portable: PortableInput | null;
+  /** /v1/responses: where to keep the answer (previous_response_id, item_reference), and the account to prefer. */
+  store?: { ticket: StoreTicket; preferAccountId: string | null };
 }
 
 /** One request on its way through the accounts: what the endpoint's accept step gets for an answered attempt. */
@@ -75,6 +81,8 @@ export class GatewayPipeline {
     private readonly attempt: AccountAttempt,
     private readonly metered: MeteredStream,
     private readonly tracing: TracingService,
+    private readonly opaque: OpaqueItems,
+    private readonly store: ResponseStore,
   ) {}
 
   /** POST {base}/responses as a stream of events, held until the first output (see `startStream`). */
@@ -158,7 +166,10 @@ export class GatewayPipeline {
       // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
       const turnState = plan.request.turnState || null;
       const preferred =
-        (turnState && (await this.pool.turnAccount(turnState))) || input.preferAccountId || null;
+        (turnState && (await this.pool.turnAccount(turnState))) ||
+        input.preferAccountId ||
+        plan.store?.preferAccountId ||
+        null;
       while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
         const account = await this.failover.next(run, plan.request.threadId, preferred);
         const span = this.tracing.startAttempt({
@@ -170,7 +181,19 @@ export class GatewayPipeline {
         });
         current = { account, span };
         askedId = account.id;
-        const result = await this.attempt.send(account, plan.request, controller.signal);
+        // Items another account minted are rewritten for this one; a refusal of them anyway is retried once
+        // here without any account-bound item, before anything reached the client.
+        let result = await this.attempt.send(
+          account,
+          await this.opaque.requestFor(plan.request, plan.portable, account.id),
+          controller.signal,
+        );
+        if ('error' in result && result.error.code === 'invalid_encrypted_content' && plan.portable)
+          result = await this.attempt.send(
+            account,
+            this.opaque.stripped(plan.request, plan.portable),
+            controller.signal,
+          );
         if ('error' in result) {
           span.end({ errorClass: result.error.code ?? result.error.type, status: result.error.httpStatus });
           this.failover.failed(run, result);
@@ -228,7 +251,13 @@ export class GatewayPipeline {
 
   /** Alias resolution, Codex normalisation, allow-list and limits: everything decided before any upstream call. */
   private async prepare(input: OpenInput): Promise<Plan> {
-    const resolved = await this.models.resolveAlias(input.body);
+    let resolved = await this.models.resolveAlias(input.body);
+    let store: Plan['store'];
+    if (input.endpoint === 'responses') {
+      const expanded = await this.store.expand(input.auth, resolved);
+      resolved = expanded.body;
+      store = { ticket: expanded.ticket, preferAccountId: expanded.preferAccountId };
+    }
     const normalized = normalizeForCodex(resolved);
     const { body, model } = normalized;
     const dropped = [...(input.dropped ?? []), ...normalized.dropped];
@@ -257,6 +286,9 @@ export class GatewayPipeline {
     body.prompt_cache_key = conversation.id;
     const payload = JSON.stringify(orderLikeCli(body));
     const inputEstimate = Math.ceil(payload.length / 4);
+    const portable = this.opaque.portable(body.input, (items) =>
+      JSON.stringify(orderLikeCli({ ...body, input: items })),
+    );
     const admission = await (early ?? this.limits.admit(input.auth, inputEstimate + output));
     return {
       request: {
@@ -268,6 +300,8 @@ export class GatewayPipeline {
       },
       admission,
       inputEstimate,
+      portable,
+      store,
     };
   }
 
@@ -329,10 +363,24 @@ export class GatewayPipeline {
     return {
       accountId: account.id,
       headers: plan.admission.headers,
-      events: replay(held, stream),
+      events: this.recorded(replay(held, stream), plan, account.id),
       abort: () => s.controller.abort(),
       turnState: issuedTurnState,
     };
+  }
+
+  /** The events, recording who minted account-bound items and (for /v1/responses) the completed response. */
+  private recorded(
+    events: AsyncIterable<UpstreamEvent>,
+    plan: Plan,
+    accountId: string,
+  ): AsyncIterable<UpstreamEvent> {
+    const minted = recordMinted(events, (items) => this.opaque.record(accountId, items));
+    const store = plan.store;
+    if (!store) return minted;
+    return captureCompleted(minted, (responseId, output) =>
+      this.store.save(store.ticket, responseId, output, accountId),
+    );
   }
 
   /**
@@ -366,6 +414,7 @@ export class GatewayPipeline {
       },
       admission,
       inputEstimate,
+      portable: this.opaque.portable(body.input, (items) => JSON.stringify({ ...body, input: items })),
     };
   }
 
@@ -386,6 +435,7 @@ export class GatewayPipeline {
     }
     if (!json || !Array.isArray(json.output))
       throw ApiError.badGateway('The upstream compaction answer has no output.', 'upstream_error');
+    this.opaque.record(account.id, json.output);
     // Without the upstream's usage, the input estimate plus the answer (about 4 characters a token), as for streams.
     const output = Math.ceil(JSON.stringify(json.output).length / 4);
     const usage = (json.usage ?? {

@@ -18,6 +18,8 @@ export class MetricsService {
   readonly tokens: Counter<string>;
   readonly upstreamErrors: Counter<string>;
   readonly failovers: Counter<string>;
+  readonly conversationMoves: Counter<string>;
+  readonly portableRewrites: Counter<string>;
   readonly headerHold: Histogram<string>;
   readonly inflight: Gauge<string>;
   readonly accountUsed: Gauge<string>;
@@ -70,6 +72,18 @@ export class MetricsService {
     this.failovers = new Counter({
       name: 'cg_failovers_total',
       help: 'Requests retried on another account',
+      registers: r,
+    });
+    this.conversationMoves = new Counter({
+      name: 'cg_conversation_moves_total',
+      help: 'Requests whose account-bound input items had to be rewritten (moved = minted by another account; refused = the upstream refused them)',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.portableRewrites = new Counter({
+      name: 'cg_portable_rewrites_total',
+      help: 'Account-bound input items rewritten for another account, by what became of them',
+      labelNames: ['reason'],
       registers: r,
     });
     this.headerHold = new Histogram({

@@ -2,6 +2,7 @@ import {
   catalogEtag,
   cliCatalog,
   fallbackEntry,
+  nearestEffort,
   parseCatalog,
   resolveAlias,
   toModelObjects,
@@ -17,6 +18,19 @@ const upstream = {
 };
 
 describe('models catalog', () => {
+  it('maps an effort the model lacks to the nearest it lists; non-efforts give null', () => {
+    const five = ['low', 'medium', 'high'];
+    expect(nearestEffort(five, 'none')).toBe('low');
+    expect(nearestEffort(five, 'minimal')).toBe('low');
+    expect(nearestEffort(five, 'xhigh')).toBe('high');
+    expect(nearestEffort(five, 'medium')).toBe('medium');
+    expect(nearestEffort(['minimal', 'high'], 'none')).toBe('minimal');
+    expect(nearestEffort(['low', 'high'], 'medium')).toBe('low');
+    expect(nearestEffort(['high', 'max'], 'ultra')).toBe('max');
+    expect(nearestEffort(five, 'banana')).toBeNull();
+    expect(nearestEffort(['custom'], 'low')).toBeNull();
+  });
+
   it('keeps visible models in priority order with their efforts', () => {
     expect(parseCatalog(upstream)).toEqual([
       { slug: 'a', efforts: ['high', 'xhigh'] },

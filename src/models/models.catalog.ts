@@ -33,6 +33,33 @@ export function wireEffort(effort: string): string {
   return effort === 'ultra' ? 'max' : effort;
 }
 
+/** Every effort name the gateway knows, lowest first (`max` is the wire spelling of `ultra`). */
+export const EFFORT_SCALE = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'ultra'];
+
+/**
+ * The effort a model serves for a requested one: the requested effort when the model lists it, else the nearest
+ * listed effort on EFFORT_SCALE (so `none`/`minimal` become the model's lowest and `xhigh` on a model that stops
+ * at `high` becomes `high`; on a tie the lower one). null when the name is not an effort at all (a 400), or the
+ * model lists none of the known names.
+ */
+export function nearestEffort(supported: string[], effort: string): string | null {
+  if (supported.includes(effort)) return effort;
+  const want = EFFORT_SCALE.indexOf(effort === 'max' ? 'ultra' : effort);
+  if (want < 0) return null;
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const e of supported) {
+    const at = EFFORT_SCALE.indexOf(e === 'max' ? 'ultra' : e);
+    if (at < 0) continue;
+    const d = Math.abs(at - want);
+    if (d < bestDistance || (d === bestDistance && best !== null && at < EFFORT_SCALE.indexOf(best))) {
+      best = e;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 const listed = (m: any) =>
   typeof m?.slug === 'string' && m.visibility !== 'hide' && m.supported_in_api !== false;
 

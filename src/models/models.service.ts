@@ -14,6 +14,7 @@ import {
   rawEntries,
   resolveAlias,
   toModelObjects,
+  nearestEffort,
   wireEffort,
   type CatalogModel,
 } from './models.catalog.js';
@@ -188,14 +189,22 @@ export class ModelsService {
     const effort = reasoning && typeof reasoning === 'object' ? reasoning.effort : undefined;
     if (typeof effort !== 'string') return out;
     const model = st.models.find((m) => m.slug === out.model);
+    let served = effort;
     if (model && model.efforts.length && !st.fallback && !model.efforts.includes(effort)) {
-      throw ApiError.badRequest(
-        `The model '${model.slug}' does not support reasoning effort '${effort}'. Supported values: ${model.efforts.join(', ')}.`,
-        'reasoning.effort',
-        'unsupported_value',
+      const nearest = nearestEffort(model.efforts, effort);
+      if (!nearest)
+        throw ApiError.badRequest(
+          `The model '${model.slug}' does not support reasoning effort '${effort}'. Supported values: ${model.efforts.join(', ')}.`,
+          'reasoning.effort',
+          'unsupported_value',
+        );
+      this.logger.debug(
+        { model: model.slug, requested: effort, served: nearest },
+        'reasoning effort mapped to the nearest the model supports (docs/parameters.md)',
       );
+      served = nearest;
     }
-    const wire = wireEffort(effort);
+    const wire = wireEffort(served);
     return wire === effort ? out : { ...out, reasoning: { ...reasoning, effort: wire } };
   }
 }

@@ -126,7 +126,8 @@ export function classifyUpstream(
   }
   if (status >= 500 || type === 'server_overloaded')
     return { errorClass: 'server', status, message, code: type ?? 'upstream_server_error', resetAt: null };
-  return { errorClass: 'bad_request', status, message, code: type ?? null, resetAt: null };
+  // The specific code (`invalid_encrypted_content`, `context_length_exceeded`) before the generic type.
+  return { errorClass: 'bad_request', status, message, code: code ?? type ?? null, resetAt: null };
 }
 
 /** A classified upstream refusal → the error the client gets when no other account helps. */

@@ -60,7 +60,9 @@ export function normalizeForCodex(req: unknown): NormalizedRequest {
   body.store = false;
   if (Array.isArray(req.tools)) {
     body.tools = req.tools.map((t: any) =>
-      isObj(t) && t.type === 'function' && t.strict === undefined ? { ...t, strict: false } : t,
+      isObj(t) && t.type === 'function' && (t.strict === undefined || t.strict === null)
+        ? { ...t, strict: false }
+        : t,
     );
   }
   body.include = ['reasoning.encrypted_content'];

@@ -24,7 +24,6 @@ describe('parameter table', () => {
     for (const [body, param] of [
       [{ conversation: 'conv_1' }, 'conversation'],
       [{ prompt: { id: 'pmpt_1' } }, 'prompt'],
-      [{ previous_response_id: 'resp_1' }, 'previous_response_id'],
       [{ background: true }, 'background'],
       [{ include: ['message.output_text.logprobs'] }, 'include'],
       [{ service_tier: 'scale' }, 'service_tier'],

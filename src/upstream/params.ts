@@ -77,7 +77,10 @@ export const PARAMS: Record<string, ParamEntry> = {
     chat: null,
   },
   reasoning: {
-    responses: { fate: 'pass', why: '`effort` (and `summary`) as the CLI sends them' },
+    responses: {
+      fate: 'pass',
+      why: '`effort` (and `summary`) as the CLI sends them; an effort the model lacks becomes the nearest it lists (`none`/`minimal` → its lowest), a non-effort is a 400',
+    },
     chat: null,
   },
   max_output_tokens: {
@@ -87,10 +90,8 @@ export const PARAMS: Record<string, ParamEntry> = {
   truncation: { responses: drop('refused by the backend'), chat: null },
   previous_response_id: {
     responses: {
-      fate: 'refuse',
-      why: 'the upstream stores nothing, so the reference cannot be resolved: send the whole conversation',
-      check: (v) =>
-        isSet(v) ? 'the upstream stores no responses. Send the whole conversation in `input`.' : null,
+      fate: 'map',
+      why: "resolved by the gateway from the responses it relayed for this key (input + output + the new input); unknown, other key's or expired ids are a 400",
     },
     chat: null,
   },
@@ -131,7 +132,10 @@ export const PARAMS: Record<string, ParamEntry> = {
   },
   reasoning_effort: {
     responses: null,
-    chat: { fate: 'map', why: '`reasoning.effort` (with `summary: "auto"` for reasoning deltas)' },
+    chat: {
+      fate: 'map',
+      why: '`reasoning.effort` (with `summary: "auto"` for reasoning deltas); efforts mapped as `reasoning`',
+    },
   },
   verbosity: { responses: null, chat: { fate: 'map', why: '`text.verbosity`' } },
   max_tokens: {
@@ -206,7 +210,7 @@ export const PARAMS: Record<string, ParamEntry> = {
   store: both(drop('the backend requires `store: false` (set by the gateway); nothing is stored')),
   tools: both({
     fate: 'map',
-    why: 'function tools get `strict: false` when omitted; chat tools flattened; custom tools kept; long names shortened and restored',
+    why: 'function tools get `strict: false` when omitted or null; tool JSON otherwise byte for byte as sent; chat tools flattened; custom tools kept; long names shortened and restored',
   }),
   tool_choice: both({
     fate: 'map',

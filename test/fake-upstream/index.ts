@@ -75,6 +75,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   rawHeaderNames: string[];
   body: any;
+  /** The body exactly as it arrived (the prompt cache is per byte prefix). */
+  rawBody: string;
   chatgptAccountId?: string;
   at: number;
 }
@@ -213,6 +215,13 @@ export class FakeUpstream {
   private readonly accounts = new Map<string, AccountState>();
   private readonly specs: ResponseSpec[] = [];
   private readonly compactSpecs: CompactSpec[] = [];
+  /**
+   * encrypted_content → the chatgpt account that minted it. Like the real backend, another account cannot read
+   * it: a replayed item minted elsewhere is a 400 `invalid_encrypted_content` (docs/upstream-protocol.md §10).
+   */
+  private readonly minted = new Map<string, string>();
+  /** Opaque items refused as another account's (since start or the last reset()). */
+  refusedOpaque = 0;
   private readonly tokenFaults: { fault: TokenFault; accountId?: string }[] = [];
   private readonly codes = new Map<
     string,
@@ -407,6 +416,28 @@ export class FakeUpstream {
     this.nextFaults.length = 0;
     this.streamOpts = { ...DEFAULT_STREAM };
     this.maxOpenStreams = this.openStreams;
+    this.refusedOpaque = 0;
+  }
+
+  /** The 400 the backend answers when an input item's encrypted content was minted by another account. */
+  private foreignOpaque(input: any[], accountId: string): { error: Record<string, unknown> } | null {
+    for (const item of input) {
+      const enc = item?.encrypted_content;
+      if (typeof enc !== 'string') continue;
+      const owner = this.minted.get(enc);
+      if (owner && owner !== accountId) {
+        this.refusedOpaque++;
+        return {
+          error: {
+            message: `The encrypted content ${enc.slice(0, 4)}...${enc.slice(-4)} could not be verified.`,
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_encrypted_content',
+          },
+        };
+      }
+    }
+    return null;
   }
 
   async close(): Promise<void> {
@@ -455,6 +486,7 @@ export class FakeUpstream {
       headers,
       rawHeaderNames,
       body,
+      rawBody: raw,
       at: Date.now(),
     };
     if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
@@ -751,6 +783,8 @@ export class FakeUpstream {
     if (!b || typeof b !== 'object' || typeof b.model !== 'string')
       return json(res, 400, { detail: 'Model is required' });
     if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
+    const foreign = this.foreignOpaque(b.input, st.claims.chatgptAccountId);
+    if (foreign) return json(res, 400, foreign);
     const fault = st.faults.shift();
     if (fault?.kind === 'usage_limit')
       return json(res, 429, {
@@ -853,6 +887,8 @@ export class FakeUpstream {
     if (typeof b.instructions !== 'string') return json(res, 400, { detail: 'Instructions are required' });
     if (!Array.isArray(b.input)) return json(res, 400, { detail: 'Input must be a list' });
     for (const p of UNSUPPORTED) if (p in b) return json(res, 400, { detail: `Unsupported parameter: ${p}` });
+    const foreign = this.foreignOpaque(b.input, st.claims.chatgptAccountId);
+    if (foreign) return json(res, 400, foreign);
     for (const item of b.input) {
       // Nothing is stored (store:false): a replayed reasoning item must carry its encrypted content.
       if (item?.type === 'reasoning' && typeof item.encrypted_content !== 'string') {
@@ -926,7 +962,11 @@ export class FakeUpstream {
     // exactly one `compaction` output item (the compacted history, opaque to the client).
     const trigger = b.input.at(-1)?.type === 'compaction_trigger';
     const spec: ResponseSpec = trigger
-      ? { compaction: { encryptedContent: `cmp_fake_${b.input.length}_items` } }
+      ? {
+          compaction: {
+            encryptedContent: `cmp_fake_${b.input.length}_items_${randomBytes(6).toString('hex')}`,
+          },
+        }
       : fault?.kind === 'failed_in_stream'
         ? {
             failed: {
@@ -947,6 +987,9 @@ export class FakeUpstream {
     const events = buildEvents(spec, b.model, lastText || 'nothing', {
       encryptedReasoning: Array.isArray(b.include) && b.include.includes('reasoning.encrypted_content'),
     });
+    for (const e of events)
+      if (e.type === 'response.output_item.done' && typeof e.data.item?.encrypted_content === 'string')
+        this.minted.set(e.data.item.encrypted_content, st.claims.chatgptAccountId);
     const rl = events.find((e) => e.type === 'codex.rate_limits');
     if (rl) {
       // The stream's own usage event carries the same snapshot as the headers.
