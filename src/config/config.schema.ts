@@ -89,7 +89,8 @@ export const configSchema = z.object({
   OAUTH_REDIRECT_URI: z.string().url().default('http://127.0.0.1:1455/auth/callback'),
 
   /** Account pool. */
-  POOL_STRATEGY: z.enum(['least-used', 'round-robin', 'priority']).default('least-used'),
+  /** `score` (docs/pool.md): headroom × capacity, reset time, prompt cache, load, health; the others stay selectable. */
+  POOL_STRATEGY: z.enum(['score', 'least-used', 'round-robin', 'priority']).default('score'),
   POOL_STICKY_TTL_SECONDS: int(3600, 0),
   POOL_MAX_ATTEMPTS: int(3, 1),
   POOL_DEFAULT_COOLDOWN_SECONDS: int(300, 1),

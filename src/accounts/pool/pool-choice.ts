@@ -1,4 +1,5 @@
 import type { PoolAccount } from '../account-source.js';
+import { scoreAccounts, type ScoreCandidate, type ScoreContext } from './score.js';
 
 /**
  * The pure routing choice. `available` are the accounts not cooling down and not yet tried for this request.
@@ -6,11 +7,13 @@ import type { PoolAccount } from '../account-source.js';
  *   account;
  * - `least-used`: most headroom by the latest used-percent snapshot, then fewest in-flight requests;
  * - `round-robin`: the `counter`-th available account;
- * - `priority`: highest priority, then weighted by `weight` (random draw `rand` in [0,1)).
+ * - `priority`: highest priority, then weighted by `weight` (random draw `rand` in [0,1));
+ * - `score` (the default): score.ts decides everything, the sticky account included (it stays unless it cannot
+ *   serve the next turn or is near its line).
  */
-export type PoolStrategy = 'least-used' | 'round-robin' | 'priority';
+export type PoolStrategy = 'score' | 'least-used' | 'round-robin' | 'priority';
 
-export interface Candidate extends PoolAccount {
+export interface Candidate extends PoolAccount, ScoreCandidate {
   inFlight: number;
   usedPercent: number | null;
 }
@@ -18,9 +21,10 @@ export interface Candidate extends PoolAccount {
 export function chooseAccount(
   available: Candidate[],
   strategy: PoolStrategy,
-  opts: { stickyId?: string | null; counter?: number; rand?: number } = {},
+  opts: { stickyId?: string | null; counter?: number; rand?: number } & Partial<ScoreContext> = {},
 ): Candidate | null {
   if (available.length === 0) return null;
+  if (strategy === 'score') return scoreAccounts(available, { ...opts, now: opts.now ?? Date.now() }).chosen;
   if (opts.stickyId) {
     const s = available.find((a) => a.id === opts.stickyId);
     if (s) return s;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
 import { ApiError } from '../../common/errors.js';
@@ -15,6 +15,10 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 /** How long an unchanged used-percent is not written again (per account, per process). */
 const USED_REWRITE_MS = 5000;
 
+/** The pool's clock (epoch ms). Injectable so the simulator and tests can run scaled time; default Date.now. */
+export const POOL_CLOCK = Symbol('POOL_CLOCK');
+export type PoolClock = () => number;
+
 @Injectable()
 export class PoolService {
   private readonly usedWritten = new Map<string, { percent: number; at: number }>();
@@ -23,6 +27,7 @@ export class PoolService {
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    @Optional() @Inject(POOL_CLOCK) private readonly clock: PoolClock = Date.now,
   ) {}
 
   private k(...p: string[]) {
@@ -59,7 +64,7 @@ export class PoolService {
     const infl = ids.map((_, i) => values[3 * i + 1]);
     const used = ids.map((_, i) => values[3 * i + 2]);
     const sticky = stickyKey ? values[3 * ids.length] : null;
-    const now = Date.now();
+    const now = this.clock();
     const candidates: Candidate[] = [];
     let soonest = Infinity;
     all.forEach((a, i) => {
@@ -78,6 +83,7 @@ export class PoolService {
     const chosen = chooseAccount(candidates, this.config.POOL_STRATEGY as PoolStrategy, {
       stickyId: preferredId ?? sticky,
       counter,
+      now,
     });
     if (chosen) return chosen;
     if (soonest !== Infinity && tried.size === 0) {
@@ -113,20 +119,13 @@ export class PoolService {
 
   async coolDown(account: PoolAccount, untilMs: number | null): Promise<number> {
     const accountId = account.id;
-    const until =
-      untilMs && untilMs > Date.now()
-        ? untilMs
-        : Date.now() + this.config.POOL_DEFAULT_COOLDOWN_SECONDS * 1000;
-    await this.redis.client.set(
-      this.k('cooldown', accountId),
-      String(until),
-      'PX',
-      Math.max(1, until - Date.now()),
-    );
+    const now = this.clock();
+    const until = untilMs && untilMs > now ? untilMs : now + this.config.POOL_DEFAULT_COOLDOWN_SECONDS * 1000;
+    await this.redis.client.set(this.k('cooldown', accountId), String(until), 'PX', Math.max(1, until - now));
     const gauge = this.metrics.accountCooldown.labels({ account: accountLabel(account) });
-    gauge.set(Math.ceil((until - Date.now()) / 1000));
+    gauge.set(Math.ceil((until - now) / 1000));
     // Back to 0 once the reset time passed (the gauge is per process; good enough for dashboards).
-    setTimeout(() => gauge.set(0), Math.max(0, until - Date.now())).unref();
+    setTimeout(() => gauge.set(0), Math.max(0, until - now)).unref();
     return until;
   }
 
@@ -140,7 +139,7 @@ export class PoolService {
    * event); an unchanged value is written at most every few seconds per process, not twice per request.
    */
   async setUsedPercent(account: PoolAccount, percent: number): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     const last = this.usedWritten.get(account.id);
     if (last && last.percent === percent && now - last.at < USED_REWRITE_MS) return;
     this.usedWritten.set(account.id, { percent, at: now });

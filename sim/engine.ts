@@ -1,0 +1,534 @@
+/**
+ * One simulated run: the team's conversations against the simulated backend, routed by the REAL choice code
+ * (`chooseAccount` of src/accounts/pool/pool-choice.ts, which runs `scoreAccounts` for the score strategy) fed the
+ * way PoolService.pick feeds it (cooldowns, tried accounts, the sticky account, in-flight counts, the last used %),
+ * with the real usage-state model (applyReport / learnCapacity) and the real refresh rule (refreshDueAt).
+ * Time is a number advanced by an event queue: nothing sleeps.
+ */
+import { chooseAccount, type Candidate, type PoolStrategy } from '../src/accounts/pool/pool-choice.ts';
+import { explainScore, scoreAccounts, type ScoreWeights } from '../src/accounts/pool/score.ts';
+import {
+  applyReport,
+  emptyUsageState,
+  learnCapacity,
+  type UsageState,
+  type WindowKind,
+} from '../src/accounts/pool/usage-state.ts';
+import { refreshDueAt } from '../src/accounts/accounts.queue.ts';
+import { SimBackend, type Report } from './backend.ts';
+import { DAY, HOUR, rng, type Conversation } from './workload.ts';
+
+export interface AccountSpec {
+  plan: string;
+  reservePercent: number;
+  maxConcurrent: number | null;
+}
+
+export interface RunOptions {
+  strategy: PoolStrategy;
+  accounts: AccountSpec[];
+  conversations: Conversation[];
+  start: number;
+  days: number;
+  seed: number;
+  /** POOL_MAX_ATTEMPTS */
+  maxAttempts: number;
+  cacheTtlMs: number;
+  capacityScale: number;
+  /** The gateway drops reasoning minted by another account before sending (today's gateway does not). */
+  stripForeignReasoning: boolean;
+  /** Access-token lifetime and REFRESH_LEAD_SECONDS. */
+  tokenTtlMs: number;
+  refreshLeadSeconds: number;
+  /** wham/usage polling (the score strategy's state; the other strategies only read response headers, as today). */
+  pollEveryMs: number;
+  pollFailureRate: number;
+  earlyResets: number;
+  /** Owner use of reserved accounts, % of the weekly window per working day. */
+  ownerPercentPerDay: number;
+  incidents: number;
+  /** Hourly samples of used % per account for the plot. */
+  sample: boolean;
+  debug?: (line: string) => void;
+  /** Score weights other than the defaults (sensitivity runs). */
+  weights?: Partial<ScoreWeights>;
+  /**
+   * The real PoolService (built, on Redis; sim/pool-service.ts): when set, it keeps the pool state (cooldowns,
+   * stickiness, in-flight, used %, the round-robin counter) and picks; the in-process mirror is bypassed.
+   */
+  service?: PoolServicePort;
+  /** Set to the simulated time before every event (the injected clock of PoolService). */
+  clock?: { now: number };
+}
+
+/** The part of PoolService the gateway path calls (src/accounts/pool/pool.service.ts). */
+export interface PoolServicePort {
+  pick(stickyKey: string | null, tried: Set<string>): Promise<{ id: string }>;
+  begin(accountId: string, stickyKey: string | null): Promise<void>;
+  end(accountId: string): Promise<void>;
+  coolDown(account: { id: string; label: string }, untilMs: number | null): Promise<number>;
+  setUsedPercent(account: { id: string; label: string }, percent: number): Promise<void>;
+}
+
+export interface Metrics {
+  strategy: string;
+  turns: number;
+  served: number;
+  refusals: number;
+  refusalsWithHeadroom: number;
+  otherErrors: number;
+  foreignReasoningErrors: number;
+  cacheHitShare: number;
+  accountsPerConversation: number;
+  capacityUsedAtFirstRefusal: number | null;
+  weeklyUsedAtFirstRefusal: number | null;
+  capacityUsedWorstWeek: number | null;
+  firstRefusalAt: number | null;
+  sentToLimited: number;
+  sentIntoReserve: number;
+  sentOverCap: number;
+  refreshesMax: number;
+  refreshesAllowed: number;
+  costServed: number;
+  samples: { t: number; used: number[] }[];
+  accountIds: string[];
+}
+
+interface Ev {
+  t: number;
+  seq: number;
+  run: () => void | Promise<void>;
+}
+
+/** A binary min-heap on (t, seq). */
+class Queue {
+  private h: Ev[] = [];
+  private seq = 0;
+  push(t: number, run: () => void | Promise<void>) {
+    const e = { t, seq: this.seq++, run };
+    const h = this.h;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p], e)) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = e;
+  }
+  pop(): Ev | undefined {
+    const h = this.h;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length && last) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const c = l + 1 < h.length && less(h[l + 1], h[l]) ? l + 1 : l;
+        if (less(last, h[c])) break;
+        h[i] = h[c];
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+  get size() {
+    return this.h.length;
+  }
+}
+const less = (a: Ev, b: Ev) => a.t < b.t || (a.t === b.t && a.seq < b.seq);
+
+interface ConvState {
+  c: Conversation;
+  input: number;
+  accounts: Set<string>;
+  reasoningFrom: string | null;
+  cacheKey: string;
+}
+
+export async function run(o: RunOptions): Promise<Metrics> {
+  const r = rng(o.seed);
+  const backend = new SimBackend(
+    { cacheTtlMs: o.cacheTtlMs, capacityScale: o.capacityScale },
+    rng(o.seed + 7),
+  );
+  const q = new Queue();
+  const end = o.start + o.days * DAY;
+  let now = o.start;
+  const score = o.strategy === 'score';
+
+  // --- accounts (the same for every strategy: the backend's random source is seeded alike) ---
+  const ids = o.accounts.map((_, i) => `acct${String(i + 1).padStart(2, '0')}`);
+  o.accounts.forEach((a, i) =>
+    backend.add({ id: ids[i], ...a, factor: 0.75 + 0.5 * rng(o.seed * 31 + i)(), now: o.start }),
+  );
+  const pool = o.accounts.map((a, i) => ({
+    id: ids[i],
+    label: ids[i],
+    priority: 0,
+    weight: 1,
+    planType: a.plan,
+    chatgptAccountId: ids[i],
+    reservePercent: a.reservePercent,
+    maxConcurrent: a.maxConcurrent,
+  }));
+
+  // --- the gateway's shared pool state (what PoolService keeps in Redis) ---
+  const cooldown = new Map<string, { until: number; setAt: number }>();
+  const inflight = new Map<string, number>(ids.map((id) => [id, 0]));
+  const used = new Map<string, number>(); // pool:used — the primary window's used % from the last answer
+  const sticky = new Map<string, string>();
+  let rr = 0;
+  // health: consecutive failures → skip 15 s (AccountHealth), and a decaying failure share for the score
+  const health = new Map<string, { consecutive: number; openUntil: number; rate: number }>(
+    ids.map((id) => [id, { consecutive: 0, openUntil: 0, rate: 0 }]),
+  );
+  // usage state (the poller's and the response path's, read by the score)
+  const usage = new Map<string, UsageState>(ids.map((id, i) => [id, emptyUsageState(o.accounts[i].plan)]));
+  const learnAcc = new Map<string, Record<WindowKind, number>>(
+    ids.map((id) => [id, { short: 0, weekly: 0 }]),
+  );
+
+  // --- tokens: one access token per account, refreshed by the worker at refreshDueAt, or on use when due ---
+  const tokens = new Map<string, { exp: number; issued: number; refreshes: number }>();
+  const refreshRng = rng(o.seed + 3);
+  for (const id of ids) {
+    const exp = o.start + refreshRng() * o.tokenTtlMs;
+    tokens.set(id, { exp, issued: exp - o.tokenTtlMs, refreshes: 0 });
+  }
+  const due = (id: string) => {
+    const t = tokens.get(id)!;
+    return refreshDueAt(new Date(t.exp), o.refreshLeadSeconds, new Date(t.issued));
+  };
+  const refresh = (id: string) => {
+    const t = tokens.get(id)!;
+    t.issued = now;
+    t.exp = now + o.tokenTtlMs;
+    t.refreshes++;
+  };
+  const scheduleRefresh = (id: string) => {
+    q.push(due(id), () => {
+      if (now >= due(id)) refresh(id);
+      scheduleRefresh(id);
+    });
+  };
+  ids.forEach(scheduleRefresh);
+
+  // --- metrics ---
+  const m: Metrics = {
+    strategy: o.strategy,
+    turns: 0,
+    served: 0,
+    refusals: 0,
+    refusalsWithHeadroom: 0,
+    otherErrors: 0,
+    foreignReasoningErrors: 0,
+    cacheHitShare: 0,
+    accountsPerConversation: 0,
+    capacityUsedAtFirstRefusal: null,
+    weeklyUsedAtFirstRefusal: null,
+    capacityUsedWorstWeek: null,
+    firstRefusalAt: null,
+    sentToLimited: 0,
+    sentIntoReserve: 0,
+    sentOverCap: 0,
+    refreshesMax: 0,
+    refreshesAllowed: 0,
+    costServed: 0,
+    samples: [],
+    accountIds: ids,
+  };
+  let laterTurns = 0;
+  let laterHits = 0;
+  const weekFirst = new Map<number, number>();
+
+  const applyState = (id: string, rep: Report, tokensServed: number) => {
+    const prev = usage.get(id)!;
+    let next = applyReport(prev, { plan: rep.plan, windows: rep.windows }, now);
+    const acc = learnAcc.get(id)!;
+    for (const kind of ['short', 'weekly'] as const) {
+      acc[kind] += tokensServed;
+      const before = prev[kind]?.usedPercent;
+      const after = next[kind]?.usedPercent;
+      if (before === undefined || after === undefined) continue;
+      if (after < before)
+        acc[kind] = 0; // a reset: the tokens since do not belong to the old window
+      else if (after > before) {
+        next = learnCapacity(next, kind, acc[kind], after - before);
+        acc[kind] = 0;
+      }
+    }
+    usage.set(id, next);
+    // pool:used — today's response path stores the PRIMARY window's used % (the short one for these plans)
+    used.set(id, rep.windows[0].usedPercent);
+  };
+
+  // --- the wham/usage poller (score): at start, every pollEvery with jitter, sooner near a line and at resets ---
+  const schedulePoll = (id: string, delay: number) => {
+    q.push(now + delay, () => {
+      if (r() >= o.pollFailureRate) {
+        applyState(id, backend.report(id, now), 0);
+        const c = cooldown.get(id);
+        // a poll showing the account below its line again ends its cooldown (an early reset)
+        if (c && c.until > now) {
+          const res = scoreAccounts([candidate(id)], { now });
+          if (res.chosen) cooldown.delete(id);
+        }
+      } // a failed poll changes nothing: the snapshot only ages
+      const s = usage.get(id)!;
+      const line = 100 - (o.accounts[ids.indexOf(id)].reservePercent ?? 0);
+      const near = [s.short, s.weekly].some((w) => w && w.usedPercent >= line - 10);
+      const resets = [s.short, s.weekly]
+        .map((w) => w?.resetsAt ?? Infinity)
+        .filter((t) => t > now && t - now < o.pollEveryMs)
+        .map((t) => t - now + 5_000);
+      const base = (near ? o.pollEveryMs / 4 : o.pollEveryMs) * (0.7 + 0.6 * r());
+      if (now < end) schedulePoll(id, Math.min(base, ...resets));
+    });
+  };
+  if (score) ids.forEach((id, i) => schedulePoll(id, 1_000 + i * 997));
+
+  const candidate = (id: string): Candidate => {
+    const p = pool[ids.indexOf(id)];
+    const h = health.get(id)!;
+    return {
+      ...p,
+      inFlight: inflight.get(id)!,
+      usedPercent: used.has(id) ? used.get(id)! : null,
+      usage: score ? usage.get(id)! : null,
+      failureRate: h.openUntil > now ? 1 : h.rate,
+      cooldown: cooldown.get(id) ?? null,
+    };
+  };
+
+  /** PoolService.pick: cooling and tried accounts out (the score reads cooldowns itself), circuit-open last. */
+  const pick = (stickyId: string | null, tried: Set<string>, nextTurnTokens: number): string | null => {
+    const cands: Candidate[] = [];
+    for (const id of ids) {
+      if (tried.has(id)) continue;
+      const c = cooldown.get(id);
+      if (!score && c && c.until > now) continue;
+      cands.push(candidate(id));
+    }
+    const open = cands.filter((c) => health.get(c.id)!.openUntil > now);
+    const usable = open.length < cands.length ? cands.filter((c) => !open.includes(c)) : cands;
+    const chosen = chooseAccount(usable, o.strategy, {
+      stickyId,
+      counter: ++rr, // PoolService: INCR returns the new value
+      now,
+      nextTurnTokens,
+      weights: o.weights,
+    });
+    if (o.debug && score) o.debug(explainScore(scoreAccounts(usable, { now, stickyId, nextTurnTokens })));
+    return chosen?.id ?? null;
+  };
+
+  const headroomAnywhere = () =>
+    ids.some((id) => {
+      const [s, w] = backend.usedPercent(id, now);
+      const line = 100 - o.accounts[ids.indexOf(id)].reservePercent;
+      return s < line - 1 && w < line - 1;
+    });
+  const poolUsedShare = () => {
+    let rem = 0;
+    let cap = 0;
+    for (const id of ids) {
+      const x = backend.remaining(id, now);
+      // the binding window: the one with the fewest units left
+      if (x.short / x.shortCap < x.weekly / x.weeklyCap) {
+        rem += x.short;
+        cap += x.shortCap;
+      } else {
+        rem += x.weekly;
+        cap += x.weeklyCap;
+      }
+    }
+    return 1 - rem / cap;
+  };
+
+  /** Nothing to pick only because accounts with headroom are at their maxConcurrent: busy (503), not a limit. */
+  const busyOnly = (tried: Set<string>) => {
+    if (!score) return false;
+    const cands = ids.filter((id) => !tried.has(id)).map(candidate);
+    const ex = scoreAccounts(cands, { now }).excluded;
+    return ex.some((e) => e.reason === 'max_concurrent');
+  };
+
+  const refuse = () => {
+    m.refusals++;
+    if (headroomAnywhere()) m.refusalsWithHeadroom++;
+    const share = poolUsedShare();
+    if (m.firstRefusalAt === null) {
+      m.firstRefusalAt = now;
+      m.capacityUsedAtFirstRefusal = share;
+      let rem = 0;
+      let cap = 0;
+      for (const id of ids) {
+        const x = backend.remaining(id, now);
+        rem += x.weekly;
+        cap += x.weeklyCap;
+      }
+      m.weeklyUsedAtFirstRefusal = 1 - rem / cap;
+    }
+    const week = Math.floor((now - o.start) / (7 * DAY));
+    if (!weekFirst.has(week)) weekFirst.set(week, share);
+  };
+
+  const fail = (id: string) => {
+    const h = health.get(id)!;
+    h.consecutive++;
+    h.rate = h.rate * 0.8 + 0.2;
+    if (h.consecutive >= 3) h.openUntil = now + 15_000;
+  };
+  const ok = (id: string) => {
+    const h = health.get(id)!;
+    h.consecutive = 0;
+    h.openUntil = 0;
+    h.rate *= 0.8;
+  };
+
+  const svc = o.service;
+  const turn = async (cs: ConvState, idx: number) => {
+    const t = cs.c.turns[idx];
+    m.turns++;
+    const input = cs.input + t.inputDelta;
+    const tried = new Set<string>();
+    let last: 'none' | 'usage_limit' | 'server_error' = 'none';
+    for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
+      const id = svc
+        ? await svc.pick(cs.c.id, tried).then(
+            (a) => a.id,
+            () => null,
+          )
+        : pick(sticky.get(cs.c.id) ?? null, tried, input);
+      if (!id) break;
+      tried.add(id);
+      const spec = o.accounts[ids.indexOf(id)];
+      const truth = backend.usedPercent(id, now);
+      if (truth.some((u) => u >= 100)) m.sentToLimited++;
+      else if (truth.some((u) => u >= 100 - spec.reservePercent)) m.sentIntoReserve++;
+      if (spec.maxConcurrent !== null && inflight.get(id)! >= spec.maxConcurrent) m.sentOverCap++;
+      if (now >= due(id)) refresh(id); // getCredentials: refresh first when the token is due
+      const foreign = cs.reasoningFrom !== null && cs.reasoningFrom !== id;
+      const res = backend.start(id, now, {
+        cacheKey: cs.cacheKey,
+        input,
+        reasoningFrom: o.stripForeignReasoning && foreign ? null : cs.reasoningFrom,
+      });
+      if (res.kind === 'usage_limit') {
+        applyState(id, res.report, 0); // 429s carry the x-codex-* figures too
+        cooldown.set(id, { until: Math.max(res.resetAt, now + 1000), setAt: now });
+        if (svc) await svc.coolDown({ id, label: id }, Math.ceil(res.resetAt));
+        last = 'usage_limit';
+        continue;
+      }
+      if (res.kind === 'server_error') {
+        fail(id);
+        last = 'server_error';
+        continue;
+      }
+      if (res.kind === 'foreign_reasoning') {
+        m.foreignReasoningErrors++;
+        cs.accounts.add(id); // the conversation moved here (and broke): a turn ≥ 2 without its cache
+        laterTurns++;
+        return; // a 400 the client sees: the conversation ends here
+      }
+      // served: stickiness + in-flight (PoolService.begin), the answer completes later
+      sticky.set(cs.c.id, id);
+      inflight.set(id, inflight.get(id)! + 1);
+      if (svc) await svc.begin(id, cs.c.id);
+      cs.accounts.add(id);
+      if (idx >= 1) {
+        laterTurns++;
+        if (res.cachedTokens > 0) laterHits++;
+      }
+      const startedAt = now;
+      q.push(now + t.durationMs, async () => {
+        inflight.set(id, inflight.get(id)! - 1);
+        if (svc) await svc.end(id);
+        const rep = backend.finish(id, startedAt, now, {
+          cacheKey: cs.cacheKey,
+          input,
+          cached: res.cachedTokens,
+          output: t.outputTokens,
+        });
+        m.served++;
+        m.costServed += input - res.cachedTokens * 0.9 + t.outputTokens;
+        ok(id);
+        applyState(id, rep, input + t.outputTokens);
+        if (svc) await svc.setUsedPercent({ id, label: id }, rep.windows[0].usedPercent);
+        cs.reasoningFrom = id;
+        cs.input = input + t.outputTokens;
+        if (idx + 1 < cs.c.turns.length) q.push(now + t.gapAfterMs, () => turn(cs, idx + 1));
+      });
+      return;
+    }
+    // every attempt failed (or nothing could be picked): the client sees the error
+    if (last === 'usage_limit' || (last === 'none' && !busyOnly(tried))) refuse();
+    else m.otherErrors++;
+  };
+
+  const states: ConvState[] = [];
+  for (const c of o.conversations) {
+    if (c.start >= end) continue;
+    const cs: ConvState = { c, input: c.baseInput, accounts: new Set(), reasoningFrom: null, cacheKey: c.id };
+    states.push(cs);
+    q.push(c.start, () => turn(cs, 0));
+  }
+
+  // --- the world: early resets, owners using their reserve, incidents (transient 5xx), hourly samples ---
+  const world = rng(o.seed + 11);
+  for (let i = 0; i < o.earlyResets; i++) {
+    const id = ids[Math.floor(world() * ids.length)];
+    q.push(o.start + world() * o.days * DAY, () => backend.earlyReset(id));
+  }
+  o.accounts.forEach((a, i) => {
+    if (a.reservePercent <= 0 || o.ownerPercentPerDay <= 0) return;
+    for (let d = 0; d < o.days; d++) {
+      const dayStart = o.start + d * DAY;
+      const wd = new Date(dayStart).getUTCDay();
+      if (wd === 0 || wd === 6) continue;
+      for (let h = 10; h < 18; h++) {
+        q.push(dayStart + h * HOUR + world() * HOUR, () =>
+          backend.ownerUse(ids[i], now, o.ownerPercentPerDay / 8),
+        );
+      }
+    }
+  });
+  for (let i = 0; i < o.incidents; i++) {
+    const id = ids[Math.floor(world() * ids.length)];
+    const from = o.start + world() * o.days * DAY;
+    backend.incidents.push({ account: id, from, to: from + HOUR, share: 0.5 });
+  }
+  if (o.sample) {
+    for (let t = o.start; t <= end; t += HOUR) {
+      q.push(t, () => {
+        m.samples.push({ t: now, used: ids.map((id) => backend.usedPercent(id, now)[1]) });
+      });
+    }
+  }
+
+  for (let e = q.pop(); e; e = q.pop()) {
+    if (e.t > end + DAY) break;
+    now = e.t;
+    if (o.clock) o.clock.now = now;
+    await e.run();
+  }
+
+  // --- summary ---
+  m.cacheHitShare = laterTurns ? laterHits / laterTurns : 1;
+  // accounts per conversation, over the conversations served at least once
+  const servedConvs = states.filter((c) => c.accounts.size > 0);
+  m.accountsPerConversation =
+    servedConvs.reduce((a, c) => a + c.accounts.size, 0) / Math.max(1, servedConvs.length);
+  const weeks = [...weekFirst.values()];
+  m.capacityUsedWorstWeek = weeks.length ? Math.min(...weeks) : null;
+  // refreshes: the most any account did, against the CLI rule over the same span
+  const span = o.days * DAY;
+  m.refreshesMax = Math.max(...[...tokens.values()].map((t) => t.refreshes));
+  m.refreshesAllowed = Math.ceil(span / (o.tokenTtlMs - o.refreshLeadSeconds * 1000)) + 1;
+  return m;
+}
