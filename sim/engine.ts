@@ -14,7 +14,7 @@ import {
   type UsageState,
   type WindowKind,
 } from '../src/accounts/pool/usage-state.ts';
-import { refreshDueAt } from '../src/accounts/accounts.queue.ts';
+import { refreshDueAt } from '../src/accounts/refresh-due.ts';
 import { SimBackend, type Report } from './backend.ts';
 import { DAY, HOUR, rng, type Conversation } from './workload.ts';
 

@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import { RedisService } from '../../redis/redis.service.js';
+import { UpstreamClient } from '../../upstream/upstream.client.js';
+import { usageHeaders } from '../../upstream/headers.js';
+import { AccountSource, type PoolAccount } from '../account-source.js';
+import { AccountEvents } from '../account-events.js';
+import { PoolService } from './pool.service.js';
+import { firstPollDelay, nextPollDelay } from './poll-schedule.js';
+import { reportFromWham } from './usage-store.js';
+
+/** A poll of one account by any worker replica within this long is not repeated by another. */
+const POLL_CLAIM_MS = 20_000;
+const POLL_TIMEOUT_MS = 10_000;
+
+export type PollOutcome = 'ok' | 'http_error' | 'unreadable' | 'network_error' | 'skipped';
+
+/**
+ * The usage poller (worker role): reads each routable account's windows from `GET {chatgpt base}/wham/usage`
+ * without spending a request — at start and as soon as an account appears (import, login, re-enable), then on
+ * the jittered schedule of poll-schedule.ts. One replica polls an account at a time (a Redis claim).
+ *
+ * A failed poll (4xx, 5xx, timeout, unreadable body) NEVER changes the account's status and never cools it down:
+ * it is counted (`cg_usage_poll_total{outcome}`), logged, and the snapshot simply ages until the next poll.
+ */
+@Injectable()
+export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('usage-poller');
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly known = new Map<string, PoolAccount>();
+  private readonly polls: Counter<string>;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly accounts: AccountSource,
+    private readonly events: AccountEvents,
+    private readonly pool: PoolService,
+    private readonly upstream: UpstreamClient,
+    private readonly redis: RedisService,
+    metrics: MetricsService,
+  ) {
+    this.polls = new Counter({
+      name: 'cg_usage_poll_total',
+      help: 'wham/usage polls by outcome (a failed poll only ages the snapshot)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.events.onChange((id) => void this.sync(id).catch(() => {}));
+    void this.sync(null).catch((err: Error) => this.logger.warn({ err: err.message }, 'usage poller start'));
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** An account changed (or `null`: any): new routable accounts are polled within seconds, gone ones dropped. */
+  private async sync(changed: string | null): Promise<void> {
+    if (this.stopped) return;
+    const list = await this.accounts.listRoutable();
+    const ids = new Set(list.map((a) => a.id));
+    for (const id of [...this.known.keys()]) {
+      if (ids.has(id)) continue;
+      clearTimeout(this.timers.get(id));
+      this.timers.delete(id);
+      this.known.delete(id);
+    }
+    for (const a of list) {
+      const isNew = !this.known.has(a.id);
+      this.known.set(a.id, a);
+      if (isNew || a.id === changed) this.schedule(a.id, firstPollDelay(Math.random()));
+    }
+  }
+
+  private schedule(id: string, delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timers.get(id));
+    const t = setTimeout(() => void this.tick(id), delayMs);
+    t.unref();
+    this.timers.set(id, t);
+  }
+
+  private async tick(id: string): Promise<void> {
+    const a = this.known.get(id);
+    if (!a || this.stopped) return;
+    let failed = true;
+    try {
+      const outcome = await this.pollOnce(a);
+      failed = outcome !== 'ok' && outcome !== 'skipped';
+    } catch (err) {
+      this.logger.warn({ account: a.label, err: (err as Error).message }, 'usage poll failed');
+    }
+    const state = await this.pool.usage.get(id).catch(() => null);
+    this.schedule(
+      id,
+      nextPollDelay(state, Date.now(), Math.random(), { failed, reservePercent: a.reservePercent }),
+    );
+  }
+
+  /** One poll of one account (exported for tests and `all`): its outcome; the state is written only on success. */
+  async pollOnce(a: PoolAccount): Promise<PollOutcome> {
+    const claim = await this.redis.client.set(
+      this.redis.key('pool', 'polled', a.id),
+      '1',
+      'PX',
+      POLL_CLAIM_MS,
+      'NX',
+    );
+    if (claim === null) return this.count('skipped');
+    let outcome: PollOutcome;
+    try {
+      const creds = await this.accounts.getCredentials(a.id);
+      const readAt = Date.now();
+      const res = await this.upstream.getAbsolute(
+        this.upstream.usagePath,
+        usageHeaders(this.config, creds.accessToken, creds.chatgptAccountId),
+        POLL_TIMEOUT_MS,
+      );
+      const report = res.status === 200 ? reportFromWham(res.body) : null;
+      if (res.status !== 200) outcome = 'http_error';
+      else if (!report) outcome = 'unreadable';
+      else {
+        await this.pool.recordUsage(a, report, readAt);
+        outcome = 'ok';
+      }
+      if (outcome !== 'ok')
+        this.logger.warn({ account: a.label, status: res.status, outcome }, 'usage poll gave no usage');
+    } catch (err) {
+      // Nothing but the snapshot's age changes: no status, no cooldown (a poll is not a request).
+      await this.redis.client.del(this.redis.key('pool', 'polled', a.id)).catch(() => 0);
+      this.logger.warn({ account: a.label, err: (err as Error).message }, 'usage poll failed');
+      outcome = 'network_error';
+    }
+    return this.count(outcome);
+  }
+
+  private count(outcome: PollOutcome): PollOutcome {
+    this.polls.inc({ outcome });
+    return outcome;
+  }
+}
