@@ -14,6 +14,7 @@ import { reportFromWham } from './usage-store.js';
 
 /** A poll of one account by any worker replica within this long is not repeated by another. */
 const POLL_CLAIM_MS = 20_000;
+/** A poll gets at most this long (or the upstream first-byte timeout, when shorter). */
 const POLL_TIMEOUT_MS = 10_000;
 
 export type PollOutcome = 'ok' | 'http_error' | 'unreadable' | 'network_error' | 'skipped';
@@ -122,7 +123,7 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
       const res = await this.upstream.getAbsolute(
         this.upstream.usagePath,
         usageHeaders(this.config, creds.accessToken, creds.chatgptAccountId),
-        POLL_TIMEOUT_MS,
+        Math.min(POLL_TIMEOUT_MS, this.config.UPSTREAM_FIRST_BYTE_TIMEOUT_MS),
       );
       const report = res.status === 200 ? reportFromWham(res.body) : null;
       if (res.status !== 200) outcome = 'http_error';
