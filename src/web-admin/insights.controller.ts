@@ -32,6 +32,8 @@ import {
   UsageWindowDto,
 } from './dto.js';
 import { InsightsRepository, type UsageFilter } from './insights.repository.js';
+import { PoolService } from '../accounts/pool/pool.service.js';
+import type { UsageWindow } from '../accounts/pool/usage-state.js';
 
 const uuid = z.string().uuid();
 const usageQuery = z
@@ -90,6 +92,18 @@ function windowOf(w: unknown): UsageWindowDto | null {
   };
 }
 
+/** A window of the pool's usage state, as the overview shows it (0 % once its reset time passed). */
+function stateWindow(w: UsageWindow | null | undefined, now: number): UsageWindowDto | null {
+  if (!w) return null;
+  const reset = w.resetsAt !== null && w.resetsAt <= now;
+  return {
+    usedPercent: reset ? 0 : w.usedPercent,
+    windowMinutes: Math.round(w.windowSeconds / 60),
+    resetsAt: w.resetsAt !== null && !reset ? new Date(w.resetsAt).toISOString() : null,
+    asOf: new Date(w.asOf).toISOString(),
+  };
+}
+
 const csvCell = (v: unknown) => {
   const s = v === null || v === undefined ? '' : String(v);
   // Quote, and neutralise spreadsheet formulas (a cell starting with = + - @).
@@ -114,6 +128,7 @@ export class InsightsController {
     private readonly usage: UsageService,
     private readonly models: ModelsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly pool: PoolService,
   ) {}
 
   @Get('ui/context')
@@ -151,6 +166,12 @@ export class InsightsController {
       this.insights.accountsForOverview(),
       this.insights.totals({ from: new Date(now - 3600_000), to: new Date(now + 1000) }),
     ]);
+    // The pool's usage state (polled from wham/usage and fed by every answer) first; the stored snapshot of the
+    // last answer's headers for an account the poller has not read yet.
+    const [states, forecast] = await Promise.all([
+      this.pool.usage.getMany(rows.map((r) => r.id)).catch(() => new Map()),
+      this.pool.forecast().catch(() => []),
+    ]);
     const iso = (d: Date | null) => (d ? d.toISOString() : null);
     const pool: PoolAccountDto[] = rows.map((r) => {
       const snap = (r.usageSnapshot ?? null) as { short?: unknown; long?: unknown } | null;
@@ -174,8 +195,8 @@ export class InsightsController {
         accessTokenExpiresAt: iso(r.accessTokenExpiresAt),
         lastRefreshAt: iso(r.lastRefreshAt),
         lastError: r.lastError,
-        short: windowOf(snap?.short),
-        long: windowOf(snap?.long),
+        short: stateWindow(states.get(r.id)?.short, now) ?? windowOf(snap?.short),
+        long: stateWindow(states.get(r.id)?.weekly, now) ?? windowOf(snap?.long),
         usageSnapshotAt: iso(r.usageSnapshotAt),
       };
     });
@@ -231,7 +252,19 @@ export class InsightsController {
         accountId: null,
         message: 'Every usable account is cooling down: requests fail until the soonest reset.',
       });
-    return { accounts, lastHour, soonestReset: resets[0] ?? null, actions, pool };
+    return {
+      accounts,
+      lastHour,
+      soonestReset: resets[0] ?? null,
+      actions,
+      pool,
+      forecast: forecast.map((f) => ({
+        kind: f.kind,
+        dryAt: f.dryAt === null ? null : new Date(f.dryAt).toISOString(),
+        burnTokensPerHour: f.burnTokensPerHour,
+        resetsBefore: f.resetsBefore,
+      })),
+    };
   }
 
   private usageFilter(auth: RequestAuth, q: z.infer<typeof usageQuery>, defaultDays: number): UsageFilter {

@@ -61,7 +61,7 @@ export class AccountUsageTodayDto {
   @ApiProperty() tokens!: number;
 }
 
-export class UsageWindowDto {
+export class AccountUsageWindowDto {
   @ApiProperty({ enum: ['short', 'weekly'] }) kind!: string;
   @ApiProperty() usedPercent!: number;
   @ApiProperty() windowSeconds!: number;
@@ -72,7 +72,7 @@ export class UsageWindowDto {
 
 export class AccountUsageDto {
   @ApiProperty({ nullable: true, type: String }) plan!: string | null;
-  @ApiProperty({ type: [UsageWindowDto] }) windows!: UsageWindowDto[];
+  @ApiProperty({ type: [AccountUsageWindowDto] }) windows!: AccountUsageWindowDto[];
   @ApiProperty({ nullable: true, type: Number }) headroomPercent!: number | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) asOf!: string | null;
 }

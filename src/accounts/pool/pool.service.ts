@@ -11,6 +11,7 @@ import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
 import type { UsageState } from './usage-state.js';
+import { forecastPool, type WindowForecast } from './forecast.js';
 
 /**
  * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
@@ -189,6 +190,20 @@ export class PoolService implements OnModuleDestroy {
     this.usedWritten.set(account.id, { percent, at: now });
     this.metrics.accountUsed.set({ account: accountLabel(account) }, percent);
     await this.redis.client.set(this.k('used', account.id), String(percent), 'EX', 6 * 3600);
+  }
+
+  /** When each window of the pool runs dry at the last hour's rate (forecast.ts), over the routable accounts. */
+  async forecast(): Promise<WindowForecast[]> {
+    const all = await this.accounts.listRoutable();
+    const ids = all.map((a) => a.id);
+    const [states, samples] = await Promise.all([this.usage.getMany(ids), this.usage.samples(ids)]);
+    const inputs = all.flatMap((a) => {
+      const state = states.get(a.id);
+      return state
+        ? [{ state, reservePercent: a.reservePercent ?? 0, samples: samples.get(a.id) ?? [] }]
+        : [];
+    });
+    return forecastPool(inputs, this.clock());
   }
 
   /** The request got its account: stickiness (when keyed) and this process's lease, in one round trip. */

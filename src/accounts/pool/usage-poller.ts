@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
@@ -8,10 +8,13 @@ import { UpstreamClient } from '../../upstream/upstream.client.js';
 import { usageHeaders } from '../../upstream/headers.js';
 import { AccountSource, type PoolAccount } from '../account-source.js';
 import { AccountEvents } from '../account-events.js';
+import { AccountsRepository } from '../accounts.repository.js';
 import { PoolService } from './pool.service.js';
 import { firstPollDelay, nextPollDelay } from './poll-schedule.js';
 import { reportFromWham } from './usage-store.js';
 
+/** The list of accounts is read again this often (besides every account change event). */
+const RESYNC_MS = 60_000;
 /** A poll of one account by any worker replica within this long is not repeated by another. */
 const POLL_CLAIM_MS = 20_000;
 /** A poll gets at most this long (or the upstream first-byte timeout, when shorter). */
@@ -33,12 +36,16 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly known = new Map<string, PoolAccount>();
   private readonly polls: Counter<string>;
+  private readonly dry: Gauge<string>;
+  private forecastAt = 0;
   private stopped = false;
+  private resync: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly accounts: AccountSource,
     private readonly events: AccountEvents,
+    private readonly repo: AccountsRepository,
     private readonly pool: PoolService,
     private readonly upstream: UpstreamClient,
     private readonly redis: RedisService,
@@ -50,15 +57,35 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
       labelNames: ['outcome'],
       registers: [metrics.registry],
     });
+    this.dry = new Gauge({
+      name: 'cg_pool_window_dry_seconds',
+      help: "Seconds until the pool's headroom in a window (short = 5 h, weekly) is gone at the last hour's rate; absent while nothing is spent",
+      labelNames: ['window'],
+      registers: [metrics.registry],
+    });
+  }
+
+  /** The forecast gauge, at most every 30 s (after polls). */
+  private async updateForecast(): Promise<void> {
+    const now = Date.now();
+    if (now - this.forecastAt < 30_000) return;
+    this.forecastAt = now;
+    for (const f of await this.pool.forecast()) {
+      if (f.dryAt === null) this.dry.remove({ window: f.kind });
+      else this.dry.set({ window: f.kind }, Math.max(0, Math.round((f.dryAt - now) / 1000)));
+    }
   }
 
   onApplicationBootstrap(): void {
     this.events.onChange((id) => void this.sync(id).catch(() => {}));
     void this.sync(null).catch((err: Error) => this.logger.warn({ err: err.message }, 'usage poller start'));
+    this.resync = setInterval(() => void this.sync(null).catch(() => {}), RESYNC_MS);
+    this.resync.unref();
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
+    if (this.resync) clearInterval(this.resync);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
@@ -66,7 +93,9 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
   /** An account changed (or `null`: any): new routable accounts are polled within seconds, gone ones dropped. */
   private async sync(changed: string | null): Promise<void> {
     if (this.stopped) return;
-    const list = await this.accounts.listRoutable();
+    // Straight from the database, not the routing cache: filling that cache here would hide accounts written by
+    // another process until its change event arrives.
+    const list: PoolAccount[] = await this.repo.findRoutable();
     const ids = new Set(list.map((a) => a.id));
     for (const id of [...this.known.keys()]) {
       if (ids.has(id)) continue;
@@ -100,6 +129,7 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn({ account: a.label, err: (err as Error).message }, 'usage poll failed');
     }
     const state = await this.pool.usage.get(id).catch(() => null);
+    await this.updateForecast().catch(() => {});
     this.schedule(
       id,
       nextPollDelay(state, Date.now(), Math.random(), { failed, reservePercent: a.reservePercent }),

@@ -1,5 +1,6 @@
 import type { RedisService } from '../../redis/redis.service.js';
 import { applyReport, emptyUsageState, type ReportedWindow, type UsageState } from './usage-state.js';
+import type { UsageSample } from './forecast.js';
 
 /**
  * Each account's usage state (usage-state.ts) in Redis, shared by every replica: `pool:usage:<id>` holds the JSON
@@ -14,9 +15,50 @@ export interface UsageReport {
 
 /** Kept a little longer than the weekly window: an idle account still shows its last known state. */
 const USAGE_TTL_SECONDS = 8 * 24 * 3600;
+/** The forecast's samples: at most one a minute per account (per process), the last ~2 hours kept. */
+const SAMPLE_EVERY_MS = 60_000;
+const SAMPLES_KEPT = 120;
 
 export class UsageStore {
+  private readonly sampledAt = new Map<string, number>();
   constructor(private readonly redis: RedisService) {}
+
+  private samplesKey(accountId: string): string {
+    return this.redis.key('pool', 'usage-samples', accountId);
+  }
+
+  /** Oldest first. */
+  async samples(ids: string[]): Promise<Map<string, UsageSample[]>> {
+    const lists = await Promise.all(ids.map((id) => this.redis.client.lrange(this.samplesKey(id), 0, -1)));
+    const out = new Map<string, UsageSample[]>();
+    ids.forEach((id, i) => {
+      const parsed = lists[i]
+        .map((v) => {
+          try {
+            const [t, short, weekly] = JSON.parse(v) as [number, number | null, number | null];
+            return { t, short, weekly };
+          } catch {
+            return null;
+          }
+        })
+        .filter((x): x is UsageSample => x !== null)
+        .reverse();
+      out.set(id, parsed);
+    });
+    return out;
+  }
+
+  private async sample(accountId: string, s: UsageState, asOf: number): Promise<void> {
+    if (asOf - (this.sampledAt.get(accountId) ?? 0) < SAMPLE_EVERY_MS) return;
+    this.sampledAt.set(accountId, asOf);
+    const k = this.samplesKey(accountId);
+    const r = this.redis.client;
+    await Promise.all([
+      r.lpush(k, JSON.stringify([asOf, s.short?.usedPercent ?? null, s.weekly?.usedPercent ?? null])),
+      r.ltrim(k, 0, SAMPLES_KEPT - 1),
+      r.expire(k, 3 * 3600),
+    ]);
+  }
 
   private key(accountId: string): string {
     return this.redis.key('pool', 'usage', accountId);
@@ -58,6 +100,7 @@ export class UsageStore {
         next[kind] = { ...w, resetsAt: prev.resetsAt };
     }
     await this.redis.client.set(this.key(accountId), JSON.stringify(next), 'EX', USAGE_TTL_SECONDS);
+    await this.sample(accountId, next, asOf).catch(() => {});
     return next;
   }
 }
