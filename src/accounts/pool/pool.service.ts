@@ -84,15 +84,22 @@ export class PoolService implements OnModuleDestroy {
     const sticky = stickyKey ? values[2 * ids.length] : null;
     const now = this.clock();
     const candidates: Candidate[] = [];
+    let soonestCooling = Infinity;
     all.forEach((a, i) => {
       if (tried.has(a.id)) return;
       const cool = parseCooldown(values[2 * i]);
       const used = values[2 * i + 1];
+      const state = usage.get(a.id) ?? null;
+      // Without a usage state no report can show an early reset: a cooling account stays out until its end.
+      if (!state && cool && cool.until > now) {
+        soonestCooling = Math.min(soonestCooling, cool.until);
+        return;
+      }
       candidates.push({
         ...a,
         inFlight: inFlight.get(a.id) ?? 0,
         usedPercent: used === null ? null : Number(used),
-        usage: usage.get(a.id) ?? null,
+        usage: state,
         reservePercent: a.reservePercent ?? 0,
         maxConcurrent: a.maxConcurrent ?? null,
         cooldown: cool && cool.until > now ? cool : null,
@@ -115,7 +122,8 @@ export class PoolService implements OnModuleDestroy {
       );
     }
     if (chosen) return chosen;
-    const soonest = soonestBack(candidates, scored.excluded, now);
+    const back = soonestBack(candidates, scored.excluded, now);
+    const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
     if (soonest !== null && tried.size === 0) {
       const secs = Math.max(1, Math.ceil((soonest - now) / 1000));
       throw ApiError.rateLimited(
