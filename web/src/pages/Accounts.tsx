@@ -68,7 +68,11 @@ export function AccountsPage() {
   const q = useQuery({
     queryKey: ['accounts'],
     queryFn: () => unwrap(api.GET('/admin/api/accounts')),
-    refetchInterval: 30_000,
+    // Every few seconds while an account's usage is still unknown (the worker reads it within seconds of adding).
+    refetchInterval: (query) =>
+      query.state.data?.data.some((a) => a.enabled && a.status === 'active' && !a.usage?.windows.length)
+        ? 3000
+        : 30_000,
   });
   const reauth = params.get('reauth');
   const reauthLabel = q.data?.data.find((a) => a.id === reauth)?.label ?? null;
