@@ -36,7 +36,8 @@ describe('pool: failover and stickiness', () => {
       fake.reset();
       await ctx.client.responses.create({ model: 'gpt-5.5', input: 'second' });
       expect(responsesCalls().map((x) => x.chatgptAccountId)).toEqual([b.fake.chatgptAccountId]);
-      await new Promise((res) => setTimeout(res, 2300));
+      // Back once the window reset (2 s after its whole-second reset time, usage-state.ts RESET_GRACE_MS).
+      await new Promise((res) => setTimeout(res, 4300));
       fake.reset();
       await ctx.client.responses.create({ model: 'gpt-5.5', input: 'third' });
       expect(responsesCalls().map((x) => x.chatgptAccountId)).toEqual([a.fake.chatgptAccountId]);

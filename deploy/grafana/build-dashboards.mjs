@@ -190,6 +190,12 @@ const dashboards = {
       's',
       [['max by (account) (cg_account_cooldown_seconds)', '{{account}}']],
     ],
+    [
+      'timeseries',
+      'Forecast: time until the pool runs dry (last hour’s rate)',
+      's',
+      [['min by (window) (cg_pool_window_dry_seconds)', '{{window}}']],
+    ],
   ]),
 
   'codex-gateway-latency': dashboard('cg-latency', 'Codex Gateway / Latency & TTFT', [

@@ -12,6 +12,10 @@ export interface PoolAccount {
   weight: number;
   planType: string | null;
   chatgptAccountId: string;
+  /** The owner's reserve: no new work at used % ≥ 100 − reservePercent in either window (0–90). */
+  reservePercent?: number;
+  /** At most this many requests in flight on the account (null: no cap). */
+  maxConcurrent?: number | null;
 }
 
 export interface AccountCredentials {

@@ -9,6 +9,8 @@ export interface AccountView {
   statusReason: string | null;
   priority: number;
   weight: number;
+  reservePercent: number;
+  maxConcurrent: number | null;
   email: string | null;
   chatgptAccountId: string;
   chatgptUserId: string;
@@ -30,6 +32,8 @@ export interface AccountPatch {
   enabled?: boolean;
   priority?: number;
   weight?: number;
+  reservePercent?: number;
+  maxConcurrent?: number | null;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -43,6 +47,8 @@ export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 })
     statusReason: r.statusReason,
     priority: r.priority,
     weight: r.weight,
+    reservePercent: r.reservePercent,
+    maxConcurrent: r.maxConcurrent,
     email: r.email,
     chatgptAccountId: r.chatgptAccountId,
     chatgptUserId: r.chatgptUserId,

@@ -9,6 +9,8 @@ const base: AccountView = {
   statusReason: 'refresh failed: refresh_token_expired (HTTP 401)',
   priority: 0,
   weight: 1,
+  reservePercent: 0,
+  maxConcurrent: null,
   email: 'a@example.com',
   chatgptAccountId: 'acct-1',
   chatgptUserId: 'u',

@@ -17,6 +17,9 @@ import { parseOrThrow } from '../common/validation.js';
 import { ApiError } from '../common/errors.js';
 import { AccountRefreshError } from './account-errors.js';
 import { AccountsService } from './accounts.service.js';
+import type { AccountView } from './account-view.js';
+import { PoolService } from './pool/pool.service.js';
+import { usageView } from './pool/usage-view.js';
 import { actorOf } from './actor.js';
 import { AccountDto, AccountListDto, PatchAccountDto, patchAccountSchema } from './dto/accounts.dto.js';
 
@@ -34,7 +37,17 @@ function checkId(id: string): string {
 @UseGuards(AdminGuard)
 @Controller('admin/api/accounts')
 export class AccountsController {
-  constructor(private readonly accounts: AccountsService) {}
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly pool: PoolService,
+  ) {}
+
+  /** Adds each account's usage state (windows, resets, as of) from the pool's shared store. */
+  private async withUsage<T extends AccountView>(views: T[]): Promise<T[]> {
+    const states = await this.pool.usage.getMany(views.map((v) => v.id)).catch(() => new Map());
+    const now = Date.now();
+    return views.map((v) => ({ ...v, usage: usageView(states.get(v.id) ?? null, now, v.reservePercent) }));
+  }
 
   @Get()
   @ApiOperation({
@@ -43,22 +56,24 @@ export class AccountsController {
   })
   @ApiOkResponse({ type: AccountListDto })
   async list() {
-    return { object: 'list', data: await this.accounts.list() };
+    return { object: 'list', data: await this.withUsage(await this.accounts.list()) };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One account' })
   @ApiOkResponse({ type: AccountDto })
-  get(@Param('id') id: string) {
-    return this.accounts.get(checkId(id));
+  async get(@Param('id') id: string) {
+    return (await this.withUsage([await this.accounts.get(checkId(id))]))[0];
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change label, enabled, priority, weight' })
+  @ApiOperation({
+    summary: 'Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited)',
+  })
   @ApiOkResponse({ type: AccountDto })
-  patch(@Param('id') id: string, @Body() body: PatchAccountDto, @CurrentAuth() auth?: RequestAuth) {
+  async patch(@Param('id') id: string, @Body() body: PatchAccountDto, @CurrentAuth() auth?: RequestAuth) {
     const patch = parseOrThrow(patchAccountSchema, body);
-    return this.accounts.patch(checkId(id), patch, actorOf(auth));
+    return (await this.withUsage([await this.accounts.patch(checkId(id), patch, actorOf(auth))]))[0];
   }
 
   @Delete(':id')

@@ -42,7 +42,16 @@ export class AccountsRepository {
   findRoutable() {
     return this.prisma.account.findMany({
       where: { enabled: true, status: 'active' },
-      select: { id: true, label: true, priority: true, weight: true, planType: true, chatgptAccountId: true },
+      select: {
+        id: true,
+        label: true,
+        priority: true,
+        weight: true,
+        planType: true,
+        chatgptAccountId: true,
+        reservePercent: true,
+        maxConcurrent: true,
+      },
       orderBy: [{ priority: 'desc' }, { createdAt: 'asc' }],
     });
   }

@@ -11,6 +11,7 @@ import { AccountHealth } from '../accounts/pool/health.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { responsesHeaders } from '../upstream/headers.js';
 import { classifyUpstream, toApiError, usageSnapshotFromHeaders } from '../upstream/classify.js';
+import { reportFromHeaders } from '../accounts/pool/usage-store.js';
 import { ModelsService } from '../models/models.service.js';
 import { Failover, type AttemptFailure } from './failover.js';
 
@@ -95,11 +96,9 @@ export class AccountAttempt {
         };
       }
       const snapshot = usageSnapshotFromHeaders(res.headers);
-      if (snapshot) {
-        const used = (snapshot as { maxUsedPercent: number }).maxUsedPercent;
-        void this.pool.setUsedPercent(account, used).catch(() => {});
-        void this.accounts.recordUsageSnapshot(account.id, snapshot).catch(() => {});
-      }
+      if (snapshot) void this.accounts.recordUsageSnapshot(account.id, snapshot).catch(() => {});
+      const report = reportFromHeaders(res.headers);
+      if (report) void this.pool.recordUsage(account, report).catch(() => {});
       if (res.statusCode === 200) {
         this.models.noteUpstreamEtag(headerValue(res.headers['x-models-etag']));
         return { res };

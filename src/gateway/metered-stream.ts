@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
+import { reportFromEvent } from '../accounts/pool/usage-store.js';
 import { UpstreamStreamError, type ClassifiedError } from '../upstream/classify.js';
 import {
   EVENT,
@@ -126,11 +127,8 @@ export class MeteredStream {
   }
 
   private noteRateLimits(account: PoolAccount, data: CodexRateLimits | undefined): void {
-    const rl = data?.rate_limits;
-    const percents = [rl?.primary?.used_percent, rl?.secondary?.used_percent].filter(
-      (x): x is number => typeof x === 'number',
-    );
-    if (percents.length) void this.pool.setUsedPercent(account, Math.max(...percents)).catch(() => {});
+    const report = reportFromEvent(data);
+    if (report) void this.pool.recordUsage(account, report).catch(() => {});
   }
 }
 

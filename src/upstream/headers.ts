@@ -56,3 +56,22 @@ export function modelsHeaders(
     ['accept', '*/*'],
   ];
 }
+
+/**
+ * GET {chatgpt base}/wham/usage (fact sheet §9.3): the CLI's backend client sends the bearer token and the
+ * account id; the profile's user agent and originator go with them as on every other backend call.
+ */
+export function usageHeaders(
+  config: AppConfig,
+  accessToken: string,
+  chatgptAccountId: string,
+): [string, string][] {
+  const profile = clientProfileHeaders(config);
+  return [
+    ['authorization', `Bearer ${accessToken}`],
+    ['chatgpt-account-id', chatgptAccountId],
+    ['originator', profile.originator],
+    ['user-agent', profile['user-agent']],
+    ['accept', 'application/json'],
+  ];
+}

@@ -80,6 +80,40 @@ export class UpstreamClient implements OnModuleDestroy {
     return res;
   }
 
+  /**
+   * The usage endpoint's path on the backend's origin: `{chatgpt base}/wham/usage`, where the chatgpt base is
+   * CODEX_BASE_URL without its `/codex` (…/backend-api); a base without `/backend-api` uses `{base}/api/codex/usage`
+   * (fact sheet §9.3, the CLI's PathStyle).
+   */
+  get usagePath(): string {
+    const i = this.basePath.indexOf('/backend-api');
+    return i >= 0
+      ? `${this.basePath.slice(0, i)}/backend-api/wham/usage`
+      : `${this.basePath.replace(/\/codex$/, '')}/api/codex/usage`;
+  }
+
+  /** GET of an absolute path on the backend's origin (the usage endpoint), with a whole-request timeout. */
+  async getAbsolute(
+    path: string,
+    headers: [string, string][],
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await this.pool.request({
+      method: 'GET',
+      path,
+      headers: headers.flat(),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.body.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+    return { status: res.statusCode, body };
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.pool.close().catch(() => this.pool.destroy());
   }

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { UserDto } from '../auth/dto/users.response.js';
 
 /** OpenAPI shapes of the web admin's endpoints (docs and the generated client; validation is zod). */
@@ -8,6 +8,13 @@ export class UsageWindowDto {
   @ApiProperty() usedPercent!: number;
   @ApiProperty({ nullable: true, type: Number }) windowMinutes!: number | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) resetsAt!: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When this window was read (wham/usage poll or an answer)',
+  })
+  asOf?: string | null;
 }
 
 export class PoolAccountDto {
@@ -51,6 +58,20 @@ export class ActionDto {
   @ApiProperty() message!: string;
 }
 
+export class WindowForecastDto {
+  @ApiProperty({ enum: ['short', 'weekly'] }) kind!: 'short' | 'weekly';
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      "When the pool's headroom in this window is gone at the last hour's rate (null: nothing spent)",
+  })
+  dryAt!: string | null;
+  @ApiProperty() burnTokensPerHour!: number;
+  @ApiProperty({ description: 'Accounts whose window resets before dryAt' }) resetsBefore!: number;
+}
+
 export class OverviewDto {
   @ApiProperty({ type: PoolCountsDto }) accounts!: PoolCountsDto;
   @ApiProperty({ type: TrafficDto }) lastHour!: TrafficDto;
@@ -58,6 +79,11 @@ export class OverviewDto {
   @ApiProperty({ type: [ActionDto], description: 'What needs the admin, most urgent first' })
   actions!: ActionDto[];
   @ApiProperty({ type: [PoolAccountDto] }) pool!: PoolAccountDto[];
+  @ApiPropertyOptional({
+    type: [WindowForecastDto],
+    description: "The pool's windows at the last hour's rate",
+  })
+  forecast?: WindowForecastDto[];
 }
 
 export class UiContextDto {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { UsageService } from '../usage/usage.service.js';
+import { PoolService } from '../accounts/pool/pool.service.js';
 import type { RequestAuth } from '../common/auth-context.js';
 import type { AuditListDto, OverviewDto, RequestListDto, SeriesDto } from './dto.js';
 import { InsightsRepository } from './insights.repository.js';
@@ -23,6 +24,7 @@ export class InsightsService {
   constructor(
     private readonly insights: InsightsRepository,
     private readonly usage: UsageService,
+    private readonly pool: PoolService,
   ) {}
 
   async overview(): Promise<OverviewDto> {
@@ -32,7 +34,22 @@ export class InsightsService {
       this.insights.accountsForOverview(),
       this.insights.totals({ from: new Date(now - 3600_000), to: new Date(now + 1000) }),
     ]);
-    return buildOverview(rows, lastHour, now);
+    const [states, forecast] = await Promise.all([
+      this.pool.usage.getMany(rows.map((r) => r.id)).catch(() => new Map()),
+      this.pool.forecast().catch(() => []),
+    ]);
+    return buildOverview(
+      rows,
+      lastHour,
+      now,
+      states,
+      forecast.map((f) => ({
+        kind: f.kind,
+        dryAt: f.dryAt === null ? null : new Date(f.dryAt).toISOString(),
+        burnTokensPerHour: f.burnTokensPerHour,
+        resetsBefore: f.resetsBefore,
+      })),
+    );
   }
 
   async series(auth: RequestAuth, q: SeriesQuery): Promise<SeriesDto> {

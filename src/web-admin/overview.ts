@@ -1,4 +1,5 @@
-import type { OverviewDto, PoolAccountDto, TrafficDto, UsageWindowDto } from './dto.js';
+import type { UsageState, UsageWindow } from '../accounts/pool/usage-state.js';
+import type { OverviewDto, PoolAccountDto, TrafficDto, UsageWindowDto, WindowForecastDto } from './dto.js';
 
 /** One account as the overview query reads it (no secret column). */
 export interface OverviewAccountRow {
@@ -31,6 +32,18 @@ export function windowOf(w: unknown): UsageWindowDto | null {
   };
 }
 
+/** A window of the pool's usage state, as the overview shows it (0 % once its reset time passed). */
+export function stateWindow(w: UsageWindow | null | undefined, now: number): UsageWindowDto | null {
+  if (!w) return null;
+  const reset = w.resetsAt !== null && w.resetsAt <= now;
+  return {
+    usedPercent: reset ? 0 : w.usedPercent,
+    windowMinutes: Math.round(w.windowSeconds / 60),
+    resetsAt: w.resetsAt !== null && !reset ? new Date(w.resetsAt).toISOString() : null,
+    asOf: new Date(w.asOf).toISOString(),
+  };
+}
+
 /** The state the overview shows for an account at `now` (ms). */
 export function accountState(r: OverviewAccountRow, now: number): PoolAccountDto['state'] {
   if (!r.enabled) return 'disabled';
@@ -40,7 +53,11 @@ export function accountState(r: OverviewAccountRow, now: number): PoolAccountDto
   return 'healthy';
 }
 
-export function poolAccount(r: OverviewAccountRow, now: number): PoolAccountDto {
+/**
+ * One account's line. Its windows come from the pool's usage state (polled from wham/usage and fed by every
+ * answer) first, else from the stored snapshot of the last answer's headers.
+ */
+export function poolAccount(r: OverviewAccountRow, now: number, usage?: UsageState): PoolAccountDto {
   const snap = (r.usageSnapshot ?? null) as { short?: unknown; long?: unknown } | null;
   const state = accountState(r, now);
   return {
@@ -54,8 +71,8 @@ export function poolAccount(r: OverviewAccountRow, now: number): PoolAccountDto 
     accessTokenExpiresAt: iso(r.accessTokenExpiresAt),
     lastRefreshAt: iso(r.lastRefreshAt),
     lastError: r.lastError,
-    short: windowOf(snap?.short),
-    long: windowOf(snap?.long),
+    short: stateWindow(usage?.short, now) ?? windowOf(snap?.short),
+    long: stateWindow(usage?.weekly, now) ?? windowOf(snap?.long),
     usageSnapshotAt: iso(r.usageSnapshotAt),
   };
 }
@@ -107,8 +124,14 @@ export function actionsFor(pool: PoolAccountDto[], now: number): OverviewDto['ac
 }
 
 /** The overview page: pool counts, the last hour's traffic, the soonest reset and what needs action. */
-export function buildOverview(rows: OverviewAccountRow[], lastHour: TrafficDto, now: number): OverviewDto {
-  const pool = rows.map((r) => poolAccount(r, now));
+export function buildOverview(
+  rows: OverviewAccountRow[],
+  lastHour: TrafficDto,
+  now: number,
+  states: Map<string, UsageState> = new Map(),
+  forecast: WindowForecastDto[] = [],
+): OverviewDto {
+  const pool = rows.map((r) => poolAccount(r, now, states.get(r.id)));
   const count = (s: PoolAccountDto['state']) => pool.filter((p) => p.state === s).length;
   const accounts = {
     total: pool.length,
@@ -122,5 +145,12 @@ export function buildOverview(rows: OverviewAccountRow[], lastHour: TrafficDto, 
     .flatMap((p) => [p.cooldownUntil, p.short?.resetsAt ?? null, p.long?.resetsAt ?? null])
     .filter((t): t is string => !!t && Date.parse(t) > now)
     .sort();
-  return { accounts, lastHour, soonestReset: resets[0] ?? null, actions: actionsFor(pool, now), pool };
+  return {
+    accounts,
+    lastHour,
+    soonestReset: resets[0] ?? null,
+    actions: actionsFor(pool, now),
+    pool,
+    forecast,
+  };
 }

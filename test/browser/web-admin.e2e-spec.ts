@@ -240,6 +240,17 @@ maybe('web admin in a real browser', () => {
       await dialog().getByRole('button', { name: 'Done' }).click();
       await page.getByTestId('account-row').first().waitFor();
       expect(await page.getByTestId('account-row').count()).toBe(1);
+      // Its headroom, read from wham/usage by the worker: shown within 30 s, before any inference request.
+      const added = Date.now();
+      await eventually(
+        async () => (await page.getByText('77% left').count()) >= 1,
+        '5-hour headroom',
+        30_000,
+      );
+      expect(Date.now() - added).toBeLessThan(30_000);
+      expect(await page.getByText('59% left').count()).toBeGreaterThanOrEqual(1);
+      expect(await page.getByText(/as of/).count()).toBeGreaterThanOrEqual(1);
+      expect(fake.requestsTo('/backend-api/codex/responses')).toHaveLength(0);
     },
     T,
   );

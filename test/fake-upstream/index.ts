@@ -127,6 +127,8 @@ interface AccountState {
   invalidated: boolean;
   faults: Fault[];
   usage: UsageHeaders;
+  /** Epoch ms until which a served usage-limit fault keeps the primary window at 100 % (headers and wham/usage). */
+  limitedUntil: number;
 }
 
 const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
@@ -246,6 +248,7 @@ export class FakeUpstream {
     for (let i = 0; i < times; i++) this.nextFaults.push(fault);
   }
   private streamOpts: StreamOptions = { ...DEFAULT_STREAM };
+  private whamOutage: number | 'hang' | null = null;
 
   /** host: the address to listen on (default 127.0.0.1; `0.0.0.0` for gateways in containers on a bridge). */
   static async start(opts: { port?: number; host?: string } = {}): Promise<FakeUpstream> {
@@ -297,6 +300,7 @@ export class FakeUpstream {
       invalidated: false,
       faults: [],
       usage: {},
+      limitedUntil: 0,
     };
     this.accounts.set(claims.chatgptAccountId, st);
     return this.issue(st);
@@ -340,6 +344,14 @@ export class FakeUpstream {
 
   revokeAccessToken(chatgptAccountId: string): void {
     this.mustAccount(chatgptAccountId).access = `revoked_${randomBytes(4).toString('hex')}`;
+  }
+
+  /**
+   * `wham/usage` answers with `status` (404, 500, 503) or never answers ('hang') until set back to null: an
+   * outage of the usage endpoint while /responses keeps working.
+   */
+  setWhamOutage(outage: number | 'hang' | null): void {
+    this.whamOutage = outage;
   }
 
   setUsageHeaders(chatgptAccountId: string, u: UsageHeaders): void {
@@ -518,20 +530,8 @@ export class FakeUpstream {
         return this.responses(rec, req, res);
       case 'POST /backend-api/codex/responses/compact':
         return this.compact(rec, res);
-      case 'GET /backend-api/wham/usage': {
-        const st = this.byAccess(headers.authorization);
-        if (!st) return json(res, 401, { detail: 'Unauthorized' });
-        return json(res, 200, {
-          plan_type: st.claims.planType,
-          rate_limit: {
-            primary_window: { used_percent: st.usage.primaryUsedPercent ?? 0, limit_window_seconds: 18000 },
-            secondary_window: {
-              used_percent: st.usage.secondaryUsedPercent ?? 0,
-              limit_window_seconds: 604800,
-            },
-          },
-        });
-      }
+      case 'GET /backend-api/wham/usage':
+        return this.whamUsage(rec, res);
       default:
         return json(res, 404, { detail: 'Not Found' });
     }
@@ -851,8 +851,63 @@ export class FakeUpstream {
     }
   }
 
+  /**
+   * GET /backend-api/wham/usage (fact sheet §9.3): the account's windows as set by setUsageHeaders — the same
+   * numbers the /responses headers carry — with `limit_window_seconds`, `reset_after_seconds` and `reset_at`.
+   */
+  private whamUsage(rec: RecordedRequest, res: ServerResponse): void {
+    if (this.whamOutage === 'hang') return; // never answers: the caller's timeout
+    if (this.whamOutage !== null) return json(res, this.whamOutage, { detail: 'Unavailable' });
+    const st = this.byAccess(rec.headers.authorization);
+    if (!st) return json(res, 401, { detail: 'Unauthorized' });
+    if (rec.headers['chatgpt-account-id'] !== st.claims.chatgptAccountId)
+      return json(res, 401, { detail: 'chatgpt-account-id does not match the token' });
+    const u = this.usageNow(st);
+    const now = Math.floor(Date.now() / 1000);
+    const win = (used: number | undefined, minutes: number, after: number) => ({
+      used_percent: used ?? 1,
+      limit_window_seconds: minutes * 60,
+      reset_after_seconds: after,
+      reset_at: now + after,
+    });
+    const primary = win(
+      u.primaryUsedPercent,
+      u.primaryWindowMinutes ?? 300,
+      u.primaryResetAfterSeconds ?? 9000,
+    );
+    const secondary = win(
+      u.secondaryUsedPercent,
+      u.secondaryWindowMinutes ?? 10080,
+      u.secondaryResetAfterSeconds ?? 500000,
+    );
+    const limitReached = primary.used_percent >= 100 || secondary.used_percent >= 100;
+    return json(res, 200, {
+      plan_type: st.claims.planType,
+      rate_limit: {
+        allowed: !limitReached,
+        limit_reached: limitReached,
+        primary_window: primary,
+        secondary_window: secondary,
+      },
+      credits: { has_credits: false, unlimited: false, balance: '0' },
+    });
+  }
+
+  /** A usage limit was answered: the primary window stays full until its reset, as the real backend reports it. */
+  private limitUntil(st: AccountState, resetsInSeconds: number): AccountState {
+    st.limitedUntil = Date.now() + resetsInSeconds * 1000;
+    return st;
+  }
+
+  /** The account's windows now: the configured ones, the primary at 100 % while a served usage limit lasts. */
+  private usageNow(st: AccountState): UsageHeaders {
+    const left = st.limitedUntil - Date.now();
+    if (left <= 0) return st.usage;
+    return { ...st.usage, primaryUsedPercent: 100, primaryResetAfterSeconds: Math.ceil(left / 1000) };
+  }
+
   private usageHeaders(st: AccountState): Record<string, string> {
-    const u = st.usage;
+    const u = this.usageNow(st);
     return {
       'x-codex-primary-used-percent': String(u.primaryUsedPercent ?? 1),
       'x-codex-primary-window-minutes': String(u.primaryWindowMinutes ?? 300),
@@ -929,7 +984,7 @@ export class FakeUpstream {
               resets_in_seconds: fault.resetsInSeconds,
             },
           },
-          { ...this.usageHeaders(st), 'x-codex-primary-used-percent': '100' },
+          this.usageHeaders(this.limitUntil(st, fault.resetsInSeconds)),
         );
       case 'usage_not_included':
         return json(res, 429, {

@@ -8,6 +8,8 @@ export const patchAccountSchema = z
     enabled: z.boolean().optional(),
     priority: z.number().int().min(-1000).max(1000).optional(),
     weight: z.number().int().min(0).max(1000).optional(),
+    reservePercent: z.number().int().min(0).max(90).optional(),
+    maxConcurrent: z.number().int().min(1).max(10_000).nullable().optional(),
   })
   .strict();
 
@@ -20,6 +22,19 @@ export class PatchAccountDto {
   @ApiPropertyOptional() enabled?: boolean;
   @ApiPropertyOptional({ description: 'Higher first with the priority strategy.' }) priority?: number;
   @ApiPropertyOptional({ description: 'Relative share of traffic.' }) weight?: number;
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 90,
+    description: "The owner's reserve: no new work at used % ≥ 100 − reservePercent in either window.",
+  })
+  reservePercent?: number;
+  @ApiPropertyOptional({
+    minimum: 1,
+    nullable: true,
+    type: Number,
+    description: 'At most this many requests in flight on the account (null: no cap).',
+  })
+  maxConcurrent?: number | null;
 }
 
 export class OAuthCompleteDto {
@@ -46,6 +61,22 @@ export class AccountUsageTodayDto {
   @ApiProperty() tokens!: number;
 }
 
+export class AccountUsageWindowDto {
+  @ApiProperty({ enum: ['short', 'weekly'] }) kind!: string;
+  @ApiProperty() usedPercent!: number;
+  @ApiProperty() windowSeconds!: number;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) resetsAt!: string | null;
+  @ApiProperty({ format: 'date-time', description: 'When this window was read (poll or answer).' })
+  asOf!: string;
+}
+
+export class AccountUsageDto {
+  @ApiProperty({ nullable: true, type: String }) plan!: string | null;
+  @ApiProperty({ type: [AccountUsageWindowDto] }) windows!: AccountUsageWindowDto[];
+  @ApiProperty({ nullable: true, type: Number }) headroomPercent!: number | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) asOf!: string | null;
+}
+
 export class AccountDto {
   @ApiProperty() id!: string;
   @ApiProperty() label!: string;
@@ -54,6 +85,8 @@ export class AccountDto {
   @ApiProperty({ nullable: true, type: String }) statusReason!: string | null;
   @ApiProperty() priority!: number;
   @ApiProperty() weight!: number;
+  @ApiProperty() reservePercent!: number;
+  @ApiProperty({ nullable: true, type: Number }) maxConcurrent!: number | null;
   @ApiProperty({ nullable: true, type: String }) email!: string | null;
   @ApiProperty() chatgptAccountId!: string;
   @ApiProperty() chatgptUserId!: string;
@@ -69,6 +102,12 @@ export class AccountDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ type: AccountUsageTodayDto }) today!: AccountUsageTodayDto;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: AccountUsageDto,
+    description: 'Usage windows from wham/usage polls and answers (null: nothing read yet).',
+  })
+  usage?: AccountUsageDto | null;
 }
 
 export class AccountListDto {

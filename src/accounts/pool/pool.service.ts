@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
 import { ApiError } from '../../common/errors.js';
@@ -8,10 +8,17 @@ import { AccountSource, type PoolAccount } from '../account-source.js';
 import { chooseAccount, type Candidate, type PoolStrategy } from './pool-choice.js';
 import { accountLabel } from './account-label.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
+import { UsageStore, type UsageReport } from './usage-store.js';
+import { PoolLeases } from './leases.js';
+import type { UsageState } from './usage-state.js';
+import { forecastPool, type WindowForecast } from './forecast.js';
 
 /**
  * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
- * in-flight counters, latest used-percent, and stickiness of a conversation to its account (TTL).
+ * in-flight leases per process (leases.ts), the usage state per account (usage-store.ts: windows by length, fed by
+ * the poller and every answer's headers), latest used-percent, and stickiness of a conversation to its account.
+ * The owner's reserve and the concurrency cap (score.ts hard rules) apply whatever the strategy.
  */
 /** How long an unchanged used-percent is not written again (per account, per process). */
 const USED_REWRITE_MS = 5000;
@@ -21,15 +28,26 @@ export const POOL_CLOCK = Symbol('POOL_CLOCK');
 export type PoolClock = () => number;
 
 @Injectable()
-export class PoolService {
+export class PoolService implements OnModuleDestroy {
+  private readonly logger = new Logger('pool');
   private readonly usedWritten = new Map<string, { percent: number; at: number }>();
+  readonly usage: UsageStore;
+  readonly leases: PoolLeases;
+  private readonly leased = new Set<string>();
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @Optional() @Inject(POOL_CLOCK) private readonly clock: PoolClock = Date.now,
-  ) {}
+  ) {
+    this.usage = new UsageStore(redis);
+    this.leases = new PoolLeases(redis);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.leases.close([...this.leased]);
+  }
 
   private k(...p: string[]) {
     return this.redis.key('pool', ...p);
@@ -53,44 +71,64 @@ export class PoolService {
     }
     const ids = all.map((a) => a.id);
     const r = this.redis.client;
-    // One MGET for the whole pool state (cooldown, in-flight, used % per account, then the sticky account).
+    // One MGET for cooldown and used % per account (and the sticky account); usage states and leases beside it,
+    // all auto-pipelined into one round trip.
     const keys: string[] = [];
-    for (const id of ids) keys.push(this.k('cooldown', id), this.k('inflight', id), this.k('used', id));
+    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id));
     if (stickyKey) keys.push(this.k('sticky', stickyKey));
-    const [values, counter] = await Promise.all([
+    const [values, usage, inFlight, counter] = await Promise.all([
       r.mget(...keys),
+      this.usage.getMany(ids),
+      this.leases.inFlight(ids),
       this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
     ]);
-    const cool = ids.map((_, i) => values[3 * i]);
-    const infl = ids.map((_, i) => values[3 * i + 1]);
-    const used = ids.map((_, i) => values[3 * i + 2]);
-    const sticky = stickyKey ? values[3 * ids.length] : null;
+    const sticky = stickyKey ? values[2 * ids.length] : null;
     const now = this.clock();
     const candidates: Candidate[] = [];
-    let soonest = Infinity;
+    let soonestCooling = Infinity;
     all.forEach((a, i) => {
-      const until = Number(cool[i] ?? 0);
-      if (until > now) {
-        soonest = Math.min(soonest, until);
+      if (tried.has(a.id)) return;
+      const cool = parseCooldown(values[2 * i]);
+      const used = values[2 * i + 1];
+      const state = usage.get(a.id) ?? null;
+      // Without a usage state no report can show an early reset: a cooling account stays out until its end.
+      if (!state && cool && cool.until > now) {
+        soonestCooling = Math.min(soonestCooling, cool.until);
         return;
       }
-      if (tried.has(a.id)) return;
       candidates.push({
         ...a,
-        inFlight: Number(infl[i] ?? 0),
-        usedPercent: used[i] === null ? null : Number(used[i]),
+        inFlight: inFlight.get(a.id) ?? 0,
+        usedPercent: used === null ? null : Number(used),
+        usage: state,
+        reservePercent: a.reservePercent ?? 0,
+        maxConcurrent: a.maxConcurrent ?? null,
+        cooldown: cool && cool.until > now ? cool : null,
       });
     });
-    const chosen = chooseAccount(candidates, this.config.POOL_STRATEGY as PoolStrategy, {
-      stickyId: preferredId ?? sticky,
-      counter,
-      now,
-    });
+    const stickyId = preferredId ?? sticky;
+    const strategy = this.config.POOL_STRATEGY as PoolStrategy;
+    // The score's hard rules (limit, reserve, cap, cooldown unless an early reset shows) decide who may serve.
+    const scored = scoreAccounts(candidates, { now, stickyId });
+    let chosen: Candidate | null;
+    if (strategy === 'score') {
+      chosen = scored.chosen;
+      this.logger.debug(explainScore(scored));
+    } else {
+      const out = new Set(scored.excluded.map((e) => e.id));
+      chosen = chooseAccount(
+        candidates.filter((c) => !out.has(c.id)),
+        strategy,
+        { stickyId, counter, now },
+      );
+    }
     if (chosen) return chosen;
-    if (soonest !== Infinity && tried.size === 0) {
-      const secs = Math.ceil((soonest - now) / 1000);
+    const back = soonestBack(candidates, scored.excluded, now);
+    const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
+    if (soonest !== null && tried.size === 0) {
+      const secs = Math.max(1, Math.ceil((soonest - now) / 1000));
       throw ApiError.rateLimited(
-        `Every subscription account has reached its usage limit; the first resets in ${secs} s.`,
+        `Every subscription account has reached its usage limit or its owner's reserve; the first resets in ${secs} s.`,
         secs,
         'usage_limit_reached',
       );
@@ -122,7 +160,12 @@ export class PoolService {
     const accountId = account.id;
     const now = this.clock();
     const until = untilMs && untilMs > now ? untilMs : now + this.config.POOL_DEFAULT_COOLDOWN_SECONDS * 1000;
-    await this.redis.client.set(this.k('cooldown', accountId), String(until), 'PX', Math.max(1, until - now));
+    await this.redis.client.set(
+      this.k('cooldown', accountId),
+      `${until}:${now}`,
+      'PX',
+      Math.max(1, until - now),
+    );
     const gauge = this.metrics.accountCooldown.labels({ account: accountLabel(account) });
     gauge.set(Math.ceil((until - now) / 1000));
     // Back to 0 once the reset time passed (the gauge is per process; good enough for dashboards).
@@ -131,8 +174,18 @@ export class PoolService {
   }
 
   async cooldownUntil(accountId: string): Promise<number | null> {
-    const v = await this.redis.client.get(this.k('cooldown', accountId));
-    return v ? Number(v) : null;
+    return parseCooldown(await this.redis.client.get(this.k('cooldown', accountId)))?.until ?? null;
+  }
+
+  /**
+   * A usage report (poll, answer headers, stream event) read at `asOf`: into the shared usage state, and the
+   * legacy single used-% figure (the highest window) for the metrics and the non-score strategies.
+   */
+  async recordUsage(account: PoolAccount, report: UsageReport, asOf = this.clock()): Promise<UsageState> {
+    const state = await this.usage.apply(account.id, account.planType, report, asOf);
+    const percents = report.windows.map((w) => w.usedPercent);
+    if (percents.length) await this.setUsedPercent(account, Math.max(...percents));
+    return state;
   }
 
   /**
@@ -148,10 +201,24 @@ export class PoolService {
     await this.redis.client.set(this.k('used', account.id), String(percent), 'EX', 6 * 3600);
   }
 
-  /** The request got its account: stickiness (when keyed) and the in-flight count, in one round trip. */
+  /** When each window of the pool runs dry at the last hour's rate (forecast.ts), over the routable accounts. */
+  async forecast(): Promise<WindowForecast[]> {
+    const all = await this.accounts.listRoutable();
+    const ids = all.map((a) => a.id);
+    const [states, samples] = await Promise.all([this.usage.getMany(ids), this.usage.samples(ids)]);
+    const inputs = all.flatMap((a) => {
+      const state = states.get(a.id);
+      return state
+        ? [{ state, reservePercent: a.reservePercent ?? 0, samples: samples.get(a.id) ?? [] }]
+        : [];
+    });
+    return forecastPool(inputs, this.clock());
+  }
+
+  /** The request got its account: stickiness (when keyed) and this process's lease, in one round trip. */
   async begin(accountId: string, stickyKey: string | null = null): Promise<void> {
-    const key = this.k('inflight', accountId);
     const r = this.redis.client;
+    this.leased.add(accountId);
     // Plain commands issued together: one auto-pipelined write (a MULTI would be a write of its own).
     await Promise.all([
       stickyKey
@@ -162,14 +229,45 @@ export class PoolService {
             Math.max(1, this.config.POOL_STICKY_TTL_SECONDS),
           )
         : null,
-      r.incr(key),
-      r.expire(key, 3600),
+      ...this.leases.acquire(accountId),
     ]);
   }
 
   async end(accountId: string): Promise<void> {
-    await this.redis.client.decr(this.k('inflight', accountId));
+    await this.leases.release(accountId);
   }
+}
+
+/** `until:setAt` (epoch ms); a bare number (written before leases/usage state) is `until` alone. */
+function parseCooldown(v: string | null): { until: number; setAt: number } | null {
+  if (!v) return null;
+  const [until, setAt] = v.split(':').map(Number);
+  return Number.isFinite(until) ? { until, setAt: Number.isFinite(setAt) ? setAt : 0 } : null;
+}
+
+/**
+ * When the first of the accounts left out for a usage reason takes work again: a cooldown's end, or for a window
+ * at its limit or its owner's line, that window's reset (the latest such window of the account). Null when none
+ * was left out for usage (e.g. only a concurrency cap).
+ */
+function soonestBack(
+  candidates: Candidate[],
+  excluded: { id: string; reason: ExclusionReason }[],
+  now: number,
+): number | null {
+  let soonest = Infinity;
+  for (const e of excluded) {
+    const c = candidates.find((x) => x.id === e.id);
+    if (!c) continue;
+    if (e.reason === 'cooling' && c.cooldown) soonest = Math.min(soonest, c.cooldown.until);
+    if ((e.reason === 'at_limit' || e.reason === 'reserve') && c.usage) {
+      const line = 100 - (c.reservePercent ?? 0);
+      const over = [c.usage.short, c.usage.weekly].filter((w) => w && w.usedPercent >= line);
+      const back = Math.max(...over.map((w) => w?.resetsAt ?? now + 60_000));
+      if (Number.isFinite(back)) soonest = Math.min(soonest, back);
+    }
+  }
+  return soonest === Infinity ? null : soonest;
 }
 
 /** Turn states are opaque upstream strings of any length: the Redis key holds a hash. */

@@ -286,7 +286,7 @@ export interface paths {
         delete: operations["AccountsController_delete"];
         options?: never;
         head?: never;
-        /** Change label, enabled, priority, weight */
+        /** Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited) */
         patch: operations["AccountsController_patch"];
         trace?: never;
     };
@@ -746,6 +746,26 @@ export interface components {
             requests: number;
             tokens: number;
         };
+        AccountUsageWindowDto: {
+            /** @enum {string} */
+            kind: "short" | "weekly";
+            usedPercent: number;
+            windowSeconds: number;
+            /** Format: date-time */
+            resetsAt: string | null;
+            /**
+             * Format: date-time
+             * @description When this window was read (poll or answer).
+             */
+            asOf: string;
+        };
+        AccountUsageDto: {
+            plan: string | null;
+            windows: components["schemas"]["AccountUsageWindowDto"][];
+            headroomPercent: number | null;
+            /** Format: date-time */
+            asOf: string | null;
+        };
         AccountDto: {
             id: string;
             label: string;
@@ -755,6 +775,8 @@ export interface components {
             statusReason: string | null;
             priority: number;
             weight: number;
+            reservePercent: number;
+            maxConcurrent: number | null;
             email: string | null;
             chatgptAccountId: string;
             chatgptUserId: string;
@@ -777,6 +799,8 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
             today: components["schemas"]["AccountUsageTodayDto"];
+            /** @description Usage windows from wham/usage polls and answers (null: nothing read yet). */
+            usage?: components["schemas"]["AccountUsageDto"] | null;
         };
         LoginResultDto: {
             account: components["schemas"]["AccountDto"];
@@ -825,6 +849,10 @@ export interface components {
             priority?: number;
             /** @description Relative share of traffic. */
             weight?: number;
+            /** @description The owner's reserve: no new work at used % ≥ 100 − reservePercent in either window. */
+            reservePercent?: number;
+            /** @description At most this many requests in flight on the account (null: no cap). */
+            maxConcurrent?: number | null;
         };
         SetupStateDto: {
             /** @description true while no admin exists (the setup link is then logged at start) */
@@ -875,6 +903,11 @@ export interface components {
             windowMinutes: number | null;
             /** Format: date-time */
             resetsAt: string | null;
+            /**
+             * Format: date-time
+             * @description When this window was read (wham/usage poll or an answer)
+             */
+            asOf?: string | null;
         };
         PoolAccountDto: {
             id: string;
@@ -898,6 +931,18 @@ export interface components {
             /** Format: date-time */
             usageSnapshotAt: string | null;
         };
+        WindowForecastDto: {
+            /** @enum {string} */
+            kind: "short" | "weekly";
+            /**
+             * Format: date-time
+             * @description When the pool's headroom in this window is gone at the last hour's rate (null: nothing spent)
+             */
+            dryAt: string | null;
+            burnTokensPerHour: number;
+            /** @description Accounts whose window resets before dryAt */
+            resetsBefore: number;
+        };
         OverviewDto: {
             accounts: components["schemas"]["PoolCountsDto"];
             lastHour: components["schemas"]["TrafficDto"];
@@ -906,6 +951,8 @@ export interface components {
             /** @description What needs the admin, most urgent first */
             actions: components["schemas"]["ActionDto"][];
             pool: components["schemas"]["PoolAccountDto"][];
+            /** @description The pool's windows at the last hour's rate */
+            forecast?: components["schemas"]["WindowForecastDto"][];
         };
         SeriesPointDto: {
             /** Format: date-time */

@@ -67,6 +67,8 @@ export interface Window {
   usedPercent: number;
   windowMinutes: number | null;
   resetsAt: string | null;
+  /** When the window was read (wham/usage poll or an answer). */
+  asOf?: string | null;
 }
 
 /** One usage-limit window as a labelled bar: how much is used, how much headroom, when it resets. */
@@ -78,7 +80,7 @@ export function HeadroomBar({ label, w }: { label: string; w: Window | null | un
           {label}
         </Text>
         <Text size="sm" c="gray.7">
-          No data yet (known after the first request)
+          No data yet (read from the backend within seconds of adding the account)
         </Text>
       </div>
     );
@@ -105,6 +107,7 @@ export function HeadroomBar({ label, w }: { label: string; w: Window | null | un
       </Progress.Root>
       <Text size="xs" c="gray.7" mt={2}>
         {Math.round(used)}% used · {reset}
+        {w.asOf ? ` · as of ${relative(w.asOf)}` : ''}
       </Text>
     </div>
   );

@@ -26,6 +26,21 @@ import { StateBadge } from './Overview';
 type Account = Schemas['AccountDto'];
 
 function windows(a: Account): { short: Window | null; long: Window | null } {
+  // The pool's usage state (polled from wham/usage, fed by every answer) first; else the last answer's snapshot.
+  if (a.usage && a.usage.windows.length) {
+    const of = (kind: string): Window | null => {
+      const x = a.usage!.windows.find((w) => w.kind === kind);
+      return x
+        ? {
+            usedPercent: x.usedPercent,
+            windowMinutes: Math.round(x.windowSeconds / 60),
+            resetsAt: x.resetsAt,
+            asOf: x.asOf,
+          }
+        : null;
+    };
+    return { short: of('short'), long: of('weekly') };
+  }
   const s = (a.usageSnapshot ?? null) as { short?: any; long?: any } | null;
   const w = (x: any): Window | null =>
     x && typeof x.usedPercent === 'number'
@@ -54,7 +69,11 @@ export function AccountsPage() {
   const q = useQuery({
     queryKey: queryKeys.accounts,
     queryFn: () => unwrap(api.GET('/admin/api/accounts')),
-    refetchInterval: 30_000,
+    // Every few seconds while an account's usage is still unknown (the worker reads it within seconds of adding).
+    refetchInterval: (query) =>
+      query.state.data?.data.some((a) => a.enabled && a.status === 'active' && !a.usage?.windows.length)
+        ? 3000
+        : 30_000,
   });
   const reauth = params.get('reauth');
   const reauthLabel = q.data?.data.find((a) => a.id === reauth)?.label ?? null;
@@ -65,8 +84,10 @@ export function AccountsPage() {
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
   const patch = useMutation({
-    mutationFn: (v: { id: string; body: { enabled?: boolean; priority?: number } }) =>
-      unwrap(api.PATCH('/admin/api/accounts/{id}', { params: { path: { id: v.id } }, body: v.body })),
+    mutationFn: (v: {
+      id: string;
+      body: { enabled?: boolean; priority?: number; reservePercent?: number; maxConcurrent?: number | null };
+    }) => unwrap(api.PATCH('/admin/api/accounts/{id}', { params: { path: { id: v.id } }, body: v.body })),
     onSuccess: refreshAll,
     onError,
   });
@@ -114,7 +135,7 @@ export function AccountsPage() {
         </Empty>
       ) : (
         <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
-          <Table striped highlightOnHover verticalSpacing="sm" miw={1100} aria-label="Subscription accounts">
+          <Table striped highlightOnHover verticalSpacing="sm" miw={1320} aria-label="Subscription accounts">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Account</Table.Th>
@@ -124,6 +145,8 @@ export function AccountsPage() {
                 <Table.Th>Today</Table.Th>
                 <Table.Th>Enabled</Table.Th>
                 <Table.Th w={110}>Priority</Table.Th>
+                <Table.Th w={110}>Reserve %</Table.Th>
+                <Table.Th w={110}>Max concurrent</Table.Th>
                 <Table.Th>
                   <VisuallyHidden>Actions</VisuallyHidden>
                 </Table.Th>
@@ -192,6 +215,36 @@ export function AccountsPage() {
                           const v = Number(e.currentTarget.value);
                           if (Number.isInteger(v) && v !== a.priority)
                             patch.mutate({ id: a.id, body: { priority: v } });
+                        }}
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <NumberInput
+                        size="xs"
+                        aria-label={`${name} reserve percent`}
+                        description="kept for the owner"
+                        defaultValue={a.reservePercent}
+                        min={0}
+                        max={90}
+                        onBlur={(e) => {
+                          const v = Number(e.currentTarget.value);
+                          if (Number.isInteger(v) && v !== a.reservePercent)
+                            patch.mutate({ id: a.id, body: { reservePercent: v } });
+                        }}
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <NumberInput
+                        size="xs"
+                        aria-label={`${name} max concurrent`}
+                        description="empty: no cap"
+                        defaultValue={a.maxConcurrent ?? ''}
+                        min={1}
+                        onBlur={(e) => {
+                          const raw = e.currentTarget.value.trim();
+                          const v = raw === '' ? null : Number(raw);
+                          if ((v === null || Number.isInteger(v)) && v !== a.maxConcurrent)
+                            patch.mutate({ id: a.id, body: { maxConcurrent: v } });
                         }}
                       />
                     </Table.Td>

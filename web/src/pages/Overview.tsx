@@ -105,6 +105,7 @@ export function OverviewPage() {
       <Title order={2} size="h3">
         Pool
       </Title>
+      <ForecastLine forecast={o.forecast ?? []} />
       {o.pool.length === 0 ? (
         <Empty title="No subscription accounts yet">
           <Text size="sm">Add a ChatGPT/Codex account so the gateway can serve requests.</Text>
@@ -148,3 +149,18 @@ export function OverviewPage() {
 
 const order = (s: Pool['state']) =>
   ({ needs_reauth: 0, unusable: 1, cooling_down: 2, healthy: 3, disabled: 4 })[s];
+
+/** One line: when the pool's tighter window runs dry at the last hour's rate, and how many accounts reset first. */
+function ForecastLine({ forecast }: { forecast: Schemas['WindowForecastDto'][] }) {
+  const dry = forecast.filter((f) => f.dryAt).sort((x, y) => Date.parse(x.dryAt!) - Date.parse(y.dryAt!))[0];
+  const when = (iso: string) =>
+    new Date(iso).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+  return (
+    <Text size="sm" data-testid="pool-forecast">
+      {dry
+        ? `At this rate the ${dry.kind === 'weekly' ? 'weekly' : '5-hour'} limit is reached ${when(dry.dryAt!)}; ` +
+          `${dry.resetsBefore} account${dry.resetsBefore === 1 ? '' : 's'} reset before then.`
+        : 'At the last hour’s rate the pool does not run dry.'}
+    </Text>
+  );
+}
