@@ -177,6 +177,18 @@ export class AccountsService extends AccountSource {
     if (status === 'active') await this.scheduler.schedule(accountId, before).catch(() => null);
   }
 
+  async recordUsageLimit(accountId: string, untilMs: number): Promise<void> {
+    await this.repo
+      .update(accountId, {
+        cooldownUntil: new Date(untilMs),
+        lastError: 'usage limit reached',
+        lastErrorAt: new Date(),
+      })
+      .catch((err: Error) =>
+        this.logger.warn({ accountId, err: err.message }, 'could not record the usage-limit cooldown'),
+      );
+  }
+
   async recordUsageSnapshot(accountId: string, snapshot: Record<string, unknown>): Promise<void> {
     const now = Date.now();
     if (now - (this.snapshotWrittenAt.get(accountId) ?? 0) < SNAPSHOT_WRITE_INTERVAL_MS) return;
@@ -238,6 +250,8 @@ export class AccountsService extends AccountSource {
         lastRefreshAt: opts.lastRefresh ?? new Date(),
         status: 'active' as const,
         statusReason: null,
+        statusSince: new Date(),
+        cooldownUntil: null,
         lastError: null,
         lastErrorAt: null,
       };
