@@ -18,6 +18,8 @@ export interface AccountCredentials {
   accountId: string;
   accessToken: string;
   chatgptAccountId: string;
+  /** This account's own device identity toward the upstream (never a client's, never another account's). */
+  installationId: string;
 }
 
 export type AccountStatusValue = 'active' | 'needs_reauth' | 'unusable' | 'deactivated' | 'proxy_unreachable';

@@ -33,6 +33,7 @@ export type LoginVia = 'pkce' | 'device' | 'import' | 'cli';
 interface CachedCredentials {
   accessToken: string;
   chatgptAccountId: string;
+  installationId: string;
   expiresAt: number | null;
   /** The due rule's input (`refresh-due.ts`): a short-lived token is due at half its life, not at once. */
   timing: RefreshTiming;
@@ -97,6 +98,7 @@ export class AccountsService extends AccountSource {
     const c: CachedCredentials = {
       accessToken: l.tokens.access_token,
       chatgptAccountId: l.row.chatgptAccountId,
+      installationId: l.row.installationId,
       expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
       timing: { accessTokenExpiresAt: l.row.accessTokenExpiresAt, lastRefreshAt: l.row.lastRefreshAt },
       status: l.row.status,
@@ -107,7 +109,12 @@ export class AccountsService extends AccountSource {
   }
 
   private asCredentials(id: string, c: CachedCredentials): AccountCredentials {
-    return { accountId: id, accessToken: c.accessToken, chatgptAccountId: c.chatgptAccountId };
+    return {
+      accountId: id,
+      accessToken: c.accessToken,
+      chatgptAccountId: c.chatgptAccountId,
+      installationId: c.installationId,
+    };
   }
 
   async getCredentials(accountId: string): Promise<AccountCredentials> {
