@@ -5,6 +5,7 @@ import { FakeUpstream, type RecordedRequest } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
+import { dbQuery } from './support/http.js';
 
 /**
  * FIDELITY: the full upstream request the gateway sends (header names and order, value shapes, body keys and order,
@@ -39,6 +40,15 @@ export function fidelityDiff(rec: RecordedRequest): string[] {
     const values = group.map((k) => (k.startsWith('body.') ? rec.body[k.slice(5)] : rec.headers[k]));
     if (new Set(values).size !== 1) problems.push(`not one value: ${group.join(' = ')}`);
   }
+  const meta = rec.body.client_metadata;
+  const wantMeta: string[] = capture.body.clientMetadataKeys;
+  if (meta !== undefined) {
+    const metaKeys = Object.keys(meta);
+    for (const k of metaKeys)
+      if (!wantMeta.includes(k)) problems.push(`client_metadata key not in the capture: ${k}`);
+    if (metaKeys.join(',') !== wantMeta.filter((k) => metaKeys.includes(k)).join(','))
+      problems.push(`client_metadata key order differs: ${metaKeys.join(', ')}`);
+  }
   const keys = Object.keys(rec.body);
   const wantKeys: string[] = capture.body.keys;
   for (const k of wantKeys)
@@ -58,11 +68,17 @@ export function fidelityDiff(rec: RecordedRequest): string[] {
 let fake: FakeUpstream;
 let gw: TestGateway;
 let client: OpenAI;
+/** Two accounts: chatgpt-account-id → gateway account id. */
+const seeded = new Map<string, string>();
 beforeAll(async () => {
   fake = await FakeUpstream.start();
-  gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
-  const a = fake.addAccount();
-  await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
+  gw = await startGateway({
+    env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, POOL_STRATEGY: 'round-robin' },
+  });
+  for (let i = 0; i < 2; i++) {
+    const a = fake.addAccount();
+    seeded.set(a.chatgptAccountId, await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt }));
+  }
   client = new OpenAI({
     apiKey: (await createKey(gw)).key,
     baseURL: `${gw.url}/v1`,
@@ -142,4 +158,51 @@ it('the check itself fails on an unlisted difference (a client header leaking, a
   expect(fidelityDiff(ua).some((p) => p.startsWith('header user-agent'))).toBe(true);
   const body = { ...base, body: { seed: 1, ...base.body } };
   expect(fidelityDiff(body)).toContain('body key not in the capture: seed');
+});
+
+it("device identity: two accounts carry different, stable installation ids (stored with each); a client's own is never forwarded", async () => {
+  const own = 'c11e47a1-0000-4000-8000-00000000c0de';
+  const withOwn = new OpenAI({
+    apiKey: client.apiKey,
+    baseURL: `${gw.url}/v1`,
+    maxRetries: 0,
+    defaultHeaders: {
+      'x-codex-installation-id': own,
+      'x-codex-turn-metadata': JSON.stringify({ installation_id: own }),
+      'x-codex-window-id': `${own}:0`,
+    },
+  });
+  for (let i = 0; i < 6; i++)
+    await withOwn.responses.create({
+      model: 'gpt-5.5',
+      input: `turn ${i} ${Math.random()}`,
+      tools: [tool],
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
+      reasoning: { effort: 'medium' },
+      text: { verbosity: 'low' },
+      client_metadata: { 'x-codex-installation-id': own, installation_id: own },
+    } as any);
+  const recs = fake.requestsTo('/backend-api/codex/responses');
+  expect(recs).toHaveLength(6);
+  const byAccount = new Map<string, Set<string>>();
+  for (const r of recs) {
+    expect(fidelityDiff(r)).toEqual([]);
+    expect(JSON.stringify(r.headers) + JSON.stringify(r.body)).not.toContain(own);
+    const id = r.body.client_metadata['x-codex-installation-id'];
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(r.body.client_metadata.session_id).toBe(r.headers['session-id']);
+    byAccount.set(r.chatgptAccountId!, (byAccount.get(r.chatgptAccountId!) ?? new Set()).add(id));
+  }
+  expect(byAccount.size).toBe(2); // both accounts served
+  const ids = [...byAccount.values()].map((s) => [...s]);
+  for (const s of ids) expect(s).toHaveLength(1); // stable per account
+  expect(ids[0][0]).not.toBe(ids[1][0]); // never shared between accounts
+  // Stored with the account: the same value the database holds (so it survives restarts and replicas).
+  for (const [chatgpt, set] of byAccount) {
+    const [row] = await dbQuery(gw, 'SELECT "installationId" FROM accounts WHERE id = $1', [
+      seeded.get(chatgpt),
+    ]);
+    expect(row.installationId).toBe([...set][0]);
+  }
 });

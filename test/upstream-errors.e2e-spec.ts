@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { FakeUpstream, type FakeAccount } from './fake-upstream/index.ts';
+import { FakeUpstream, type FakeAccount, type Fault } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
@@ -52,12 +52,13 @@ describe('403: classified by body, never a refresh', () => {
   afterEach(() => gw.close());
 
   const cases: {
-    variant: 'usage_not_included' | 'cloudflare_block' | 'challenge' | 'account_deactivated' | 'other';
+    variant: Extract<Fault, { kind: 'forbidden' }>['variant'];
     status: string;
     cooled: boolean;
   }[] = [
     { variant: 'usage_not_included', status: 'unusable', cooled: false },
-    { variant: 'account_deactivated', status: 'needs_reauth', cooled: false },
+    { variant: 'account_deactivated', status: 'deactivated', cooled: false },
+    { variant: 'token_invalidated', status: 'needs_reauth', cooled: false },
     { variant: 'cloudflare_block', status: 'active', cooled: true },
     { variant: 'challenge', status: 'active', cooled: true },
     { variant: 'other', status: 'active', cooled: true },

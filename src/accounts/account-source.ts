@@ -22,9 +22,11 @@ export interface AccountCredentials {
   accountId: string;
   accessToken: string;
   chatgptAccountId: string;
+  /** This account's own device identity toward the upstream (never a client's, never another account's). */
+  installationId: string;
 }
 
-export type AccountStatusValue = 'active' | 'needs_reauth' | 'unusable';
+export type AccountStatusValue = 'active' | 'needs_reauth' | 'unusable' | 'deactivated' | 'proxy_unreachable';
 
 export abstract class AccountSource {
   /** Accounts the pool may route to: enabled and status active. Cached in memory (no DB query per request). */
@@ -44,6 +46,8 @@ export abstract class AccountSource {
   abstract refreshAfterUnauthorized(accountId: string, staleAccessToken: string): Promise<AccountCredentials>;
   /** Status change decided by the gateway path (e.g. `unusable` on usage_not_included), audited. */
   abstract markStatus(accountId: string, status: AccountStatusValue, reason: string): Promise<void>;
+  /** The account hit its usage limit and cools down until `untilMs`: stored so the admin API can name the cause. */
+  abstract recordUsageLimit(accountId: string, untilMs: number): Promise<void>;
   /** Latest usage-limit snapshot from upstream headers/events (throttled write, never on the hot path). */
   abstract recordUsageSnapshot(accountId: string, snapshot: Record<string, unknown>): Promise<void>;
 }

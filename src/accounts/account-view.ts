@@ -1,4 +1,5 @@
 import type { AccountRow } from './accounts.repository.js';
+import { describeHealth, type AccountHealthView } from './health-cause.js';
 
 /** What the admin API shows of an account: claims and state, never a token. */
 export interface AccountView {
@@ -7,6 +8,9 @@ export interface AccountView {
   enabled: boolean;
   status: string;
   statusReason: string | null;
+  statusSince: string | null;
+  /** The cause, in words, since when, and the fix (accounts/health-cause.ts). */
+  health: AccountHealthView;
   priority: number;
   weight: number;
   reservePercent: number;
@@ -45,6 +49,8 @@ export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 })
     enabled: r.enabled,
     status: r.status,
     statusReason: r.statusReason,
+    statusSince: iso(r.statusSince),
+    health: describeHealth(r),
     priority: r.priority,
     weight: r.weight,
     reservePercent: r.reservePercent,

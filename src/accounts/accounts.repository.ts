@@ -109,7 +109,10 @@ export class AccountsRepository {
   }
 
   async setStatus(id: string, status: AccountStatus, reason: string | null): Promise<AccountRow | null> {
-    const r = await this.prisma.account.updateMany({ where: { id }, data: { status, statusReason: reason } });
+    const r = await this.prisma.account.updateMany({
+      where: { id },
+      data: { status, statusReason: reason, statusSince: new Date() },
+    });
     return r.count ? this.findById(id) : null;
   }
 

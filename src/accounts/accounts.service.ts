@@ -33,6 +33,7 @@ export type LoginVia = 'pkce' | 'device' | 'import' | 'cli';
 interface CachedCredentials {
   accessToken: string;
   chatgptAccountId: string;
+  installationId: string;
   expiresAt: number | null;
   /** The due rule's input (`refresh-due.ts`): a short-lived token is due at half its life, not at once. */
   timing: RefreshTiming;
@@ -97,6 +98,7 @@ export class AccountsService extends AccountSource {
     const c: CachedCredentials = {
       accessToken: l.tokens.access_token,
       chatgptAccountId: l.row.chatgptAccountId,
+      installationId: l.row.installationId,
       expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
       timing: { accessTokenExpiresAt: l.row.accessTokenExpiresAt, lastRefreshAt: l.row.lastRefreshAt },
       status: l.row.status,
@@ -107,7 +109,12 @@ export class AccountsService extends AccountSource {
   }
 
   private asCredentials(id: string, c: CachedCredentials): AccountCredentials {
-    return { accountId: id, accessToken: c.accessToken, chatgptAccountId: c.chatgptAccountId };
+    return {
+      accountId: id,
+      accessToken: c.accessToken,
+      chatgptAccountId: c.chatgptAccountId,
+      installationId: c.installationId,
+    };
   }
 
   async getCredentials(accountId: string): Promise<AccountCredentials> {
@@ -177,6 +184,18 @@ export class AccountsService extends AccountSource {
     if (status === 'active') await this.scheduler.schedule(accountId, before).catch(() => null);
   }
 
+  async recordUsageLimit(accountId: string, untilMs: number): Promise<void> {
+    await this.repo
+      .update(accountId, {
+        cooldownUntil: new Date(untilMs),
+        lastError: 'usage limit reached',
+        lastErrorAt: new Date(),
+      })
+      .catch((err: Error) =>
+        this.logger.warn({ accountId, err: err.message }, 'could not record the usage-limit cooldown'),
+      );
+  }
+
   async recordUsageSnapshot(accountId: string, snapshot: Record<string, unknown>): Promise<void> {
     const now = Date.now();
     if (now - (this.snapshotWrittenAt.get(accountId) ?? 0) < SNAPSHOT_WRITE_INTERVAL_MS) return;
@@ -238,6 +257,8 @@ export class AccountsService extends AccountSource {
         lastRefreshAt: opts.lastRefresh ?? new Date(),
         status: 'active' as const,
         statusReason: null,
+        statusSince: new Date(),
+        cooldownUntil: null,
         lastError: null,
         lastErrorAt: null,
       };

@@ -16,6 +16,7 @@ import {
   type RefreshJobData,
 } from './accounts.queue.js';
 import { refreshDueAt, type RefreshTiming } from './refresh-due.js';
+import { spreadRefreshes, type DueRefresh } from './refresh-spread.js';
 
 /**
  * Proactive refresh jobs (BullMQ): one delayed job per account when its token is due (`refresh-due.ts`), id
@@ -44,15 +45,25 @@ export class RefreshScheduler {
     return this.redis.key('accounts', 'refresh-job', accountId);
   }
 
-  /** Schedules (or re-schedules) the refresh job of an account, when its token is due (`refresh-due.ts`). */
-  async schedule(accountId: string, t: RefreshTiming): Promise<string | null> {
+  private dueAt(t: RefreshTiming): number | null {
     if (!t.accessTokenExpiresAt) return null;
-    const dueAt = refreshDueAt(t.accessTokenExpiresAt, this.config.REFRESH_LEAD_SECONDS, t.lastRefreshAt);
-    const jobId = refreshJobId(accountId, dueAt);
+    return refreshDueAt(t.accessTokenExpiresAt, this.config.REFRESH_LEAD_SECONDS, t.lastRefreshAt);
+  }
+
+  /**
+   * Schedules (or re-schedules) the refresh job of an account, when its token is due (`refresh-due.ts`), or at
+   * `runAt` when the sweep spread the pool (`refresh-spread.ts`: only ever later than due).
+   */
+  async schedule(accountId: string, t: RefreshTiming, runAt?: number): Promise<string | null> {
+    const dueAt = this.dueAt(t);
+    if (dueAt === null) return null;
+    // A spread run time is part of the id, so a sweep that moves an existing job (same due time) replaces it.
+    const at = Math.max(dueAt, runAt ?? 0);
+    const jobId = at > dueAt ? `${refreshJobId(accountId, dueAt)}-${at}` : refreshJobId(accountId, dueAt);
     const data: RefreshJobData = { accountId, dueAt };
     await this.queue.add(JOB_REFRESH, data, {
       jobId,
-      delay: Math.max(0, dueAt - Date.now()),
+      delay: Math.max(0, at - Date.now()),
       attempts: this.config.REFRESH_RETRY_ATTEMPTS,
       backoff: { type: 'exponential', delay: this.config.REFRESH_RETRY_BASE_MS, jitter: 0.5 },
       removeOnComplete: true,
@@ -103,7 +114,7 @@ export class RefreshScheduler {
    */
   async sweep(): Promise<{ scheduled: number }> {
     const rows = await this.repo.findForSweep();
-    let scheduled = 0;
+    const timings = new Map<string, RefreshTiming>();
     for (const r of rows) {
       try {
         let exp = r.accessTokenExpiresAt;
@@ -113,13 +124,27 @@ export class RefreshScheduler {
           exp = jwtExpiry(this.cipher.open(full.id, full.credentials, full.credentialsKeyId).access_token);
           if (exp) await this.repo.update(r.id, { accessTokenExpiresAt: exp });
         }
-        if (await this.schedule(r.id, { accessTokenExpiresAt: exp, lastRefreshAt: r.lastRefreshAt }))
-          scheduled++;
+        timings.set(r.id, { accessTokenExpiresAt: exp, lastRefreshAt: r.lastRefreshAt });
       } catch (err) {
         this.logger.warn(
           { accountId: r.id, err: (err as Error).message },
-          'sweep could not schedule account',
+          'sweep could not read account expiry',
         );
+      }
+    }
+    // Spread the pool so that no two accounts refresh in the same second (refresh-spread.ts).
+    const due: DueRefresh[] = [];
+    for (const [id, t] of timings) {
+      const at = this.dueAt(t);
+      if (at !== null) due.push({ id, dueAt: at });
+    }
+    const plan = spreadRefreshes(due, Date.now());
+    let scheduled = 0;
+    for (const [id, t] of timings) {
+      try {
+        if (await this.schedule(id, t, plan.get(id))) scheduled++;
+      } catch (err) {
+        this.logger.warn({ accountId: id, err: (err as Error).message }, 'sweep could not schedule account');
       }
     }
     return { scheduled };

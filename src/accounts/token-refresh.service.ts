@@ -355,7 +355,9 @@ export class TokenRefreshService {
       await this.repo.update(id, {
         lastError: message,
         lastErrorAt: new Date(),
-        ...(permanent ? { status: 'needs_reauth' as const, statusReason: message } : {}),
+        ...(permanent
+          ? { status: 'needs_reauth' as const, statusReason: message, statusSince: new Date() }
+          : {}),
       });
       await this.repo.audit({
         actorType: 'system',

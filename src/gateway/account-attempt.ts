@@ -10,6 +10,7 @@ import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { responsesHeaders } from '../upstream/headers.js';
+import { withDeviceIdentity } from '../upstream/device-identity.js';
 import { classifyUpstream, toApiError, usageSnapshotFromHeaders } from '../upstream/classify.js';
 import { reportFromHeaders } from '../accounts/pool/usage-store.js';
 import { ModelsService } from '../models/models.service.js';
@@ -82,7 +83,13 @@ export class AccountAttempt {
             betaFeatures: req.betaFeatures,
             accept: req.accept,
           }),
-          req.payload,
+          // The account's own device identity on model requests (upstream/device-identity.ts), never a client's.
+          (req.path ?? '/responses') === '/responses'
+            ? withDeviceIdentity(req.payload, {
+                installationId: creds.installationId,
+                threadId: req.threadId,
+              })
+            : req.payload,
           signal,
         );
       } catch (err) {

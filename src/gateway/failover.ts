@@ -5,6 +5,7 @@ import { ApiError } from '../common/errors.js';
 import { AccountSource, type PoolAccount } from '../accounts/account-source.js';
 import { PoolService } from '../accounts/pool/pool.service.js';
 import { AccountHealth } from '../accounts/pool/health.js';
+import { accountSignal } from '../upstream/account-signals.js';
 import { classifyUpstream, toApiError, type ClassifiedError } from '../upstream/classify.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
@@ -102,6 +103,7 @@ export class Failover {
     switch (c.errorClass) {
       case 'usage_limit': {
         const until = await this.pool.coolDown(account, c.resetAt);
+        await this.accounts.recordUsageLimit(account.id, until);
         const secs = Math.ceil((until - Date.now()) / 1000);
         return {
           error: ApiError.rateLimited(
@@ -126,9 +128,10 @@ export class Failover {
         );
         return { error: toApiError(c), final: false };
       case 'account_disabled':
+        // The backend's verdict on the account itself (upstream/account-signals.ts): deactivated or signed out.
         await this.accounts.markStatus(
           account.id,
-          'needs_reauth',
+          accountSignal(c.code)?.leadsTo ?? 'needs_reauth',
           `upstream refused the account (${c.code})`,
         );
         return { error: toApiError(c), final: false };

@@ -3,6 +3,30 @@ import { classifyUpstream, usageSnapshotFromHeaders } from './classify.js';
 const now = 1_800_000_000_000;
 
 describe('classifyUpstream', () => {
+  it('an HTML 404 from the edge (outage) is transient; the backend JSON 404 stays the client error', () => {
+    expect(classifyUpstream(404, '<html>404 Not Found</html>', {}, now).errorClass).toBe('server');
+    expect(
+      classifyUpstream(
+        404,
+        JSON.stringify({ error: { message: 'Item not found', type: 'invalid_request_error' } }),
+        {},
+        now,
+      ).errorClass,
+    ).toBe('bad_request');
+  });
+  it('account signals: deactivation and a lost login are both account verdicts, by code', () => {
+    const forbidden = (code: string) =>
+      classifyUpstream(403, JSON.stringify({ error: { code, message: 'x', type: null } }), {}, now);
+    expect(forbidden('account_deactivated')).toMatchObject({
+      errorClass: 'account_disabled',
+      code: 'account_deactivated',
+    });
+    expect(forbidden('token_invalidated')).toMatchObject({
+      errorClass: 'account_disabled',
+      code: 'token_invalidated',
+    });
+    expect(forbidden('something_else').errorClass).toBe('forbidden');
+  });
   it('usage limit: reset time from resets_at', () => {
     const c = classifyUpstream(
       429,

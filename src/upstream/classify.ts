@@ -1,9 +1,10 @@
 import { ApiError } from '../common/errors.js';
+import { accountSignal } from './account-signals.js';
 
 /**
  * Classifies an upstream answer that is not a 200 stream (docs/upstream-protocol.md §6) so the pool can decide: reload / refresh
  * and retry (auth: 401 only), cool the account down until its reset (usage_limit), take it out
- * (usage_not_included; account_disabled → needs a new login), cool it down and try another account (blocked: a
+ * (usage_not_included; account_disabled → deactivated or needs a new login, by its signal in account-signals.ts), cool it down and try another account (blocked: a
  * Cloudflare block or challenge page; forbidden: any other 403; rate_limit; server; network), or give the client
  * its own mistake back (bad_request). A 403 never leads to a token refresh: the Codex CLI refreshes on 401 only,
  * and a lasting 403 would otherwise spend a single-use refresh token per request.
@@ -18,17 +19,6 @@ export type UpstreamErrorClass =
   | 'forbidden'
   | 'bad_request'
   | 'server';
-
-/** Error codes that say the login itself is gone (docs/upstream-protocol.md §3, field reports) [verify on 403]. */
-const ACCOUNT_GONE = new Set([
-  'account_deactivated',
-  'account_suspended',
-  'account_deleted',
-  'account_auth_invalidated',
-  'account_session_expired',
-  'app_session_terminated',
-  'token_invalidated',
-]);
 
 const header = (h: Record<string, string | string[] | undefined>, k: string) => {
   const v = h[k];
@@ -90,7 +80,7 @@ export function classifyUpstream(
         resetAt: null,
       };
     }
-    const gone = [type, code].find((t) => t && ACCOUNT_GONE.has(t));
+    const gone = [type, code].find((t) => accountSignal(t));
     if (gone) return { errorClass: 'account_disabled', status, message, code: gone, resetAt: null };
     return {
       errorClass: 'forbidden',
@@ -124,7 +114,9 @@ export function classifyUpstream(
       resetAt: now + secs * 1000,
     };
   }
-  if (status >= 500 || type === 'server_overloaded')
+  // A 404 that is not the backend's own JSON (an edge/HTML page during an outage, codex-lb#2058) says nothing
+  // about the request or the account: transient, like a 5xx. The backend's JSON 404s stay the client's error.
+  if (status >= 500 || type === 'server_overloaded' || (status === 404 && body === null))
     return { errorClass: 'server', status, message, code: type ?? 'upstream_server_error', resetAt: null };
   // The specific code (`invalid_encrypted_content`, `context_length_exceeded`) before the generic type.
   return { errorClass: 'bad_request', status, message, code: code ?? type ?? null, resetAt: null };

@@ -26,6 +26,8 @@ describe('accountState', () => {
     ['disabled wins over every status', { enabled: false, status: 'needs_reauth' }, 'disabled'],
     ['needs_reauth', { status: 'needs_reauth', cooldownUntil: at(60_000) }, 'needs_reauth'],
     ['unusable', { status: 'unusable' }, 'unusable'],
+    ['deactivated', { status: 'deactivated' }, 'unusable'],
+    ['proxy_unreachable', { status: 'proxy_unreachable' }, 'unusable'],
     ['cooldown in the future', { cooldownUntil: at(60_000) }, 'cooling_down'],
     ['cooldown in the past', { cooldownUntil: at(-60_000) }, 'healthy'],
     ['cooldown ending exactly now', { cooldownUntil: at(0) }, 'healthy'],

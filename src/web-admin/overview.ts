@@ -48,7 +48,8 @@ export function stateWindow(w: UsageWindow | null | undefined, now: number): Usa
 export function accountState(r: OverviewAccountRow, now: number): PoolAccountDto['state'] {
   if (!r.enabled) return 'disabled';
   if (r.status === 'needs_reauth') return 'needs_reauth';
-  if (r.status === 'unusable') return 'unusable';
+  // Out of the pool for a stored cause the Accounts page names (deactivated, proxy_unreachable, unusable).
+  if (r.status !== 'active') return 'unusable';
   if (r.cooldownUntil && r.cooldownUntil.getTime() > now) return 'cooling_down';
   return 'healthy';
 }

@@ -20,16 +20,27 @@ export type Fault =
   /**
    * 403 variants: `usage_not_included` (plan without Codex, JSON), `cloudflare_block` (Cloudflare's HTML block
    * page, as the CLI's api_bridge recognises it), `challenge` (a bot challenge: `cf-mitigated: challenge`, HTML),
-   * `account_deactivated` (JSON error code; the shape is our assumption), `other` (`{"detail":"Forbidden"}`).
+   * `account_deactivated` and `token_invalidated` (JSON error codes; the shape is our assumption), `other`
+   * (`{"detail":"Forbidden"}`).
    */
   | {
       kind: 'forbidden';
-      variant: 'usage_not_included' | 'cloudflare_block' | 'challenge' | 'account_deactivated' | 'other';
+      variant:
+        | 'usage_not_included'
+        | 'cloudflare_block'
+        | 'challenge'
+        | 'account_deactivated'
+        | 'token_invalidated'
+        | 'other';
     }
   | { kind: 'usage_limit'; resetsInSeconds: number }
   | { kind: 'usage_not_included' }
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status?: 500 | 502 | 503 }
+  /** An HTML 404 from the edge, as during an outage (codex-lb#2058): not a verdict on the account. */
+  | { kind: 'not_found' }
+  /** The connection is reset before any answer (TCP RST). */
+  | { kind: 'reset' }
   | { kind: 'slow_first_byte'; delayMs: number }
   | { kind: 'cut_stream'; afterEvents: number }
   /** Sends the first `afterEvents` events, then nothing (the socket stays open) until the client gives up. */
@@ -51,6 +62,8 @@ export interface CompactSpec {
 
 export type TokenFault =
   | { kind: 'server_error' }
+  /** An HTML 404 from the issuer's edge during an outage. */
+  | { kind: 'not_found' }
   | {
       kind: 'permanent';
       code: 'refresh_token_expired' | 'refresh_token_reused' | 'refresh_token_invalidated';
@@ -621,6 +634,11 @@ export class FakeUpstream {
         grant.outcome = 'server_error';
         return json(res, 502, { detail: 'Bad Gateway' });
       }
+      if (fault?.kind === 'not_found') {
+        grant.outcome = 'not_found';
+        res.writeHead(404, { 'content-type': 'text/html' });
+        return void res.end('<html><body>404 Not Found</body></html>');
+      }
       const fail = (code: string) => {
         grant.outcome = code;
         return json(res, 401, {
@@ -842,6 +860,10 @@ export class FakeUpstream {
           { 'cf-mitigated': 'challenge' },
           '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>',
         );
+      case 'token_invalidated':
+        return json(res, 403, {
+          error: { code: 'token_invalidated', message: 'Your session has been invalidated.', type: null },
+        });
       case 'account_deactivated':
         return json(res, 403, {
           error: { code: 'account_deactivated', message: 'This account has been deactivated.', type: null },
@@ -1004,6 +1026,12 @@ export class FakeUpstream {
         );
       case 'server_error':
         return json(res, fault.status ?? 500, { detail: 'Internal Server Error' });
+      case 'not_found':
+        res.writeHead(404, { 'content-type': 'text/html' });
+        return void res.end('<html><body>404 Not Found</body></html>');
+      case 'reset':
+        req.socket.resetAndDestroy();
+        return;
       case 'slow_first_byte':
         await sleep(fault.delayMs);
         break;

@@ -143,10 +143,12 @@ describe('accounts: storage, cache, rotation, auth status', () => {
       'B to see the seeded account',
     );
     expect((await srcA.listRoutable()).map((x) => x.id)).toContain(id);
+    const [stored] = await query(a, `SELECT "installationId" FROM accounts WHERE id = $1`, [id]);
     expect(await srcB.getCredentials(id)).toEqual({
       accountId: id,
       accessToken: t.accessToken,
       chatgptAccountId: 'acct-cache',
+      installationId: stored.installationId, // the account's own device identity, the same in every instance
     });
 
     await srcA.markStatus(id, 'unusable', 'usage_not_included');

@@ -9,6 +9,10 @@ import { CredentialsCipher } from '../../src/accounts/credentials.js';
 import { TokenRefreshService } from '../../src/accounts/token-refresh.service.js';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../support/redis.js';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { ACCOUNTS_QUEUE, JOB_REFRESH } from '../../src/accounts/accounts.queue.js';
+import { RefreshScheduler } from '../../src/accounts/refresh-scheduler.js';
 
 /**
  * Token refresh (medium: the accounts services on real Postgres/Redis and the fake issuer, two processes sharing
@@ -36,6 +40,20 @@ function refreshRequests(fake: FakeUpstream) {
       return false;
     }
   });
+}
+
+/** A fake upstream and one process of services on it, for the describe that calls it. */
+function useFakeServices(): { fake: FakeUpstream; gw: Services } {
+  const env = {} as { fake: FakeUpstream; gw: Services };
+  beforeAll(async () => {
+    env.fake = await FakeUpstream.start();
+    env.gw = await startServices({ OPENAI_AUTH_ISSUER: env.fake.url, CODEX_BASE_URL: env.fake.codexBaseUrl });
+  });
+  afterAll(async () => {
+    await env.gw?.close();
+    await env.fake?.close();
+  });
+  return env;
 }
 
 describe('refresh: single flight across instances', () => {
@@ -252,15 +270,11 @@ describe('refresh: the worker', () => {
 });
 
 describe('refresh: a pending token set read before a newer refresh never replaces it', () => {
+  const env = useFakeServices();
   let fake: FakeUpstream;
   let gw: Services;
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    gw = await startServices({ OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await fake?.close();
+  beforeAll(() => {
+    ({ fake, gw } = env);
   });
 
   // Found by the deploy dashboards check under a refresh storm: process B read refresh #1's pending set from Redis,
@@ -310,6 +324,76 @@ describe('refresh: a pending token set read before a newer refresh never replace
     } finally {
       await redis.del(pendingKey);
       redis.disconnect();
+    }
+  });
+});
+
+describe('refresh hygiene: a pool never refreshes in the same second (issue 25 item 5)', () => {
+  const env = useFakeServices();
+  let fake: FakeUpstream;
+  let gw: Services;
+  beforeAll(() => {
+    ({ fake, gw } = env);
+  });
+
+  /** When each seeded account's refresh job runs, from BullMQ itself (one job per account expected). */
+  async function runTimes(ids: string[]): Promise<number[]> {
+    const queue = gw.app.get<Queue>(getQueueToken(ACCOUNTS_QUEUE), { strict: false });
+    const jobs = [...(await queue.getDelayed()), ...(await queue.getWaiting())].filter(
+      (j) => j.name === JOB_REFRESH && ids.includes(j.data.accountId),
+    );
+    expect(jobs.map((j) => j.data.accountId).sort()).toEqual([...ids].sort());
+    return jobs.map((j) => j.timestamp + (j.opts.delay ?? 0)).sort((a, b) => a - b);
+  }
+  const spreadOk = (times: number[], due: number) => {
+    for (const t of times) expect(t).toBeGreaterThanOrEqual(due); // never earlier than the due rule
+    expect(new Set(times.map((t) => Math.floor(t / 1000))).size).toBe(times.length);
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(1000);
+  };
+
+  it('10 accounts imported together (same expiry) spread on the sweep, and again after a Redis loss', async () => {
+    const exp = new Date(Date.now() + 3_600_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const a = fake.addAccount({ accessTtlSeconds: 3600 });
+      ids.push(await seedAccount(gw, { ...a, accessTokenExpiresAt: exp }));
+    }
+    const scheduler = gw.get(RefreshScheduler);
+    await scheduler.sweep();
+    const due = exp.getTime() - gw.config.REFRESH_LEAD_SECONDS * 1000;
+    spreadOk(await runTimes(ids), due);
+    // A sweep again (another replica, the next period) keeps one job per account and the same plan.
+    const before = await runTimes(ids);
+    await scheduler.sweep();
+    expect(await runTimes(ids)).toEqual(before);
+    // Redis lost every job (flush, restart without persistence): the sweep re-creates them, still spread.
+    const queue = gw.app.get<Queue>(getQueueToken(ACCOUNTS_QUEUE), { strict: false });
+    await queue.drain(true);
+    expect((await queue.getDelayed()).filter((j) => j.name === JOB_REFRESH)).toHaveLength(0);
+    await scheduler.sweep();
+    spreadOk(await runTimes(ids), due);
+  });
+
+  it('right after a restart with every token overdue: spread from now instead of all at once', async () => {
+    const queue = gw.app.get<Queue>(getQueueToken(ACCOUNTS_QUEUE), { strict: false });
+    await queue.pause(); // keep the overdue jobs delayed/waiting instead of running them during the check
+    try {
+      await query(gw, `DELETE FROM accounts`);
+      await queue.drain(true);
+      // Expired long ago (the gateway was down), except the access token itself: overdue by the due rule.
+      const exp = new Date(Date.now() + 200_000); // due (lead 300 s) 100 s ago
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const a = fake.addAccount({ accessTtlSeconds: 3600 });
+        ids.push(await seedAccount(gw, { ...a, accessTokenExpiresAt: exp }));
+      }
+      const t0 = Date.now();
+      await gw.get(RefreshScheduler).sweep();
+      // The first one runs at once (a waiting job); the other nine follow, spread, instead of ten at once.
+      const times = await runTimes(ids);
+      spreadOk(times, t0 - 1000);
+    } finally {
+      await queue.resume();
     }
   });
 });

@@ -77,12 +77,38 @@ export class AccountUsageDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) asOf!: string | null;
 }
 
+export class AccountHealthDto {
+  @ApiProperty({
+    enum: [
+      'active',
+      'needs_reauth',
+      'deactivated',
+      'unusable',
+      'usage_limit',
+      'proxy_unreachable',
+      'transient',
+      'disabled',
+    ],
+  })
+  cause!: string;
+  @ApiProperty({ description: 'false: the pool does not route to it until the cause is fixed or over.' })
+  serving!: boolean;
+  @ApiProperty() message!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) since!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) until!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'What to do about it.' }) fix!: string | null;
+}
+
 export class AccountDto {
   @ApiProperty() id!: string;
   @ApiProperty() label!: string;
   @ApiProperty() enabled!: boolean;
-  @ApiProperty({ enum: ['active', 'needs_reauth', 'unusable'] }) status!: string;
+  @ApiProperty({ enum: ['active', 'needs_reauth', 'unusable', 'deactivated', 'proxy_unreachable'] })
+  status!: string;
   @ApiProperty({ nullable: true, type: String }) statusReason!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) statusSince!: string | null;
+  @ApiProperty({ type: AccountHealthDto, description: 'The cause in words, since when, and the fix.' })
+  health!: AccountHealthDto;
   @ApiProperty() priority!: number;
   @ApiProperty() weight!: number;
   @ApiProperty() reservePercent!: number;

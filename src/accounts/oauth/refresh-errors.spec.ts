@@ -15,6 +15,8 @@ describe('classifyRefreshResponse', () => {
     [500, { error: { code: 'refresh_token_expired_not' } }, 'transient', 'refresh_token_expired_not'],
     [502, null, 'transient', 'http_502'],
     [429, {}, 'transient', 'http_429'],
+    [404, '<html>Not Found</html>', 'transient', 'http_404'],
+    [408, null, 'transient', 'http_408'],
   ])('%i %j → %s', (status, body, kind, code) => {
     expect(classifyRefreshResponse(status, body)).toMatchObject({ kind, code });
   });

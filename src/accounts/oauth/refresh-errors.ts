@@ -3,7 +3,7 @@
  * - permanent: the listed codes (`refresh_token_expired|reused|invalidated`, in `error.code` or `error`) → the
  *   account needs a new login;
  * - rejected: any other 4xx → retried once, then treated as permanent (protocol guidance);
- * - transient: 5xx, 429, network errors, timeouts → retry with backoff.
+ * - transient: 5xx, 404, 408, 425, 429, network errors, timeouts → retry with backoff (never a status change).
  * 429 as transient is our reading (a rate limit is not a verdict on the token) — docs/upstream-protocol.md marks it assumed.
  */
 export const PERMANENT_REFRESH_CODES = [
@@ -11,6 +11,12 @@ export const PERMANENT_REFRESH_CODES = [
   'refresh_token_reused',
   'refresh_token_invalidated',
 ] as const;
+
+/**
+ * 4xx answers that are about the request or the service, not the token: a 404 or 408 during an outage must never
+ * cost an account its login (codex-lb#2058: one 404 deactivated a whole pool). 429 as before.
+ */
+const TRANSIENT_4XX = new Set([404, 408, 425, 429]);
 
 export type RefreshFailure =
   | { kind: 'permanent'; code: string; status: number }
@@ -34,7 +40,8 @@ export function classifyRefreshResponse(status: number, body: unknown): RefreshF
   const code = errorCodeOf(body);
   if (code && (PERMANENT_REFRESH_CODES as readonly string[]).includes(code))
     return { kind: 'permanent', code, status };
-  if (status === 429 || status >= 500) return { kind: 'transient', code: code ?? `http_${status}`, status };
+  if (TRANSIENT_4XX.has(status) || status >= 500)
+    return { kind: 'transient', code: code ?? `http_${status}`, status };
   if (status >= 400) return { kind: 'rejected', code: code ?? `http_${status}`, status };
   return { kind: 'transient', code: code ?? `unexpected_${status}`, status };
 }

@@ -742,6 +742,19 @@ export interface components {
             /** @description The full http://127.0.0.1:1455/auth/callback?code=…&state=… address the browser ended on. */
             callbackUrl: string;
         };
+        AccountHealthDto: {
+            /** @enum {string} */
+            cause: "active" | "needs_reauth" | "deactivated" | "unusable" | "usage_limit" | "proxy_unreachable" | "transient" | "disabled";
+            /** @description false: the pool does not route to it until the cause is fixed or over. */
+            serving: boolean;
+            message: string;
+            /** Format: date-time */
+            since: string | null;
+            /** Format: date-time */
+            until: string | null;
+            /** @description What to do about it. */
+            fix: string | null;
+        };
         AccountUsageTodayDto: {
             requests: number;
             tokens: number;
@@ -771,8 +784,12 @@ export interface components {
             label: string;
             enabled: boolean;
             /** @enum {string} */
-            status: "active" | "needs_reauth" | "unusable";
+            status: "active" | "needs_reauth" | "unusable" | "deactivated" | "proxy_unreachable";
             statusReason: string | null;
+            /** Format: date-time */
+            statusSince: string | null;
+            /** @description The cause in words, since when, and the fix. */
+            health: components["schemas"]["AccountHealthDto"];
             priority: number;
             weight: number;
             reservePercent: number;

@@ -56,9 +56,30 @@ function windows(a: Account): { short: Window | null; long: Window | null } {
 function stateOf(a: Account) {
   if (!a.enabled) return 'disabled' as const;
   if (a.status === 'needs_reauth') return 'needs_reauth' as const;
-  if (a.status === 'unusable') return 'unusable' as const;
+  if (a.status !== 'active') return 'unusable' as const; // deactivated, proxy_unreachable: named below
   if (a.cooldownUntil && Date.parse(a.cooldownUntil) > Date.now()) return 'cooling_down' as const;
   return 'healthy' as const;
+}
+
+/** The cause in words, since when, and the fix (accounts/health-cause.ts on the server). */
+function AccountCause({ a }: { a: Account }) {
+  const h = a.health;
+  if (h.cause === 'active' || h.cause === 'disabled') return null;
+  return (
+    <Stack gap={0} maw={260} data-testid="account-cause" data-cause={h.cause}>
+      <Text size="xs">{h.message}</Text>
+      {h.since && (
+        <Text size="xs" c="gray.7">
+          since {dateTime(h.since)}
+        </Text>
+      )}
+      {h.fix && (
+        <Text size="xs" fw={600}>
+          Fix: {h.fix}
+        </Text>
+      )}
+    </Stack>
+  );
 }
 
 export function AccountsPage() {
@@ -171,6 +192,7 @@ export function AccountsPage() {
                     </Table.Td>
                     <Table.Td>
                       <StateBadge state={stateOf(a)} until={a.cooldownUntil} />
+                      <AccountCause a={a} />
                       {a.lastError && (
                         <Text size="xs" c="red.9" maw={220}>
                           {a.lastError}
