@@ -73,6 +73,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/auth/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How people sign in here (for the sign-in page; no credentials needed) */
+        get: operations["OidcController_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/auth/oidc/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start single sign-on: redirects the browser to the identity provider */
+        get: operations["OidcController_start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the identity provider sends the browser back; signs in, then redirects to the web admin */
+        get: operations["OidcController_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/users": {
         parameters: {
             query?: never;
@@ -508,6 +559,19 @@ export interface components {
             via: "key" | "session";
             /** @enum {string|null} */
             scope: "api" | "admin" | null;
+        };
+        SsoMethodDto: {
+            label: string;
+            /** @description Navigate the browser here to sign in */
+            startUrl: string;
+        };
+        SignInMethodsDto: {
+            /**
+             * @description Who may sign in with email and password
+             * @enum {string}
+             */
+            local: "all" | "admins" | "off";
+            sso: components["schemas"]["SsoMethodDto"] | null;
         };
         UserListDto: {
             /** @enum {string} */
@@ -1022,6 +1086,61 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["WhoAmIDto"];
                 };
+            };
+        };
+    };
+    OidcController_methods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInMethodsDto"];
+                };
+            };
+        };
+    };
+    OidcController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    OidcController_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /admin/ (signed in) or /admin/?sso_error=<code> */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
