@@ -332,5 +332,31 @@ describe('security: user limits and admin re-authentication', () => {
       expect(own.status).toBe(200);
       expect(own.body.status).toBe('pending');
     });
+
+    it('the starter can cancel a pending login; others get 404; a cancelled login cannot be completed', async () => {
+      const a = await signIn(gw, { role: 'admin' });
+      const b = await createAdminKey(gw);
+      const start = await sess(a, 'POST', '/admin/api/accounts/oauth/start');
+      const loginId = start.body.loginId;
+      const state = new URL(start.body.authorizeUrl).searchParams.get('state');
+      const other = await call(gw, 'DELETE', `/admin/api/accounts/logins/${loginId}`, { key: b.key });
+      expect(other.status).toBe(404);
+      expect(other.body.error.code).toBe('login_not_found');
+
+      const cancel = await sess(a, 'DELETE', `/admin/api/accounts/logins/${loginId}`);
+      expect(cancel.status).toBe(200);
+      expect(cancel.body).toMatchObject({ status: 'failed', error: { code: 'login_cancelled' } });
+      expect((await sess(a, 'GET', `/admin/api/accounts/logins/${loginId}`)).body.error.code).toBe(
+        'login_cancelled',
+      );
+      const complete = await sess(a, 'POST', '/admin/api/accounts/oauth/complete', {
+        loginId,
+        callbackUrl: `http://127.0.0.1:1455/auth/callback?code=abc&state=${state}`,
+      });
+      expect(complete.status).toBe(409);
+      const again = await sess(a, 'DELETE', `/admin/api/accounts/logins/${loginId}`);
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('login_not_pending');
+    });
   });
 });

@@ -21,7 +21,7 @@ const CLIENT = { clientId: 'codex-gateway', clientSecret: 'idp-client-secret-1' 
 async function noHorizontalScroll(page: Page): Promise<boolean> {
   await page.setViewportSize(PHONE);
   await page.waitForTimeout(200);
-  const ok = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  const ok = await page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
   await page.setViewportSize(DESKTOP);
   return ok;
 }

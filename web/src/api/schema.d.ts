@@ -282,7 +282,8 @@ export interface paths {
         get: operations["AccountLoginController_status"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Cancel a pending login you started (404 for other admins’ logins) */
+        delete: operations["AccountLoginController_cancel"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1427,6 +1428,27 @@ export interface operations {
         };
     };
     AccountLoginController_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loginId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginStatusDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_cancel: {
         parameters: {
             query?: never;
             header?: never;
