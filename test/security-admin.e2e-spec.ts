@@ -305,6 +305,39 @@ describe('security: user limits and admin re-authentication', () => {
     });
   });
 
+  describe('issue 29 item 4: removing an admin needs a person', () => {
+    it('demoting, disabling or deleting another admin needs a session and currentPassword; keys get 403', async () => {
+      const me = await signIn(gw, { role: 'admin' });
+      const key = await createAdminKey(gw);
+      for (const [method, body] of [
+        ['PATCH', { role: 'member' }],
+        ['PATCH', { disabled: true }],
+        ['DELETE', undefined],
+      ] as const) {
+        const other = await signIn(gw, { role: 'admin' });
+        const path = `/admin/api/users/${other.userId}`;
+        const byKey = await call(gw, method, path, { key: key.key, ...(body ? { body } : {}) });
+        expect(byKey.status).toBe(403);
+        expect(byKey.body.error.code).toBe('session_required');
+        const bare = await sess(me, method, path, body ?? {});
+        expect(bare.status).toBe(400);
+        expect(bare.body.error.code).toBe('current_password_required');
+        const wrong = await sess(me, method, path, { ...body, currentPassword: 'not-my-password' });
+        expect(wrong.status).toBe(403);
+        expect(wrong.body.error.code).toBe('current_password_invalid');
+        const ok = await sess(me, method, path, { ...body, currentPassword: me.password });
+        expect(ok.status).toBe(200);
+        expect((await sess(other, 'GET', '/admin/api/auth/me')).status).toBe(401);
+      }
+      // Members stay manageable by admin keys (automation).
+      const { userId } = await createKey(gw);
+      expect(
+        (await call(gw, 'PATCH', `/admin/api/users/${userId}`, { key: key.key, body: { disabled: true } }))
+          .status,
+      ).toBe(200);
+    });
+  });
+
   describe('item 11: pending OAuth logins belong to the admin who started them', () => {
     it('another admin polling or completing the login gets 404; the starter (session or own key) does not', async () => {
       const a = await signIn(gw, { role: 'admin' });

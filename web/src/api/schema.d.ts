@@ -155,7 +155,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a user; revokes the user's keys */
+        /** Delete a user; revokes the user's keys. Deleting an admin needs a session and `currentPassword` */
         delete: operations["UsersController_remove"];
         options?: never;
         head?: never;
@@ -617,6 +617,10 @@ export interface components {
             createdAt: string;
             /** @description With revokeKeys: how many keys were revoked */
             revokedKeys?: number;
+        };
+        DeleteUserBodyDto: {
+            /** @description Your own password (deleting an admin) */
+            currentPassword?: string;
         };
         DeletedUserDto: {
             id: string;
@@ -1196,7 +1200,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DeleteUserBodyDto"];
+            };
+        };
         responses: {
             200: {
                 headers: {
