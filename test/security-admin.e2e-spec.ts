@@ -300,6 +300,39 @@ describe('security: user limits and admin re-authentication', () => {
     });
   });
 
+  describe('issue 29 item 4: removing an admin needs a person', () => {
+    it('demoting, disabling or deleting another admin needs a session and currentPassword; keys get 403', async () => {
+      const me = await signIn(gw, { role: 'admin' });
+      const key = await createAdminKey(gw);
+      for (const [method, body] of [
+        ['PATCH', { role: 'member' }],
+        ['PATCH', { disabled: true }],
+        ['DELETE', undefined],
+      ] as const) {
+        const other = await signIn(gw, { role: 'admin' });
+        const path = `/admin/api/users/${other.userId}`;
+        const byKey = await call(gw, method, path, { key: key.key, ...(body ? { body } : {}) });
+        expect(byKey.status).toBe(403);
+        expect(byKey.body.error.code).toBe('session_required');
+        const bare = await sess(me, method, path, body ?? {});
+        expect(bare.status).toBe(400);
+        expect(bare.body.error.code).toBe('current_password_required');
+        const wrong = await sess(me, method, path, { ...body, currentPassword: 'not-my-password' });
+        expect(wrong.status).toBe(403);
+        expect(wrong.body.error.code).toBe('current_password_invalid');
+        const ok = await sess(me, method, path, { ...body, currentPassword: me.password });
+        expect(ok.status).toBe(200);
+        expect((await sess(other, 'GET', '/admin/api/auth/me')).status).toBe(401);
+      }
+      // Members stay manageable by admin keys (automation).
+      const { userId } = await createKey(gw);
+      expect(
+        (await call(gw, 'PATCH', `/admin/api/users/${userId}`, { key: key.key, body: { disabled: true } }))
+          .status,
+      ).toBe(200);
+    });
+  });
+
   describe('item 11: pending OAuth logins belong to the admin who started them', () => {
     it('another admin polling or completing the login gets 404; the starter (session or own key) does not', async () => {
       const a = await signIn(gw, { role: 'admin' });
@@ -326,6 +359,32 @@ describe('security: user limits and admin re-authentication', () => {
       const own = await call(gw, 'GET', `/admin/api/accounts/logins/${loginId}`, { key: aKey.key });
       expect(own.status).toBe(200);
       expect(own.body.status).toBe('pending');
+    });
+
+    it('the starter can cancel a pending login; others get 404; a cancelled login cannot be completed', async () => {
+      const a = await signIn(gw, { role: 'admin' });
+      const b = await createAdminKey(gw);
+      const start = await sess(a, 'POST', '/admin/api/accounts/oauth/start');
+      const loginId = start.body.loginId;
+      const state = new URL(start.body.authorizeUrl).searchParams.get('state');
+      const other = await call(gw, 'DELETE', `/admin/api/accounts/logins/${loginId}`, { key: b.key });
+      expect(other.status).toBe(404);
+      expect(other.body.error.code).toBe('login_not_found');
+
+      const cancel = await sess(a, 'DELETE', `/admin/api/accounts/logins/${loginId}`);
+      expect(cancel.status).toBe(200);
+      expect(cancel.body).toMatchObject({ status: 'failed', error: { code: 'login_cancelled' } });
+      expect((await sess(a, 'GET', `/admin/api/accounts/logins/${loginId}`)).body.error.code).toBe(
+        'login_cancelled',
+      );
+      const complete = await sess(a, 'POST', '/admin/api/accounts/oauth/complete', {
+        loginId,
+        callbackUrl: `http://127.0.0.1:1455/auth/callback?code=abc&state=${state}`,
+      });
+      expect(complete.status).toBe(409);
+      const again = await sess(a, 'DELETE', `/admin/api/accounts/logins/${loginId}`);
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('login_not_pending');
     });
   });
 });

@@ -7,6 +7,8 @@ import { SignInService } from './sign-in.service.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
+import { OidcController } from './oidc/oidc.controller.js';
+import { OidcService } from './oidc/oidc.service.js';
 
 /**
  * People who sign in to the gateway: users and roles, admin/member sign-in with Redis sessions, CSRF, gateway
@@ -15,12 +17,13 @@ import { UsersService } from './users.service.js';
  */
 @Global()
 @Module({
-  controllers: [AuthController, UsersController],
+  controllers: [AuthController, OidcController, UsersController],
   providers: [
     UsersRepository,
     SessionsService,
     UsersService,
     SignInService,
+    OidcService,
     AdminAuthenticator,
     { provide: AdminAuthentication, useExisting: AdminAuthenticator },
     AdminGuard,

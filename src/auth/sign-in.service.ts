@@ -97,16 +97,38 @@ export class SignInService {
       throw ApiError.unauthorized('Wrong email or password.', 'invalid_credentials');
     }
     await this.redis.client.multi().del(pairKey).decr(ipKey).exec();
-    const sid = await this.sessions.create(user.id);
+    const local = this.config.LOCAL_SIGNIN;
+    if (local === 'off' || (local === 'admins' && user.role !== 'admin')) {
+      await this.auditLog.audit({
+        actorType: 'anonymous',
+        action: 'auth.login_failed',
+        targetType: 'user',
+        targetId: user.id,
+        details: { ip, reason: 'local_signin_disabled' },
+      });
+      throw ApiError.forbidden(
+        local === 'off'
+          ? 'Password sign-in is turned off here. Use single sign-on.'
+          : 'Members sign in with single sign-on here.',
+        'local_signin_disabled',
+      );
+    }
+    const sid = await this.openSession(user.id, ip);
+    return { sid, user: presentUser(user) };
+  }
+
+  /** A new session for a user who proved who they are (password here, SSO in oidc/), audited `auth.login`. */
+  async openSession(userId: string, ip: string, via?: 'oidc'): Promise<string> {
+    const sid = await this.sessions.create(userId);
     await this.auditLog.audit({
       actorType: 'user',
-      actorId: user.id,
+      actorId: userId,
       action: 'auth.login',
       targetType: 'user',
-      targetId: user.id,
-      details: { ip },
+      targetId: userId,
+      details: via ? { ip, via } : { ip },
     });
-    return { sid, user: presentUser(user) };
+    return sid;
   }
 
   private throttled(retryMs: number): never {

@@ -10,10 +10,11 @@ import {
 } from '@nestjs/swagger';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
-import { createUserSchema, updateUserSchema } from './dto/users.dto.js';
+import { createUserSchema, deleteUserSchema, updateUserSchema } from './dto/users.dto.js';
 import {
   CreateUserBodyDto,
   DeletedUserDto,
+  DeleteUserBodyDto,
   UpdatedUserDto,
   UpdateUserBodyDto,
   UserDto,
@@ -64,9 +65,14 @@ export class UsersController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: "Delete a user; revokes the user's keys" })
+  @ApiOperation({
+    summary:
+      "Delete a user; revokes the user's keys. Deleting an admin needs a session and `currentPassword`",
+  })
+  @ApiBody({ type: DeleteUserBodyDto, required: false })
   @ApiOkResponse({ type: DeletedUserDto })
-  remove(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
-    return this.users.remove(auth, id);
+  remove(@CurrentAuth() auth: RequestAuth, @Param('id') id: string, @Body() body: unknown) {
+    const { currentPassword } = parseOrThrow(deleteUserSchema, body ?? {});
+    return this.users.remove(auth, id, currentPassword);
   }
 }

@@ -16,6 +16,10 @@ export class UsersRepository {
   listUsers() {
     return this.prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
   }
+  /** Active (not disabled) admins other than `exceptId`. */
+  countOtherActiveAdmins(exceptId: string) {
+    return this.prisma.user.count({ where: { role: 'admin', disabled: false, id: { not: exceptId } } });
+  }
   createUser(data: Prisma.UserCreateInput) {
     return this.prisma.user.create({ data });
   }

@@ -98,8 +98,12 @@ export class UsersService implements OnApplicationBootstrap {
         'revokeKeys',
         'invalid_value',
       );
+    const removesAdmin = user.role === 'admin' && (input.role === 'member' || input.disabled === true);
+    if (removesAdmin) await this.keepAnAdmin(user.id);
     if (input.role === 'admin' && user.role !== 'admin')
       await this.reauthenticate(actor, input.currentPassword, 'promote a user to admin');
+    else if (removesAdmin)
+      await this.reauthenticate(actor, input.currentPassword, 'demote or disable an admin');
     else if (input.password !== undefined && user.role === 'admin')
       await this.reauthenticate(actor, input.currentPassword, "set an admin's password");
     const bigint = (v: number | null | undefined) =>
@@ -174,9 +178,13 @@ export class UsersService implements OnApplicationBootstrap {
     await this.redis.client.del(counter);
   }
 
-  async remove(actor: RequestAuth, id: string) {
-    await this.find(id);
+  async remove(actor: RequestAuth, id: string, currentPassword?: string) {
+    const user = await this.find(id);
     if (id === actor.userId) throw ApiError.badRequest('You cannot delete yourself.', null, 'self_lockout');
+    if (user.role === 'admin') {
+      await this.keepAnAdmin(id);
+      await this.reauthenticate(actor, currentPassword, 'delete an admin');
+    }
     const hashes = await this.keys.revokeUserKeys(id);
     await this.repo.deleteUser(id);
     for (const hash of hashes) await this.cache.invalidate({ hash });
@@ -184,6 +192,12 @@ export class UsersService implements OnApplicationBootstrap {
     await this.sessions.destroyAll(id);
     await this.audit(actor, 'user.delete', id, { revokedKeys: hashes.length });
     return { id, deleted: true };
+  }
+
+  /** The gateway always keeps one active admin: removing the last one is 409 `last_admin`. */
+  private async keepAnAdmin(id: string): Promise<void> {
+    if ((await this.repo.countOtherActiveAdmins(id)) === 0)
+      throw ApiError.conflict('This is the last active admin; make another admin first.', null, 'last_admin');
   }
 
   private async find(id: string): Promise<UserRow> {

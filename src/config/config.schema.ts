@@ -15,6 +15,16 @@ const url = (def: string) =>
     .default(def)
     .transform((u) => u.replace(/\/+$/, ''));
 
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: int(8080, 0).pipe(z.number().max(65535)),
@@ -185,6 +195,28 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: int(5, 1),
   LOGIN_MAX_FAILURES_PER_IP: int(30, 1),
   LOGIN_THROTTLE_WINDOW_SECONDS: int(900, 1),
+
+  /**
+   * Team sign-in with OpenID Connect (docs/security.md, README "Single sign-on"). Set OIDC_ISSUER and
+   * OIDC_CLIENT_ID to turn it on; the redirect URI to register at the IdP is `${PUBLIC_URL}/admin/api/auth/oidc/callback`.
+   */
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_CLIENT_ID: z.string().optional(),
+  /** Confidential client secret; without it the gateway is a public client (PKCE only). */
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_SCOPES: z.string().default('openid email profile'),
+  /** The claim (ID token or userinfo) that lists the user's groups. */
+  OIDC_GROUPS_CLAIM: z.string().default('groups'),
+  /** Comma list: membership in any of these groups makes the user an admin (role follows at every sign-in). */
+  OIDC_ADMIN_GROUPS: list,
+  /** Comma list of email domains allowed to sign in with SSO; empty allows any verified email. */
+  OIDC_ALLOWED_DOMAINS: list,
+  /** The sign-in button's text. */
+  OIDC_LABEL: z.string().min(1).max(64).default('Sign in with SSO'),
+  /** How long a started SSO sign-in may take at the IdP. */
+  OIDC_FLOW_TTL_SECONDS: int(600, 1),
+  /** Who may sign in with email and password: `all` (default), `admins` (break-glass; members use SSO), `off`. */
+  LOCAL_SIGNIN: z.enum(['all', 'admins', 'off']).default('all'),
 
   /** Chat completions: expose the reasoning summary as `reasoning_content`. */
   CHAT_REASONING_CONTENT: bool.default(true),

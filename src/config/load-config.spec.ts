@@ -76,6 +76,30 @@ describe('loadConfig', () => {
     );
   });
 
+  it('OIDC: defaults, comma lists, and settings that only work together', () => {
+    const c = loadConfig({
+      OIDC_ISSUER: 'https://idp.example.test',
+      OIDC_CLIENT_ID: 'gw',
+      OIDC_ADMIN_GROUPS: ' gw-admins , ops ',
+      OIDC_ALLOWED_DOMAINS: 'example.test',
+    });
+    expect(c.OIDC_SCOPES).toBe('openid email profile');
+    expect(c.OIDC_GROUPS_CLAIM).toBe('groups');
+    expect(c.OIDC_ADMIN_GROUPS).toEqual(['gw-admins', 'ops']);
+    expect(c.OIDC_ALLOWED_DOMAINS).toEqual(['example.test']);
+    expect(c.LOCAL_SIGNIN).toBe('all');
+    expect(loadConfig({}).OIDC_ADMIN_GROUPS).toEqual([]);
+    expect(fails({ OIDC_ISSUER: 'https://idp.example.test' })).toContain(
+      'OIDC_CLIENT_ID must be set together',
+    );
+    expect(fails({ OIDC_ISSUER: 'not a url', OIDC_CLIENT_ID: 'gw' })).toContain('OIDC_ISSUER:');
+    expect(
+      fails({ OIDC_ISSUER: 'https://idp.example.test', OIDC_CLIENT_ID: 'gw', OIDC_SCOPES: 'email' }),
+    ).toContain('must include `openid`');
+    expect(fails({ LOCAL_SIGNIN: 'off' })).toContain('LOCAL_SIGNIN=off needs OIDC_ISSUER');
+    expect(fails({ LOCAL_SIGNIN: 'nobody' })).toContain('LOCAL_SIGNIN:');
+  });
+
   it('strips a trailing slash of URLs', () => {
     const c = loadConfig({ CODEX_BASE_URL: 'http://x.test/api/', PUBLIC_URL: 'https://gw.test/' });
     expect(c.CODEX_BASE_URL).toBe('http://x.test/api');

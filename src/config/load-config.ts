@@ -39,6 +39,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         `Make one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"`,
     );
   }
+  checkOidc(c);
   const primary = parseKey('ENCRYPTION_KEY', c.ENCRYPTION_KEY ?? DEV_ENCRYPTION_KEY);
   const old = c.ENCRYPTION_KEYS_OLD.split(',')
     .map((s) => s.trim())
@@ -56,4 +57,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
     encryptionKeys,
   };
+}
+
+/** OIDC settings that only make sense together; LOCAL_SIGNIN=off without SSO would lock everyone out. */
+function checkOidc(c: {
+  OIDC_ISSUER?: string;
+  OIDC_CLIENT_ID?: string;
+  OIDC_SCOPES: string;
+  LOCAL_SIGNIN: string;
+}) {
+  if (!!c.OIDC_ISSUER !== !!c.OIDC_CLIENT_ID)
+    throw new ConfigError('OIDC_ISSUER and OIDC_CLIENT_ID must be set together (or neither).');
+  if (c.OIDC_ISSUER && !c.OIDC_SCOPES.split(/\s+/).includes('openid'))
+    throw new ConfigError('OIDC_SCOPES must include `openid`.');
+  if (!c.OIDC_ISSUER && c.LOCAL_SIGNIN === 'off')
+    throw new ConfigError('LOCAL_SIGNIN=off needs OIDC_ISSUER (nobody could sign in).');
 }

@@ -9,6 +9,7 @@ import { api, unwrap } from './api/client';
 export const queryKeys = {
   setup: ['setup'],
   context: ['context'],
+  signInMethods: ['sign-in-methods'],
   models: ['models'],
   users: ['users'],
   settings: ['settings'],

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../../common/admin-guards.js';
 import { CurrentAuth, type RequestAuth } from '../../common/auth-context.js';
@@ -64,6 +64,13 @@ export class AccountLoginController {
   @ApiOkResponse({ type: LoginStatusDto })
   status(@Param('loginId') loginId: string, @CurrentAuth() auth?: RequestAuth) {
     return this.logins.status(loginId, auth?.userId ?? null);
+  }
+
+  @Delete('logins/:loginId')
+  @ApiOperation({ summary: 'Cancel a pending login you started (404 for other admins’ logins)' })
+  @ApiOkResponse({ type: LoginStatusDto })
+  cancel(@Param('loginId') loginId: string, @CurrentAuth() auth?: RequestAuth) {
+    return this.logins.cancel(loginId, auth?.userId ?? null);
   }
 
   @Post('import')

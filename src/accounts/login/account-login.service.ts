@@ -88,6 +88,10 @@ export class AccountLoginService {
   }
 
   async status(loginId: string, owner?: string | null): Promise<LoginStatusView> {
+    return this.view(await this.owned(loginId, owner));
+  }
+
+  private async owned(loginId: string, owner?: string | null): Promise<LoginRecord> {
     const rec = await this.store.load(loginId, owner);
     if (!rec)
       throw ApiError.notFound(
@@ -95,7 +99,25 @@ export class AccountLoginService {
         'loginId',
         'login_not_found',
       );
-    return this.view(rec);
+    return rec;
+  }
+
+  /**
+   * Cancels a pending login of its owner (404 for others', like `status`). It claims the login first, so a
+   * completion running at the same time either wins (409 here) or is refused; a cancelled device login stops
+   * being polled. The record stays readable as `failed` / `login_cancelled` until it expires.
+   */
+  async cancel(loginId: string, owner: string | null): Promise<LoginStatusView> {
+    const rec = await this.owned(loginId, owner);
+    if (this.view(rec).status !== 'pending' || !(await this.store.claim(rec.id)))
+      throw ApiError.conflict('This login is no longer pending.', 'loginId', 'login_not_pending');
+    const cancelled = {
+      ...rec,
+      status: 'failed' as const,
+      error: { code: 'login_cancelled', message: 'The login was cancelled.' },
+    };
+    await this.store.save(cancelled);
+    return this.view(cancelled);
   }
 
   // ---- browser PKCE ----

@@ -33,4 +33,7 @@ export const updateUserSchema = z
   .strict();
 export type UpdateUserInput = z.infer<typeof updateUserSchema>;
 
+/** Deleting an admin: the acting admin's password. The body is optional otherwise. */
+export const deleteUserSchema = z.object({ currentPassword }).strict();
+
 export const loginSchema = z.object({ email: text(320), password: z.string().max(1024) }).strict();

@@ -48,6 +48,11 @@ export class UpdateUserBodyDto extends LimitsInputDto {
   currentPassword?: string;
 }
 
+export class DeleteUserBodyDto {
+  @ApiProperty({ required: false, description: 'Your own password (deleting an admin)' })
+  currentPassword?: string;
+}
+
 export class LoginBodyDto {
   @ApiProperty() email!: string;
   @ApiProperty() password!: string;

@@ -73,6 +73,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/auth/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How people sign in here (for the sign-in page; no credentials needed) */
+        get: operations["OidcController_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/auth/oidc/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start single sign-on: redirects the browser to the identity provider */
+        get: operations["OidcController_start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the identity provider sends the browser back; signs in, then redirects to the web admin */
+        get: operations["OidcController_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/users": {
         parameters: {
             query?: never;
@@ -104,7 +155,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a user; revokes the user's keys */
+        /** Delete a user; revokes the user's keys. Deleting an admin needs a session and `currentPassword` */
         delete: operations["UsersController_remove"];
         options?: never;
         head?: never;
@@ -231,7 +282,8 @@ export interface paths {
         get: operations["AccountLoginController_status"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Cancel a pending login you started (404 for other admins’ logins) */
+        delete: operations["AccountLoginController_cancel"];
         options?: never;
         head?: never;
         patch?: never;
@@ -577,6 +629,19 @@ export interface components {
             /** @enum {string|null} */
             scope: "api" | "admin" | null;
         };
+        SsoMethodDto: {
+            label: string;
+            /** @description Navigate the browser here to sign in */
+            startUrl: string;
+        };
+        SignInMethodsDto: {
+            /**
+             * @description Who may sign in with email and password
+             * @enum {string}
+             */
+            local: "all" | "admins" | "off";
+            sso: components["schemas"]["SsoMethodDto"] | null;
+        };
         UserListDto: {
             /** @enum {string} */
             object: "list";
@@ -620,6 +685,10 @@ export interface components {
             createdAt: string;
             /** @description With revokeKeys: how many keys were revoked */
             revokedKeys?: number;
+        };
+        DeleteUserBodyDto: {
+            /** @description Your own password (deleting an admin) */
+            currentPassword?: string;
         };
         DeletedUserDto: {
             id: string;
@@ -1159,6 +1228,61 @@ export interface operations {
             };
         };
     };
+    OidcController_methods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInMethodsDto"];
+                };
+            };
+        };
+    };
+    OidcController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    OidcController_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /admin/ (signed in) or /admin/?sso_error=<code> */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     UsersController_list: {
         parameters: {
             query?: never;
@@ -1210,7 +1334,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DeleteUserBodyDto"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -1442,6 +1570,27 @@ export interface operations {
         };
     };
     AccountLoginController_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loginId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginStatusDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_cancel: {
         parameters: {
             query?: never;
             header?: never;

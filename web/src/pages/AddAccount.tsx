@@ -51,6 +51,37 @@ export function checkCallback(
   return { ok: true, message: 'Looks right: add the account.' };
 }
 
+/** Cancels a pending login (DELETE /admin/api/accounts/logins/:id), then forgets it on this page. */
+function useCancelLogin(reset: () => void) {
+  return useMutation({
+    mutationFn: (loginId: string) =>
+      unwrap(api.DELETE('/admin/api/accounts/logins/{loginId}', { params: { path: { loginId } } })),
+    onSuccess: reset,
+  });
+}
+
+function CancelLogin({
+  cancel,
+  loginId,
+  size,
+}: {
+  cancel: ReturnType<typeof useCancelLogin>;
+  loginId: string;
+  size?: 'xs';
+}) {
+  return (
+    <Button
+      size={size}
+      variant="subtle"
+      color="red"
+      loading={cancel.isPending}
+      onClick={() => cancel.mutate(loginId)}
+    >
+      Cancel login
+    </Button>
+  );
+}
+
 function BrowserLogin({ onDone }: { onDone: Done }) {
   const [pasted, setPasted] = useState('');
   const start = useMutation({ mutationFn: () => unwrap(api.POST('/admin/api/accounts/oauth/start')) });
@@ -62,6 +93,10 @@ function BrowserLogin({ onDone }: { onDone: Done }) {
         }),
       ),
     onSuccess: (r) => onDone(r.account.label || r.account.email || 'account'),
+  });
+  const cancel = useCancelLogin(() => {
+    start.reset();
+    setPasted('');
   });
   const s = start.data;
   const check = s ? checkCallback(pasted, s) : null;
@@ -117,7 +152,9 @@ function BrowserLogin({ onDone }: { onDone: Done }) {
         <Button variant="subtle" onClick={() => start.mutate()}>
           Start over
         </Button>
+        <CancelLogin cancel={cancel} loginId={s.loginId} />
       </Group>
+      {cancel.isError && <Alert color="red">{messageOf(cancel.error)}</Alert>}
     </Stack>
   );
 }
@@ -133,6 +170,7 @@ function DeviceLogin({ onDone }: { onDone: Done }) {
     refetchInterval: (q) =>
       q.state.data && q.state.data.status !== 'pending' ? false : (s?.interval ?? 5) * 1000,
   });
+  const cancel = useCancelLogin(() => start.reset());
   const st = status.data?.status;
   useEffect(() => {
     if (st === 'completed') onDone('account');
@@ -177,8 +215,10 @@ function DeviceLogin({ onDone }: { onDone: Done }) {
           <Text size="sm">
             Waiting for you to approve… (the code expires at {new Date(s.expiresAt).toLocaleTimeString()})
           </Text>
+          <CancelLogin cancel={cancel} loginId={s.loginId} size="xs" />
         </Group>
       )}
+      {cancel.isError && <Alert color="red">{messageOf(cancel.error)}</Alert>}
       {(st === 'expired' || st === 'failed') && (
         <Alert color="red" role="alert">
           {(status.data?.error as { message?: string } | null)?.message ??
