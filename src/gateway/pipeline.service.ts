@@ -26,7 +26,6 @@ import { OpaqueItems, recordMinted, type PortableInput } from './portable-input.
 import { captureCompleted, ResponseStore, type StoreTicket } from './response-store.js';
 
 type Admission = Awaited<ReturnType<LimitsService['admit']>>;
-
 /** Everything decided before the first upstream call of a request. */
 interface Plan {
   request: UpstreamRequest;
