@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { createKey } from '../support/auth.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { FLUSH_MS } from '../../src/usage/usage.service.js';
+import { PoolLeases } from '../../src/accounts/pool/leases.js';
 import {
   faultFixture,
   GatewayProc,
@@ -28,12 +29,16 @@ import {
  *  - no refresh token lost: for every account the token the gateway would present next is the upstream's
  *    current one, the restarted process writes the pending one to the row, and a forced refresh of every
  *    account is accepted (no refresh_token_reused);
+ *  - in-flight leases: right after the kill routing still counts the killed process's requests (its heartbeat key
+ *    lives up to LEASE_TTL_MS), and within LEASES_GONE_MS it no longer does (read with the pool's own PoolLeases);
  *  - the restarted process serves at once: its first request is a 200.
  * (SIGTERM under load is test/shutdown.e2e-spec.ts.)
  */
 const CONCURRENCY = 8;
 /** Slack over FLUSH_MS for a lost row: the batch being written at the kill, and request → client latency. */
 const FLUSH_SLACK_MS = 1000;
+/** Bound for the killed process's leases to stop counting: LEASE_TTL_MS (5 s) from its last heartbeat, plus slack. */
+const LEASES_GONE_MS = 10_000;
 
 (hasBuild ? describe : describe.skip)('faults: SIGKILL', () => {
   let gw: GatewayProc | undefined;
@@ -120,6 +125,19 @@ const FLUSH_SLACK_MS = 1000;
 
     const killedAt = Date.now();
     await gw.kill('SIGKILL');
+    // In flight as routing reads it (the pool's PoolLeases on the same keys; only the killed process wrote them).
+    const leases = new PoolLeases({ client: redis, key: (...parts) => prefix + parts.join(':') });
+    const acctIds = accts.map((a) => a.id);
+    const inFlightNow = async () => [...(await leases.inFlight(acctIds)).values()].reduce((s, n) => s + n, 0);
+    const leasesAtKill = await inFlightNow();
+    const leasesGone = waitFor(
+      'killed process leases no longer counted',
+      async () => (await inFlightNow()) === 0,
+      15_000,
+      50,
+    )
+      .then(() => Date.now() - killedAt)
+      .catch(() => null);
     running = false;
     await Promise.all(loops);
     // The killed process's UPDATE never ran: end its orphaned backend (a crash leaves no write), then unlock.
@@ -130,10 +148,6 @@ const FLUSH_SLACK_MS = 1000;
     await locker.end();
     locker = undefined;
     const pendingAfterKill = (await redis.exists(pendingKey)) === 1;
-    const inflightLeaked = await redis
-      .keys(`${prefix}pool:inflight:*`)
-      .then((ks) => (ks.length ? redis.mget(...ks) : []))
-      .then((vs) => vs.reduce((s, v) => s + Number(v ?? 0), 0));
 
     // Usage rows: answered before the kill vs written.
     const ids = [...answered.keys()];
@@ -146,6 +160,23 @@ const FLUSH_SLACK_MS = 1000;
     const lost = ids.filter((id) => !written.has(id));
     const lostAgeMs = lost.map((id) => killedAt - answered.get(id)!);
     const answeredLastInterval = ids.filter((id) => killedAt - answered.get(id)! <= FLUSH_MS).length;
+
+    // Measured before the restart, so only the killed process's leases are in the hashes.
+    const leasesGoneAfterMs = await leasesGone;
+    // …and the read pruned them: no field of the dead process is left in any lease hash.
+    const leaseFieldsLeft = async () =>
+      (await Promise.all(acctIds.map((id) => redis.hlen(`${prefix}pool:lease:${id}`)))).reduce(
+        (s, n) => s + n,
+        0,
+      );
+    const leaseFieldsPruned = await waitFor(
+      'dead lease fields pruned',
+      async () => (await leaseFieldsLeft()) === 0,
+      2000,
+      50,
+    )
+      .then(() => true)
+      .catch(() => false);
 
     // Restart: how soon does it serve?
     const spawnedAt = Date.now();
@@ -207,7 +238,9 @@ const FLUSH_SLACK_MS = 1000;
       // Account 0's refresh lock was held by the killed process: its lease has to run out first.
       slowestForcedRefreshMs: afterSlowestMs,
       refreshOutcomes: outcomes,
-      inflightCountersLeaked: inflightLeaked,
+      leasesAtKill,
+      leasesGoneAfterMs,
+      leaseFieldsPruned,
     });
 
     // Lost rows: only the last flush interval's (and the batch in flight), never older ones.
@@ -229,6 +262,12 @@ const FLUSH_SLACK_MS = 1000;
     expect(afterSlowestMs).toBeLessThan(15_000 + 3000);
     expect(statuses.every((s) => s.status === 'active')).toBe(true);
     for (const a of accts) expect(fake.loginValid(a.chatgptAccountId)).toBe(true);
+    // Leases: requests were in flight at the kill and routing counted them (so the next check is not vacuous)…
+    expect(leasesAtKill).toBeGreaterThan(0);
+    // …and within the bound it no longer does, the dead fields pruned by that read.
+    expect(leasesGoneAfterMs).not.toBeNull();
+    expect(leasesGoneAfterMs!).toBeLessThanOrEqual(LEASES_GONE_MS);
+    expect(leaseFieldsPruned).toBe(true);
     // Serves at once: the first request to the restarted process is answered.
     expect(first[0]).toBe('200');
     expect(first.every((s) => s === '200')).toBe(true);

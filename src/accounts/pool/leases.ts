@@ -20,7 +20,8 @@ export class PoolLeases {
   readonly processId = randomUUID();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly redis: RedisService) {}
+  /** Only the connection and the key scheme: a test reads the leases the way the pool does with its own client. */
+  constructor(private readonly redis: Pick<RedisService, 'client' | 'key'>) {}
 
   private leaseKey(accountId: string) {
     return this.redis.key('pool', 'lease', accountId);
