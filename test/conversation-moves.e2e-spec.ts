@@ -2,12 +2,13 @@ import OpenAI from 'openai';
 import WebSocket from 'ws';
 import { FakeUpstream, type FakeAccount } from './fake-upstream/index.ts';
 import { startGateway, type TestGateway } from './support/gateway.js';
-import { createKey } from './support/auth.js';
+import { createAdminKey, createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
+import { call } from './support/http.js';
 
 /**
  * Issue 24 acceptance: a 20-turn tool-using conversation whose account is forced to change three times (a usage
- * limit cooldown, an account disabled upstream, a second cooldown) completes with 0 client-visible errors, over
+ * limit cooldown, an account deactivated upstream, the owner's reserve reached) completes with 0 client-visible errors, over
  * HTTP and WebSocket, /v1/responses and /v1/chat/completions. The fake refuses another account's encrypted
  * reasoning exactly as the backend does, so every move exercises the rewrite (and `refusedOpaque` stays 0).
  */
@@ -15,6 +16,9 @@ let fake: FakeUpstream;
 let gw: TestGateway | null = null;
 let key: string;
 let client: OpenAI;
+/** The gateway's ids of A–D, and an admin key to change them. */
+let ids: string[] = [];
+let admin: string;
 beforeAll(async () => {
   fake = await FakeUpstream.start();
 });
@@ -31,17 +35,23 @@ async function accounts(): Promise<FakeAccount[]> {
     env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl, POOL_STRATEGY: 'priority' },
   });
   const out: FakeAccount[] = [];
+  ids = [];
   for (let i = 0; i < 4; i++) {
     const a = fake.addAccount();
-    await seedAccount(gw, {
+    // C reports half of its windows used: reaching the owner's reserve below is a setting, not traffic.
+    if (i === 2)
+      fake.setUsageHeaders(a.chatgptAccountId, { primaryUsedPercent: 50, secondaryUsedPercent: 50 });
+    const id = await seedAccount(gw, {
       ...a,
       accessTokenExpiresAt: a.accessExpiresAt,
       label: 'ABCD'[i],
       priority: 40 - i * 10,
     });
+    ids.push(id);
     out.push(a);
   }
   key = (await createKey(gw)).key;
+  admin = (await createAdminKey(gw)).key;
   client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
   return out;
 }
@@ -55,10 +65,17 @@ const lookup = {
 const served = () => fake.requestsTo('/backend-api/codex/responses').at(-1)!.chatgptAccountId;
 
 /** Before turn t: the faults that force the three moves; the answer the turn gets (odd turns call the tool). */
-function stage(t: number, acc: FakeAccount[]): boolean {
+async function stage(t: number, acc: FakeAccount[]): Promise<boolean> {
   if (t === 6) fake.fault(acc[0].chatgptAccountId, { kind: 'usage_limit', resetsInSeconds: 3600 });
   if (t === 11) fake.fault(acc[1].chatgptAccountId, { kind: 'forbidden', variant: 'account_deactivated' });
-  if (t === 16) fake.fault(acc[2].chatgptAccountId, { kind: 'usage_limit', resetsInSeconds: 3600 });
+  if (t === 16) {
+    // The owner keeps 60 % of C's plan: at 50 % used, C takes no new work (issue 23's reserve).
+    const r = await call(gw!, 'PATCH', `/admin/api/accounts/${ids[2]}`, {
+      key: admin,
+      body: { reservePercent: 60 },
+    });
+    expect(r.status).toBe(200);
+  }
   const tool = t % 2 === 1;
   fake.respondWith(
     tool
@@ -85,7 +102,7 @@ describe('a 20-turn tool conversation survives three account changes', () => {
     const path: string[] = [];
     let input: any[] = [{ role: 'user', content: 'http responses run' }];
     for (let t = 1; t <= 20; t++) {
-      const tool = stage(t, acc);
+      const tool = await stage(t, acc);
       const r = await client.responses.create({ model: 'gpt-5.5', input, tools: [lookup] });
       expect(r.status).toBe('completed');
       path.push(served()!);
@@ -108,7 +125,7 @@ describe('a 20-turn tool conversation survives three account changes', () => {
     let previous: string | undefined;
     let next: any[] = [{ role: 'user', content: 'stored state run' }];
     for (let t = 1; t <= 20; t++) {
-      const tool = stage(t, acc);
+      const tool = await stage(t, acc);
       const stream = await client.responses.create({
         model: 'gpt-5.5',
         input: next,
@@ -163,7 +180,7 @@ describe('a 20-turn tool conversation survives three account changes', () => {
     let next: any[] = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'ws run' }] }];
     try {
       for (let t = 1; t <= 20; t++) {
-        const tool = stage(t, acc);
+        const tool = await stage(t, acc);
         ws.send(
           JSON.stringify({
             type: 'response.create',
@@ -194,7 +211,7 @@ describe('a 20-turn tool conversation survives three account changes', () => {
     const path: string[] = [];
     let messages: any[] = [{ role: 'user', content: 'chat run' }];
     for (let t = 1; t <= 20; t++) {
-      const tool = stage(t, acc);
+      const tool = await stage(t, acc);
       const r = await client.chat.completions.create({
         model: 'gpt-5.5',
         messages,
