@@ -311,7 +311,7 @@ maybe('web admin in a real browser', () => {
   );
 
   it(
-    'demoting and deleting another admin asks for your own password (issue 29 item 4)',
+    'demoting, disabling and deleting another admin asks for your own password (issue 29 item 4)',
     async () => {
       const other = 'admin2@example.test';
       await page.getByRole('button', { name: 'Create user' }).click();
@@ -334,13 +334,19 @@ maybe('web admin in a real browser', () => {
       await dialog().getByRole('button', { name: 'Make member' }).click();
       await dialog().waitFor({ state: 'detached' });
       await eventually(async () => (await role.inputValue()) === 'Member', 'demoted to member');
-      // Promote back, then delete the admin through the same dialog.
+      // Promote back, then disable and delete the admin through the same dialog.
       await role.click();
       await page.getByRole('option', { name: 'Admin' }).click();
       await dialog().getByLabel('Your password').fill(ADMIN.password);
       await dialog().getByRole('button', { name: 'Make admin' }).click();
       await dialog().waitFor({ state: 'detached' });
       await eventually(async () => (await role.inputValue()) === 'Admin', 'admin again');
+      const active = page.getByRole('switch', { name: `${other} active` });
+      await active.click({ force: true });
+      await dialog().getByLabel('Your password').fill(ADMIN.password);
+      await dialog().getByRole('button', { name: 'Disable' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(async () => !(await active.isChecked()), 'the second admin disabled');
       await page.getByRole('button', { name: `Actions for ${other}` }).click();
       await page.getByRole('menuitem', { name: 'Delete…' }).click();
       await dialog().getByLabel('Your password').fill(ADMIN.password);
