@@ -311,6 +311,53 @@ maybe('web admin in a real browser', () => {
   );
 
   it(
+    'demoting, disabling and deleting another admin asks for your own password (issue 29 item 4)',
+    async () => {
+      const other = 'admin2@example.test';
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await dialog().getByLabel('Email').fill(other);
+      await pickOption('Role', 'Admin: everything');
+      await dialog().getByLabel('Your password').fill(ADMIN.password);
+      await dialog().getByRole('button', { name: 'Create user' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      const row = page.getByTestId('user-row').filter({ hasText: other });
+      const role = page.getByLabel(`Role of ${other}`).first();
+      await eventually(async () => (await role.inputValue()) === 'Admin', 'the second admin listed');
+      // Demote: a wrong password is refused in the dialog and nothing changes; the right one demotes.
+      await role.click();
+      await page.getByRole('option', { name: 'Member' }).click();
+      await dialog().getByLabel('Your password').fill('not-my-password');
+      await dialog().getByRole('button', { name: 'Make member' }).click();
+      await dialog().getByRole('alert').getByText('currentPassword').waitFor();
+      expect(await role.inputValue()).toBe('Admin');
+      await dialog().getByLabel('Your password').fill(ADMIN.password);
+      await dialog().getByRole('button', { name: 'Make member' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(async () => (await role.inputValue()) === 'Member', 'demoted to member');
+      // Promote back, then disable and delete the admin through the same dialog.
+      await role.click();
+      await page.getByRole('option', { name: 'Admin' }).click();
+      await dialog().getByLabel('Your password').fill(ADMIN.password);
+      await dialog().getByRole('button', { name: 'Make admin' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(async () => (await role.inputValue()) === 'Admin', 'admin again');
+      const active = page.getByRole('switch', { name: `${other} active` });
+      await active.click({ force: true });
+      await dialog().getByLabel('Your password').fill(ADMIN.password);
+      await dialog().getByRole('button', { name: 'Disable' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(async () => !(await active.isChecked()), 'the second admin disabled');
+      await page.getByRole('button', { name: `Actions for ${other}` }).click();
+      await page.getByRole('menuitem', { name: 'Delete…' }).click();
+      await dialog().getByLabel('Your password').fill(ADMIN.password);
+      await dialog().getByRole('button', { name: 'Delete user' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      await eventually(async () => (await row.count()) === 0, 'the second admin deleted');
+    },
+    T,
+  );
+
+  it(
     'creates keys (shown once with snippets), uses one with the openai SDK and sees the request in usage',
     async () => {
       await nav('Keys');

@@ -31,7 +31,7 @@ export function UsersPage() {
   const qc = useQueryClient();
   const { askItem, dialog } = useConfirm();
   const [creating, setCreating] = useState(false);
-  const [promoting, setPromoting] = useState<UserView | null>(null);
+  const [confirming, setConfirming] = useState<PasswordAsk | null>(null);
   const [limiting, setLimiting] = useState<UserView | null>(null);
   const users = useUsers();
   const settings = useQuery({
@@ -49,14 +49,23 @@ export function UsersPage() {
     onSuccess: invalidate,
     onError,
   });
-  const remove = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE('/admin/api/users/{id}', { params: { path: { id: id } } })),
-    onSuccess: () => {
-      invalidate();
-      void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
-    },
-    onError,
-  });
+  const removed = () => {
+    invalidate();
+    void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
+  };
+  const deleteUser = (id: string, currentPassword?: string) =>
+    unwrap(
+      api.DELETE('/admin/api/users/{id}', {
+        params: { path: { id } },
+        ...(currentPassword ? { body: { currentPassword } } : {}),
+      }),
+    );
+  const remove = useMutation({ mutationFn: (id: string) => deleteUser(id), onSuccess: removed, onError });
+  const patchUser =
+    (id: string, body: { role?: UserView['role']; disabled?: boolean }) => (currentPassword: string) =>
+      unwrap(
+        api.PATCH('/admin/api/users/{id}', { params: { path: { id } }, body: { ...body, currentPassword } }),
+      );
   const setSetting = useMutation({
     mutationFn: (v: boolean) =>
       unwrap(api.PUT('/admin/api/settings', { body: { members_can_create_keys: v } })),
@@ -73,12 +82,12 @@ export function UsersPage() {
         <Button onClick={() => setCreating(true)}>Create user</Button>
       </PageTitle>
       {dialog}
-      <PromoteModal
-        user={promoting}
-        onClose={() => setPromoting(null)}
-        onPromoted={() => {
-          setPromoting(null);
-          invalidate();
+      <PasswordConfirmModal
+        ask={confirming}
+        onClose={() => setConfirming(null)}
+        onDone={() => {
+          setConfirming(null);
+          removed();
         }}
       />
       {limiting && <UserLimitsModal user={limiting} onClose={() => setLimiting(null)} onSaved={invalidate} />}
@@ -127,6 +136,9 @@ export function UsersPage() {
             <Table.Tbody>
               {users.data.data.map((u) => {
                 const self = u.id === session.user.id;
+                // Making someone an admin, or demoting, disabling or deleting another admin, needs your own
+                // password (the server asks for it).
+                const otherAdmin = !self && u.role === 'admin';
                 return (
                   <Table.Tr key={u.id} data-testid="user-row">
                     <Table.Td>
@@ -154,8 +166,20 @@ export function UsersPage() {
                         disabled={self}
                         allowDeselect={false}
                         onChange={(v) => {
-                          // Promoting to admin needs your password (the server asks for it).
-                          if (v === 'admin' && u.role !== 'admin') setPromoting(u);
+                          if (v === 'admin' && u.role !== 'admin')
+                            setConfirming({
+                              title: 'Make admin',
+                              text: `${u.email} will be able to do everything you can.`,
+                              submit: 'Make admin',
+                              run: patchUser(u.id, { role: 'admin' }),
+                            });
+                          else if (v === 'member' && otherAdmin)
+                            setConfirming({
+                              title: 'Make member',
+                              text: `${u.email} loses admin rights and is signed out.`,
+                              submit: 'Make member',
+                              run: patchUser(u.id, { role: 'member' }),
+                            });
                           else if (v && v !== u.role)
                             update.mutate({ id: u.id, body: { role: v as UserView['role'] } });
                         }}
@@ -174,9 +198,17 @@ export function UsersPage() {
                         aria-label={`${u.email} active`}
                         checked={!u.disabled}
                         disabled={self}
-                        onChange={(e) =>
-                          update.mutate({ id: u.id, body: { disabled: !e.currentTarget.checked } })
-                        }
+                        onChange={(e) => {
+                          const disabled = !e.currentTarget.checked;
+                          if (disabled && otherAdmin)
+                            setConfirming({
+                              title: 'Disable admin',
+                              text: `${u.email} is signed out and their keys stop working until enabled again.`,
+                              submit: 'Disable',
+                              run: patchUser(u.id, { disabled }),
+                            });
+                          else update.mutate({ id: u.id, body: { disabled } });
+                        }}
                       />
                     </Table.Td>
                     <Table.Td>
@@ -194,12 +226,28 @@ export function UsersPage() {
                           {!self && (
                             <>
                               <Menu.Divider />
-                              {askItem(
-                                'Delete…',
-                                'Delete user',
-                                `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
-                                'Delete user',
-                                () => remove.mutate(u.id),
+                              {otherAdmin ? (
+                                <Menu.Item
+                                  color="red"
+                                  onClick={() =>
+                                    setConfirming({
+                                      title: 'Delete admin',
+                                      text: `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
+                                      submit: 'Delete user',
+                                      run: (p) => deleteUser(u.id, p),
+                                    })
+                                  }
+                                >
+                                  Delete…
+                                </Menu.Item>
+                              ) : (
+                                askItem(
+                                  'Delete…',
+                                  'Delete user',
+                                  `Delete ${u.email}? Their keys are revoked at once and they are signed out.`,
+                                  'Delete user',
+                                  () => remove.mutate(u.id),
+                                )
                               )}
                             </>
                           )}
@@ -311,51 +359,53 @@ function CreateUserModal({
   );
 }
 
-/** Promoting a user to admin: confirmed with the acting admin's own password. */
-function PromoteModal({
-  user,
+/** An action that the acting admin confirms with their own password (sent as `currentPassword`). */
+type PasswordAsk = {
+  title: string;
+  text: string;
+  submit: string;
+  run: (currentPassword: string) => Promise<unknown>;
+};
+
+/** Asks for the acting admin's password; a wrong one is shown in the dialog and nothing changes. */
+function PasswordConfirmModal({
+  ask,
   onClose,
-  onPromoted,
+  onDone,
 }: {
-  user: UserView | null;
+  ask: PasswordAsk | null;
   onClose: () => void;
-  onPromoted: () => void;
+  onDone: () => void;
 }) {
   const [currentPassword, setCurrentPassword] = useState('');
-  const promote = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.PATCH('/admin/api/users/{id}', {
-          params: { path: { id: user?.id ?? '' } },
-          body: { role: 'admin', currentPassword },
-        }),
-      ),
+  const confirm = useMutation({
+    mutationFn: () => ask!.run(currentPassword),
     onSuccess: () => {
       setCurrentPassword('');
-      promote.reset();
-      onPromoted();
+      confirm.reset();
+      onDone();
     },
   });
   const close = () => {
     setCurrentPassword('');
-    promote.reset();
+    confirm.reset();
     onClose();
   };
   return (
-    <Modal opened={!!user} onClose={close} title="Make admin">
+    <Modal opened={!!ask} onClose={close} title={ask?.title}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          promote.mutate();
+          confirm.mutate();
         }}
       >
         <Stack gap="sm">
-          <Text size="sm">{user?.email} will be able to do everything you can.</Text>
+          <Text size="sm">{ask?.text}</Text>
           <CurrentPasswordInput value={currentPassword} onChange={setCurrentPassword} data-autofocus />
           <FormActions
-            error={promote.error}
-            pending={promote.isPending}
-            submit="Make admin"
+            error={confirm.error}
+            pending={confirm.isPending}
+            submit={ask?.submit ?? 'Confirm'}
             onCancel={close}
           />
         </Stack>
