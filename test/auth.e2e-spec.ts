@@ -1,5 +1,5 @@
 import { fakeEnv, useFakeUpstream } from './support/scenario.js';
-import { startGateway, type TestGateway } from './support/gateway.js';
+import { freePort, startGateway, type TestGateway } from './support/gateway.js';
 import { eventually, query } from './support/wait.js';
 import { createAdminKey } from './support/auth.js';
 import type { CliIo } from '../src/accounts/accounts.cli.js';
@@ -264,7 +264,7 @@ describe('auth: login flows and the admin account API', () => {
       err: (t) => void (printed += t),
       openBrowser: () => {},
     };
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort(); // a random port could be taken (EADDRINUSE left the CLI waiting)
     const run = authLogin(gw.config, ['--port', String(port), '--no-browser'], io);
     const url = await urlSeen;
     const cb = (await fake.authorize(url, acct)).replace('127.0.0.1:1455', `127.0.0.1:${port}`);

@@ -99,6 +99,14 @@ export function screenCompaction(req: unknown): { body: Record<string, any>; dro
     const { param, message } = screened.refused;
     throw ApiError.badRequest(`Unsupported value for '${param}': ${message}`, param, 'unsupported_parameter');
   }
+  // /v1/responses expands previous_response_id from the gateway's response store; compaction does not, and the
+  // upstream stores nothing: refused, so it never goes up.
+  if (req.previous_response_id !== undefined && req.previous_response_id !== null)
+    throw ApiError.badRequest(
+      "Unsupported parameter: 'previous_response_id' on /v1/responses/compact. Send the conversation's items as 'input'.",
+      'previous_response_id',
+      'unsupported_parameter',
+    );
   const body: Record<string, any> = { ...req };
   const dropped = [...screened.dropped, ...NOT_FOR_COMPACTION.filter((k) => k in body)];
   for (const p of dropped) delete body[p];

@@ -67,6 +67,7 @@ describe('buildOverview', () => {
         },
       ],
       pool: [],
+      forecast: [],
     });
   });
 

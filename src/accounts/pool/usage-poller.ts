@@ -148,7 +148,9 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
     if (claim === null) return this.count('skipped');
     let outcome: PollOutcome;
     try {
-      const creds = await this.accounts.getCredentials(a.id);
+      // The stored token as it is: a poll never refreshes (refresh tokens are single-use; only the refresh job
+      // and a request's 401 recovery spend them). An expired token makes a failed poll, which only ages the state.
+      const creds = await this.accounts.reloadCredentials(a.id);
       const readAt = Date.now();
       const res = await this.upstream.getAbsolute(
         this.upstream.usagePath,
