@@ -37,6 +37,7 @@ export function normalizeForCodex(req: unknown): NormalizedRequest {
     const { param, message } = screened.refused;
     throw ApiError.badRequest(`Unsupported value for '${param}': ${message}`, param, 'unsupported_parameter');
   }
+  refuseUnresolvedPrevious(req, '/v1/responses');
   const body: Record<string, any> = { ...req };
   const dropped = screened.dropped;
   for (const p of dropped) delete body[p];
@@ -75,6 +76,20 @@ export function normalizeForCodex(req: unknown): NormalizedRequest {
   return { body, model: req.model, dropped };
 }
 
+/**
+ * The upstream stores nothing, so a `previous_response_id` must never go up. /v1/responses resolves it from the
+ * gateway's response store before it gets here (gateway/response-store.ts); one still present (compaction, which
+ * has no store lookup, or any path that skipped it) is a 400 naming it.
+ */
+function refuseUnresolvedPrevious(req: Record<string, unknown>, route: string): void {
+  if (req.previous_response_id === undefined || req.previous_response_id === null) return;
+  throw ApiError.badRequest(
+    `Unsupported parameter: 'previous_response_id' on ${route} here. Send the conversation's items as 'input'.`,
+    'previous_response_id',
+    'unsupported_parameter',
+  );
+}
+
 /** Fields of a streamed /responses request that mean nothing to the unary compaction endpoint. */
 const NOT_FOR_COMPACTION = ['stream', 'stream_options', 'include'];
 
@@ -99,14 +114,7 @@ export function screenCompaction(req: unknown): { body: Record<string, any>; dro
     const { param, message } = screened.refused;
     throw ApiError.badRequest(`Unsupported value for '${param}': ${message}`, param, 'unsupported_parameter');
   }
-  // /v1/responses expands previous_response_id from the gateway's response store; compaction does not, and the
-  // upstream stores nothing: refused, so it never goes up.
-  if (req.previous_response_id !== undefined && req.previous_response_id !== null)
-    throw ApiError.badRequest(
-      "Unsupported parameter: 'previous_response_id' on /v1/responses/compact. Send the conversation's items as 'input'.",
-      'previous_response_id',
-      'unsupported_parameter',
-    );
+  refuseUnresolvedPrevious(req, '/v1/responses/compact');
   const body: Record<string, any> = { ...req };
   const dropped = [...screened.dropped, ...NOT_FOR_COMPACTION.filter((k) => k in body)];
   for (const p of dropped) delete body[p];
