@@ -36,8 +36,9 @@ describe('pool: failover and stickiness', () => {
       fake.reset();
       await ctx.client.responses.create({ model: 'gpt-5.5', input: 'second' });
       expect(responsesCalls().map((x) => x.chatgptAccountId)).toEqual([b.fake.chatgptAccountId]);
-      // Back once the window reset (2 s after its whole-second reset time, usage-state.ts RESET_GRACE_MS).
-      await new Promise((res) => setTimeout(res, 4300));
+      // Back once the window reset: 2 s after its reset time (usage-state.ts RESET_GRACE_MS), and that time is in
+      // whole seconds, up to 1 s later than now + 2 s: at most 5 s from the fault (4.3 s was short by that second).
+      await new Promise((res) => setTimeout(res, 5500));
       fake.reset();
       await ctx.client.responses.create({ model: 'gpt-5.5', input: 'third' });
       expect(responsesCalls().map((x) => x.chatgptAccountId)).toEqual([a.fake.chatgptAccountId]);
