@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getQueueToken } from '@nestjs/bullmq';
@@ -9,6 +10,9 @@ import { startGateway, type TestGateway } from './support/gateway.js';
 import { createAdminKey, createKey } from './support/auth.js';
 import { call } from './support/http.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { seedAccount } from './support/accounts.js';
+import { fakeEnv, useFakeUpstream } from './support/scenario.js';
+import type { FakeAccount } from './fake-upstream/index.ts';
 import {
   freePort,
   makeCertificates,
@@ -19,8 +23,10 @@ import {
 
 /**
  * Redis as teams run it (issue 27, item 1), against real redis-server processes this file starts: a master, a
- * replica and three sentinels (failover under two gateway replicas: commands, pub/sub key-cache invalidation and
- * BullMQ continue without a restart; the error window is printed as a `[faults]` line), TLS with a test-made CA,
+ * replica and three sentinels (failover under two gateway replicas serving model requests from the fake upstream:
+ * requests fail only inside the window and never after it, no account loses its status, a per-key RPM is exact on
+ * the new master, pub/sub key-cache invalidation and BullMQ continue without a restart, and a 401 storm right after
+ * it refreshes each account once with one scheduled job each; the windows are printed as `[faults]` lines), TLS with a test-made CA,
  * an ACL user that may not run INFO/CONFIG (managed Redis), and the start-up refusals (bad sentinel name, bad CA
  * file, a cluster) of the built entry point: one plain line naming the setting, no stack.
  */
@@ -31,10 +37,12 @@ const MASTER = 'cgmaster';
 
 describe('Redis through Sentinel: a failover is followed without a restart', () => {
   const farm = new RedisFarm();
+  const fake = useFakeUpstream({ reset: false });
   let master: RedisProcess;
   let sentinels: RedisProcess[];
   let gw1: TestGateway;
   let gw2: TestGateway;
+  const accts: { fake: FakeAccount; id: string }[] = [];
 
   beforeAll(async () => {
     master = await farm.server();
@@ -60,9 +68,15 @@ describe('Redis through Sentinel: a failover is followed without a restart', () 
       REDIS_URL: 'redis://127.0.0.1:1', // host and port unused with Sentinel
       REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
       REDIS_SENTINEL_NAME: MASTER,
+      ...fakeEnv(fake),
+      POOL_STRATEGY: 'round-robin',
     };
     gw1 = await startGateway({ env, role: 'all' });
     gw2 = await startGateway({ env, role: 'serve', shareWith: gw1 });
+    for (let i = 0; i < 2; i++) {
+      const a = fake.addAccount();
+      accts.push({ fake: a, id: await seedAccount(gw1, { ...a, accessTokenExpiresAt: a.accessExpiresAt }) });
+    }
   }, 60_000);
 
   afterAll(async () => {
@@ -71,7 +85,7 @@ describe('Redis through Sentinel: a failover is followed without a restart', () 
     await farm.stopAll();
   });
 
-  it('SIGKILL of the master: errors only inside the window, then commands, pub/sub and BullMQ work', async () => {
+  it('SIGKILL of the master under model load: errors only inside the window, then requests, limits, pub/sub, BullMQ and one refresh per account', async () => {
     const admin = await createAdminKey(gw1);
     const user = await createKey(gw1, { rpm: 100_000 });
     const doomed = await createKey(gw1, { rpm: 100_000 });
@@ -82,6 +96,20 @@ describe('Redis through Sentinel: a failover is followed without a restart', () 
     }
     const before = (await call(gw1, 'GET', '/v1/me', { key: user.key })).body;
     expect(before.usage).toBeTruthy();
+    for (const gw of [gw1, gw2]) expect((await modelCall(gw, user.key)).status).toBe(200);
+
+    // Model requests through both replicas the whole time (4 loops), each recorded with when it started.
+    const model: { at: number; status: number }[] = [];
+    let loading = true;
+    const loops = [0, 1, 2, 3].map(async (i) => {
+      while (loading) {
+        const at = Date.now();
+        const r = await modelCall(i % 2 ? gw2 : gw1, user.key).catch(() => ({ status: 0 }));
+        model.push({ at, status: r.status });
+        await sleep(10);
+      }
+    });
+    await sleep(300);
 
     const killedAt = Date.now();
     await master.kill('SIGKILL');
@@ -126,6 +154,15 @@ describe('Redis through Sentinel: a failover is followed without a restart', () 
       await sleep(25);
     }
     const windowMs = failures.length ? failures[failures.length - 1] - killedAt : 0;
+    const recoveredAt = Date.now();
+    await sleep(1_000);
+    loading = false;
+    await Promise.all(loops);
+    const modelFailures = model.filter((m) => m.status !== 200);
+    const lateFailures = modelFailures.filter((m) => m.at > recoveredAt);
+    const modelWindowMs = modelFailures.length ? Math.max(...modelFailures.map((m) => m.at)) - killedAt : 0;
+    const statuses: Record<string, number> = {};
+    for (const m of model) statuses[m.status] = (statuses[m.status] ?? 0) + 1;
     const newMaster = await redisCall({ port: sentinels[0].port }, (c) =>
       c.call('SENTINEL', 'get-master-addr-by-name', MASTER),
     );
@@ -133,9 +170,46 @@ describe('Redis through Sentinel: a failover is followed without a restart', () 
       `[faults] sentinel failover (3 sentinels, down-after 1000 ms): error window ${windowMs} ms after SIGKILL ` +
         `of the master, ${failures.length}/${calls} probe calls failed, new master ${String(newMaster)}\n`,
     );
+    process.stdout.write(
+      `[faults] sentinel failover under model load (4 loops over 2 replicas, 2 accounts): ${model.length} ` +
+        `requests ${JSON.stringify(statuses)}, failures only up to ${modelWindowMs} ms after SIGKILL, ` +
+        `${lateFailures.length} after the probes recovered\n`,
+    );
     expect(Number((newMaster as string[])[1])).not.toBe(master.port);
     // Bounded: 1 s down-after + election + reconnect. Generous for a loaded 2-core machine.
     expect(windowMs).toBeLessThan(15_000);
+    // Model requests fail only inside the window (a request started during the outage may answer just after it),
+    // never with a hang, and never after it; the outage did not cost an account its status.
+    expect(model.filter((m) => m.at < killedAt && m.status !== 200)).toEqual([]);
+    expect(lateFailures).toEqual([]);
+    expect(modelWindowMs).toBeLessThan(15_000);
+    expect(model.filter((m) => m.at > recoveredAt).length).toBeGreaterThan(0);
+    const rows = await query(gw1, `SELECT status FROM accounts`);
+    expect(rows.map((r) => r.status)).toEqual(['active', 'active']);
+
+    // Limits on the new master: a 5 rpm key across both replicas, 8 parallel → exactly 5 answered.
+    const limited = await createKey(gw1, { rpm: 5 });
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => modelCall(i % 2 ? gw2 : gw1, limited.key).then((r) => r.status)),
+    );
+    expect(burst.filter((s) => s === 200)).toHaveLength(5);
+    expect(burst.filter((s) => s === 429)).toHaveLength(3);
+
+    // Refresh after the failover: every access token expired at once, 12 concurrent requests over both replicas →
+    // one refresh per account (the lock lives on the new master), no reuse, and one scheduled job per account.
+    const refreshesBefore = accts.map((a) => fake.refreshCount(a.fake.chatgptAccountId));
+    for (const a of accts) fake.revokeAccessToken(a.fake.chatgptAccountId);
+    await query(gw1, `UPDATE accounts SET "accessTokenExpiresAt" = now() - interval '1 second'`);
+    const storm = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => modelCall(i % 2 ? gw2 : gw1, user.key).then((r) => r.status)),
+    );
+    expect(storm.every((s) => s === 200)).toBe(true);
+    const refreshes = accts.map((a, i) => fake.refreshCount(a.fake.chatgptAccountId) - refreshesBefore[i]);
+    expect(refreshes).toEqual([1, 1]);
+    expect(fake.refreshOutcomes().refresh_token_reused ?? 0).toBe(0);
+    const queueAfter = gw1.app.get<Queue>(getQueueToken(ACCOUNTS_QUEUE));
+    const delayed = await eventuallyJobs(queueAfter, accts.length);
+    for (const a of accts) expect(delayed.filter((id) => id.startsWith(`refresh-${a.id}-`))).toHaveLength(1);
 
     // Pub/sub: a revocation through one replica reaches the other's key cache (its subscriber followed too).
     const revoked = await call(gw1, 'DELETE', `/admin/api/keys/${doomed.keyId}`, { key: admin.key });
@@ -163,6 +237,35 @@ describe('Redis through Sentinel: a failover is followed without a restart', () 
     expect(gw1.logs.text).not.toMatch(/unhandled/i);
   }, 60_000);
 });
+
+function modelCall(gw: TestGateway, key: string) {
+  return call(gw, 'POST', '/v1/responses', {
+    key,
+    // A conversation per request, so the pool spreads them (one conversation stays on its account).
+    body: { model: 'gpt-5.5', input: 'hi', stream: false, prompt_cache_key: `sentinel-${randomUUID()}` },
+  });
+}
+
+async function query(gw: TestGateway, sql: string): Promise<Record<string, unknown>[]> {
+  const pg = await import('pg');
+  const c = new pg.default.Client({ connectionString: gw.db.url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The ids of the queue's delayed refresh jobs, once there are at least `n` of them (the refreshes reschedule). */
+async function eventuallyJobs(queue: Queue, n: number): Promise<string[]> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const ids = (await queue.getDelayed()).map((j) => j.id ?? '').filter((id) => id.startsWith('refresh-'));
+    if (ids.length >= n || Date.now() > until) return ids;
+    await sleep(100);
+  }
+}
 
 interface Run {
   child: ChildProcess;

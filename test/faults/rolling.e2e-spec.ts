@@ -31,6 +31,7 @@ import {
  * refused by all three within 1 s.
  */
 const HAPROXY = '/usr/sbin/haproxy';
+const DRAIN_DELAY_MS = 3_000;
 const STREAMS = 300;
 const HOLD_MS = 6000;
 const SHORT_LOOPS = 4;
@@ -116,7 +117,13 @@ async function haproxyStat(socket: string): Promise<Record<string, string>[]> {
     const env = gatewayEnv(
       fake,
       { db: db.url, redis: TEST_REDIS_URL, prefix },
-      { SHUTDOWN_GRACE_MS: String(HOLD_MS + 20_000), POOL_STRATEGY: 'round-robin' },
+      {
+        SHUTDOWN_GRACE_MS: String(HOLD_MS + 20_000),
+        // Readiness first: /readyz says 503 for 3 s before the listener closes, longer than HAProxy needs to mark
+        // the server DOWN (3 checks × 500 ms), so no new request reaches a draining process at all.
+        SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
+        POOL_STRATEGY: 'round-robin',
+      },
     );
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
     const start = async (i: number) => {
@@ -271,6 +278,9 @@ async function haproxyStat(socket: string): Promise<Record<string, string>[]> {
     for (const m of lbOut.matchAll(/ (\S+)\/(\S+) \S+ (\d{3}) \d+ \S+ \S+ (\S{4}) /g))
       if (m[3] !== '200' || m[4] !== '----')
         lbErrors[`${m[3]}:${m[2]}:${m[4]}`] = (lbErrors[`${m[3]}:${m[2]}:${m[4]}`] ?? 0) + 1;
+    const lbDown = [...lbOut.matchAll(/^\[WARNING\].*Server api\/(api\d) is DOWN, reason: ([^,]+)/gm)].map(
+      (m) => `${m[1]}:${m[2]}`,
+    );
     const servedBy: Record<string, number> = {};
     for (const x of answers) servedBy[x.a.servedBy] = (servedBy[x.a.servedBy] ?? 0) + 1;
 
@@ -301,9 +311,7 @@ async function haproxyStat(socket: string): Promise<Record<string, string>[]> {
       haproxyRedispatches: backend.wredis,
       servedBy,
       lbNon200: lbErrors,
-      lbDown: [...lbOut.matchAll(/^\[WARNING\].*Server api\/(api\d) is DOWN, reason: ([^,]+)/gm)].map(
-        (m) => `${m[1]}:${m[2]}`,
-      ),
+      lbDown,
       clientErrors: [...new Set(failed.map((x) => x.a.error ?? x.a.status))],
     });
 
@@ -321,5 +329,13 @@ async function haproxyStat(socket: string): Promise<Record<string, string>[]> {
     expect(rpmRows).toBe(RPM);
     expect(Math.max(...refusedAfter)).toBeLessThan(1000);
     expect(lbOut).not.toMatch(/\[ALERT\]/);
+    // Readiness first: HAProxy took each draining process out on its /readyz 503 (layer 7) while it still
+    // listened, so it never had to retry or redispatch a request (before SHUTDOWN_DRAIN_DELAY_MS it did).
+    expect(lbDown.sort()).toEqual([
+      'api1:Layer7 wrong status',
+      'api2:Layer7 wrong status',
+      'api3:Layer7 wrong status',
+    ]);
+    expect([backend.wretr, backend.wredis]).toEqual(['0', '0']);
   }, 300_000);
 });
