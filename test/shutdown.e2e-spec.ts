@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeUpstream } from './fake-upstream/index.ts';
@@ -51,78 +51,72 @@ describe('graceful shutdown', () => {
   });
 
   const main = join(process.cwd(), 'dist', 'main.js');
-  (existsSync(main) ? it : it.skip)('node dist/main.js serve exits 0 on SIGTERM', async () => {
+
+  /**
+   * Runs `node dist/main.js serve` on a fresh database and Redis prefix until it logs "listening", hands its
+   * port, output and exit to `body`, and cleans up after it.
+   */
+  async function withServe(
+    env: Record<string, string>,
+    body: (p: {
+      port: number;
+      out: () => string;
+      child: ChildProcess;
+      exited: Promise<number | null>;
+    }) => Promise<void>,
+  ): Promise<void> {
     const db = await createTestDatabase();
     const prefix = testPrefix();
+    const child = spawn(process.execPath, [main, 'serve'], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: db.url,
+        REDIS_KEY_PREFIX: prefix,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
     try {
-      const child = spawn(process.execPath, [main, 'serve'], {
-        env: {
-          ...process.env,
-          NODE_ENV: 'test',
-          PORT: '0',
-          HOST: '127.0.0.1',
-          DATABASE_URL: db.url,
-          REDIS_KEY_PREFIX: prefix,
-          LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      await new Promise<void>((resolve, reject) => {
+      const port = await new Promise<number>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 60000);
-        child.stdout.on('data', () => {
-          if (out.includes('"msg":"listening"')) {
+        child.stdout!.on('data', () => {
+          const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
+          if (m) {
             clearTimeout(t);
-            resolve();
+            resolve(Number(m[1]));
           }
         });
       });
-      child.kill('SIGTERM');
-      const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      expect(code).toBe(0);
-      expect(out).toContain('"msg":"shutting down"');
-      expect(out).toContain('"msg":"stopped"');
+      await body({ port, out: () => out, child, exited });
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
       await db.drop();
       await flushPrefix(prefix);
     }
+  }
+
+  (existsSync(main) ? it : it.skip)('node dist/main.js serve exits 0 on SIGTERM', async () => {
+    await withServe({}, async ({ out, child, exited }) => {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out()).toContain('"msg":"shutting down"');
+      expect(out()).toContain('"msg":"stopped"');
+    });
   });
 
   (existsSync(main) ? it : it.skip)(
     'with SHUTDOWN_DRAIN_DELAY_MS, /readyz answers 503 at once on SIGTERM while requests are still served',
     async () => {
-      const db = await createTestDatabase();
-      const prefix = testPrefix();
-      try {
-        const child = spawn(process.execPath, [main, 'serve'], {
-          env: {
-            ...process.env,
-            NODE_ENV: 'test',
-            PORT: '0',
-            HOST: '127.0.0.1',
-            DATABASE_URL: db.url,
-            REDIS_KEY_PREFIX: prefix,
-            LOG_LEVEL: 'info',
-            SHUTDOWN_DRAIN_DELAY_MS: '1500',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        child.stdout.on('data', (d) => (out += d));
-        const port = await new Promise<number>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 60000);
-          child.stdout.on('data', () => {
-            const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
-            if (m) {
-              clearTimeout(t);
-              resolve(Number(m[1]));
-            }
-          });
-        });
+      await withServe({ SHUTDOWN_DRAIN_DELAY_MS: '1500' }, async ({ port, out, child, exited }) => {
         const base = `http://127.0.0.1:${port}`;
         expect((await fetch(`${base}/readyz`)).status).toBe(200);
-        const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
         child.kill('SIGTERM');
         await eventually(
           async () => {
@@ -137,11 +131,8 @@ describe('graceful shutdown', () => {
         // Still serving during the delay: liveness answers, so in-flight and late requests are not refused.
         expect((await fetch(`${base}/healthz`)).status).toBe(200);
         expect(await exited).toBe(0);
-        expect(out).toContain('"drainDelayMs":1500');
-      } finally {
-        await db.drop();
-        await flushPrefix(prefix);
-      }
+        expect(out()).toContain('"drainDelayMs":1500');
+      });
     },
     90_000,
   );
