@@ -198,6 +198,10 @@ export function classifyFailure(code: string | null | undefined): { status: numb
     case 'context_length_exceeded':
     case 'invalid_prompt':
     case 'invalid_request_error':
+    // Content-policy refusals (gateway/policy-signals.ts): the client's request, as it is, never a 502.
+    case 'bio_policy':
+    case 'cyber_policy':
+    case 'content_policy_violation':
       return { status: 400, type: 'invalid_request_error' };
     case 'rate_limit_exceeded':
       return { status: 429, type: 'rate_limit_error' };
