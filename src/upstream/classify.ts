@@ -195,10 +195,10 @@ export function usageSnapshotFromHeaders(
 /** `response.failed` error codes → OpenAI envelope type and HTTP status (for failures before anything was sent). */
 export function classifyFailure(code: string | null | undefined): { status: number; type: string } {
   switch (code) {
+    // Content-policy refusals (gateway/policy-signals.ts) are the client's request too, never a 502.
     case 'context_length_exceeded':
     case 'invalid_prompt':
     case 'invalid_request_error':
-    // Content-policy refusals (gateway/policy-signals.ts): the client's request, as it is, never a 502.
     case 'bio_policy':
     case 'cyber_policy':
     case 'content_policy_violation':
