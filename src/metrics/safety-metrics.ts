@@ -23,6 +23,8 @@ export class SafetyMetrics {
       labelNames: ['scope'],
       registers: r,
     });
+    // Exposed at 0 from the start, so the first suspension is an increase (the alert uses increase()).
+    for (const scope of ['key', 'user']) this.keySuspensions.labels({ scope }).inc(0);
     this.downgrades = new Counter({
       name: 'cg_model_downgrades_total',
       help: 'Answers whose served model (response.model) differs from the requested one beyond the alias table',
