@@ -88,7 +88,7 @@ function Downgrades({ a }: { a: Account }) {
   if (!list.length) return null;
   return (
     <Stack gap={0} maw={260} data-testid="account-downgrades">
-      <Text size="xs" fw={600} c="orange.9">
+      <Text size="xs" fw={600} c="red.9">
         Served another model
       </Text>
       {list.map((d) => (

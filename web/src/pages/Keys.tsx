@@ -218,7 +218,7 @@ export function KeysPage() {
                     </Group>
                     {k.suspendedAt && (
                       <Stack gap={4} mt={4} align="flex-start">
-                        <Text size="xs" c="red.8">
+                        <Text size="xs" c="red.9">
                           Suspended: {k.suspendedReason ?? 'content-policy refusals'}. Requests get 403
                           key_suspended_policy.
                         </Text>
