@@ -222,7 +222,7 @@ it("the CLI's own transport (WebSocket): its x-codex-turn-metadata, in the upgra
     model: 'gpt-5.5',
   });
   const before = fake.requestsTo('/backend-api/codex/responses').length;
-  const conn = await connectWs(gw, client.apiKey, {
+  const conn = await connectWs(gw, client.apiKey!, {
     'x-codex-turn-metadata': meta,
     'x-codex-installation-id': own,
     'x-codex-window-id': `${own}:0`,
