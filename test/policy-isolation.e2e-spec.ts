@@ -2,6 +2,7 @@ import { createAdminKey, createKey, createUser, type TestKey } from './support/a
 import { call } from './support/http.js';
 import { useFakeGateway } from './support/scenario.js';
 import { eventually, query } from './support/wait.js';
+import { connectWs } from './support/ws.js';
 
 /**
  * Policy isolation (issue 25 item 4): a content-policy refusal reaches the client as it is and never costs the
@@ -182,6 +183,19 @@ describe('a key that trips the threshold', () => {
     );
     expect(audit[0].details).toMatchObject({ scope: 'user', refusals: 3, userId: user.id });
     await accountsUntouched();
+  });
+
+  it('over the WebSocket: an open socket gets the 403 on its next frame, a new upgrade is refused', async () => {
+    const k = await createKey(s.gw);
+    const conn = await connectWs(s.gw, k.key);
+    s.fake.faultNext({ kind: 'policy_refusal' }, 3);
+    for (let i = 0; i < 3; i++) expect((await ask(k.key)).status).toBe(400);
+    await eventually(async () => (await suspended(k)) !== null, 'the key suspended');
+    conn.ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.5', input: 'still there?' }));
+    const frame = await conn.next((f) => f.type === 'error');
+    expect(JSON.stringify(frame)).toContain('key_suspended_policy');
+    conn.ws.close();
+    await expect(connectWs(s.gw, k.key)).rejects.toMatchObject({ status: 403 });
   });
 
   it('other client errors are not policy refusals', async () => {
