@@ -6,6 +6,7 @@ import { startGateway, type TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 import { dbQuery } from './support/http.js';
+import { connectWs } from './support/ws.js';
 
 /**
  * FIDELITY: the full upstream request the gateway sends (header names and order, value shapes, body keys and order,
@@ -205,4 +206,52 @@ it("device identity: two accounts carry different, stable installation ids (stor
     ]);
     expect(row.installationId).toBe([...set][0]);
   }
+});
+
+it("the CLI's own transport (WebSocket): its x-codex-turn-metadata, in the upgrade and in the frame, never goes up", async () => {
+  // What CLI 0.169 sends (shared/research/codex-cli-captures.md §5): the turn metadata JSON, with the
+  // installation id, as an upgrade header and again inside each frame's client_metadata.
+  const own = '97ca1035-1968-48c5-a716-86eb3bf7c0de';
+  const meta = JSON.stringify({
+    installation_id: own,
+    session_id: own,
+    thread_id: own,
+    turn_id: own,
+    window_id: `${own}:0`,
+    sandbox: 'seccomp',
+    model: 'gpt-5.5',
+  });
+  const before = fake.requestsTo('/backend-api/codex/responses').length;
+  const conn = await connectWs(gw, client.apiKey!, {
+    'x-codex-turn-metadata': meta,
+    'x-codex-installation-id': own,
+    'x-codex-window-id': `${own}:0`,
+    'session-id': own,
+  });
+  conn.ws.send(
+    JSON.stringify({
+      type: 'response.create',
+      model: 'gpt-5.5',
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi over ws' }] }],
+      tools: [tool],
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
+      reasoning: { effort: 'medium' },
+      text: { verbosity: 'low' },
+      client_metadata: { 'x-codex-installation-id': own, 'x-codex-turn-metadata': meta, session_id: own },
+    }),
+  );
+  await conn.next((f) => f.type === 'response.completed');
+  conn.ws.close();
+  const recs = fake.requestsTo('/backend-api/codex/responses').slice(before);
+  expect(recs).toHaveLength(1);
+  const r = recs[0];
+  expect(fidelityDiff(r)).toEqual([]);
+  expect(JSON.stringify(r.headers) + JSON.stringify(r.body)).not.toContain(own);
+  expect(r.headers['x-codex-turn-metadata']).toBeUndefined();
+  expect(Object.keys(r.body.client_metadata)).not.toContain('x-codex-turn-metadata');
+  const [row] = await dbQuery(gw, 'SELECT "installationId" FROM accounts WHERE id = $1', [
+    seeded.get(r.chatgptAccountId!),
+  ]);
+  expect(r.body.client_metadata['x-codex-installation-id']).toBe(row.installationId);
 });

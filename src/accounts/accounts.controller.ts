@@ -20,6 +20,7 @@ import { AccountsService } from './accounts.service.js';
 import type { AccountView } from './account-view.js';
 import { PoolService } from './pool/pool.service.js';
 import { usageView } from './pool/usage-view.js';
+import { DowngradeStore } from './pool/downgrades.js';
 import { actorOf } from './actor.js';
 import { AccountDto, AccountListDto, PatchAccountDto, patchAccountSchema } from './dto/accounts.dto.js';
 
@@ -40,13 +41,22 @@ export class AccountsController {
   constructor(
     private readonly accounts: AccountsService,
     private readonly pool: PoolService,
+    private readonly downgrades: DowngradeStore,
   ) {}
 
-  /** Adds each account's usage state (windows, resets, as of) from the pool's shared store. */
+  /** Adds each account's usage state (windows, resets, as of) and served-model downgrades from the shared store. */
   private async withUsage<T extends AccountView>(views: T[]): Promise<T[]> {
-    const states = await this.pool.usage.getMany(views.map((v) => v.id)).catch(() => new Map());
+    const ids = views.map((v) => v.id);
+    const [states, downgrades] = await Promise.all([
+      this.pool.usage.getMany(ids).catch(() => new Map()),
+      this.downgrades.getMany(ids).catch(() => new Map()),
+    ]);
     const now = Date.now();
-    return views.map((v) => ({ ...v, usage: usageView(states.get(v.id) ?? null, now, v.reservePercent) }));
+    return views.map((v) => ({
+      ...v,
+      usage: usageView(states.get(v.id) ?? null, now, v.reservePercent),
+      downgrades: downgrades.get(v.id) ?? [],
+    }));
   }
 
   @Get()

@@ -134,6 +134,13 @@ export const configSchema = z.object({
    * upstream's headers to its first output item (see docs/parameters.md, "Failover inside a 200 stream").
    */
   HOLD_HEADERS_UNTIL_OUTPUT: bool.default(true),
+  /**
+   * Policy isolation (docs/security.md): a key whose content-policy refusals, or its user's across keys, reach this
+   * many within POLICY_SUSPEND_WINDOW_SECONDS is suspended (403 key_suspended_policy) until an admin lifts it.
+   * 0 = count and alert only, never suspend.
+   */
+  POLICY_SUSPEND_THRESHOLD: int(5, 0),
+  POLICY_SUSPEND_WINDOW_SECONDS: int(3600, 1),
   /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
   POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
 

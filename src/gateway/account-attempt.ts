@@ -15,6 +15,7 @@ import { classifyUpstream, toApiError, usageSnapshotFromHeaders } from '../upstr
 import { reportFromHeaders } from '../accounts/pool/usage-store.js';
 import { ModelsService } from '../models/models.service.js';
 import { Failover, type AttemptFailure } from './failover.js';
+import { policyRefusal } from './policy-signals.js';
 
 /** What goes upstream for one request, the same for every account it tries. */
 export interface UpstreamRequest {
@@ -116,6 +117,10 @@ export class AccountAttempt {
         { account: account.label, status: res.statusCode, errorClass: c.errorClass, code: c.code },
         'upstream refused',
       );
+      // A content-policy verdict is about the prompt, not the account: as it is to the client, no cooldown, no
+      // circuit, no other account (gateway/policy-signals.ts); the key's refusals are counted (policy-guard.ts).
+      const refusal = policyRefusal(c, text);
+      if (refusal) return { error: refusal, final: true };
       if (c.errorClass === 'auth' && unauthorized < 2) {
         unauthorized++;
         try {

@@ -8,6 +8,8 @@ import { AccountAttempt } from './account-attempt.js';
 import { MeteredStream } from './metered-stream.js';
 import { OpaqueItems } from './portable-input.js';
 import { ResponseStore } from './response-store.js';
+import { PolicyGuard } from './policy-guard.js';
+import { ServedModels } from './served-model.js';
 
 /** The pipeline every model route takes (admit, pick, upstream, failover, relay, record). */
 @Module({
@@ -21,6 +23,8 @@ import { ResponseStore } from './response-store.js';
     MeteredStream,
     OpaqueItems,
     ResponseStore,
+    PolicyGuard,
+    ServedModels,
   ],
   exports: [GatewayPipeline],
 })

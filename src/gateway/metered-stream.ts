@@ -18,6 +18,7 @@ import {
 } from '../upstream/events.js';
 import { discardBody, readSseBatches, releaseBody } from './sse-reader.js';
 import { failoverFailure } from './failover.js';
+import { ServedModels } from './served-model.js';
 
 /** How a metered stream ended: what the usage row and the limits are charged. */
 export interface StreamEnd {
@@ -43,6 +44,8 @@ export interface MeteredStreamOptions {
   signal: AbortSignal;
   /** Called once, whatever the end (terminal event, break, consumer stopped). */
   onEnd(end: StreamEnd): Promise<void>;
+  /** The model the gateway asked the upstream for: compared with the one it reports serving (served-model.ts). */
+  requestedModel?: string;
 }
 
 /** Events read before the answer is let through; `error` is a break that happened meanwhile. */
@@ -61,6 +64,7 @@ export class MeteredStream {
   constructor(
     private readonly pool: PoolService,
     private readonly health: AccountHealth,
+    private readonly served: ServedModels,
   ) {}
 
   async *read(o: MeteredStreamOptions): AsyncGenerator<UpstreamEvent> {
@@ -72,6 +76,7 @@ export class MeteredStream {
     let model: string | null = null;
     let errorClass: string | null = null;
     let ttfbMs: number | null = null;
+    let servedSeen = false;
     try {
       read: for await (const batch of readSseBatches(res.body)) {
         if (ttfbMs === null) ttfbMs = Date.now() - o.t0;
@@ -80,6 +85,15 @@ export class MeteredStream {
             this.noteRateLimits(account, ev.data as CodexRateLimits | undefined);
             continue;
           }
+          // The first event naming the serving model (response.created, else the terminal one): downgrade check.
+          // Only prelude and terminal events are parsed for it (deltas stay unparsed).
+          if (o.requestedModel && !servedSeen && (isPrelude(ev.type) || isTerminal(ev))) {
+            const m = (ev.data as { response?: { model?: unknown } } | undefined)?.response?.model;
+            if (typeof m === 'string') {
+              servedSeen = true;
+              this.served.observe(account, o.requestedModel, m);
+            }
+          }
           if (isTerminal(ev)) {
             terminal = true;
             usage = ev.data?.response?.usage ?? null;
@@ -87,7 +101,12 @@ export class MeteredStream {
             tokens = Number(usage?.total_tokens ?? 0);
             if (ev.type === EVENT.failed)
               errorClass = String(ev.data?.response?.error?.code ?? 'response_failed');
-            if (ev.type === EVENT.incomplete) errorClass = 'incomplete';
+            // An answer cut by the content filter is a policy signal (policy-signals.ts), other cuts are not.
+            if (ev.type === EVENT.incomplete)
+              errorClass =
+                ev.data?.response?.incomplete_details?.reason === 'content_filter'
+                  ? 'content_filter'
+                  : 'incomplete';
           }
           // Only delta events carry `delta`; its length is read without parsing the event.
           if (isDelta(ev.type))

@@ -273,8 +273,7 @@ export class GatewayPipeline {
     }
     // The reservation covers the input and the answer still to come (item 3 of issue 11). With the client's body
     // size known, the limits check and the conversation lookup are one Redis round trip apart, not two. The
-    // client's max_output_tokens does not size it: the upstream refuses the cap, so the answer is not bounded by
-    // it (issue 22, item 3).
+    // client's max_output_tokens does not size it: the upstream refuses the cap (issue 22, item 3).
     const output = DEFAULT_OUTPUT_ESTIMATE;
     const early =
       input.bodyBytes !== undefined ? this.limits.admit(input.auth, input.bodyBytes / 4 + output) : null;
@@ -325,6 +324,7 @@ export class GatewayPipeline {
       inputEstimate: plan.inputEstimate,
       clientSignal: input.signal,
       signal: s.controller.signal,
+      requestedModel: plan.request.model,
       onEnd: async (end) => {
         this.metrics.inflight.dec();
         void this.pool.end(account.id).catch(() => {});
@@ -357,7 +357,7 @@ export class GatewayPipeline {
       this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
     }
     const issuedTurnState = headerValue(res.headers['x-codex-turn-state']);
-    // Not awaited either: the client cannot send the next request of the turn before it has this answer.
+    // Not awaited: the client cannot send the next request of the turn before it has this answer.
     if (issuedTurnState) void this.pool.stickTurn(issuedTurnState, account.id).catch(() => {});
     return {
       accountId: account.id,

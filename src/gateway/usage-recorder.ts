@@ -4,6 +4,7 @@ import { UsageService } from '../usage/usage.service.js';
 import { ModelsService } from '../models/models.service.js';
 import type { UpstreamUsage } from '../upstream/events.js';
 import type { OpenInput } from './types.js';
+import { PolicyGuard } from './policy-guard.js';
 
 export interface RequestOutcome {
   status: number;
@@ -21,13 +22,17 @@ export interface RequestOutcome {
   conversationId?: string | null;
 }
 
-/** Writes what one model request cost: one usage row (batched) and the request metrics, whatever the outcome. */
+/**
+ * Writes what one model request cost: one usage row (batched) and the request metrics, whatever the outcome; hands
+ * the outcome to the policy guard.
+ */
 @Injectable()
 export class UsageRecorder {
   constructor(
     private readonly usage: UsageService,
     private readonly metrics: MetricsService,
     private readonly models: ModelsService,
+    private readonly policy: PolicyGuard,
   ) {}
 
   record(input: OpenInput, model: string, r: RequestOutcome): void {
@@ -59,6 +64,8 @@ export class UsageRecorder {
       durationMs,
       attempts: r.attempts,
     });
+    // Content-policy refusals count against the key and its user, never against the account (policy-guard.ts).
+    this.policy.observe(input.auth, r.errorClass);
     const m = this.metrics;
     // Bounded label set: only models the catalog knows (the request's name is the client's choice).
     const label = this.models.isKnown(model) ? model : 'other';

@@ -6,7 +6,10 @@ import { KeyCacheService, type CachedKey } from './key-cache.service.js';
 import { extractKey, hashKey, isWellFormedKey } from './key-format.js';
 import { PassportRunner } from '../common/passport-runner.js';
 
-/** Resolves a virtual key to RequestAuth, or null when it is unusable (unknown, revoked, expired, user disabled). */
+/**
+ * Resolves a virtual key to RequestAuth, or null when it is unusable (unknown, revoked, expired, user disabled).
+ * A key suspended for content-policy refusals (gateway/policy-guard.ts) throws 403 `key_suspended_policy`.
+ */
 export async function authenticateKey(
   cache: KeyCacheService,
   key: string | null,
@@ -14,6 +17,7 @@ export async function authenticateKey(
   if (!key || !isWellFormedKey(key)) return null;
   const k = await cache.lookup(hashKey(key));
   if (!k || !usable(k, Date.now())) return null;
+  if (k.suspendedAt !== null) throw suspendedError();
   cache.touch(k.keyId);
   return {
     kind: 'key',
@@ -26,6 +30,15 @@ export async function authenticateKey(
     limits: k.limits,
     userLimits: k.userLimits,
   };
+}
+
+/** The answer to every request of a key suspended for content-policy refusals, until an admin lifts it. */
+export function suspendedError(): ApiError {
+  return ApiError.forbidden(
+    'This key is suspended: too many of its requests were refused by the upstream on content-policy grounds. ' +
+      'An administrator can lift the suspension.',
+    'key_suspended_policy',
+  );
 }
 
 export function usable(k: CachedKey, now: number): boolean {

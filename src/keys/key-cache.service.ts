@@ -18,6 +18,8 @@ export interface CachedKey {
   userLimits: RequestAuth['limits'] | null;
   expiresAt: number | null;
   revoked: boolean;
+  /** Epoch ms since the key is suspended for content-policy refusals (null: not suspended). */
+  suspendedAt: number | null;
 }
 
 interface Entry {
@@ -171,5 +173,6 @@ export function toCached(row: KeyRow): CachedKey {
     userLimits: limitsOf(row.user),
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     revoked: row.revokedAt !== null,
+    suspendedAt: row.suspendedAt ? row.suspendedAt.getTime() : null,
   };
 }

@@ -36,6 +36,7 @@ import { ApiError } from '../common/errors.js';
 import { UserGuard } from '../common/admin-guards.js';
 import { LimitsService } from '../limits/limits.service.js';
 import { KeysService } from './keys.service.js';
+import { KeySuspensions } from './key-suspension.service.js';
 
 /** Virtual keys. Admins manage every key; members only their own `api` keys when the setting allows it. */
 @ApiTags('keys')
@@ -47,6 +48,7 @@ export class KeysController {
   constructor(
     private readonly keys: KeysService,
     private readonly limits: LimitsService,
+    private readonly suspensions: KeySuspensions,
   ) {}
 
   /** A key with its usage this period (the key itself comes from KeysService, the counters from limits/). */
@@ -101,5 +103,15 @@ export class KeysController {
   @ApiOkResponse({ type: CreatedKeyDto })
   rotate(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
     return this.keys.rotate(auth, id);
+  }
+
+  @Post(':id/lift-suspension')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Admins: lift a content-policy suspension (the key works again; its refusal count restarts)',
+  })
+  @ApiOkResponse({ type: KeyDto })
+  liftSuspension(@CurrentAuth() auth: RequestAuth, @Param('id') id: string) {
+    return this.suspensions.lift(auth, id);
   }
 }

@@ -5,6 +5,8 @@ import { KeysController } from './keys.controller.js';
 import { KeysRepository } from './keys.repository.js';
 import { KeysService } from './keys.service.js';
 import { MeController } from './me.controller.js';
+import { KeySuspensions } from './key-suspension.service.js';
+import { PolicyWindow } from './policy-window.js';
 
 /**
  * Virtual keys (`sk-cg-…`): storage, the in-memory key cache with pub/sub invalidation, the admin/member key API
@@ -13,7 +15,7 @@ import { MeController } from './me.controller.js';
 @Global()
 @Module({
   controllers: [KeysController, MeController],
-  providers: [KeysRepository, KeyCacheService, KeysService, ApiKeyGuard],
-  exports: [KeyCacheService, KeysRepository, ApiKeyGuard],
+  providers: [KeysRepository, KeyCacheService, KeysService, ApiKeyGuard, PolicyWindow, KeySuspensions],
+  exports: [KeyCacheService, KeysRepository, ApiKeyGuard, PolicyWindow, KeySuspensions],
 })
 export class KeysModule {}

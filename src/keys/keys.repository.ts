@@ -61,6 +61,14 @@ export class KeysRepository {
     });
     return keys.map((k) => k.hash);
   }
+  /** Sets the policy suspension unless it is set already (or the key is revoked): true when this call set it. */
+  async suspendKey(id: string, reason: string): Promise<boolean> {
+    const { count } = await this.prisma.apiKey.updateMany({
+      where: { id, suspendedAt: null, revokedAt: null },
+      data: { suspendedAt: new Date(), suspendedReason: reason },
+    });
+    return count > 0;
+  }
   async touchKeys(ids: string[], at: Date): Promise<void> {
     if (ids.length)
       await this.prisma.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: at } });

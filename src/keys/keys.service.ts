@@ -10,7 +10,7 @@ import { KeysRepository, type KeyRow } from './keys.repository.js';
 import { UUID } from '../common/validation.js';
 import type { CreateKeyInput, UpdateKeyInput } from './dto/keys.dto.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { AuditRepository } from '../audit/audit.repository.js';
+import { AuditRepository, type AuditEntry } from '../audit/audit.repository.js';
 
 /** Virtual keys: create (plain key returned once), list, update, revoke, rotate; members only their own `api` keys. */
 @Injectable()
@@ -151,15 +151,25 @@ export class KeysService {
   }
 
   private async audit(actor: RequestAuth, action: string, keyId: string, details: Record<string, unknown>) {
-    await this.auditLog.audit({
-      actorType: actor.kind === 'key' ? 'key' : 'user',
-      actorId: actor.kind === 'key' ? actor.keyId : actor.userId,
-      action,
-      targetType: 'key',
-      targetId: keyId,
-      details: { ...details, actorUserId: actor.userId } as never,
-    });
+    await this.auditLog.audit(keyAudit(actor, action, keyId, details));
   }
+}
+
+/** The audit entry of an action an admin or member took on a key. */
+export function keyAudit(
+  actor: RequestAuth,
+  action: string,
+  keyId: string,
+  details: Record<string, unknown>,
+): AuditEntry {
+  return {
+    actorType: actor.kind === 'key' ? 'key' : 'user',
+    actorId: actor.kind === 'key' ? actor.keyId : actor.userId,
+    action,
+    targetType: 'key',
+    targetId: keyId,
+    details: { ...details, actorUserId: actor.userId } as never,
+  };
 }
 
 /** The public shape of a key: never the hash, never the secret. */
@@ -174,6 +184,8 @@ export function present(r: KeyRow) {
     limits: limitsOf(r),
     expiresAt: r.expiresAt?.toISOString() ?? null,
     revokedAt: r.revokedAt?.toISOString() ?? null,
+    suspendedAt: r.suspendedAt?.toISOString() ?? null,
+    suspendedReason: r.suspendedReason ?? null,
     lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
     createdAt: r.createdAt.toISOString(),
   };

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { CacheMetrics } from './cache-metrics.js';
+import { SafetyMetrics } from './safety-metrics.js';
 
 /**
  * Prometheus series of one app instance (own Registry, not prom-client's global one: tests run several apps in a
@@ -28,6 +29,8 @@ export class MetricsService {
   readonly upstreamRejected: Counter<string>;
   /** Prompt-cache health: cached vs uncached input tokens, accounts per conversation. */
   readonly cache: CacheMetrics;
+  /** Policy refusals, key suspensions, model downgrades. */
+  readonly safety: SafetyMetrics;
   /** Read at scrape time (set by the upstream client): open upstream requests and undici's queue. */
   upstreamState: () => { inflight: number; queued: number } = () => ({ inflight: 0, queued: 0 });
   readonly perKey: boolean;
@@ -117,6 +120,7 @@ export class MetricsService {
     });
     this.upstreamRejected = this.capacityMetrics(r);
     this.cache = new CacheMetrics(r);
+    this.safety = new SafetyMetrics(r);
   }
 
   /** Capacity: upstream requests in flight, queued (should stay 0) and refused at the bound. */

@@ -185,6 +185,8 @@ export class SocketSession implements EventSink {
     this.busy = ac;
     this.create(frame, ac)
       .catch((err) => {
+        // A key suspended meanwhile (keys/api-key.guard.ts) is told so; anything else is a failed response.
+        if (err instanceof ApiError && err.code === 'key_suspended_policy') return this.send(errorFrame(err));
         this.logger.warn({ conn: this.id, err: (err as Error).message }, 'websocket response failed');
         this.send(errorFrame(ApiError.badGateway('The response failed.', 'internal')));
       })

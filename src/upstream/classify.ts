@@ -195,9 +195,13 @@ export function usageSnapshotFromHeaders(
 /** `response.failed` error codes → OpenAI envelope type and HTTP status (for failures before anything was sent). */
 export function classifyFailure(code: string | null | undefined): { status: number; type: string } {
   switch (code) {
+    // Content-policy refusals (gateway/policy-signals.ts) are the client's request too, never a 502.
     case 'context_length_exceeded':
     case 'invalid_prompt':
     case 'invalid_request_error':
+    case 'bio_policy':
+    case 'cyber_policy':
+    case 'content_policy_violation':
       return { status: 400, type: 'invalid_request_error' };
     case 'rate_limit_exceeded':
       return { status: 429, type: 'rate_limit_error' };

@@ -542,6 +542,42 @@ maybe('web admin in a real browser', () => {
   );
 
   it(
+    'a key suspended for content-policy refusals shows why on the Keys page; the admin lifts it there',
+    async () => {
+      const ask = () =>
+        fetch(`${base}/v1/responses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${keys.ops.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-5.5', input: `policy ${Math.random()}` }),
+        }).then((r) => r.status);
+      fake.faultNext({ kind: 'policy_refusal' }, 5); // POLICY_SUSPEND_THRESHOLD defaults to 5
+      for (let i = 0; i < 5; i++) expect(await ask()).toBe(400);
+      await eventually(async () => (await ask()) === 403, 'the key suspended');
+      await nav('Keys');
+      await page.reload();
+      await page.getByTestId('key-suspended').waitFor();
+      await page.getByText(/Suspended: 5 content-policy refusals of this key/).waitFor();
+      await capture(page, 'key-suspended', a11y);
+      await page.getByRole('button', { name: 'Lift suspension' }).click();
+      await page.getByText('Suspension lifted: the key works again.').waitFor();
+      await eventually(async () => (await page.getByTestId('key-suspended').count()) === 0, 'badge gone');
+      expect(await ask()).toBe(200);
+
+      // The backend answers with another model than asked for: the Accounts page says so.
+      for (const a of [acctA, acctB]) fake.serveModelAs(a.chatgptAccountId, 'gpt-5.5-mini');
+      expect(await ask()).toBe(200);
+      for (const a of [acctA, acctB]) fake.serveModelAs(a.chatgptAccountId, null);
+      await nav('Accounts');
+      await page.getByTestId('account-downgrades').first().waitFor();
+      expect(await page.getByTestId('account-downgrades').first().textContent()).toContain(
+        'gpt-5.5-mini for gpt-5.5: 1×',
+      );
+      await capture(page, 'accounts-downgrades', a11y);
+    },
+    T,
+  );
+
+  it(
     'a member signs in and sees only their own keys and usage; admin pages are not theirs',
     async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();

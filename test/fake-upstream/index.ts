@@ -33,6 +33,11 @@ export type Fault =
         | 'token_invalidated'
         | 'other';
     }
+  /**
+   * A content-policy refusal as an HTTP error before any stream: 400 with `error.code` (default `cyber_policy`, as
+   * the Codex CLI's api_bridge reads it; the rest of the envelope is our assumption, like the other 400s).
+   */
+  | { kind: 'policy_refusal'; code?: string; status?: number }
   | { kind: 'usage_limit'; resetsInSeconds: number }
   | { kind: 'usage_not_included' }
   | { kind: 'rate_limited'; retryAfterSeconds?: number }
@@ -142,6 +147,8 @@ interface AccountState {
   usage: UsageHeaders;
   /** Epoch ms until which a served usage-limit fault keeps the primary window at 100 % (headers and wham/usage). */
   limitedUntil: number;
+  /** When set, this account's answers report this model in response.model (a silent downgrade). */
+  servedModel: string | null;
 }
 
 const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
@@ -314,6 +321,7 @@ export class FakeUpstream {
       faults: [],
       usage: {},
       limitedUntil: 0,
+      servedModel: null,
     };
     this.accounts.set(claims.chatgptAccountId, st);
     return this.issue(st);
@@ -365,6 +373,11 @@ export class FakeUpstream {
    */
   setWhamOutage(outage: number | 'hang' | null): void {
     this.whamOutage = outage;
+  }
+
+  /** The account's answers report `model` as the one that served them (null: the requested one). */
+  serveModelAs(chatgptAccountId: string, model: string | null): void {
+    this.mustAccount(chatgptAccountId).servedModel = model;
   }
 
   setUsageHeaders(chatgptAccountId: string, u: UsageHeaders): void {
@@ -437,7 +450,10 @@ export class FakeUpstream {
     this.turnStates.length = 0;
     this.modelsEtag = '"fake-models-1"';
     this.modelsFailStatus = null;
-    for (const st of this.accounts.values()) st.faults = [];
+    for (const st of this.accounts.values()) {
+      st.faults = [];
+      st.servedModel = null;
+    }
     this.nextFaults.length = 0;
     this.streamOpts = { ...DEFAULT_STREAM };
     this.maxOpenStreams = this.openStreams;
@@ -993,6 +1009,15 @@ export class FakeUpstream {
         });
       case 'forbidden':
         return this.forbidden(fault.variant, res);
+      case 'policy_refusal':
+        return json(res, fault.status ?? 400, {
+          error: {
+            message: 'This request has been flagged for potentially violating our usage policy.',
+            type: 'invalid_request_error',
+            param: null,
+            code: fault.code ?? 'cyber_policy',
+          },
+        });
       case 'usage_limit':
         return json(
           res,
@@ -1067,7 +1092,7 @@ export class FakeUpstream {
             .filter((p: any) => p?.type === 'input_text')
             .map((p: any) => p.text)
             .join(' ');
-    const events = buildEvents(spec, b.model, lastText || 'nothing', {
+    const events = buildEvents(spec, st.servedModel ?? b.model, lastText || 'nothing', {
       encryptedReasoning: Array.isArray(b.include) && b.include.includes('reasoning.encrypted_content'),
     });
     for (const e of events)

@@ -99,6 +99,14 @@ export class AccountHealthDto {
   @ApiProperty({ nullable: true, type: String, description: 'What to do about it.' }) fix!: string | null;
 }
 
+/** A model pair the account answered with another model than the one asked for (gateway/served-model.ts). */
+export class AccountDowngradeDto {
+  @ApiProperty() requested!: string;
+  @ApiProperty() served!: string;
+  @ApiProperty() count!: number;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastAt!: string | null;
+}
+
 export class AccountDto {
   @ApiProperty() id!: string;
   @ApiProperty() label!: string;
@@ -134,6 +142,11 @@ export class AccountDto {
     description: 'Usage windows from wham/usage polls and answers (null: nothing read yet).',
   })
   usage?: AccountUsageDto | null;
+  @ApiPropertyOptional({
+    type: [AccountDowngradeDto],
+    description: 'Answers the backend served with another model than requested (beyond the alias table).',
+  })
+  downgrades?: AccountDowngradeDto[];
 }
 
 export class AccountListDto {

@@ -1,8 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { PoolService } from './pool.service.js';
 import { AccountHealth } from './health.js';
+import { DowngradeStore } from './downgrades.js';
 
 /** The pool's shared state (Redis) and its per-process circuit breaking, for every model route. */
 @Global()
-@Module({ providers: [PoolService, AccountHealth], exports: [PoolService, AccountHealth] })
+@Module({
+  providers: [PoolService, AccountHealth, DowngradeStore],
+  exports: [PoolService, AccountHealth, DowngradeStore],
+})
 export class PoolModule {}

@@ -18,6 +18,14 @@ export class KeyDto {
   @ApiProperty({ type: LimitsDto }) limits!: LimitsDto;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) expiresAt!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) revokedAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'Suspended for content-policy refusals since (403 key_suspended_policy until lifted)',
+  })
+  suspendedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) suspendedReason!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastUsedAt!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }

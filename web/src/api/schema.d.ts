@@ -220,6 +220,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/keys/{id}/lift-suspension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admins: lift a content-policy suspension (the key works again; its refusal count restarts) */
+        post: operations["KeysController_liftSuspension"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/accounts/oauth/start": {
         parameters: {
             query?: never;
@@ -720,6 +737,12 @@ export interface components {
             expiresAt: string | null;
             /** Format: date-time */
             revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description Suspended for content-policy refusals since (403 key_suspended_policy until lifted)
+             */
+            suspendedAt: string | null;
+            suspendedReason: string | null;
             /** Format: date-time */
             lastUsedAt: string | null;
             /** Format: date-time */
@@ -760,6 +783,12 @@ export interface components {
             expiresAt: string | null;
             /** Format: date-time */
             revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description Suspended for content-policy refusals since (403 key_suspended_policy until lifted)
+             */
+            suspendedAt: string | null;
+            suspendedReason: string | null;
             /** Format: date-time */
             lastUsedAt: string | null;
             /** Format: date-time */
@@ -794,6 +823,12 @@ export interface components {
             expiresAt: string | null;
             /** Format: date-time */
             revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description Suspended for content-policy refusals since (403 key_suspended_policy until lifted)
+             */
+            suspendedAt: string | null;
+            suspendedReason: string | null;
             /** Format: date-time */
             lastUsedAt: string | null;
             /** Format: date-time */
@@ -848,6 +883,13 @@ export interface components {
             /** Format: date-time */
             asOf: string | null;
         };
+        AccountDowngradeDto: {
+            requested: string;
+            served: string;
+            count: number;
+            /** Format: date-time */
+            lastAt: string | null;
+        };
         AccountDto: {
             id: string;
             label: string;
@@ -887,6 +929,8 @@ export interface components {
             today: components["schemas"]["AccountUsageTodayDto"];
             /** @description Usage windows from wham/usage polls and answers (null: nothing read yet). */
             usage?: components["schemas"]["AccountUsageDto"] | null;
+            /** @description Answers the backend served with another model than requested (beyond the alias table). */
+            downgrades?: components["schemas"]["AccountDowngradeDto"][];
         };
         LoginResultDto: {
             account: components["schemas"]["AccountDto"];
@@ -1504,6 +1548,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedKeyDto"];
+                };
+            };
+        };
+    };
+    KeysController_liftSuspension: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyDto"];
                 };
             };
         };

@@ -82,6 +82,24 @@ function AccountCause({ a }: { a: Account }) {
   );
 }
 
+/** Answers the backend served with another model than asked for (gateway/served-model.ts on the server). */
+function Downgrades({ a }: { a: Account }) {
+  const list = a.downgrades ?? [];
+  if (!list.length) return null;
+  return (
+    <Stack gap={0} maw={260} data-testid="account-downgrades">
+      <Text size="xs" fw={600} c="red.9">
+        Served another model
+      </Text>
+      {list.map((d) => (
+        <Text size="xs" key={`${d.requested}>${d.served}`}>
+          {d.served} for {d.requested}: {num(d.count)}×{d.lastAt ? `, last ${relative(d.lastAt)}` : ''}
+        </Text>
+      ))}
+    </Stack>
+  );
+}
+
 export function AccountsPage() {
   const qc = useQueryClient();
   const [params, setParams] = useSearchParams();
@@ -193,6 +211,7 @@ export function AccountsPage() {
                     <Table.Td>
                       <StateBadge state={stateOf(a)} until={a.cooldownUntil} />
                       <AccountCause a={a} />
+                      <Downgrades a={a} />
                       {a.lastError && (
                         <Text size="xs" c="red.9" maw={220}>
                           {a.lastError}

@@ -13,6 +13,7 @@ import {
   TagsInput,
   Text,
   TextInput,
+  Tooltip,
   VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
@@ -83,6 +84,16 @@ export function KeysPage() {
     mutationFn: (id: string) => unwrap(api.DELETE('/admin/api/keys/{id}', { params: { path: { id: id } } })),
     onSuccess: () => {
       notifications.show({ color: 'teal', message: 'Key revoked.' });
+      invalidate();
+    },
+    onError,
+  });
+
+  const lift = useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.POST('/admin/api/keys/{id}/lift-suspension', { params: { path: { id: id } } })),
+    onSuccess: () => {
+      notifications.show({ color: 'teal', message: 'Suspension lifted: the key works again.' });
       invalidate();
     },
     onError,
@@ -192,7 +203,38 @@ export function KeysPage() {
                           expires {dateTime(k.expiresAt)}
                         </Badge>
                       )}
+                      {k.suspendedAt && (
+                        <Tooltip
+                          label={k.suspendedReason ?? 'content-policy refusals'}
+                          withArrow
+                          multiline
+                          w={280}
+                        >
+                          <Badge size="xs" color="red" data-testid="key-suspended">
+                            suspended {relative(k.suspendedAt)}
+                          </Badge>
+                        </Tooltip>
+                      )}
                     </Group>
+                    {k.suspendedAt && (
+                      <Stack gap={4} mt={4} align="flex-start">
+                        <Text size="xs" c="red.9">
+                          Suspended: {k.suspendedReason ?? 'content-policy refusals'}. Requests get 403
+                          key_suspended_policy.
+                        </Text>
+                        {admin && (
+                          <Button
+                            size="compact-xs"
+                            variant="light"
+                            color="red"
+                            loading={lift.isPending && lift.variables === k.id}
+                            onClick={() => lift.mutate(k.id)}
+                          >
+                            Lift suspension
+                          </Button>
+                        )}
+                      </Stack>
+                    )}
                   </Table.Td>
                   {admin && (
                     <Table.Td>
