@@ -39,6 +39,19 @@ export class AccountsRepository {
     return this.prisma.account.findMany({ orderBy: [{ priority: 'desc' }, { createdAt: 'asc' }] });
   }
 
+  /** Accounts leaving through one proxy endpoint (to flag those that share it). */
+  findByProxyEndpoint(endpoint: string) {
+    return this.prisma.account.findMany({
+      where: { proxyEndpoint: endpoint },
+      select: { id: true, proxyEndpoint: true },
+    });
+  }
+
+  /** Enabled accounts out of the pool for their proxy: what the proxy probe retries. */
+  findProxyUnreachable() {
+    return this.prisma.account.findMany({ where: { enabled: true, status: 'proxy_unreachable' } });
+  }
+
   findRoutable() {
     return this.prisma.account.findMany({
       where: { enabled: true, status: 'active' },

@@ -136,6 +136,8 @@ export const configSchema = z.object({
   HOLD_HEADERS_UNTIL_OUTPUT: bool.default(true),
   /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
   POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
+  /** An account out for its egress proxy (`proxy_unreachable`) is probed through that proxy this often. */
+  PROXY_PROBE_SECONDS: int(30, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),

@@ -91,6 +91,8 @@ export interface RecordedRequest {
   /** The body exactly as it arrived (the prompt cache is per byte prefix). */
   rawBody: string;
   chatgptAccountId?: string;
+  /** The peer address of the connection it came on (an egress proxy test binds its proxies to other loopbacks). */
+  remoteAddress?: string;
   at: number;
 }
 
@@ -512,6 +514,7 @@ export class FakeUpstream {
       rawHeaderNames,
       body,
       rawBody: raw,
+      remoteAddress: req.socket.remoteAddress,
       at: Date.now(),
     };
     if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
