@@ -601,6 +601,7 @@ export class FakeUpstream {
         return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid authorization code' });
       }
       entry.used = true;
+      rec.chatgptAccountId = entry.accountId;
       if (b.redirect_uri !== entry.redirectUri)
         return json(res, 400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
       const challenge = createHash('sha256')
@@ -627,6 +628,7 @@ export class FakeUpstream {
           s.refresh === b.refresh_token || s.spent.has(b.refresh_token) || s.revoked.has(b.refresh_token),
       );
       const grant: { accountId?: string; outcome?: string } = { accountId: st?.claims.chatgptAccountId };
+      rec.chatgptAccountId = st?.claims.chatgptAccountId;
       this.refreshes.push(grant);
       const fi = this.tokenFaults.findIndex(
         (f) => !f.accountId || f.accountId === st?.claims.chatgptAccountId,
@@ -694,6 +696,7 @@ export class FakeUpstream {
       return json(res, 400, { error: 'invalid_client' });
     for (const st of this.accounts.values()) {
       if (st.refresh === b.token) {
+        rec.chatgptAccountId = st.claims.chatgptAccountId;
         st.revoked.add(b.token);
         st.invalidated = true;
       }
