@@ -8,7 +8,7 @@ import { RedisService } from '../src/redis/redis.service.js';
 import type { PoolAccount } from '../src/accounts/account-source.js';
 import { createAdminKey } from './support/auth.js';
 import { call, type CallResult } from './support/http.js';
-import { useFakeGateway } from './support/scenario.js';
+import { gatewayWithAccounts, useFakeGateway } from './support/scenario.js';
 import { connectWs } from './support/ws.js';
 import { eventually, query } from './support/wait.js';
 
@@ -33,6 +33,7 @@ let admin: string;
 let httpProxy: ProxyServer;
 let httpPort: number;
 const tunnels: string[] = [];
+const tunnelSockets = new Set<import('node:stream').Duplex>();
 const absolute: string[] = [];
 let socks: ReturnType<typeof createSocksServer>;
 let socksPort: number;
@@ -50,7 +51,11 @@ function startHttpProxy(port = 0, password = HTTP_SECRET): Promise<{ srv: ProxyS
   srv.localAddress = '127.0.0.2';
   srv.authenticate = (req) =>
     req.headers['proxy-authorization'] === `Basic ${Buffer.from(`hp-user:${password}`).toString('base64')}`;
-  srv.on('connect', (req) => tunnels.push(String(req.url)));
+  srv.on('connect', (req, socket) => {
+    tunnels.push(String(req.url));
+    tunnelSockets.add(socket);
+    socket.once('close', () => tunnelSockets.delete(socket));
+  });
   srv.on('request', (req) => absolute.push(String(req.url)));
   return new Promise((resolve) =>
     srv.listen(port, '127.0.0.1', () => resolve({ srv, port: (srv.address() as AddressInfo).port })),
@@ -280,7 +285,7 @@ describe('a dead or refusing proxy', () => {
       expect((await api('GET', `/${s.accts[DEAD].id}`)).body.health.cause).toBe('active');
       expect((await api('GET', `/${s.accts[REFUSED].id}`)).body.health.cause).toBe('proxy_unreachable');
     } finally {
-      revived.srv.closeAllConnections(); // its keep-alive tunnels too
+      for (const t of tunnelSockets) t.destroy(); // the gateway's keep-alive tunnels too
       await new Promise((r) => revived.srv.close(r));
     }
   });
@@ -304,5 +309,63 @@ describe('a dead or refusing proxy', () => {
       expect(s.gw.logs.text).not.toContain(user);
     }
     expect(seen.length).toBeGreaterThan(20);
+  });
+});
+
+describe('HTTPS_PROXY / HTTP_PROXY / NO_PROXY: the default for accounts without their own', () => {
+  const VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+  async function withEnv(env: Record<string, string>, fn: () => Promise<void>) {
+    const saved = Object.fromEntries(VARS.map((k) => [k, process.env[k]]));
+    for (const k of VARS) delete process.env[k];
+    Object.assign(process.env, env);
+    try {
+      await fn();
+    } finally {
+      for (const k of VARS) delete process.env[k];
+      for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+    }
+  }
+
+  /** A gateway started under `env` with two accounts: #0 without a proxy, #1 with its own SOCKS5 one. */
+  async function run(env: Record<string, string>): Promise<{ own: string[]; none: string[]; via: string }> {
+    let out = { own: [] as string[], none: [] as string[], via: '' };
+    await withEnv(env, async () => {
+      const g = await gatewayWithAccounts(s.fake, 2, { POOL_STRATEGY: 'round-robin' });
+      try {
+        const key = (await createAdminKey(g.gw)).key;
+        const patch = (i: number, body: unknown) =>
+          call(g.gw, 'PATCH', `/admin/api/accounts/${g.accts[i].id}`, { key, body });
+        expect((await patch(1, { proxyUrl: socksUrl() })).status).toBe(200);
+        const via = (await call(g.gw, 'GET', `/admin/api/accounts/${g.accts[0].id}`, { key })).body.proxy.via;
+        for (const i of [0, 1]) {
+          await patch(i, { enabled: true });
+          await patch(1 - i, { enabled: false });
+          const r = await call(g.gw, 'POST', '/v1/responses', {
+            key: g.key,
+            body: { model: 'gpt-5.5', input: `env ${Math.random()}` },
+          });
+          expect(r.status).toBe(200);
+        }
+        const addrs = (i: number) =>
+          s.fake.requests
+            .filter(
+              (r) =>
+                r.path === '/backend-api/codex/responses' &&
+                r.chatgptAccountId === g.accts[i].fake.chatgptAccountId,
+            )
+            .map((r) => r.remoteAddress!.replace(/^::ffff:/, ''));
+        out = { none: addrs(0), own: addrs(1), via };
+      } finally {
+        await g.gw.close();
+      }
+    });
+    return out;
+  }
+
+  it('an account without its own proxy leaves through the environment proxy; its own proxy wins; NO_PROXY goes direct', async () => {
+    const viaEnv = await run({ HTTP_PROXY: httpUrl(), HTTPS_PROXY: httpUrl() });
+    expect(viaEnv).toEqual({ via: 'environment', none: ['127.0.0.2'], own: ['127.0.0.3'] });
+    const noProxy = await run({ HTTP_PROXY: httpUrl(), NO_PROXY: '127.0.0.1' });
+    expect(noProxy).toEqual({ via: 'environment', none: ['127.0.0.1'], own: ['127.0.0.3'] });
   });
 });
