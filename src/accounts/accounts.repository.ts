@@ -83,6 +83,14 @@ export class AccountsRepository {
     });
   }
 
+  /** Accounts whose proxy URL was sealed with another key than `keyId` (re-encryption). */
+  findProxyNotSealedWith(keyId: string) {
+    return this.prisma.account.findMany({
+      where: { proxyKeyId: { not: null }, NOT: { proxyKeyId: keyId } },
+      select: { id: true, proxyUrlSealed: true, proxyKeyId: true },
+    });
+  }
+
   create(data: Prisma.AccountUncheckedCreateInput): Promise<AccountRow> {
     return this.prisma.account.create({ data });
   }
