@@ -225,6 +225,32 @@ describe('every call kind of an account goes through its own proxy; an account w
   });
 });
 
+describe('a proxy given at login start and at import', () => {
+  it('a bad one is a 400 naming proxyUrl; the device login calls the issuer through it; an import stores it', async () => {
+    const bad = await api('POST', '/oauth/start', { proxyUrl: `socks4://u:${SOCKS_SECRET}@h:1` });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ param: 'proxyUrl', code: 'invalid_proxy_url' });
+    const dev = await api('POST', '/device/start', { proxyUrl: httpUrl() });
+    expect(dev.status).toBe(200);
+    const issuer = s.fake.requests.filter((r) => r.path === '/api/accounts/deviceauth/usercode');
+    expect(issuer.map((r) => r.remoteAddress!.replace(/^::ffff:/, ''))).toEqual(['127.0.0.2']);
+    await api('DELETE', `/logins/${dev.body.loginId}`);
+
+    const f = s.fake.addAccount();
+    const authJson = {
+      tokens: { id_token: f.idToken, access_token: f.accessToken, refresh_token: f.refreshToken },
+      last_refresh: new Date().toISOString(),
+    };
+    const imp = await api('POST', '/import', { authJson, label: 'imported', proxyUrl: socksUrl() });
+    expect(imp.status).toBe(200);
+    expect(imp.body.account.proxy).toMatchObject({
+      via: 'proxy',
+      endpoint: `socks5://127.0.0.1:${socksPort}`,
+    });
+    expect((await api('DELETE', `/${imp.body.account.id}?revoke=false`)).status).toBe(200);
+  });
+});
+
 /** acct2 direct, acct3 behind a dead proxy, acct4 behind a proxy that refuses its credentials. */
 describe('a dead or refusing proxy', () => {
   const [OK, DEAD, REFUSED] = [2, 3, 4];
