@@ -310,6 +310,15 @@ describe('a dead or refusing proxy', () => {
       expect(await health.probeAll()).toEqual([s.accts[DEAD].id]);
       expect((await api('GET', `/${s.accts[DEAD].id}`)).body.health.cause).toBe('active');
       expect((await api('GET', `/${s.accts[REFUSED].id}`)).body.health.cause).toBe('proxy_unreachable');
+      // A corrected proxy gives the refusing account a fresh start at once (audited as a status change).
+      const fixed = await api('PATCH', `/${s.accts[REFUSED].id}`, { proxyUrl: httpUrl() });
+      expect(fixed.body).toMatchObject({ status: 'active', health: { cause: 'active' } });
+      const changes = await query(
+        s.gw,
+        `SELECT details->>'reason' AS reason FROM audit_logs WHERE action = 'account.status_changed' AND "targetId" = $1`,
+        [s.accts[REFUSED].id],
+      );
+      expect(changes.map((c) => c.reason)).toEqual(['HTTP 407, credentials refused', 'proxy changed']);
     } finally {
       for (const t of tunnelSockets) t.destroy(); // the gateway's keep-alive tunnels too
       await new Promise((r) => revived.srv.close(r));

@@ -338,7 +338,7 @@ export interface paths {
         delete: operations["AccountsController_delete"];
         options?: never;
         head?: never;
-        /** Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited) */
+        /** Change label, enabled, priority, weight, reservePercent, maxConcurrent, proxyUrl (audited; the proxy URL is stored sealed and shown as scheme://host:port only) */
         patch: operations["AccountsController_patch"];
         trace?: never;
     };
