@@ -24,6 +24,8 @@ export interface AccountCredentials {
   chatgptAccountId: string;
   /** This account's own device identity toward the upstream (never a client's, never another account's). */
   installationId: string;
+  /** The account's egress proxy URL (secret: for its dispatcher only), null for the gateway's default egress. */
+  proxyUrl: string | null;
 }
 
 export type AccountStatusValue = 'active' | 'needs_reauth' | 'unusable' | 'deactivated' | 'proxy_unreachable';

@@ -1,5 +1,6 @@
 import type { AccountRow } from './accounts.repository.js';
 import { describeHealth, type AccountHealthView } from './health-cause.js';
+import { proxyView, type ProxyView } from './account-proxy.js';
 
 /** What the admin API shows of an account: claims and state, never a token. */
 export interface AccountView {
@@ -11,6 +12,8 @@ export interface AccountView {
   statusSince: string | null;
   /** The cause, in words, since when, and the fix (accounts/health-cause.ts). */
   health: AccountHealthView;
+  /** How its upstream calls leave the gateway: scheme and host:port of its proxy, never a credential. */
+  proxy: ProxyView;
   priority: number;
   weight: number;
   reservePercent: number;
@@ -38,11 +41,24 @@ export interface AccountPatch {
   weight?: number;
   reservePercent?: number;
   maxConcurrent?: number | null;
+  /** `http://`, `https://` or `socks5://` URL, optional user:pass@ (stored sealed); null removes it. */
+  proxyUrl?: string | null;
+}
+
+export interface ViewContext {
+  /** Other accounts with the same proxy endpoint. */
+  sharedWith?: string[];
+  /** The gateway has HTTPS_PROXY/HTTP_PROXY (the default for accounts without their own). */
+  envDefault?: boolean;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 }): AccountView {
+export function toAccountView(
+  r: AccountRow,
+  today = { requests: 0, tokens: 0 },
+  ctx: ViewContext = {},
+): AccountView {
   return {
     id: r.id,
     label: r.label,
@@ -50,7 +66,8 @@ export function toAccountView(r: AccountRow, today = { requests: 0, tokens: 0 })
     status: r.status,
     statusReason: r.statusReason,
     statusSince: iso(r.statusSince),
-    health: describeHealth(r),
+    health: describeHealth(r, { proxyHost: r.proxyEndpoint }),
+    proxy: proxyView(r.proxyEndpoint, ctx.sharedWith ?? [], ctx.envDefault ?? false),
     priority: r.priority,
     weight: r.weight,
     reservePercent: r.reservePercent,

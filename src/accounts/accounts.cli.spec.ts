@@ -8,6 +8,7 @@ const base: AccountView = {
   status: 'needs_reauth',
   statusReason: 'refresh failed: refresh_token_expired (HTTP 401)',
   statusSince: '2026-01-01T00:00:00.000Z',
+  proxy: { via: 'direct', endpoint: null, scheme: null, host: null, port: null, sharedWith: [] },
   health: {
     cause: 'needs_reauth',
     serving: false,

@@ -177,6 +177,17 @@ export async function accountsReencrypt(
         io.err(`account ${r.id}: ${(err as Error).message}\n`);
       }
     }
+    // The egress proxy URLs are sealed with the same key ring.
+    for (const r of await repo.findProxyNotSealedWith(cipher.primaryKeyId)) {
+      try {
+        const next = cipher.sealProxy(r.id, cipher.openProxy(r.id, r.proxyUrlSealed!, r.proxyKeyId!));
+        await repo.update(r.id, { proxyUrlSealed: next.data, proxyKeyId: next.keyId });
+        moved++;
+      } catch (err) {
+        failed++;
+        io.err(`account ${r.id} (proxy): ${(err as Error).message}\n`);
+      }
+    }
     if (moved) await ctx.get(AccountsService).markAllChanged();
     io.out(`re-encrypted ${moved} account(s) with key ${cipher.primaryKeyId}; ${failed} failed\n`);
     return failed ? 1 : 0;

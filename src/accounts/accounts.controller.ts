@@ -78,7 +78,9 @@ export class AccountsController {
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited)',
+    summary:
+      'Change label, enabled, priority, weight, reservePercent, maxConcurrent, proxyUrl (audited; the proxy ' +
+      'URL is stored sealed and shown as scheme://host:port only)',
   })
   @ApiOkResponse({ type: AccountDto })
   async patch(@Param('id') id: string, @Body() body: PatchAccountDto, @CurrentAuth() auth?: RequestAuth) {

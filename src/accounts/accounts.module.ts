@@ -13,6 +13,8 @@ import { CredentialsCipher } from './credentials.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { ACCOUNTS_QUEUE } from './accounts.queue.js';
 import { AccountsMetrics } from './accounts.metrics.js';
+import { UpstreamModule } from '../upstream/upstream.module.js';
+import { ProxyHealth } from './proxy-health.js';
 
 /**
  * Accounts and their OAuth tokens (storage, refresh). Global and loaded in every role: the API (pool, upstream
@@ -21,7 +23,7 @@ import { AccountsMetrics } from './accounts.metrics.js';
  */
 @Global()
 @Module({
-  imports: [BullModule.registerQueue({ name: ACCOUNTS_QUEUE })],
+  imports: [BullModule.registerQueue({ name: ACCOUNTS_QUEUE }), UpstreamModule],
   providers: [
     AccountsRepository,
     {
@@ -36,6 +38,7 @@ import { AccountsMetrics } from './accounts.metrics.js';
     AccountsService,
     { provide: AccountSource, useExisting: AccountsService },
     AccountsMetrics,
+    ProxyHealth,
   ],
   exports: [
     AccountsRepository,

@@ -39,6 +39,19 @@ export class AccountsRepository {
     return this.prisma.account.findMany({ orderBy: [{ priority: 'desc' }, { createdAt: 'asc' }] });
   }
 
+  /** Accounts leaving through one proxy endpoint (to flag those that share it). */
+  findByProxyEndpoint(endpoint: string) {
+    return this.prisma.account.findMany({
+      where: { proxyEndpoint: endpoint },
+      select: { id: true, proxyEndpoint: true },
+    });
+  }
+
+  /** Enabled accounts out of the pool for their proxy: what the proxy probe retries. */
+  findProxyUnreachable() {
+    return this.prisma.account.findMany({ where: { enabled: true, status: 'proxy_unreachable' } });
+  }
+
   findRoutable() {
     return this.prisma.account.findMany({
       where: { enabled: true, status: 'active' },
@@ -67,6 +80,14 @@ export class AccountsRepository {
     return this.prisma.account.findMany({
       where: { credentialsKeyId: { not: keyId } },
       select: { id: true, credentials: true, credentialsKeyId: true },
+    });
+  }
+
+  /** Accounts whose proxy URL was sealed with another key than `keyId` (re-encryption). */
+  findProxyNotSealedWith(keyId: string) {
+    return this.prisma.account.findMany({
+      where: { proxyKeyId: { not: null }, NOT: { proxyKeyId: keyId } },
+      select: { id: true, proxyUrlSealed: true, proxyKeyId: true },
     });
   }
 

@@ -21,6 +21,8 @@ import { isRefreshDue, type RefreshTiming } from './refresh-due.js';
 import { unavailableDependency } from '../common/dependency-errors.js';
 import type { Actor } from './actor.js';
 import { toAccountView, type AccountPatch, type AccountView } from './account-view.js';
+import { EgressDispatchers } from '../upstream/egress-dispatchers.js';
+import { proxyColumns, sharing } from './account-proxy.js';
 
 export interface LoginTokens {
   idToken: string;
@@ -34,6 +36,7 @@ interface CachedCredentials {
   accessToken: string;
   chatgptAccountId: string;
   installationId: string;
+  proxyUrl: string | null;
   expiresAt: number | null;
   /** The due rule's input (`refresh-due.ts`): a short-lived token is due at half its life, not at once. */
   timing: RefreshTiming;
@@ -66,6 +69,7 @@ export class AccountsService extends AccountSource {
     private readonly events: AccountEvents,
     private readonly scheduler: RefreshScheduler,
     private readonly oauth: OAuthClient,
+    private readonly egress: EgressDispatchers,
   ) {
     super();
     events.onChange((id) => {
@@ -99,6 +103,7 @@ export class AccountsService extends AccountSource {
       accessToken: l.tokens.access_token,
       chatgptAccountId: l.row.chatgptAccountId,
       installationId: l.row.installationId,
+      proxyUrl: this.refresher.proxyUrlOf(l.row),
       expiresAt: l.row.accessTokenExpiresAt?.getTime() ?? null,
       timing: { accessTokenExpiresAt: l.row.accessTokenExpiresAt, lastRefreshAt: l.row.lastRefreshAt },
       status: l.row.status,
@@ -114,6 +119,7 @@ export class AccountsService extends AccountSource {
       accessToken: c.accessToken,
       chatgptAccountId: c.chatgptAccountId,
       installationId: c.installationId,
+      proxyUrl: c.proxyUrl,
     };
   }
 
@@ -220,7 +226,13 @@ export class AccountsService extends AccountSource {
     tokens: LoginTokens,
     via: LoginVia,
     actor: Actor,
-    opts: { accountIdHint?: string | null; lastRefresh?: Date | null; label?: string } = {},
+    opts: {
+      accountIdHint?: string | null;
+      lastRefresh?: Date | null;
+      label?: string;
+      /** Given at login/import time: stored (sealed) with the account; undefined keeps the existing one. */
+      proxyUrl?: string | null;
+    } = {},
   ): Promise<{ account: AccountView; created: boolean }> {
     const claims = decodeTokenClaims(tokens.idToken, tokens.accessToken);
     const chatgptAccountId = claims.chatgptAccountId ?? opts.accountIdHint ?? null;
@@ -261,6 +273,7 @@ export class AccountsService extends AccountSource {
         cooldownUntil: null,
         lastError: null,
         lastErrorAt: null,
+        ...(opts.proxyUrl !== undefined ? proxyColumns(this.cipher, id, opts.proxyUrl) : {}),
       };
       let row: AccountRow;
       try {
@@ -286,6 +299,7 @@ export class AccountsService extends AccountSource {
         email: claims.email,
         planType: claims.planType,
         chatgptAccountId,
+        ...(opts.proxyUrl !== undefined ? { proxy: row.proxyEndpoint } : {}),
       });
       if (existing && existing.status !== 'active') {
         await this.audit(actor, 'account.status_changed', id, {
@@ -301,7 +315,7 @@ export class AccountsService extends AccountSource {
           'could not schedule refresh (the sweep will)',
         );
       });
-      return { account: toAccountView(row), created: !existing };
+      return { account: await this.get(id), created: !existing };
     }
   }
 
@@ -323,21 +337,47 @@ export class AccountsService extends AccountSource {
       this.repo.findAll(),
       this.repo.usageSince(this.startOfTodayUtc()),
     ]);
-    return rows.map((r) => toAccountView(r, usage.get(r.id)));
+    const shared = sharing(rows);
+    const envDefault = this.egress.usesEnvDefault;
+    return rows.map((r) => toAccountView(r, usage.get(r.id), { sharedWith: shared(r), envDefault }));
   }
 
   async get(id: string): Promise<AccountView> {
     const row = await this.repo.findById(id);
     if (!row) throw accountNotFound(id);
-    const usage = await this.repo.usageSince(this.startOfTodayUtc());
-    return toAccountView(row, usage.get(id));
+    const [usage, peers] = await Promise.all([
+      this.repo.usageSince(this.startOfTodayUtc()),
+      row.proxyEndpoint ? this.repo.findByProxyEndpoint(row.proxyEndpoint) : Promise.resolve([]),
+    ]);
+    return toAccountView(row, usage.get(id), {
+      sharedWith: sharing(peers)(row),
+      envDefault: this.egress.usesEnvDefault,
+    });
   }
 
   async patch(id: string, patch: AccountPatch, actor: Actor): Promise<AccountView> {
     const before = await this.repo.findById(id);
     if (!before) throw accountNotFound(id);
-    const row = await this.repo.update(id, patch);
-    await this.audit(actor, 'account.updated', id, { ...patch });
+    const { proxyUrl, ...rest } = patch;
+    const proxy = proxyUrl !== undefined ? proxyColumns(this.cipher, id, proxyUrl) : null;
+    // A new or removed proxy gives an account that was out for its proxy a fresh start (audited below).
+    const revive = proxy !== null && before.status === 'proxy_unreachable';
+    const row = await this.repo.update(id, {
+      ...rest,
+      ...(proxy ?? {}),
+      ...(revive ? { status: 'active' as const, statusReason: null, statusSince: new Date() } : {}),
+    });
+    // Audited without the credential: the endpoint (scheme://host:port) or null.
+    await this.audit(actor, 'account.updated', id, {
+      ...rest,
+      ...(proxy ? { proxy: proxy.proxyEndpoint } : {}),
+    });
+    if (revive)
+      await this.audit(actor, 'account.status_changed', id, {
+        from: before.status,
+        to: 'active',
+        reason: 'proxy changed',
+      });
     await this.events.publish(id);
     if (patch.enabled === true && !before.enabled) await this.scheduler.schedule(id, row).catch(() => null);
     return this.get(row.id);
@@ -351,12 +391,14 @@ export class AccountsService extends AccountSource {
       try {
         revoked = await this.oauth.revoke(
           this.cipher.open(row.id, row.credentials, row.credentialsKeyId).refresh_token,
+          { accountId: null, proxyUrl: this.refresher.proxyUrlOf(row) },
         );
       } catch {
         revoked = false;
       }
     }
     await this.repo.delete(id);
+    this.egress.forget(id);
     await this.scheduler.unschedule(id).catch(() => null);
     await this.audit(actor, 'account.deleted', id, {
       email: row.email,
@@ -365,6 +407,12 @@ export class AccountsService extends AccountSource {
     });
     await this.events.publish(id);
     return { deleted: true, revoked };
+  }
+
+  /** The stored proxy URL of an account (a re-login's code exchange goes through it); null without one. */
+  async proxyUrlOfAccount(id: string): Promise<string | null> {
+    const row = await this.repo.findById(id);
+    return row ? this.refresher.proxyUrlOf(row) : null;
   }
 
   /** "Refresh now": refreshes unless someone replaced the current token meanwhile. */

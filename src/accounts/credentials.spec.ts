@@ -30,4 +30,13 @@ describe('CredentialsCipher', () => {
       /ENCRYPTION_KEYS_OLD/,
     );
   });
+
+  it('seals the proxy URL apart from the tokens: a token ciphertext never opens as a proxy, nor for another row', () => {
+    const c = new CredentialsCipher(new KeyRing([k1]));
+    const sealed = c.sealProxy('a', 'socks5://u:proxy-secret@h:1080');
+    expect(Buffer.from(sealed.data).toString('latin1')).not.toContain('secret');
+    expect(c.openProxy('a', sealed.data, sealed.keyId)).toBe('socks5://u:proxy-secret@h:1080');
+    expect(() => c.openProxy('b', sealed.data, sealed.keyId)).toThrow();
+    expect(() => c.open('a', sealed.data, sealed.keyId)).toThrow();
+  });
 });

@@ -45,4 +45,14 @@ export class CredentialsCipher {
       id_token: plain.id_token ?? '',
     };
   }
+
+  /** The egress proxy URL (it may hold a credential): sealed like the tokens, aad `<account id>:proxy`. */
+  sealProxy(accountId: string, url: string): SealedCredentials {
+    const { keyId, data } = this.ring.seal(url, `${accountId}:proxy`);
+    return { keyId, data: new Uint8Array(data) };
+  }
+
+  openProxy(accountId: string, data: Uint8Array, keyId: string): string {
+    return this.ring.open(data, keyId, `${accountId}:proxy`).toString('utf8');
+  }
 }

@@ -30,7 +30,7 @@ describe('describeHealth', () => {
     [
       'proxy_unreachable',
       { status: 'proxy_unreachable' },
-      /proxy 10\.0\.0\.1:3128 does not answer/,
+      /proxy 10\.0\.0\.1:3128 refuses or does not answer/,
       /probes/,
     ],
   ] as const)('%s names its cause, since when, and the fix', (cause, patch, message, fix) => {

@@ -76,7 +76,7 @@ export function describeHealth(
       return {
         cause: 'proxy_unreachable',
         serving: false,
-        message: `Its egress proxy${opts.proxyHost ? ` ${opts.proxyHost}` : ''} does not answer${reason}.`,
+        message: `Its egress proxy${opts.proxyHost ? ` ${opts.proxyHost}` : ''} refuses or does not answer${reason}.`,
         since,
         until: null,
         fix: 'Check the proxy (host, port, credentials) or change it; the gateway probes it and resumes by itself.',

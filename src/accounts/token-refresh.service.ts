@@ -12,6 +12,7 @@ import { isRefreshDue } from './refresh-due.js';
 import { OAuthClient, type RefreshReason } from './oauth/oauth-client.js';
 import { decodeTokenClaims } from './oauth/claims.js';
 import type { RefreshFailure } from './oauth/refresh-errors.js';
+import { openProxyUrl } from './account-proxy.js';
 import { AccountRefreshError, AccountUnavailableError, accountNotFound } from './account-errors.js';
 
 export interface LoadedAccount {
@@ -116,6 +117,15 @@ export class TokenRefreshService {
           'account credentials cannot be decrypted with the configured ENCRYPTION_KEY / ENCRYPTION_KEYS_OLD: account skipped (log it in again or configure the key it was sealed with)',
         );
       }
+      throw new AccountUnavailableError(row.id, 'undecryptable');
+    }
+  }
+
+  /** The account's proxy URL in clear, for its dispatcher only (never logged); null without one. */
+  proxyUrlOf(row: AccountRow): string | null {
+    try {
+      return openProxyUrl(this.cipher, row);
+    } catch {
       throw new AccountUnavailableError(row.id, 'undecryptable');
     }
   }
@@ -258,11 +268,13 @@ export class TokenRefreshService {
 
   private async refreshLocked(cur: LoadedAccount, reason: RefreshReason): Promise<LoadedAccount> {
     const id = cur.row.id;
-    let result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
+    // Through the account's own egress proxy (or the gateway's default), like every call of the account.
+    const via = { accountId: id, proxyUrl: this.proxyUrlOf(cur.row) };
+    let result = await this.oauth.refresh(cur.tokens.refresh_token, reason, via);
     if (!result.ok && result.failure.kind === 'rejected') {
       // docs/upstream-protocol.md §3: other 4xx → permanent after one retry.
       await sleep(500);
-      result = await this.oauth.refresh(cur.tokens.refresh_token, reason);
+      result = await this.oauth.refresh(cur.tokens.refresh_token, reason, via);
       if (!result.ok && result.failure.kind === 'rejected')
         result = { ok: false, failure: { ...result.failure, kind: 'permanent' } };
     }

@@ -143,6 +143,8 @@ export const configSchema = z.object({
   POLICY_SUSPEND_WINDOW_SECONDS: int(3600, 1),
   /** Circuit breaking: an account failing 3 times in a row is skipped this long (doubling, max 5 min). */
   POOL_CIRCUIT_OPEN_SECONDS: int(15, 1),
+  /** An account out for its egress proxy (`proxy_unreachable`) is probed through that proxy this often. */
+  PROXY_PROBE_SECONDS: int(30, 1),
 
   /** Upstream timeouts (ms). */
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10000, 1),

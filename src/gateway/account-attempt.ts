@@ -92,6 +92,8 @@ export class AccountAttempt {
               })
             : req.payload,
           signal,
+          // The account's own egress proxy, if it has one (upstream/egress-dispatchers.ts).
+          { accountId: account.id, proxyUrl: creds.proxyUrl },
         );
       } catch (err) {
         if (signal.aborted) throw err;

@@ -145,6 +145,8 @@ export class ModelsService {
         `/models?client_version=${encodeURIComponent(this.config.CODEX_CLIENT_VERSION)}`,
         modelsHeaders(this.config, creds.accessToken, creds.chatgptAccountId),
         null,
+        undefined,
+        { accountId: account.id, proxyUrl: creds.proxyUrl },
       );
       if (res.statusCode !== 200) {
         await res.body.dump();

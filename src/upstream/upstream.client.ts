@@ -4,6 +4,13 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { EgressDispatchers, ProxyUnreachableError } from './egress-dispatchers.js';
+
+/** Whose call it is, for its egress: the account and its own proxy URL (null: the gateway's default egress). */
+export interface Egress {
+  accountId: string | null;
+  proxyUrl: string | null;
+}
 
 /**
  * HTTP to the Codex backend: one undici Pool with keep-alive to CODEX_BASE_URL's origin, timeouts from config
@@ -14,10 +21,15 @@ import { MetricsService } from '../metrics/metrics.service.js';
  * queue). The one bound is UPSTREAM_MAX_INFLIGHT (and UPSTREAM_MAX_CONNECTIONS when set): a request beyond it is
  * refused at once with a 503 naming the limit, never parked in a queue while its first-byte timeout runs.
  * In-flight and queued counts are Prometheus gauges (cg_upstream_inflight_requests, cg_upstream_queued_requests).
+ *
+ * Egress (issue 25 item 1): a call that names its account goes through that account's dispatcher
+ * (egress-dispatchers.ts: its own proxy, else HTTPS_PROXY/HTTP_PROXY, else this direct pool). A call that fails
+ * because the account's own proxy is dead or refusing throws ProxyUnreachableError (the account is marked).
  */
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
   private readonly pool: Pool;
+  private readonly origin: string;
   private readonly basePath: string;
   private readonly limit: number;
   private inflight = 0;
@@ -28,8 +40,10 @@ export class UpstreamClient implements OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly egress: EgressDispatchers,
   ) {
     const u = new URL(config.CODEX_BASE_URL);
+    this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
     const maxConnections = config.UPSTREAM_MAX_CONNECTIONS || null;
     this.limit = Math.min(config.UPSTREAM_MAX_INFLIGHT, maxConnections ?? Infinity);
@@ -53,6 +67,7 @@ export class UpstreamClient implements OnModuleDestroy {
     headers: [string, string][],
     body: string | null,
     signal?: AbortSignal,
+    via?: Egress,
   ): Promise<Dispatcher.ResponseData> {
     if (this.inflight >= this.limit) {
       this.metrics.upstreamRejected.inc();
@@ -65,13 +80,10 @@ export class UpstreamClient implements OnModuleDestroy {
     this.inflight++;
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.pool.request({
-        method,
-        path: `${this.basePath}${path}`,
-        headers: headers.flat(),
-        body,
-        signal,
-      });
+      res = await this.send(
+        { method, path: `${this.basePath}${path}`, headers: headers.flat(), body, signal },
+        via,
+      );
     } catch (err) {
       this.inflight--;
       throw err;
@@ -97,13 +109,12 @@ export class UpstreamClient implements OnModuleDestroy {
     path: string,
     headers: [string, string][],
     timeoutMs: number,
+    via?: Egress,
   ): Promise<{ status: number; body: unknown }> {
-    const res = await this.pool.request({
-      method: 'GET',
-      path,
-      headers: headers.flat(),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const res = await this.send(
+      { method: 'GET', path, headers: headers.flat(), signal: AbortSignal.timeout(timeoutMs) },
+      via,
+    );
     const text = await res.body.text();
     let body: unknown;
     try {
@@ -112,6 +123,23 @@ export class UpstreamClient implements OnModuleDestroy {
       body = null;
     }
     return { status: res.statusCode, body };
+  }
+
+  /** One request on the account's dispatcher (or the direct pool); a dead own proxy becomes ProxyUnreachableError. */
+  private async send(
+    opts: Omit<Dispatcher.RequestOptions, 'origin'>,
+    via: Egress | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    const dispatcher = via ? this.egress.forAccount(via.accountId, via.proxyUrl) : null;
+    if (!dispatcher) return this.pool.request(opts);
+    try {
+      return await dispatcher.request({ ...opts, origin: this.origin });
+    } catch (err) {
+      if ((opts.signal as AbortSignal | undefined)?.aborted) throw err; // the caller gave up: says nothing about the proxy
+      const down = via ? await this.egress.diagnose(via.accountId, via.proxyUrl, err) : null;
+      if (down) throw new ProxyUnreachableError(down);
+      throw err;
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

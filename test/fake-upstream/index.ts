@@ -96,6 +96,8 @@ export interface RecordedRequest {
   /** The body exactly as it arrived (the prompt cache is per byte prefix). */
   rawBody: string;
   chatgptAccountId?: string;
+  /** The peer address of the connection it came on (an egress proxy test binds its proxies to other loopbacks). */
+  remoteAddress?: string;
   at: number;
 }
 
@@ -528,6 +530,7 @@ export class FakeUpstream {
       rawHeaderNames,
       body,
       rawBody: raw,
+      remoteAddress: req.socket.remoteAddress,
       at: Date.now(),
     };
     if (this.streamOpts.record && (u.pathname !== '/oauth/authorize' || !query.__fake_account))
@@ -614,6 +617,7 @@ export class FakeUpstream {
         return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid authorization code' });
       }
       entry.used = true;
+      rec.chatgptAccountId = entry.accountId;
       if (b.redirect_uri !== entry.redirectUri)
         return json(res, 400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
       const challenge = createHash('sha256')
@@ -640,6 +644,7 @@ export class FakeUpstream {
           s.refresh === b.refresh_token || s.spent.has(b.refresh_token) || s.revoked.has(b.refresh_token),
       );
       const grant: { accountId?: string; outcome?: string } = { accountId: st?.claims.chatgptAccountId };
+      rec.chatgptAccountId = st?.claims.chatgptAccountId;
       this.refreshes.push(grant);
       const fi = this.tokenFaults.findIndex(
         (f) => !f.accountId || f.accountId === st?.claims.chatgptAccountId,
@@ -707,6 +712,7 @@ export class FakeUpstream {
       return json(res, 400, { error: 'invalid_client' });
     for (const st of this.accounts.values()) {
       if (st.refresh === b.token) {
+        rec.chatgptAccountId = st.claims.chatgptAccountId;
         st.revoked.add(b.token);
         st.invalidated = true;
       }

@@ -149,6 +149,7 @@ describe('accounts: storage, cache, rotation, auth status', () => {
       accessToken: t.accessToken,
       chatgptAccountId: 'acct-cache',
       installationId: stored.installationId, // the account's own device identity, the same in every instance
+      proxyUrl: null, // no egress proxy of its own
     });
 
     await srcA.markStatus(id, 'unusable', 'usage_not_included');

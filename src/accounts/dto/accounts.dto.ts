@@ -10,8 +10,32 @@ export const patchAccountSchema = z
     weight: z.number().int().min(0).max(1000).optional(),
     reservePercent: z.number().int().min(0).max(90).optional(),
     maxConcurrent: z.number().int().min(1).max(10_000).nullable().optional(),
+    proxyUrl: z.string().max(2048).nullable().optional(),
   })
   .strict();
+
+/** Optional body of oauth/start and device/start: the new account's egress proxy, or the account re-authenticated. */
+export const loginStartSchema = z
+  .object({
+    proxyUrl: z.string().max(2048).nullable().optional(),
+    accountId: z.uuid().optional(),
+  })
+  .strict();
+
+export class LoginStartDto {
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description:
+      'Egress proxy for the account (http://, https:// or socks5://, optional user:pass@): the code exchange ' +
+      'goes through it and it is stored (sealed) with the account.',
+  })
+  proxyUrl?: string | null;
+  @ApiPropertyOptional({
+    description: 'Re-authenticating this account: its stored proxy carries the code exchange.',
+  })
+  accountId?: string;
+}
 
 export const oauthCompleteSchema = z
   .object({ loginId: z.string().min(1).max(100), callbackUrl: z.string().min(1).max(8192) })
@@ -35,6 +59,14 @@ export class PatchAccountDto {
     description: 'At most this many requests in flight on the account (null: no cap).',
   })
   maxConcurrent?: number | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description:
+      'Egress proxy for every upstream call of the account: http://, https:// or socks5://, optional user:pass@. ' +
+      'Stored sealed; never returned (the account shows scheme and host:port). null removes it.',
+  })
+  proxyUrl?: string | null;
 }
 
 export class OAuthCompleteDto {
@@ -52,6 +84,13 @@ export class ImportAuthJsonDto {
   })
   authJson?: unknown;
   @ApiPropertyOptional() label?: string;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description:
+      'Egress proxy of the imported account (as PATCH proxyUrl); the refresh already goes through it.',
+  })
+  proxyUrl?: string | null;
   @ApiPropertyOptional({ description: 'auth.json tokens (when the body is the auth.json itself).' })
   tokens?: unknown;
 }
@@ -107,6 +146,24 @@ export class AccountDowngradeDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastAt!: string | null;
 }
 
+export class AccountProxyDto {
+  @ApiProperty({
+    enum: ['proxy', 'environment', 'direct'],
+    description: 'proxy: its own; environment: the gateway’s HTTPS_PROXY/HTTP_PROXY; direct: neither.',
+  })
+  via!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'scheme://host:port, never a credential.' })
+  endpoint!: string | null;
+  @ApiProperty({ nullable: true, type: String }) scheme!: string | null;
+  @ApiProperty({ nullable: true, type: String }) host!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) port!: number | null;
+  @ApiProperty({
+    type: [String],
+    description: 'Ids of other accounts leaving through the same proxy endpoint (they share one address).',
+  })
+  sharedWith!: string[];
+}
+
 export class AccountDto {
   @ApiProperty() id!: string;
   @ApiProperty() label!: string;
@@ -117,6 +174,8 @@ export class AccountDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) statusSince!: string | null;
   @ApiProperty({ type: AccountHealthDto, description: 'The cause in words, since when, and the fix.' })
   health!: AccountHealthDto;
+  @ApiProperty({ type: AccountProxyDto, description: 'How its upstream calls leave the gateway.' })
+  proxy!: AccountProxyDto;
   @ApiProperty() priority!: number;
   @ApiProperty() weight!: number;
   @ApiProperty() reservePercent!: number;

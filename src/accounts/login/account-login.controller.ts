@@ -9,10 +9,12 @@ import {
   DeviceStartDto,
   ImportAuthJsonDto,
   LoginResultDto,
+  LoginStartDto,
   LoginStatusDto,
   OAuthCompleteDto,
   OAuthStartDto,
   oauthCompleteSchema,
+  loginStartSchema,
 } from '../dto/accounts.dto.js';
 import { AccountLoginService } from './account-login.service.js';
 
@@ -30,8 +32,10 @@ export class AccountLoginController {
     summary: 'Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address',
   })
   @ApiOkResponse({ type: OAuthStartDto })
-  start(@CurrentAuth() auth?: RequestAuth) {
-    return this.logins.startPkce(actorOf(auth), { owner: auth?.userId ?? null });
+  @ApiBody({ type: LoginStartDto, required: false })
+  start(@Body() body: unknown, @CurrentAuth() auth?: RequestAuth) {
+    const egress = parseOrThrow(loginStartSchema, body ?? {});
+    return this.logins.startPkce(actorOf(auth), { owner: auth?.userId ?? null, egress });
   }
 
   @Post('oauth/complete')
@@ -52,8 +56,10 @@ export class AccountLoginController {
     summary: 'Start a device-code login; the gateway polls in the background',
   })
   @ApiOkResponse({ type: DeviceStartDto })
-  device(@CurrentAuth() auth?: RequestAuth) {
-    return this.logins.startDevice(actorOf(auth), { owner: auth?.userId ?? null });
+  @ApiBody({ type: LoginStartDto, required: false })
+  device(@Body() body: unknown, @CurrentAuth() auth?: RequestAuth) {
+    const egress = parseOrThrow(loginStartSchema, body ?? {});
+    return this.logins.startDevice(actorOf(auth), { owner: auth?.userId ?? null, egress });
   }
 
   @Get('logins/:loginId')
@@ -85,6 +91,9 @@ export class AccountLoginController {
       throw ApiError.badRequest('The request body must be a JSON object.', null, 'invalid_request');
     const b = body as Record<string, unknown>;
     const label = typeof b.label === 'string' ? b.label.slice(0, 200) : undefined;
-    return this.logins.importAuthJson('tokens' in b ? b : b.authJson, actorOf(auth), label);
+    if (b.proxyUrl !== undefined && b.proxyUrl !== null && typeof b.proxyUrl !== 'string')
+      throw ApiError.badRequest('proxyUrl must be a string or null.', 'proxyUrl', 'invalid_proxy_url');
+    const proxyUrl = 'tokens' in b ? undefined : (b.proxyUrl as string | null | undefined);
+    return this.logins.importAuthJson('tokens' in b ? b : b.authJson, actorOf(auth), label, proxyUrl);
   }
 }

@@ -24,17 +24,37 @@ import {
 import { OAuthClient, OAuthHttpError } from '../oauth/oauth-client.js';
 import { parseAuthJson } from '../oauth/auth-json.js';
 import { LoginStore, type LoginRecord, type LoginStatus } from './login-store.js';
+import { checkProxyUrl } from '../account-proxy.js';
 
-interface PkceSecret {
+/**
+ * The egress of a login (sealed with its secret): `exchangeVia` is the proxy its issuer calls go through (the one
+ * given at start, or the re-authenticated account's own); `store` is set when one was given at start and is then
+ * stored with the account (undefined keeps the account's existing proxy).
+ */
+interface LoginEgress {
+  exchangeVia?: string | null;
+  store?: string | null;
+}
+
+interface PkceSecret extends LoginEgress {
   state: string;
   verifier: string;
   redirectUri: string;
 }
 
-interface DeviceSecret {
+interface DeviceSecret extends LoginEgress {
   deviceAuthId: string;
   userCode: string;
 }
+
+export interface LoginEgressInput {
+  /** A proxy for the new account (stored with it); null: explicitly none. */
+  proxyUrl?: string | null;
+  /** Re-authenticating this account: its stored proxy carries the code exchange (unless proxyUrl is given). */
+  accountId?: string;
+}
+
+const egressVia = (e: LoginEgress) => ({ accountId: null, proxyUrl: e.exchangeVia ?? null });
 
 export interface LoginStatusView {
   loginId: string;
@@ -67,6 +87,15 @@ export class AccountLoginService {
     private readonly accounts: AccountsService,
     @InjectQueue(ACCOUNTS_QUEUE) private readonly queue: Queue,
   ) {}
+
+  private async egressOf(input: LoginEgressInput): Promise<LoginEgress> {
+    if (input.proxyUrl !== undefined) {
+      const url = checkProxyUrl(input.proxyUrl);
+      return { exchangeVia: url, store: url };
+    }
+    if (input.accountId) return { exchangeVia: await this.accounts.proxyUrlOfAccount(input.accountId) };
+    return {};
+  }
 
   private async finish(rec: LoginRecord, patch: Partial<LoginRecord>): Promise<void> {
     await this.store.save({ ...rec, ...patch });
@@ -128,13 +157,15 @@ export class AccountLoginService {
       owner = null,
       redirectUri = this.config.OAUTH_REDIRECT_URI,
       originator = 'codex_cli_rs',
-    }: { owner?: string | null; redirectUri?: string; originator?: string } = {},
+      egress = {},
+    }: { owner?: string | null; redirectUri?: string; originator?: string; egress?: LoginEgressInput } = {},
   ) {
+    const e = await this.egressOf(egress);
     const id = randomUUID();
     const verifier = createCodeVerifier();
     const state = createState();
     const expiresAt = Date.now() + this.config.LOGIN_TTL_SECONDS * 1000;
-    const secret: PkceSecret = { state, verifier, redirectUri };
+    const secret: PkceSecret = { state, verifier, redirectUri, ...e };
     await this.store.save({
       id,
       kind: 'pkce',
@@ -226,7 +257,12 @@ export class AccountLoginService {
     let tokens;
     try {
       // The exchange must repeat the authorize request's redirect_uri, whatever host was pasted.
-      tokens = await this.oauth.exchangeCode(parsed.code, secret.redirectUri, secret.verifier);
+      tokens = await this.oauth.exchangeCode(
+        parsed.code,
+        secret.redirectUri,
+        secret.verifier,
+        egressVia(secret),
+      );
     } catch (err) {
       const code = err instanceof OAuthHttpError ? err.code : 'exchange_failed';
       const status = err instanceof OAuthHttpError ? err.status : null;
@@ -238,7 +274,7 @@ export class AccountLoginService {
       if (status === null || status >= 500) throw ApiError.badGateway(error.message, 'code_exchange_failed');
       throw ApiError.badRequest(error.message, 'callbackUrl', 'code_exchange_failed');
     }
-    const { account, created } = await this.saveTokens(rec, tokens, via);
+    const { account, created } = await this.saveTokens(rec, tokens, via, secret.store);
     return { loginId: rec.id, status: 'completed', account, created };
   }
 
@@ -246,6 +282,7 @@ export class AccountLoginService {
     rec: LoginRecord,
     tokens: { idToken: string | null; accessToken: string | null; refreshToken: string | null },
     via: 'pkce' | 'cli' | 'device',
+    proxyUrl: string | null | undefined,
   ) {
     try {
       const result = await this.accounts.saveLogin(
@@ -256,6 +293,7 @@ export class AccountLoginService {
         },
         via,
         rec.actor,
+        { proxyUrl },
       );
       await this.finish(rec, { status: 'completed', accountId: result.account.id });
       return result;
@@ -269,10 +307,14 @@ export class AccountLoginService {
   // ---- device code ----
 
   /** `background: false` when the caller (the CLI) polls by itself instead of the worker. */
-  async startDevice(actor: Actor, opts: { background?: boolean; owner?: string | null } = {}) {
+  async startDevice(
+    actor: Actor,
+    opts: { background?: boolean; owner?: string | null; egress?: LoginEgressInput } = {},
+  ) {
+    const e = await this.egressOf(opts.egress ?? {});
     let dc;
     try {
-      dc = await this.oauth.deviceStart();
+      dc = await this.oauth.deviceStart(egressVia(e));
     } catch (err) {
       const code = err instanceof OAuthHttpError ? err.code : 'device_start_failed';
       throw ApiError.badGateway(
@@ -289,7 +331,11 @@ export class AccountLoginService {
       expiresAt: dc.expiresAt.getTime(),
       actor,
       owner: opts.owner ?? null,
-      ...this.store.seal(id, { deviceAuthId: dc.deviceAuthId, userCode: dc.userCode } satisfies DeviceSecret),
+      ...this.store.seal(id, {
+        deviceAuthId: dc.deviceAuthId,
+        userCode: dc.userCode,
+        ...e,
+      } satisfies DeviceSecret),
       userCode: dc.userCode,
       verificationUri: deviceVerificationUri(this.oauth.issuer),
       interval: dc.intervalSeconds,
@@ -330,7 +376,7 @@ export class AccountLoginService {
       return 'expired';
     }
     const secret = this.store.open<DeviceSecret>(rec);
-    const r = await this.oauth.devicePoll(secret.deviceAuthId, secret.userCode);
+    const r = await this.oauth.devicePoll(secret.deviceAuthId, secret.userCode, egressVia(secret));
     const next = async () => {
       if (background) await this.enqueuePoll(loginId, attempt + 1, (rec.interval ?? 5) * 1000);
       return 'pending' as const;
@@ -355,8 +401,9 @@ export class AccountLoginService {
         r.authorizationCode,
         deviceRedirectUri(this.oauth.issuer),
         r.codeVerifier,
+        egressVia(secret),
       );
-      await this.saveTokens(rec, tokens, 'device');
+      await this.saveTokens(rec, tokens, 'device', secret.store);
       return 'completed';
     } catch (err) {
       if (err instanceof OAuthHttpError) {
@@ -379,6 +426,7 @@ export class AccountLoginService {
     input: unknown,
     actor: Actor,
     label?: string,
+    proxyUrl?: string | null,
   ): Promise<{ account: AccountView; created: boolean }> {
     const parsed = parseAuthJson(input);
     if (!parsed.ok) throw ApiError.badRequest(parsed.message, parsed.param, 'invalid_auth_json');
@@ -391,6 +439,7 @@ export class AccountLoginService {
         accountIdHint: t.accountId,
         lastRefresh: t.lastRefresh,
         label,
+        proxyUrl,
       },
     );
   }

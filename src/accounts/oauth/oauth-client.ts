@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
 import { clientProfileHeaders } from '../../upstream/client-profile.js';
+import { EgressDispatchers } from '../../upstream/egress-dispatchers.js';
 import {
   classifyNetworkError,
   classifyRefreshResponse,
@@ -24,6 +25,17 @@ export interface TokenSet {
 const LOGOUT_ORIGINATOR = 'codex_cli_rs';
 
 export type RefreshReason = 'proactive_expiry' | 'unauthorized_recovery';
+
+/**
+ * Whose call this is, for its egress (upstream/egress-dispatchers.ts): the account and its proxy URL, or for a
+ * login not stored yet the proxy given at its start. Absent: the gateway's default (environment proxy or direct).
+ */
+export interface OAuthEgress {
+  accountId: string | null;
+  proxyUrl: string | null;
+}
+
+const DEFAULT_EGRESS: OAuthEgress = { accountId: null, proxyUrl: null };
 
 export class OAuthHttpError extends Error {
   constructor(
@@ -73,7 +85,10 @@ function parseBody(text: string): unknown {
 export class OAuthClient {
   private readonly logger = new Logger('oauth');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly egress: EgressDispatchers,
+  ) {}
 
   get issuer(): string {
     return this.config.OPENAI_AUTH_ISSUER;
@@ -83,13 +98,31 @@ export class OAuthClient {
    * POST with exactly the given headers. undici's `request` (not `fetch`) so no fetch-spec headers
    * (`sec-fetch-mode`, `accept-language`, …) are added: the issuer sees what the CLI sends (docs/upstream-protocol.md §1–§3).
    */
-  private async post(path: string, headers: Record<string, string>, body: string): Promise<OAuthResponse> {
-    const res = await request(`${this.issuer}${path}`, {
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(this.config.OAUTH_TIMEOUT_MS),
-    });
+  private async post(
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    via: OAuthEgress,
+  ): Promise<OAuthResponse> {
+    const dispatcher = this.egress.forAccount(via.accountId, via.proxyUrl);
+    let res;
+    try {
+      res = await request(`${this.issuer}${path}`, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.config.OAUTH_TIMEOUT_MS),
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+    } catch (err) {
+      // A dead or refusing proxy of a stored account marks it proxy_unreachable (the accounts store listens).
+      const down = await this.egress.diagnose(via.accountId, via.proxyUrl, err);
+      if (down)
+        throw Object.assign(new Error(`proxy ${down.endpoint}: ${down.reason}`), {
+          code: 'proxy_unreachable',
+        });
+      throw err;
+    }
     const text = await res.body.text();
     return {
       status: res.statusCode,
@@ -99,7 +132,12 @@ export class OAuthClient {
   }
 
   /** authorization_code grant, form-encoded, headers only content-type + accept (docs/upstream-protocol.md §1, §2). */
-  async exchangeCode(code: string, redirectUri: string, codeVerifier: string): Promise<TokenSet> {
+  async exchangeCode(
+    code: string,
+    redirectUri: string,
+    codeVerifier: string,
+    via: OAuthEgress = DEFAULT_EGRESS,
+  ): Promise<TokenSet> {
     const form = new URLSearchParams();
     form.set('grant_type', 'authorization_code');
     form.set('client_id', this.config.OAUTH_CLIENT_ID);
@@ -112,6 +150,7 @@ export class OAuthClient {
         '/oauth/token',
         { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
         form.toString(),
+        via,
       );
     } catch (err) {
       throw new OAuthHttpError(null, classifyNetworkError(err).code);
@@ -131,6 +170,7 @@ export class OAuthClient {
   async refresh(
     refreshToken: string,
     reason: RefreshReason,
+    via: OAuthEgress = DEFAULT_EGRESS,
   ): Promise<{ ok: true; tokens: TokenSet } | { ok: false; failure: RefreshFailure }> {
     const body = JSON.stringify({
       client_id: this.config.OAUTH_CLIENT_ID,
@@ -148,6 +188,7 @@ export class OAuthClient {
           accept: '*/*',
         },
         body,
+        via,
       );
     } catch (err) {
       return { ok: false, failure: classifyNetworkError(err) };
@@ -165,13 +206,14 @@ export class OAuthClient {
   }
 
   /** Device code step 1 (docs/upstream-protocol.md §2): JSON body, no originator/user-agent (docs/upstream-protocol.md §2). */
-  async deviceStart(): Promise<DeviceCode> {
+  async deviceStart(via: OAuthEgress = DEFAULT_EGRESS): Promise<DeviceCode> {
     let res: OAuthResponse;
     try {
       res = await this.post(
         '/api/accounts/deviceauth/usercode',
         { 'content-type': 'application/json', accept: '*/*' },
         JSON.stringify({ client_id: this.config.OAUTH_CLIENT_ID }),
+        via,
       );
     } catch (err) {
       throw new OAuthHttpError(null, classifyNetworkError(err).code);
@@ -198,13 +240,18 @@ export class OAuthClient {
   }
 
   /** Device code step 3: 403/404 while pending; 200 with authorization_code + code_verifier when approved. */
-  async devicePoll(deviceAuthId: string, userCode: string): Promise<DevicePoll> {
+  async devicePoll(
+    deviceAuthId: string,
+    userCode: string,
+    via: OAuthEgress = DEFAULT_EGRESS,
+  ): Promise<DevicePoll> {
     let res: OAuthResponse;
     try {
       res = await this.post(
         '/api/accounts/deviceauth/token',
         { 'content-type': 'application/json', accept: '*/*' },
         JSON.stringify({ device_auth_id: deviceAuthId, user_code: userCode }),
+        via,
       );
     } catch (err) {
       return { status: 'error', httpStatus: null, code: classifyNetworkError(err).code };
@@ -232,7 +279,7 @@ export class OAuthClient {
    * `{token, token_type_hint: "refresh_token", client_id}`; headers content-type, originator `codex_cli_rs` (logout
    * runs as the plain CLI, not `codex exec`), the short user agent, accept. A non-2xx answer is reported, not thrown.
    */
-  async revoke(refreshToken: string): Promise<boolean> {
+  async revoke(refreshToken: string, via: OAuthEgress = DEFAULT_EGRESS): Promise<boolean> {
     const body = JSON.stringify({
       token: refreshToken,
       token_type_hint: 'refresh_token',
@@ -247,6 +294,7 @@ export class OAuthClient {
           accept: '*/*',
         },
         body,
+        via,
       );
       if (!res.ok) this.logger.warn({ status: res.status }, 'token revocation refused');
       return res.ok;

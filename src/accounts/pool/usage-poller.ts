@@ -156,6 +156,8 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
         this.upstream.usagePath,
         usageHeaders(this.config, creds.accessToken, creds.chatgptAccountId),
         Math.min(POLL_TIMEOUT_MS, this.config.UPSTREAM_FIRST_BYTE_TIMEOUT_MS),
+        // Through the account's own egress proxy; a dead one marks the account (accounts/proxy-health.ts).
+        { accountId: a.id, proxyUrl: creds.proxyUrl },
       );
       const report = res.status === 200 ? reportFromWham(res.body) : null;
       if (res.status !== 200) outcome = 'http_error';

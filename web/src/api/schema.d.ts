@@ -355,7 +355,7 @@ export interface paths {
         delete: operations["AccountsController_delete"];
         options?: never;
         head?: never;
-        /** Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited) */
+        /** Change label, enabled, priority, weight, reservePercent, maxConcurrent, proxyUrl (audited; the proxy URL is stored sealed and shown as scheme://host:port only) */
         patch: operations["AccountsController_patch"];
         trace?: never;
     };
@@ -834,6 +834,12 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        LoginStartDto: {
+            /** @description Egress proxy for the account (http://, https:// or socks5://, optional user:pass@): the code exchange goes through it and it is stored (sealed) with the account. */
+            proxyUrl?: string | null;
+            /** @description Re-authenticating this account: its stored proxy carries the code exchange. */
+            accountId?: string;
+        };
         OAuthStartDto: {
             loginId: string;
             authorizeUrl: string;
@@ -858,6 +864,20 @@ export interface components {
             until: string | null;
             /** @description What to do about it. */
             fix: string | null;
+        };
+        AccountProxyDto: {
+            /**
+             * @description proxy: its own; environment: the gateway’s HTTPS_PROXY/HTTP_PROXY; direct: neither.
+             * @enum {string}
+             */
+            via: "proxy" | "environment" | "direct";
+            /** @description scheme://host:port, never a credential. */
+            endpoint: string | null;
+            scheme: string | null;
+            host: string | null;
+            port: number | null;
+            /** @description Ids of other accounts leaving through the same proxy endpoint (they share one address). */
+            sharedWith: string[];
         };
         AccountUsageTodayDto: {
             requests: number;
@@ -901,6 +921,8 @@ export interface components {
             statusSince: string | null;
             /** @description The cause in words, since when, and the fix. */
             health: components["schemas"]["AccountHealthDto"];
+            /** @description How its upstream calls leave the gateway. */
+            proxy: components["schemas"]["AccountProxyDto"];
             priority: number;
             weight: number;
             reservePercent: number;
@@ -964,6 +986,8 @@ export interface components {
             /** @description The Codex CLI auth.json (object or string). The auth.json itself may also be the whole body. */
             authJson?: Record<string, never>;
             label?: string;
+            /** @description Egress proxy of the imported account (as PATCH proxyUrl); the refresh already goes through it. */
+            proxyUrl?: string | null;
             /** @description auth.json tokens (when the body is the auth.json itself). */
             tokens?: Record<string, never>;
         };
@@ -983,6 +1007,8 @@ export interface components {
             reservePercent?: number;
             /** @description At most this many requests in flight on the account (null: no cap). */
             maxConcurrent?: number | null;
+            /** @description Egress proxy for every upstream call of the account: http://, https:// or socks5://, optional user:pass@. Stored sealed; never returned (the account shows scheme and host:port). null removes it. */
+            proxyUrl?: string | null;
         };
         SetupStateDto: {
             /** @description true while no admin exists (the setup link is then logged at start) */
@@ -1580,7 +1606,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LoginStartDto"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -1622,7 +1652,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LoginStartDto"];
+            };
+        };
         responses: {
             200: {
                 headers: {

@@ -22,6 +22,7 @@ import { queryKeys } from '../queries';
 import { compact, dateTime, num, relative } from '../format';
 import { AddAccountModal } from './AddAccount';
 import { StateBadge } from './Overview';
+import { AccountProxy } from './AccountProxy';
 
 type Account = Schemas['AccountDto'];
 
@@ -125,7 +126,13 @@ export function AccountsPage() {
   const patch = useMutation({
     mutationFn: (v: {
       id: string;
-      body: { enabled?: boolean; priority?: number; reservePercent?: number; maxConcurrent?: number | null };
+      body: {
+        enabled?: boolean;
+        priority?: number;
+        reservePercent?: number;
+        maxConcurrent?: number | null;
+        proxyUrl?: string | null;
+      };
     }) => unwrap(api.PATCH('/admin/api/accounts/{id}', { params: { path: { id: v.id } }, body: v.body })),
     onSuccess: refreshAll,
     onError,
@@ -159,6 +166,7 @@ export function AccountsPage() {
         opened={adding}
         onClose={closeAdd}
         reauthOf={reauth ? (reauthLabel ?? 'account') : null}
+        reauthId={reauth}
       />
       {dialog}
       {q.isPending ? (
@@ -174,12 +182,13 @@ export function AccountsPage() {
         </Empty>
       ) : (
         <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
-          <Table striped highlightOnHover verticalSpacing="sm" miw={1320} aria-label="Subscription accounts">
+          <Table striped highlightOnHover verticalSpacing="sm" miw={1580} aria-label="Subscription accounts">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Account</Table.Th>
                 <Table.Th>Status</Table.Th>
                 <Table.Th>Token</Table.Th>
+                <Table.Th w={260}>Egress proxy</Table.Th>
                 <Table.Th w={220}>Headroom</Table.Th>
                 <Table.Th>Today</Table.Th>
                 <Table.Th>Enabled</Table.Th>
@@ -192,7 +201,7 @@ export function AccountsPage() {
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
-              {q.data.data.map((a) => {
+              {q.data.data.map((a, _i, all) => {
                 const w = windows(a);
                 const name = a.label || a.email || a.id.slice(0, 8);
                 return (
@@ -223,6 +232,15 @@ export function AccountsPage() {
                       <Text size="xs" c="gray.7">
                         Refreshed {a.lastRefreshAt ? dateTime(a.lastRefreshAt) : 'never'}
                       </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <AccountProxy
+                        a={a}
+                        name={name}
+                        names={new Map(all.map((x) => [x.id, x.label || x.email || x.id.slice(0, 8)]))}
+                        saving={patch.isPending}
+                        save={(proxyUrl) => patch.mutate({ id: a.id, body: { proxyUrl } })}
+                      />
                     </Table.Td>
                     <Table.Td>
                       <Stack gap={6}>

@@ -11,6 +11,7 @@ import {
   Stack,
   Tabs,
   Text,
+  PasswordInput,
   TextInput,
   Textarea,
 } from '@mantine/core';
@@ -20,6 +21,8 @@ import { api, messageOf, unwrap, type Schemas } from '../api/client';
 import { queryKeys } from '../queries';
 
 type Done = (label: string) => void;
+/** The egress of a login: a proxy for the account (stored with it), or the account re-authenticated. */
+type Egress = { proxyUrl?: string; accountId?: string };
 
 /** Checks a pasted callback address against the login that was started: same redirect, same state, a code. */
 export function checkCallback(
@@ -82,9 +85,11 @@ function CancelLogin({
   );
 }
 
-function BrowserLogin({ onDone }: { onDone: Done }) {
+function BrowserLogin({ onDone, egress }: { onDone: Done; egress: Egress }) {
   const [pasted, setPasted] = useState('');
-  const start = useMutation({ mutationFn: () => unwrap(api.POST('/admin/api/accounts/oauth/start')) });
+  const start = useMutation({
+    mutationFn: () => unwrap(api.POST('/admin/api/accounts/oauth/start', { body: egress })),
+  });
   const complete = useMutation({
     mutationFn: (s: Schemas['OAuthStartDto']) =>
       unwrap(
@@ -159,8 +164,10 @@ function BrowserLogin({ onDone }: { onDone: Done }) {
   );
 }
 
-function DeviceLogin({ onDone }: { onDone: Done }) {
-  const start = useMutation({ mutationFn: () => unwrap(api.POST('/admin/api/accounts/device/start')) });
+function DeviceLogin({ onDone, egress }: { onDone: Done; egress: Egress }) {
+  const start = useMutation({
+    mutationFn: () => unwrap(api.POST('/admin/api/accounts/device/start', { body: egress })),
+  });
   const s = start.data;
   const status = useQuery({
     queryKey: queryKeys.login(s?.loginId),
@@ -232,7 +239,7 @@ function DeviceLogin({ onDone }: { onDone: Done }) {
   );
 }
 
-function ImportAuthJson({ onDone }: { onDone: Done }) {
+function ImportAuthJson({ onDone, egress }: { onDone: Done; egress: Egress }) {
   const [text, setText] = useState('');
   const [label, setLabel] = useState('');
   const [dragging, setDragging] = useState(false);
@@ -251,7 +258,11 @@ function ImportAuthJson({ onDone }: { onDone: Done }) {
     mutationFn: () =>
       unwrap(
         api.POST('/admin/api/accounts/import', {
-          body: { authJson: parsed!.value, ...(label ? { label } : {}) },
+          body: {
+            authJson: parsed!.value,
+            ...(label ? { label } : {}),
+            ...(egress.proxyUrl ? { proxyUrl: egress.proxyUrl } : {}),
+          },
         }),
       ),
     onSuccess: (r) => {
@@ -318,12 +329,21 @@ export function AddAccountModal({
   opened,
   onClose,
   reauthOf,
+  reauthId,
 }: {
   opened: boolean;
   onClose: () => void;
   reauthOf?: string | null;
+  /** The account logged in again: its stored egress proxy carries the sign-in's code exchange. */
+  reauthId?: string | null;
 }) {
   const qc = useQueryClient();
+  const [proxyUrl, setProxyUrl] = useState('');
+  const egress: Egress = proxyUrl.trim()
+    ? { proxyUrl: proxyUrl.trim() }
+    : reauthId
+      ? { accountId: reauthId }
+      : {};
   const [done, setDone] = useState<string | null>(null);
   const [tab, setTab] = useState<string | null>('browser');
   const [session, setSession] = useState(0);
@@ -337,6 +357,7 @@ export function AddAccountModal({
   );
   const close = () => {
     setDone(null);
+    setProxyUrl('');
     setSession((n) => n + 1);
     onClose();
   };
@@ -355,20 +376,36 @@ export function AddAccountModal({
           <Button onClick={close}>Done</Button>
         </Stack>
       ) : (
-        <Tabs value={tab} onChange={setTab} key={session}>
-          <Tabs.List grow mb="md">
-            <Tabs.Tab value="browser">Browser login</Tabs.Tab>
-            <Tabs.Tab value="device">Device code</Tabs.Tab>
-            <Tabs.Tab value="import">Import auth.json</Tabs.Tab>
-          </Tabs.List>
-          <Tabs.Panel value="browser">
-            <BrowserLogin onDone={finish} />
-          </Tabs.Panel>
-          <Tabs.Panel value="device">{tab === 'device' && <DeviceLogin onDone={finish} />}</Tabs.Panel>
-          <Tabs.Panel value="import">
-            <ImportAuthJson onDone={finish} />
-          </Tabs.Panel>
-        </Tabs>
+        <Stack gap="sm" key={session}>
+          <PasswordInput
+            label="Egress proxy (optional)"
+            description={
+              reauthId
+                ? 'Empty: the account keeps its own proxy. http://, https:// or socks5://, user:pass@ allowed.'
+                : 'Every upstream call of this account goes through it: http://, https:// or socks5://, user:pass@ allowed.'
+            }
+            placeholder="socks5://user:pass@proxy.example:1080"
+            value={proxyUrl}
+            onChange={(e) => setProxyUrl(e.currentTarget.value)}
+            autoComplete="off"
+          />
+          <Tabs value={tab} onChange={setTab}>
+            <Tabs.List grow mb="md">
+              <Tabs.Tab value="browser">Browser login</Tabs.Tab>
+              <Tabs.Tab value="device">Device code</Tabs.Tab>
+              <Tabs.Tab value="import">Import auth.json</Tabs.Tab>
+            </Tabs.List>
+            <Tabs.Panel value="browser">
+              <BrowserLogin onDone={finish} egress={egress} />
+            </Tabs.Panel>
+            <Tabs.Panel value="device">
+              {tab === 'device' && <DeviceLogin onDone={finish} egress={egress} />}
+            </Tabs.Panel>
+            <Tabs.Panel value="import">
+              <ImportAuthJson onDone={finish} egress={egress} />
+            </Tabs.Panel>
+          </Tabs>
+        </Stack>
       )}
     </Modal>
   );
