@@ -11,7 +11,7 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
-import type { UsageState } from './usage-state.js';
+import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
 
 /**
@@ -22,6 +22,17 @@ import { forecastPool, type WindowForecast } from './forecast.js';
  */
 /** How long an unchanged used-percent is not written again (per account, per process). */
 const USED_REWRITE_MS = 5000;
+
+/**
+ * A request nothing can serve NOW but an account can serve within this long (a window whose reported reset time
+ * is seconds away — it comes in whole seconds, plus RESET_GRACE_MS — or an account with headroom at its
+ * maxConcurrent cap) is held and picked again, instead of refusing while that account has headroom. Found by the
+ * pool e2e (test/pool-team.e2e-spec.ts): a team starved at once got 429s in the 2–3 s between a real reset and
+ * the gateway taking the account back, and while the only account with headroom was at its cap.
+ */
+export const POOL_HOLD_MS = 5000;
+/** How often a held request looks again (a freed slot shows at once; a reset at its time). */
+const HOLD_STEP_MS = 100;
 
 /** The pool's clock (epoch ms). Injectable so the simulator and tests can run scaled time; default Date.now. */
 export const POOL_CLOCK = Symbol('POOL_CLOCK');
@@ -34,6 +45,8 @@ export class PoolService implements OnModuleDestroy {
   readonly usage: UsageStore;
   readonly leases: PoolLeases;
   private readonly leased = new Set<string>();
+  /** The score's debug line is built only when it is written (it formats every candidate's parts). */
+  private readonly explain: boolean;
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
@@ -43,6 +56,7 @@ export class PoolService implements OnModuleDestroy {
   ) {
     this.usage = new UsageStore(redis);
     this.leases = new PoolLeases(redis);
+    this.explain = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -61,6 +75,7 @@ export class PoolService implements OnModuleDestroy {
     stickyKey: string | null,
     tried: Set<string>,
     preferredId?: string | null,
+    holdUntil?: number,
   ): Promise<PoolAccount> {
     const all = await this.accounts.listRoutable();
     if (all.length === 0) {
@@ -113,7 +128,7 @@ export class PoolService implements OnModuleDestroy {
     let chosen: Candidate | null;
     if (strategy === 'score') {
       chosen = scored.chosen;
-      this.logger.debug(explainScore(scored));
+      if (this.explain) this.logger.debug(explainScore(scored));
     } else {
       const out = new Set(scored.excluded.map((e) => e.id));
       chosen = chooseAccount(
@@ -125,6 +140,21 @@ export class PoolService implements OnModuleDestroy {
     if (chosen) return chosen;
     const back = soonestBack(candidates, scored.excluded, now);
     const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
+    // Held only in real time: the simulator's injected clock never sleeps (its requests are refused at once).
+    const busy = scored.excluded.some((e) => e.reason === 'max_concurrent');
+    const deadline = holdUntil ?? now + POOL_HOLD_MS;
+    const returns = busy ? now : (soonest ?? Infinity) + RESET_GRACE_MS;
+    if (this.clock === Date.now && returns <= deadline && now < deadline) {
+      const step = Math.min(deadline - now, Math.max(HOLD_STEP_MS, returns - now));
+      await new Promise((r) => setTimeout(r, step));
+      return this.pick(stickyKey, tried, preferredId, deadline);
+    }
+    if (busy && tried.size === 0)
+      throw ApiError.unavailable(
+        'Every subscription account with headroom is at its concurrency cap (maxConcurrent); try again shortly.',
+        'accounts_busy',
+        { 'retry-after': '1' },
+      );
     if (soonest !== null && tried.size === 0) {
       const secs = Math.max(1, Math.ceil((soonest - now) / 1000));
       throw ApiError.rateLimited(
