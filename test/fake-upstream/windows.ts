@@ -139,6 +139,8 @@ export class WindowsModel {
   readonly opts: WindowsOptions;
   private readonly accounts = new Map<string, AccountWindows>();
   private limitCount = 0;
+  /** Every request refused at a limit: when, which account, its used % per window then. */
+  readonly limitLog: { at: number; id: string; short: number; weekly: number }[] = [];
 
   constructor(
     opts: Partial<WindowsOptions> = {},
@@ -277,6 +279,8 @@ export class WindowsModel {
     if (full.length) {
       a.atLimitRequests++;
       a.refused++;
+      const [s, w] = a.windows.map((x) => Math.round((1000 * x.used) / x.capacity) / 10);
+      this.limitLog.push({ at: now, id, short: s, weekly: w });
       const resetsAt = Math.max(...full.map((w) => w.resetsAt ?? now));
       const as =
         this.opts.limitAs === 'mixed' ? (this.limitCount++ % 2 ? 'stream' : 'http') : this.opts.limitAs;
@@ -324,6 +328,19 @@ export class WindowsModel {
   /** Requests that reached an account while one of its windows was at 100 %, per account id. */
   atLimitRequests(): Record<string, number> {
     return Object.fromEntries([...this.accounts].map(([id, a]) => [id, a.atLimitRequests]));
+  }
+
+  /** Per account: used % per window (one decimal) and seconds to each reset, for diagnostics. */
+  snapshot(): Record<string, string> {
+    const now = this.clock();
+    return Object.fromEntries(
+      [...this.accounts].map(([id, a]) => {
+        this.tick(a);
+        const f = (w: Win) =>
+          `${((100 * w.used) / w.capacity).toFixed(1)}%/${w.resetsAt === null ? '-' : ((w.resetsAt - now) / 1000).toFixed(1)}s`;
+        return [id, `${f(a.windows[0])} ${f(a.windows[1])} r${a.reservePercent}`];
+      }),
+    );
   }
 
   /** Some account is ≥ 1 point below its owner's line in both windows (the truth, not the gateway's view). */

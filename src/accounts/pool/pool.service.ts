@@ -11,6 +11,7 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
+import { withPending } from './pending.js';
 import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
 
@@ -31,6 +32,8 @@ const USED_REWRITE_MS = 5000;
  * the gateway taking the account back, and while the only account with headroom was at its cap.
  */
 export const POOL_HOLD_MS = 5000;
+/** A pick whose request has not begun after this long (refused upstream, failed over) no longer counts as pending. */
+const PICKED_MS = 10_000;
 /** How often a held request looks again (a freed slot shows at once; a reset at its time). */
 const HOLD_STEP_MS = 100;
 
@@ -47,6 +50,11 @@ export class PoolService implements OnModuleDestroy {
   private readonly leased = new Set<string>();
   /** The score's debug line is built only when it is written (it formats every candidate's parts). */
   private readonly explain: boolean;
+  /**
+   * Accounts this process picked whose request has not begun yet (pick time per pick): picks made at the same
+   * moment cannot see each other's begin(), so they count as pending too (pending.ts) for up to PICKED_MS.
+   */
+  private readonly picked = new Map<string, number[]>();
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
@@ -89,7 +97,7 @@ export class PoolService implements OnModuleDestroy {
     // One MGET for cooldown and used % per account (and the sticky account); usage states and leases beside it,
     // all auto-pipelined into one round trip.
     const keys: string[] = [];
-    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id));
+    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id), this.usage.begunKey(id));
     if (stickyKey) keys.push(this.k('sticky', stickyKey));
     const [values, usage, inFlight, counter] = await Promise.all([
       r.mget(...keys),
@@ -97,15 +105,19 @@ export class PoolService implements OnModuleDestroy {
       this.leases.inFlight(ids),
       this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
     ]);
-    const sticky = stickyKey ? values[2 * ids.length] : null;
+    const sticky = stickyKey ? values[3 * ids.length] : null;
     const now = this.clock();
     const candidates: Candidate[] = [];
     let soonestCooling = Infinity;
     all.forEach((a, i) => {
       if (tried.has(a.id)) return;
-      const cool = parseCooldown(values[2 * i]);
-      const used = values[2 * i + 1];
-      const state = usage.get(a.id) ?? null;
+      const cool = parseCooldown(values[3 * i]);
+      const used = values[3 * i + 1];
+      const begun = values[3 * i + 2];
+      // Routing reads each window with the requests its report does not show yet (pending.ts).
+      const reported = usage.get(a.id) ?? null;
+      const state =
+        reported && withPending(reported, (begun === null ? 0 : Number(begun)) + this.pickedCount(a.id, now));
       // Without a usage state no report can show an early reset: a cooling account stays out until its end.
       if (!state && cool && cool.until > now) {
         soonestCooling = Math.min(soonestCooling, cool.until);
@@ -137,7 +149,10 @@ export class PoolService implements OnModuleDestroy {
         { stickyId, counter, now },
       );
     }
-    if (chosen) return chosen;
+    if (chosen) {
+      this.notePicked(chosen.id, now);
+      return chosen;
+    }
     const back = soonestBack(candidates, scored.excluded, now);
     const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
     // Held only in real time: the simulator's injected clock never sleeps (its requests are refused at once).
@@ -145,7 +160,8 @@ export class PoolService implements OnModuleDestroy {
     const deadline = holdUntil ?? now + POOL_HOLD_MS;
     const returns = busy ? now : (soonest ?? Infinity) + RESET_GRACE_MS;
     if (this.clock === Date.now && returns <= deadline && now < deadline) {
-      const step = Math.min(deadline - now, Math.max(HOLD_STEP_MS, returns - now));
+      // Jittered, so requests held together do not all wake at once and pick the same account.
+      const step = Math.min(deadline - now, Math.max(HOLD_STEP_MS, returns - now) * (0.5 + Math.random()));
       await new Promise((r) => setTimeout(r, step));
       return this.pick(stickyKey, tried, preferredId, deadline);
     }
@@ -164,6 +180,19 @@ export class PoolService implements OnModuleDestroy {
       );
     }
     throw ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account');
+  }
+
+  private pickedCount(id: string, now: number): number {
+    const list = this.picked.get(id);
+    if (!list) return 0;
+    while (list.length && list[0] < now - PICKED_MS) list.shift();
+    return list.length;
+  }
+
+  private notePicked(id: string, now: number): void {
+    const list = this.picked.get(id) ?? [];
+    list.push(now);
+    this.picked.set(id, list);
   }
 
   async stick(stickyKey: string | null, accountId: string): Promise<void> {
@@ -249,6 +278,7 @@ export class PoolService implements OnModuleDestroy {
   async begin(accountId: string, stickyKey: string | null = null): Promise<void> {
     const r = this.redis.client;
     this.leased.add(accountId);
+    this.picked.get(accountId)?.shift(); // its begin is counted now
     // Plain commands issued together: one auto-pipelined write (a MULTI would be a write of its own).
     await Promise.all([
       stickyKey
@@ -260,11 +290,15 @@ export class PoolService implements OnModuleDestroy {
           )
         : null,
       ...this.leases.acquire(accountId),
+      r.incr(this.usage.begunKey(accountId)),
     ]);
   }
 
   async end(accountId: string): Promise<void> {
-    await this.leases.release(accountId);
+    await Promise.all([
+      this.leases.release(accountId),
+      this.redis.client.incr(this.usage.endedKey(accountId)),
+    ]);
   }
 }
 
