@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { signAccessToken, signIdToken, type TokenClaims } from './jwt.ts';
 import { buildEvents, encodeEvent, type ResponseSpec } from './sse.ts';
+import { WindowsModel, windowsTurn, type WindowsOptions, type WindowsTurn } from './windows.ts';
 
 export type { ResponseSpec } from './sse.ts';
 
@@ -271,6 +272,14 @@ export class FakeUpstream {
   }
   private streamOpts: StreamOptions = { ...DEFAULT_STREAM };
   private whamOutage: number | 'hang' | null = null;
+  /** Windows mode (windows.ts): null (off) unless enableWindows() was called; reset() turns it off. */
+  windows: WindowsModel | null = null;
+
+  /** Turns windows mode on: per-plan usage windows in scaled time, usage limits, and the prompt-cache model. */
+  enableWindows(opts: Partial<WindowsOptions> = {}): WindowsModel {
+    this.windows = new WindowsModel(opts);
+    return this.windows;
+  }
 
   /** host: the address to listen on (default 127.0.0.1; `0.0.0.0` for gateways in containers on a bridge). */
   static async start(opts: { port?: number; host?: string } = {}): Promise<FakeUpstream> {
@@ -460,6 +469,7 @@ export class FakeUpstream {
     this.streamOpts = { ...DEFAULT_STREAM };
     this.maxOpenStreams = this.openStreams;
     this.refusedOpaque = 0;
+    this.windows = null;
   }
 
   /** The 400 the backend answers when an input item's encrypted content was minted by another account. */
@@ -906,6 +916,12 @@ export class FakeUpstream {
     if (!st) return json(res, 401, { detail: 'Unauthorized' });
     if (rec.headers['chatgpt-account-id'] !== st.claims.chatgptAccountId)
       return json(res, 401, { detail: 'chatgpt-account-id does not match the token' });
+    if (this.windows)
+      return json(res, 200, {
+        plan_type: st.claims.planType,
+        rate_limit: this.windows.whamRateLimit(st.claims.chatgptAccountId, st.claims.planType),
+        credits: { has_credits: false, unlimited: false, balance: '0' },
+      });
     const u = this.usageNow(st);
     const now = Math.floor(Date.now() / 1000);
     const win = (used: number | undefined, minutes: number, after: number) => ({
@@ -1072,10 +1088,15 @@ export class FakeUpstream {
         this.openStreams--;
         return;
     }
+    const wt: WindowsTurn | null =
+      this.windows && !fault
+        ? windowsTurn(this.windows, st.claims.chatgptAccountId, st.claims.planType, b)
+        : null;
+    if (wt?.kind === 'http') return json(res, wt.status, wt.body, wt.headers);
     // Remote compaction v2 (CLI 0.169): the request ends with a `compaction_trigger` item and the answer must hold
     // exactly one `compaction` output item (the compacted history, opaque to the client).
     const trigger = b.input.at(-1)?.type === 'compaction_trigger';
-    const spec: ResponseSpec = trigger
+    const picked: ResponseSpec = trigger
       ? {
           compaction: {
             encryptedContent: `cmp_fake_${b.input.length}_items_${randomBytes(6).toString('hex')}`,
@@ -1089,7 +1110,10 @@ export class FakeUpstream {
               ...(fault.resetsInSeconds !== undefined ? { resets_in_seconds: fault.resetsInSeconds } : {}),
             },
           }
-        : (this.specs.shift() ?? this.streamOpts.defaultSpec);
+        : wt?.failed
+          ? { failed: wt.failed }
+          : (this.specs.shift() ?? this.streamOpts.defaultSpec);
+    const spec: ResponseSpec = wt?.usage ? { ...picked, usage: wt.usage } : picked;
     const lastUser = [...b.input].reverse().find((i: any) => i?.role === 'user');
     const lastText =
       typeof lastUser?.content === 'string'
@@ -1105,7 +1129,8 @@ export class FakeUpstream {
       if (e.type === 'response.output_item.done' && typeof e.data.item?.encrypted_content === 'string')
         this.minted.set(e.data.item.encrypted_content, st.claims.chatgptAccountId);
     const rl = events.find((e) => e.type === 'codex.rate_limits');
-    if (rl) {
+    if (rl && wt?.kind === 'stream') rl.data.rate_limits = wt.rateLimits;
+    else if (rl) {
       // The stream's own usage event carries the same snapshot as the headers.
       rl.data.rate_limits = {
         primary: {
@@ -1150,7 +1175,7 @@ export class FakeUpstream {
       'x-request-id': randomUUID(),
       'x-models-etag': this.modelsEtag,
       'x-codex-turn-state': turnState,
-      ...this.usageHeaders(st),
+      ...(wt ? wt.headers : this.usageHeaders(st)),
     });
     const o = this.streamOpts;
     for (let i = 0; i < events.length; i++) {
@@ -1182,5 +1207,8 @@ export class FakeUpstream {
     }
     res.end();
     onClose();
+    // Windows mode: the completed turn's cost lands in the windows, its input and output in the prompt cache.
+    if (wt?.kind === 'stream')
+      wt.commit?.(events.filter((e) => e.type === 'response.output_item.done').map((e) => e.data.item));
   }
 }

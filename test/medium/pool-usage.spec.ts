@@ -97,6 +97,32 @@ describe('pool usage (medium: reserve, caps, early reset, leases)', () => {
     await accounts.patch(ids.A, { maxConcurrent: null }, system);
   });
 
+  it('hold: a request waits for a capped account with headroom (never a usage-limit 429), a busy pool is a 503', async () => {
+    await pool.recordUsage(await routable('A'), report(5, 5));
+    await pool.recordUsage(await routable('B'), report(100, 40, 3600)); // full for an hour
+    await accounts.patch(ids.A, { maxConcurrent: 1 }, system);
+    await pool.begin(ids.A);
+    const t0 = Date.now();
+    setTimeout(() => void pool.end(ids.A), 400);
+    expect((await pool.pick(null, new Set())).label).toBe('A'); // held until the slot freed
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
+    await pool.begin(ids.A);
+    const err = await pickErr(pool.pick(null, new Set()));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(400 + 4900); // held POOL_HOLD_MS, then refused
+    expect(err).toMatchObject({ httpStatus: 503, code: 'accounts_busy' });
+    await pool.end(ids.A);
+    await accounts.patch(ids.A, { maxConcurrent: null }, system);
+  }, 20_000);
+
+  it('hold: a window whose reported reset is seconds away is waited for (plus the grace), not refused', async () => {
+    await pool.recordUsage(await routable('B'), report(100, 40, 3600));
+    await pool.recordUsage(await routable('A'), report(100, 40, 1)); // resets in ≤ 1 s
+    const t0 = Date.now();
+    expect((await pool.pick(null, new Set())).label).toBe('A');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000); // after the reset time and its grace
+    expect(Date.now() - t0).toBeLessThan(4500);
+  }, 20_000);
+
   it('early reset: a report read after the cooldown began and showing the window below its line brings it back at once', async () => {
     await pool.recordUsage(await routable('A'), report(100, 40));
     await pool.coolDown(await routable('A'), Date.now() + 3_600_000);

@@ -11,7 +11,8 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
-import type { UsageState } from './usage-state.js';
+import { withPending } from './pending.js';
+import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
 
 /**
@@ -22,6 +23,19 @@ import { forecastPool, type WindowForecast } from './forecast.js';
  */
 /** How long an unchanged used-percent is not written again (per account, per process). */
 const USED_REWRITE_MS = 5000;
+
+/**
+ * A request nothing can serve NOW but an account can serve within this long (a window whose reported reset time
+ * is seconds away — it comes in whole seconds, plus RESET_GRACE_MS — or an account with headroom at its
+ * maxConcurrent cap) is held and picked again, instead of refusing while that account has headroom. Found by the
+ * pool e2e (test/pool-team.e2e-spec.ts): a team starved at once got 429s in the 2–3 s between a real reset and
+ * the gateway taking the account back, and while the only account with headroom was at its cap.
+ */
+export const POOL_HOLD_MS = 5000;
+/** A pick whose request has not begun after this long (refused upstream, failed over) no longer counts as pending. */
+const PICKED_MS = 10_000;
+/** How often a held request looks again (a freed slot shows at once; a reset at its time). */
+const HOLD_STEP_MS = 100;
 
 /** The pool's clock (epoch ms). Injectable so the simulator and tests can run scaled time; default Date.now. */
 export const POOL_CLOCK = Symbol('POOL_CLOCK');
@@ -34,6 +48,13 @@ export class PoolService implements OnModuleDestroy {
   readonly usage: UsageStore;
   readonly leases: PoolLeases;
   private readonly leased = new Set<string>();
+  /** The score's debug line is built only when it is written (it formats every candidate's parts). */
+  private readonly explain: boolean;
+  /**
+   * Accounts this process picked whose request has not begun yet (pick time per pick): picks made at the same
+   * moment cannot see each other's begin(), so they count as pending too (pending.ts) for up to PICKED_MS.
+   */
+  private readonly picked = new Map<string, number[]>();
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
@@ -43,6 +64,7 @@ export class PoolService implements OnModuleDestroy {
   ) {
     this.usage = new UsageStore(redis);
     this.leases = new PoolLeases(redis);
+    this.explain = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -61,6 +83,7 @@ export class PoolService implements OnModuleDestroy {
     stickyKey: string | null,
     tried: Set<string>,
     preferredId?: string | null,
+    holdUntil?: number,
   ): Promise<PoolAccount> {
     const all = await this.accounts.listRoutable();
     if (all.length === 0) {
@@ -74,7 +97,7 @@ export class PoolService implements OnModuleDestroy {
     // One MGET for cooldown and used % per account (and the sticky account); usage states and leases beside it,
     // all auto-pipelined into one round trip.
     const keys: string[] = [];
-    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id));
+    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id), this.usage.begunKey(id));
     if (stickyKey) keys.push(this.k('sticky', stickyKey));
     const [values, usage, inFlight, counter] = await Promise.all([
       r.mget(...keys),
@@ -82,15 +105,19 @@ export class PoolService implements OnModuleDestroy {
       this.leases.inFlight(ids),
       this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
     ]);
-    const sticky = stickyKey ? values[2 * ids.length] : null;
+    const sticky = stickyKey ? values[3 * ids.length] : null;
     const now = this.clock();
     const candidates: Candidate[] = [];
     let soonestCooling = Infinity;
     all.forEach((a, i) => {
       if (tried.has(a.id)) return;
-      const cool = parseCooldown(values[2 * i]);
-      const used = values[2 * i + 1];
-      const state = usage.get(a.id) ?? null;
+      const cool = parseCooldown(values[3 * i]);
+      const used = values[3 * i + 1];
+      const begun = values[3 * i + 2];
+      // Routing reads each window with the requests its report does not show yet (pending.ts).
+      const reported = usage.get(a.id) ?? null;
+      const state =
+        reported && withPending(reported, (begun === null ? 0 : Number(begun)) + this.pickedCount(a.id, now));
       // Without a usage state no report can show an early reset: a cooling account stays out until its end.
       if (!state && cool && cool.until > now) {
         soonestCooling = Math.min(soonestCooling, cool.until);
@@ -113,7 +140,7 @@ export class PoolService implements OnModuleDestroy {
     let chosen: Candidate | null;
     if (strategy === 'score') {
       chosen = scored.chosen;
-      this.logger.debug(explainScore(scored));
+      if (this.explain) this.logger.debug(explainScore(scored));
     } else {
       const out = new Set(scored.excluded.map((e) => e.id));
       chosen = chooseAccount(
@@ -122,9 +149,28 @@ export class PoolService implements OnModuleDestroy {
         { stickyId, counter, now },
       );
     }
-    if (chosen) return chosen;
+    if (chosen) {
+      this.notePicked(chosen.id, now);
+      return chosen;
+    }
     const back = soonestBack(candidates, scored.excluded, now);
     const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
+    // Held only in real time: the simulator's injected clock never sleeps (its requests are refused at once).
+    const busy = scored.excluded.some((e) => e.reason === 'max_concurrent');
+    const deadline = holdUntil ?? now + POOL_HOLD_MS;
+    const returns = busy ? now : (soonest ?? Infinity) + RESET_GRACE_MS;
+    if (this.clock === Date.now && returns <= deadline && now < deadline) {
+      // Jittered, so requests held together do not all wake at once and pick the same account.
+      const step = Math.min(deadline - now, Math.max(HOLD_STEP_MS, returns - now) * (0.5 + Math.random()));
+      await new Promise((r) => setTimeout(r, step));
+      return this.pick(stickyKey, tried, preferredId, deadline);
+    }
+    if (busy && tried.size === 0)
+      throw ApiError.unavailable(
+        'Every subscription account with headroom is at its concurrency cap (maxConcurrent); try again shortly.',
+        'accounts_busy',
+        { 'retry-after': '1' },
+      );
     if (soonest !== null && tried.size === 0) {
       const secs = Math.max(1, Math.ceil((soonest - now) / 1000));
       throw ApiError.rateLimited(
@@ -134,6 +180,19 @@ export class PoolService implements OnModuleDestroy {
       );
     }
     throw ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account');
+  }
+
+  private pickedCount(id: string, now: number): number {
+    const list = this.picked.get(id);
+    if (!list) return 0;
+    while (list.length && list[0] < now - PICKED_MS) list.shift();
+    return list.length;
+  }
+
+  private notePicked(id: string, now: number): void {
+    const list = this.picked.get(id) ?? [];
+    list.push(now);
+    this.picked.set(id, list);
   }
 
   async stick(stickyKey: string | null, accountId: string): Promise<void> {
@@ -219,6 +278,7 @@ export class PoolService implements OnModuleDestroy {
   async begin(accountId: string, stickyKey: string | null = null): Promise<void> {
     const r = this.redis.client;
     this.leased.add(accountId);
+    this.picked.get(accountId)?.shift(); // its begin is counted now
     // Plain commands issued together: one auto-pipelined write (a MULTI would be a write of its own).
     await Promise.all([
       stickyKey
@@ -230,11 +290,15 @@ export class PoolService implements OnModuleDestroy {
           )
         : null,
       ...this.leases.acquire(accountId),
+      r.incr(this.usage.begunKey(accountId)),
     ]);
   }
 
   async end(accountId: string): Promise<void> {
-    await this.leases.release(accountId);
+    await Promise.all([
+      this.leases.release(accountId),
+      this.redis.client.incr(this.usage.endedKey(accountId)),
+    ]);
   }
 }
 

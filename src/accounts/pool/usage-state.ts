@@ -38,6 +38,13 @@ export interface UsageState {
   short: UsageWindow | null;
   weekly: UsageWindow | null;
   capacity: Record<WindowKind, WindowCapacity>;
+  /**
+   * Requests ENDED on the account when the latest report was applied (pending.ts): an answer's headers are written
+   * before its turn runs, so every request not ended by then is missing from the report.
+   */
+  endedAtReport?: number | null;
+  /** Used-% points one request moves each window, learned from consecutive reports (pending.ts). */
+  perRequest?: Partial<Record<WindowKind, number>>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { RedisService } from '../../redis/redis.service.js';
 import { applyReport, emptyUsageState, type ReportedWindow, type UsageState } from './usage-state.js';
 import type { UsageSample } from './forecast.js';
+import { learnPerRequest } from './pending.js';
 
 /**
  * Each account's usage state (usage-state.ts) in Redis, shared by every replica: `pool:usage:<id>` holds the JSON
@@ -60,6 +61,15 @@ export class UsageStore {
     ]);
   }
 
+  /** Requests begun / ended on an account (PoolService.begin / end): what a report does not show yet (pending.ts). */
+  begunKey(accountId: string): string {
+    return this.redis.key('pool', 'begun', accountId);
+  }
+
+  endedKey(accountId: string): string {
+    return this.redis.key('pool', 'ended', accountId);
+  }
+
   private key(accountId: string): string {
     return this.redis.key('pool', 'usage', accountId);
   }
@@ -90,8 +100,9 @@ export class UsageStore {
     report: UsageReport,
     asOf: number,
   ): Promise<UsageState> {
-    const before = (await this.get(accountId)) ?? emptyUsageState(report.plan ?? planType);
-    const next = applyReport(before, report, asOf);
+    const [raw, ended] = await this.redis.client.mget(this.key(accountId), this.endedKey(accountId));
+    const before = parseState(raw) ?? emptyUsageState(report.plan ?? planType);
+    let next = applyReport(before, report, asOf);
     // A report without reset times (the stream's rate-limit event) keeps the reset time already known.
     for (const kind of ['short', 'weekly'] as const) {
       const w = next[kind];
@@ -99,6 +110,7 @@ export class UsageStore {
       if (w && prev && w !== prev && w.resetsAt === null && prev.resetsAt !== null && prev.resetsAt > asOf)
         next[kind] = { ...w, resetsAt: prev.resetsAt };
     }
+    next = learnPerRequest(before, next, ended === null ? 0 : Number(ended));
     await this.redis.client.set(this.key(accountId), JSON.stringify(next), 'EX', USAGE_TTL_SECONDS);
     await this.sample(accountId, next, asOf).catch(() => {});
     return next;

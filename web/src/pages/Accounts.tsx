@@ -20,6 +20,7 @@ import { useConfirm } from '../components/confirm';
 import { Empty, ErrorState, HeadroomBar, Loading, PageTitle, type Window } from '../components/ui';
 import { queryKeys } from '../queries';
 import { compact, dateTime, num, relative } from '../format';
+import { AccountLimitsModal, limitsSummary } from './AccountLimits';
 import { AddAccountModal } from './AddAccount';
 import { StateBadge } from './Overview';
 import { AccountProxy } from './AccountProxy';
@@ -105,6 +106,7 @@ export function AccountsPage() {
   const qc = useQueryClient();
   const [params, setParams] = useSearchParams();
   const [adding, setAdding] = useState(params.has('add') || params.has('reauth'));
+  const [limitsOf, setLimitsOf] = useState<string | null>(null);
   const { askItem, dialog } = useConfirm();
   const q = useQuery({
     queryKey: queryKeys.accounts,
@@ -169,6 +171,10 @@ export function AccountsPage() {
         reauthId={reauth}
       />
       {dialog}
+      <AccountLimitsModal
+        account={q.data?.data.find((a) => a.id === limitsOf) ?? null}
+        onClose={() => setLimitsOf(null)}
+      />
       {q.isPending ? (
         <Loading what="accounts" />
       ) : q.isError ? (
@@ -193,8 +199,7 @@ export function AccountsPage() {
                 <Table.Th>Today</Table.Th>
                 <Table.Th>Enabled</Table.Th>
                 <Table.Th w={110}>Priority</Table.Th>
-                <Table.Th w={110}>Reserve %</Table.Th>
-                <Table.Th w={110}>Max concurrent</Table.Th>
+                <Table.Th w={170}>Reserve and cap</Table.Th>
                 <Table.Th>
                   <VisuallyHidden>Actions</VisuallyHidden>
                 </Table.Th>
@@ -278,34 +283,19 @@ export function AccountsPage() {
                       />
                     </Table.Td>
                     <Table.Td>
-                      <NumberInput
-                        size="xs"
-                        aria-label={`${name} reserve percent`}
-                        description="kept for the owner"
-                        defaultValue={a.reservePercent}
-                        min={0}
-                        max={90}
-                        onBlur={(e) => {
-                          const v = Number(e.currentTarget.value);
-                          if (Number.isInteger(v) && v !== a.reservePercent)
-                            patch.mutate({ id: a.id, body: { reservePercent: v } });
-                        }}
-                      />
-                    </Table.Td>
-                    <Table.Td>
-                      <NumberInput
-                        size="xs"
-                        aria-label={`${name} max concurrent`}
-                        description="empty: no cap"
-                        defaultValue={a.maxConcurrent ?? ''}
-                        min={1}
-                        onBlur={(e) => {
-                          const raw = e.currentTarget.value.trim();
-                          const v = raw === '' ? null : Number(raw);
-                          if ((v === null || Number.isInteger(v)) && v !== a.maxConcurrent)
-                            patch.mutate({ id: a.id, body: { maxConcurrent: v } });
-                        }}
-                      />
+                      <Stack gap={4} align="flex-start">
+                        <Text size="xs" data-testid="account-limits">
+                          {limitsSummary(a)}
+                        </Text>
+                        <Button
+                          size="compact-xs"
+                          variant="default"
+                          aria-label={`Edit reserve and cap of ${name}`}
+                          onClick={() => setLimitsOf(a.id)}
+                        >
+                          Edit…
+                        </Button>
+                      </Stack>
                     </Table.Td>
                     <Table.Td>
                       <Menu position="bottom-end" withinPortal>
