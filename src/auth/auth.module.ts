@@ -9,6 +9,9 @@ import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 import { OidcController } from './oidc/oidc.controller.js';
 import { OidcService } from './oidc/oidc.service.js';
+import { InvitesController, UserInvitesController } from './invites/invites.controller.js';
+import { InvitesRepository } from './invites.repository.js';
+import { InvitesService } from './invites/invites.service.js';
 
 /**
  * People who sign in to the gateway: users and roles, admin/member sign-in with Redis sessions, CSRF, gateway
@@ -17,8 +20,10 @@ import { OidcService } from './oidc/oidc.service.js';
  */
 @Global()
 @Module({
-  controllers: [AuthController, OidcController, UsersController],
+  controllers: [AuthController, OidcController, UsersController, UserInvitesController, InvitesController],
   providers: [
+    InvitesRepository,
+    InvitesService,
     UsersRepository,
     SessionsService,
     UsersService,
