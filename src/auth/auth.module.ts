@@ -12,6 +12,9 @@ import { OidcService } from './oidc/oidc.service.js';
 import { InvitesController, UserInvitesController } from './invites/invites.controller.js';
 import { InvitesRepository } from './invites.repository.js';
 import { InvitesService } from './invites/invites.service.js';
+import { CornerController } from './corner/corner.controller.js';
+import { CornerRepository } from './corner/corner.repository.js';
+import { CornerService } from './corner/corner.service.js';
 
 /**
  * People who sign in to the gateway: users and roles, admin/member sign-in with Redis sessions, CSRF, gateway
@@ -20,10 +23,19 @@ import { InvitesService } from './invites/invites.service.js';
  */
 @Global()
 @Module({
-  controllers: [AuthController, OidcController, UsersController, UserInvitesController, InvitesController],
+  controllers: [
+    AuthController,
+    OidcController,
+    UsersController,
+    UserInvitesController,
+    InvitesController,
+    CornerController,
+  ],
   providers: [
     InvitesRepository,
     InvitesService,
+    CornerRepository,
+    CornerService,
     UsersRepository,
     SessionsService,
     UsersService,
