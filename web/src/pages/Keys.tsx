@@ -24,7 +24,7 @@ import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { UserPicker } from '../components/UserPicker';
-import { queryKeys, useUsers } from '../queries';
+import { queryKeys, useServedModels, useUsers } from '../queries';
 import { compact, dateTime, relative } from '../format';
 import { KeyReveal } from './KeySnippets';
 
@@ -39,15 +39,6 @@ interface KeyForm {
 /** The model for the snippets: the key's first exact allowed model, else the first the gateway serves. */
 function modelFor(k: CreatedKey, served: string[]): string {
   return k.allowedModels.find((m) => !m.includes('*')) ?? served[0] ?? 'gpt-5.5';
-}
-
-function useModels(): string[] {
-  const q = useQuery({
-    queryKey: queryKeys.models,
-    queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
-    staleTime: 300_000,
-  });
-  return q.data?.data ?? [];
 }
 
 export function KeysPage() {
@@ -68,7 +59,7 @@ export function KeysPage() {
   const invalidate = () => void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
-  const served = useModels();
+  const served = useServedModels();
   const reveal = (k: CreatedKey) => setRevealed({ key: k, model: modelFor(k, served) });
   const rotate = useMutation({
     mutationFn: (id: string) =>
@@ -297,7 +288,7 @@ function CreateKeyModal({
     },
   });
   const owner = users?.find((u) => u.id === f.userId);
-  const served = useModels();
+  const served = useServedModels();
   return (
     <Modal opened={opened} onClose={onClose} title="Create key" size="lg">
       <form
