@@ -202,7 +202,10 @@ describe('invite links', () => {
       });
       expect(r.status).toBe(200);
       jar.take(r.headers);
-      return { jar, startAt: new URL(((await r.json()) as { url: string }).url) };
+      const startAt = new URL(((await r.json()) as { url: string }).url);
+      // The IdP is asked to sign the person in again, so a wrong account can be swapped for the invited one.
+      expect(startAt.searchParams.get('prompt')).toBe('login');
+      return { jar, startAt };
     };
     idp.people.set('lee', { email: 'lee@example.test', email_verified: true });
     idp.signInAs = 'lee';

@@ -140,7 +140,13 @@ export class OidcService {
       nonce: flow.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
-      ...(purpose.reauth ? { prompt: 'login', max_age: String(this.config.SSO_REAUTH_MAX_AGE_SECONDS) } : {}),
+      // A re-authentication asks the IdP to sign the person in again; so does an invite, so someone signed in
+      // at the IdP with another account can pick the invited one (else a mismatch would repeat forever).
+      ...(purpose.reauth
+        ? { prompt: 'login', max_age: String(this.config.SSO_REAUTH_MAX_AGE_SECONDS) }
+        : purpose.inviteHash
+          ? { prompt: 'login' }
+          : {}),
     });
     return { url: url.href, flowId };
   }
