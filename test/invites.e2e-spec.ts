@@ -313,3 +313,34 @@ describe('a fresh SSO sign-in stands in for currentPassword', () => {
     expect([r.status, r.body.error.code]).toEqual([400, 'current_password_required']);
   });
 });
+
+describe('invites under LOCAL_SIGNIN=admins', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway({ env: { LOCAL_SIGNIN: 'admins' } });
+  });
+  afterAll(() => gw?.close());
+
+  it("a member's invite cannot set a password where members must use SSO; the invite stays open", async () => {
+    const admin = await signIn(gw, { role: 'admin' });
+    const u = await createUser(gw);
+    const r = await call(gw, 'POST', `/admin/api/users/${u.id}/invite`, {
+      cookie: admin.cookie,
+      headers: { origin: admin.origin },
+    });
+    const token = tokenOf(r.body.url);
+    const origin = { origin: gw.url };
+    const info = await call(gw, 'POST', '/admin/api/invites/inspect', { body: { token }, headers: origin });
+    expect(info.body).toMatchObject({ canSetPassword: false, sso: null });
+    const accept = await call(gw, 'POST', '/admin/api/invites/accept', {
+      body: { token, password: 'member-password-1' },
+      headers: origin,
+    });
+    expect([accept.status, accept.body.error.code]).toEqual([403, 'local_signin_disabled']);
+    const sso = await call(gw, 'POST', '/admin/api/invites/sso', { body: { token }, headers: origin });
+    expect([sso.status, sso.body.error.code]).toEqual([404, 'sso_not_configured']);
+    expect(
+      (await call(gw, 'POST', '/admin/api/invites/inspect', { body: { token }, headers: origin })).status,
+    ).toBe(200);
+  });
+});

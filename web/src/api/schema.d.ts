@@ -4,2475 +4,2467 @@
  */
 
 export interface paths {
-  '/admin/api/settings': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runtime settings */
+        get: operations["SettingsController_get"];
+        /** Change settings (members_can_create_keys) */
+        put: operations["SettingsController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Runtime settings */
-    get: operations['SettingsController_get'];
-    /** Change settings (members_can_create_keys) */
-    put: operations['SettingsController_put'];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/login': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with email and password; sets the session cookie */
+        post: operations["AuthController_signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Sign in with email and password; sets the session cookie */
-    post: operations['AuthController_signIn'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/logout': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the session */
+        post: operations["AuthController_signOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** End the session */
-    post: operations['AuthController_signOut'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/me': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is signed in */
+        get: operations["AuthController_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Who is signed in */
-    get: operations['AuthController_me'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/methods': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How people sign in here (for the sign-in page; no credentials needed) */
+        get: operations["OidcController_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** How people sign in here (for the sign-in page; no credentials needed) */
-    get: operations['OidcController_methods'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/oidc/start': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/oidc/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start single sign-on: redirects the browser to the identity provider */
+        get: operations["OidcController_start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Start single sign-on: redirects the browser to the identity provider */
-    get: operations['OidcController_start'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/auth/oidc/callback': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the identity provider sends the browser back; signs in, then redirects to the web admin */
+        get: operations["OidcController_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Where the identity provider sends the browser back; signs in, then redirects to the web admin */
-    get: operations['OidcController_callback'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/users': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users */
+        get: operations["UsersController_list"];
+        put?: never;
+        /**
+         * Create a user (admin or member)
+         * @description Creating an admin needs a signed-in session and your own password in `currentPassword` (403 `session_required` with an API key).
+         */
+        post: operations["UsersController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List users */
-    get: operations['UsersController_list'];
-    put?: never;
-    /**
-     * Create a user (admin or member)
-     * @description Creating an admin needs a signed-in session and your own password in `currentPassword` (403 `session_required` with an API key).
-     */
-    post: operations['UsersController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/users/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user; revokes the user's keys. Deleting an admin needs a session and `currentPassword` */
+        delete: operations["UsersController_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Update name, role, disabled, limits shared by the user's keys, or set a password
+         * @description Limits: `rpm`, `tpm`, `dailyTokenQuota`, `monthlyTokenQuota` (positive integers; null clears), shared by all of the user's keys. `password` ends the user's sessions (yours except this one when it is your own); add `revokeKeys: true` to revoke all of their keys too. Promoting to admin or setting an admin's password needs a signed-in session and your own password in `currentPassword`.
+         */
+        patch: operations["UsersController_update"];
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Delete a user; revokes the user's keys. Deleting an admin needs a session and `currentPassword` */
-    delete: operations['UsersController_remove'];
-    options?: never;
-    head?: never;
-    /**
-     * Update name, role, disabled, limits shared by the user's keys, or set a password
-     * @description Limits: `rpm`, `tpm`, `dailyTokenQuota`, `monthlyTokenQuota` (positive integers; null clears), shared by all of the user's keys. `password` ends the user's sessions (yours except this one when it is your own); add `revokeKeys: true` to revoke all of their keys too. Promoting to admin or setting an admin's password needs a signed-in session and your own password in `currentPassword`.
-     */
-    patch: operations['UsersController_update'];
-    trace?: never;
-  };
-  '/admin/api/users/{id}/invite': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/users/{id}/invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's latest invite: open, used, expired or revoked (never the link) */
+        get: operations["UserInvitesController_status"];
+        put?: never;
+        /**
+         * Issue a one-time invite link for the user (revokes an open one); the link is shown only here
+         * @description Expires after INVITE_TTL_SECONDS. Inviting to an admin account needs a session and `currentPassword`.
+         */
+        post: operations["UserInvitesController_issue"];
+        /** Revoke the user's open invite link */
+        delete: operations["UserInvitesController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** The user's latest invite: open, used, expired or revoked (never the link) */
-    get: operations['UserInvitesController_status'];
-    put?: never;
-    /**
-     * Issue a one-time invite link for the user (revokes an open one); the link is shown only here
-     * @description Expires after INVITE_TTL_SECONDS. Inviting to an admin account needs a session and `currentPassword`.
-     */
-    post: operations['UserInvitesController_issue'];
-    /** Revoke the user's open invite link */
-    delete: operations['UserInvitesController_revoke'];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/invites/inspect': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/invites/inspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What an invite link is for (410 invite_used / invite_expired / invite_revoked, 404 invite_invalid) */
+        post: operations["InvitesController_inspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** What an invite link is for (410 invite_used / invite_expired / invite_revoked, 404 invite_invalid) */
-    post: operations['InvitesController_inspect'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/invites/accept': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/invites/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Use an invite: set a password and sign in (sets the session cookie) */
+        post: operations["InvitesController_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Use an invite: set a password and sign in (sets the session cookie) */
-    post: operations['InvitesController_accept'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/invites/sso': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/invites/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Use an invite with single sign-on: starts a sign-in bound to the invite (the IdP email must match) */
+        post: operations["InvitesController_sso"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Use an invite with single sign-on: starts a sign-in bound to the invite (the IdP email must match) */
-    post: operations['InvitesController_sso'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/me/usage': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your usage by key, model and day, your limits and what is left, your keys (admins: anyone's)
+         * @description A member naming another user gets 403 `not_your_usage`.
+         */
+        get: operations["CornerController_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Your usage by key, model and day, your limits and what is left, your keys (admins: anyone's)
-     * @description A member naming another user gets 403 `not_your_usage`.
-     */
-    get: operations['CornerController_usage'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/keys': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List keys (prefix, owner, limits, last use, usage this period) */
+        get: operations["KeysController_list"];
+        put?: never;
+        /** Create a key; the response holds the full key, shown this once */
+        post: operations["KeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List keys (prefix, owner, limits, last use, usage this period) */
-    get: operations['KeysController_list'];
-    put?: never;
-    /** Create a key; the response holds the full key, shown this once */
-    post: operations['KeysController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/keys/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One key */
+        get: operations["KeysController_get"];
+        put?: never;
+        post?: never;
+        /** Revoke (every replica within 1 s) */
+        delete: operations["KeysController_revoke"];
+        options?: never;
+        head?: never;
+        /** Update name, allowed models, limits, expiry */
+        patch: operations["KeysController_update"];
+        trace?: never;
     };
-    /** One key */
-    get: operations['KeysController_get'];
-    put?: never;
-    post?: never;
-    /** Revoke (every replica within 1 s) */
-    delete: operations['KeysController_revoke'];
-    options?: never;
-    head?: never;
-    /** Update name, allowed models, limits, expiry */
-    patch: operations['KeysController_update'];
-    trace?: never;
-  };
-  '/admin/api/keys/{id}/rotate': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New secret with the same settings; the old key is revoked */
+        post: operations["KeysController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** New secret with the same settings; the old key is revoked */
-    post: operations['KeysController_rotate'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/oauth/start': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address */
+        post: operations["AccountLoginController_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Start a browser (PKCE) login: open authorizeUrl, then paste the final callback address */
-    post: operations['AccountLoginController_start'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/oauth/complete': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/oauth/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address */
+        post: operations["AccountLoginController_complete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Finish a browser login with the pasted http://127.0.0.1:1455/auth/callback?… address */
-    post: operations['AccountLoginController_complete'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/device/start': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/device/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a device-code login; the gateway polls in the background */
+        post: operations["AccountLoginController_device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Start a device-code login; the gateway polls in the background */
-    post: operations['AccountLoginController_device'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/logins/{loginId}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/logins/{loginId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** State of a login you started: pending, completed, expired or failed (404 for other admins’ logins) */
+        get: operations["AccountLoginController_status"];
+        put?: never;
+        post?: never;
+        /** Cancel a pending login you started (404 for other admins’ logins) */
+        delete: operations["AccountLoginController_cancel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** State of a login you started: pending, completed, expired or failed (404 for other admins’ logins) */
-    get: operations['AccountLoginController_status'];
-    put?: never;
-    post?: never;
-    /** Cancel a pending login you started (404 for other admins’ logins) */
-    delete: operations['AccountLoginController_cancel'];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/import': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label}) */
+        post: operations["AccountLoginController_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Import a Codex CLI auth.json (the body is the auth.json, or {authJson, label}) */
-    post: operations['AccountLoginController_import'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subscription accounts with status, expiry, errors, cooldown, usage snapshot and today’s traffic */
+        get: operations["AccountsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List subscription accounts with status, expiry, errors, cooldown, usage snapshot and today’s traffic */
-    get: operations['AccountsController_list'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/accounts/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One account */
+        get: operations["AccountsController_get"];
+        put?: never;
+        post?: never;
+        /** Delete an account (its refresh token is revoked upstream, best effort) */
+        delete: operations["AccountsController_delete"];
+        options?: never;
+        head?: never;
+        /** Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited) */
+        patch: operations["AccountsController_patch"];
+        trace?: never;
     };
-    /** One account */
-    get: operations['AccountsController_get'];
-    put?: never;
-    post?: never;
-    /** Delete an account (its refresh token is revoked upstream, best effort) */
-    delete: operations['AccountsController_delete'];
-    options?: never;
-    head?: never;
-    /** Change label, enabled, priority, weight, reservePercent, maxConcurrent (audited) */
-    patch: operations['AccountsController_patch'];
-    trace?: never;
-  };
-  '/admin/api/accounts/{id}/refresh': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/accounts/{id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh the access token now (same lock and single flight as the worker) */
+        post: operations["AccountsController_refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Refresh the access token now (same lock and single flight as the worker) */
-    post: operations['AccountsController_refresh'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/pricing': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Effective model prices (USD per 1M tokens), plan prices and account prices */
+        get: operations["PricingController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Effective model prices (USD per 1M tokens), plan prices and account prices */
-    get: operations['PricingController_get'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/pricing/models/{model}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/pricing/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Override the price of a model (audited; prices new usage rows only) */
+        put: operations["PricingController_setModel"];
+        post?: never;
+        /** Remove an override (back to the shipped price, or no price); audited */
+        delete: operations["PricingController_removeModel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    /** Override the price of a model (audited; prices new usage rows only) */
-    put: operations['PricingController_setModel'];
-    post?: never;
-    /** Remove an override (back to the shipped price, or no price); audited */
-    delete: operations['PricingController_removeModel'];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/pricing/accounts/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/pricing/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set an account's monthly subscription price (null = its plan's default); audited */
+        put: operations["PricingController_setAccount"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    /** Set an account's monthly subscription price (null = its plan's default); audited */
-    put: operations['PricingController_setAccount'];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/savings': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/savings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_savings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get: operations['UsageController_savings'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_aggregate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get: operations['UsageController_aggregate'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/setup': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the first admin still has to be created */
+        get: operations["SetupController_state"];
+        put?: never;
+        /** Create the first admin with the logged one-time setup token; signs them in (session cookie) */
+        post: operations["SetupController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Whether the first admin still has to be created */
-    get: operations['SetupController_state'];
-    put?: never;
-    /** Create the first admin with the logged one-time setup token; signs them in (session cookie) */
-    post: operations['SetupController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/ui/context': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/ui/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is signed in and what the web admin may show them */
+        get: operations["InsightsController_context"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Who is signed in and what the web admin may show them */
-    get: operations['InsightsController_context'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/ui/models': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/ui/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model ids the gateway serves (for snippets and the allowed-models field) */
+        get: operations["InsightsController_modelIds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Model ids the gateway serves (for snippets and the allowed-models field) */
-    get: operations['InsightsController_modelIds'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/overview': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pool health, usage-limit windows, last hour of traffic and what needs action */
+        get: operations["InsightsController_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Pool health, usage-limit windows, last hour of traffic and what needs action */
-    get: operations['InsightsController_overview'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/series': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests and tokens (by kind) over time; members get only their own (default: last 24 h by hour) */
+        get: operations["InsightsController_series"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Requests and tokens (by kind) over time; members get only their own (default: last 24 h by hour) */
-    get: operations['InsightsController_series'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/requests': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Latest requests, newest first; members get only their own (default: last 30 days) */
+        get: operations["InsightsController_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Latest requests, newest first; members get only their own (default: last 30 days) */
-    get: operations['InsightsController_requests'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/usage/export.csv': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/usage/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The requests of a range as CSV (at most 100 000 rows; default: last 30 days) */
+        get: operations["InsightsController_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** The requests of a range as CSV (at most 100 000 rows; default: last 30 days) */
-    get: operations['InsightsController_csv'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/admin/api/audit': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/admin/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit log (who did what, when), newest first, filterable */
+        get: operations["InsightsController_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Audit log (who did what, when), newest first, filterable */
-    get: operations['InsightsController_audit'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: {
-    SettingsDto: {
-      /** @description Members may list and create their own api keys */
-      members_can_create_keys: boolean;
-    };
-    SettingsBodyDto: {
-      members_can_create_keys?: boolean;
-    };
-    LoginBodyDto: {
-      email: string;
-      password: string;
-    };
-    LimitsDto: {
-      /** @description Requests per minute */
-      rpm: number | null;
-      /** @description Tokens per minute */
-      tpm: number | null;
-      dailyTokenQuota: number | null;
-      monthlyTokenQuota: number | null;
-    };
-    UserDto: {
-      id: string;
-      email: string;
-      name: string;
-      /** @enum {string} */
-      role: 'admin' | 'member';
-      disabled: boolean;
-      hasPassword: boolean;
-      /** @description Shared by all of the user's keys */
-      limits: components['schemas']['LimitsDto'];
-      /** Format: date-time */
-      createdAt: string;
-    };
-    SignedInDto: {
-      user: components['schemas']['UserDto'];
-    };
-    LoggedOutDto: {
-      ok: boolean;
-    };
-    WhoAmIDto: {
-      user: components['schemas']['UserDto'];
-      /** @enum {string} */
-      via: 'key' | 'session';
-      /** @enum {string|null} */
-      scope: 'api' | 'admin' | null;
-    };
-    SsoMethodDto: {
-      label: string;
-      /** @description Navigate the browser here to sign in */
-      startUrl: string;
-    };
-    SignInMethodsDto: {
-      /**
-       * @description Who may sign in with email and password
-       * @enum {string}
-       */
-      local: 'all' | 'admins' | 'off';
-      sso: components['schemas']['SsoMethodDto'] | null;
-    };
-    UserListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['UserDto'][];
-    };
-    CreateUserBodyDto: {
-      email: string;
-      name?: string;
-      /** @enum {string} */
-      role?: 'admin' | 'member';
-      password?: string;
-      /** @description Your own password (creating an admin) */
-      currentPassword?: string;
-    };
-    UpdateUserBodyDto: {
-      rpm?: number | null;
-      tpm?: number | null;
-      dailyTokenQuota?: number | null;
-      monthlyTokenQuota?: number | null;
-      name?: string;
-      /** @enum {string} */
-      role?: 'admin' | 'member';
-      disabled?: boolean;
-      password?: string;
-      /** @description With password: also revoke every key of the user */
-      revokeKeys?: boolean;
-      /** @description Your own password (promoting, setting an admin's password) */
-      currentPassword?: string;
-    };
-    UpdatedUserDto: {
-      id: string;
-      email: string;
-      name: string;
-      /** @enum {string} */
-      role: 'admin' | 'member';
-      disabled: boolean;
-      hasPassword: boolean;
-      /** @description Shared by all of the user's keys */
-      limits: components['schemas']['LimitsDto'];
-      /** Format: date-time */
-      createdAt: string;
-      /** @description With revokeKeys: how many keys were revoked */
-      revokedKeys?: number;
-    };
-    DeleteUserBodyDto: {
-      /** @description Your own password (deleting an admin) */
-      currentPassword?: string;
-    };
-    DeletedUserDto: {
-      id: string;
-      deleted: boolean;
-    };
-    IssueInviteBodyDto: {
-      /** @description Your own password (inviting to an admin account) */
-      currentPassword?: string;
-    };
-    IssuedInviteDto: {
-      id: string;
-      userId: string;
-      /** @description The one-time link; shown only in this response */
-      url: string;
-      /** Format: date-time */
-      expiresAt: string;
-      /** @description An open invite of the user was revoked by this one */
-      replaced: boolean;
-    };
-    InviteStatusItemDto: {
-      id: string;
-      /** @enum {string} */
-      state: 'open' | 'used' | 'expired' | 'revoked';
-      /** Format: date-time */
-      expiresAt: string;
-      /** Format: date-time */
-      usedAt: string | null;
-      /** @enum {string|null} */
-      usedVia: 'password' | 'oidc' | null;
-      /** Format: date-time */
-      createdAt: string;
-    };
-    InviteStatusDto: {
-      userId: string;
-      /** @description The latest invite */
-      invite: components['schemas']['InviteStatusItemDto'] | null;
-    };
-    RevokedInviteDto: {
-      userId: string;
-      revoked: boolean;
-    };
-    InviteTokenBodyDto: {
-      /** @description The token from the invite link */
-      token: string;
-    };
-    InviteSsoDto: {
-      label: string;
-    };
-    InviteInfoDto: {
-      email: string;
-      name: string;
-      /** @enum {string} */
-      role: 'admin' | 'member';
-      /** Format: date-time */
-      expiresAt: string;
-      /** @description LOCAL_SIGNIN lets this user set a password */
-      canSetPassword: boolean;
-      sso: components['schemas']['InviteSsoDto'] | null;
-    };
-    AcceptInviteBodyDto: {
-      /** @description The token from the invite link */
-      token: string;
-      password: string;
-    };
-    InviteSsoStartDto: {
-      /** @description Navigate the browser here (the identity provider) */
-      url: string;
-    };
-    CornerUserDto: {
-      id: string;
-      email: string;
-      name: string;
-      /** @enum {string} */
-      role: 'admin' | 'member';
-    };
-    BudgetDto: {
-      /** @description The user's quota (null: none) */
-      quota: number | null;
-      /** @description Tokens recorded in the period */
-      usedTokens: number;
-      /** @description What the quota leaves (null: no quota) */
-      leftTokens: number | null;
-    };
-    UsageCountsDto: {
-      requests: number;
-      errors: number;
-      tokens: number;
-    };
-    DayUsageDto: {
-      requests: number;
-      errors: number;
-      tokens: number;
-      /** @description UTC day, YYYY-MM-DD */
-      day: string;
-    };
-    ModelUsageDto: {
-      requests: number;
-      errors: number;
-      tokens: number;
-      model: string;
-    };
-    KeyUsageRowDto: {
-      requests: number;
-      errors: number;
-      tokens: number;
-      keyId: string | null;
-      name: string | null;
-      prefix: string | null;
-    };
-    KeyUsageDto: {
-      requestsThisMinute: number;
-      tokensThisMinute: number;
-      tokensToday: number;
-      tokensThisMonth: number;
-    };
-    CornerKeyDto: {
-      id: string;
-      name: string;
-      prefix: string;
-      /** @enum {string} */
-      scope: 'api' | 'admin';
-      allowedModels: string[];
-      /** Format: date-time */
-      expiresAt: string | null;
-      /** Format: date-time */
-      lastUsedAt: string | null;
-      limits: components['schemas']['LimitsDto'];
-      usage: components['schemas']['KeyUsageDto'];
-      leftToday: number | null;
-      leftThisMonth: number | null;
-    };
-    CornerDto: {
-      user: components['schemas']['CornerUserDto'];
-      /** Format: date-time */
-      from: string;
-      /** Format: date-time */
-      to: string;
-      days: number;
-      /** @description The user's own limits, shared by their keys */
-      limits: components['schemas']['LimitsDto'];
-      today: components['schemas']['BudgetDto'];
-      thisMonth: components['schemas']['BudgetDto'];
-      totals: components['schemas']['UsageCountsDto'];
-      byDay: components['schemas']['DayUsageDto'][];
-      byModel: components['schemas']['ModelUsageDto'][];
-      byKey: components['schemas']['KeyUsageRowDto'][];
-      /** @description Active keys */
-      keys: components['schemas']['CornerKeyDto'][];
-    };
-    KeyOwnerDto: {
-      id: string;
-      email: string;
-      name: string;
-    };
-    KeyWithUsageDto: {
-      id: string;
-      name: string;
-      /** @description The first characters of the key, for recognising it */
-      prefix: string;
-      /** @enum {string} */
-      scope: 'api' | 'admin';
-      owner: components['schemas']['KeyOwnerDto'];
-      /** @description Empty: every model */
-      allowedModels: string[];
-      limits: components['schemas']['LimitsDto'];
-      /** Format: date-time */
-      expiresAt: string | null;
-      /** Format: date-time */
-      revokedAt: string | null;
-      /** Format: date-time */
-      lastUsedAt: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      usage: components['schemas']['KeyUsageDto'];
-    };
-    KeyListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['KeyWithUsageDto'][];
-    };
-    CreateKeyBodyDto: {
-      rpm?: number | null;
-      tpm?: number | null;
-      dailyTokenQuota?: number | null;
-      monthlyTokenQuota?: number | null;
-      name?: string;
-      /** @description Admins: the owner (default: yourself) */
-      userId?: string;
-      /** @enum {string} */
-      scope?: 'api' | 'admin';
-      allowedModels?: string[];
-      /** Format: date-time */
-      expiresAt?: string | null;
-    };
-    CreatedKeyDto: {
-      id: string;
-      name: string;
-      /** @description The first characters of the key, for recognising it */
-      prefix: string;
-      /** @enum {string} */
-      scope: 'api' | 'admin';
-      owner: components['schemas']['KeyOwnerDto'];
-      /** @description Empty: every model */
-      allowedModels: string[];
-      limits: components['schemas']['LimitsDto'];
-      /** Format: date-time */
-      expiresAt: string | null;
-      /** Format: date-time */
-      revokedAt: string | null;
-      /** Format: date-time */
-      lastUsedAt: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** @description The full key, shown this once */
-      key: string;
-      /** @description Rotate: the id of the key this one replaces */
-      replaces?: string;
-    };
-    UpdateKeyBodyDto: {
-      rpm?: number | null;
-      tpm?: number | null;
-      dailyTokenQuota?: number | null;
-      monthlyTokenQuota?: number | null;
-      name?: string;
-      allowedModels?: string[];
-      /** Format: date-time */
-      expiresAt?: string | null;
-    };
-    KeyDto: {
-      id: string;
-      name: string;
-      /** @description The first characters of the key, for recognising it */
-      prefix: string;
-      /** @enum {string} */
-      scope: 'api' | 'admin';
-      owner: components['schemas']['KeyOwnerDto'];
-      /** @description Empty: every model */
-      allowedModels: string[];
-      limits: components['schemas']['LimitsDto'];
-      /** Format: date-time */
-      expiresAt: string | null;
-      /** Format: date-time */
-      revokedAt: string | null;
-      /** Format: date-time */
-      lastUsedAt: string | null;
-      /** Format: date-time */
-      createdAt: string;
-    };
-    OAuthStartDto: {
-      loginId: string;
-      authorizeUrl: string;
-      redirectUri: string;
-      /** Format: date-time */
-      expiresAt: string;
-    };
-    OAuthCompleteDto: {
-      loginId: string;
-      /** @description The full http://127.0.0.1:1455/auth/callback?code=…&state=… address the browser ended on. */
-      callbackUrl: string;
-    };
-    AccountHealthDto: {
-      /** @enum {string} */
-      cause:
-        | 'active'
-        | 'needs_reauth'
-        | 'deactivated'
-        | 'unusable'
-        | 'usage_limit'
-        | 'proxy_unreachable'
-        | 'transient'
-        | 'disabled';
-      /** @description false: the pool does not route to it until the cause is fixed or over. */
-      serving: boolean;
-      message: string;
-      /** Format: date-time */
-      since: string | null;
-      /** Format: date-time */
-      until: string | null;
-      /** @description What to do about it. */
-      fix: string | null;
-    };
-    AccountUsageTodayDto: {
-      requests: number;
-      tokens: number;
-    };
-    AccountUsageWindowDto: {
-      /** @enum {string} */
-      kind: 'short' | 'weekly';
-      usedPercent: number;
-      windowSeconds: number;
-      /** Format: date-time */
-      resetsAt: string | null;
-      /**
-       * Format: date-time
-       * @description When this window was read (poll or answer).
-       */
-      asOf: string;
-    };
-    AccountUsageDto: {
-      plan: string | null;
-      windows: components['schemas']['AccountUsageWindowDto'][];
-      headroomPercent: number | null;
-      /** Format: date-time */
-      asOf: string | null;
-    };
-    AccountDto: {
-      id: string;
-      label: string;
-      enabled: boolean;
-      /** @enum {string} */
-      status: 'active' | 'needs_reauth' | 'unusable' | 'deactivated' | 'proxy_unreachable';
-      statusReason: string | null;
-      /** Format: date-time */
-      statusSince: string | null;
-      /** @description The cause in words, since when, and the fix. */
-      health: components['schemas']['AccountHealthDto'];
-      priority: number;
-      weight: number;
-      reservePercent: number;
-      maxConcurrent: number | null;
-      email: string | null;
-      chatgptAccountId: string;
-      chatgptUserId: string;
-      planType: string | null;
-      /** Format: date-time */
-      accessTokenExpiresAt: string | null;
-      /** Format: date-time */
-      lastRefreshAt: string | null;
-      lastError: string | null;
-      /** Format: date-time */
-      lastErrorAt: string | null;
-      /** Format: date-time */
-      cooldownUntil: string | null;
-      /** @description Latest usage-limit snapshot from upstream. */
-      usageSnapshot: Record<string, never> | null;
-      /** Format: date-time */
-      usageSnapshotAt: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: date-time */
-      updatedAt: string;
-      today: components['schemas']['AccountUsageTodayDto'];
-      /** @description Usage windows from wham/usage polls and answers (null: nothing read yet). */
-      usage?: components['schemas']['AccountUsageDto'] | null;
-    };
-    LoginResultDto: {
-      account: components['schemas']['AccountDto'];
-      /** @description false when an existing account (same ChatGPT account and user) was updated. */
-      created: boolean;
-    };
-    DeviceStartDto: {
-      loginId: string;
-      userCode: string;
-      verificationUri: string;
-      /** Format: date-time */
-      expiresAt: string;
-      /** @description Polling interval in seconds. */
-      interval: number;
-    };
-    LoginStatusDto: {
-      loginId: string;
-      /** @enum {string} */
-      kind: 'pkce' | 'device';
-      /** @enum {string} */
-      status: 'pending' | 'completed' | 'expired' | 'failed';
-      /** Format: date-time */
-      expiresAt: string;
-      accountId: string | null;
-      error: Record<string, never> | null;
-      userCode?: string;
-      verificationUri?: string;
-      interval?: number;
-    };
-    ImportAuthJsonDto: {
-      /** @description The Codex CLI auth.json (object or string). The auth.json itself may also be the whole body. */
-      authJson?: Record<string, never>;
-      label?: string;
-      /** @description auth.json tokens (when the body is the auth.json itself). */
-      tokens?: Record<string, never>;
-    };
-    AccountListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['AccountDto'][];
-    };
-    PatchAccountDto: {
-      label?: string;
-      enabled?: boolean;
-      /** @description Higher first with the priority strategy. */
-      priority?: number;
-      /** @description Relative share of traffic. */
-      weight?: number;
-      /** @description The owner's reserve: no new work at used % ≥ 100 − reservePercent in either window. */
-      reservePercent?: number;
-      /** @description At most this many requests in flight on the account (null: no cap). */
-      maxConcurrent?: number | null;
-    };
-    SetupStateDto: {
-      /** @description true while no admin exists (the setup link is then logged at start) */
-      needed: boolean;
-    };
-    SetupRequestDto: {
-      /** @description The token of the setup link the gateway logged */
-      token: string;
-      email: string;
-      password: string;
-      name?: string;
-    };
-    SetupResultDto: {
-      user: components['schemas']['UserDto'];
-    };
-    UiContextDto: {
-      user: components['schemas']['UserDto'];
-      /** @description Whether this user may list/create their keys here */
-      canManageKeys: boolean;
-      membersCanCreateKeys: boolean;
-      /** @description The base URL clients use (PUBLIC_URL) */
-      publicUrl: string;
-    };
-    ModelIdsDto: {
-      data: string[];
-    };
-    PoolCountsDto: {
-      total: number;
-      healthy: number;
-      coolingDown: number;
-      needsReauth: number;
-      disabled: number;
-      unusable: number;
-    };
-    TrafficDto: {
-      requests: number;
-      errors: number;
-      tokens: number;
-    };
-    ActionDto: {
-      /** @enum {string} */
-      kind: 'add_account' | 'reauth' | 'unusable' | 'refresh_failing' | 'all_cooling';
-      accountId: string | null;
-      message: string;
-    };
-    UsageWindowDto: {
-      usedPercent: number;
-      windowMinutes: number | null;
-      /** Format: date-time */
-      resetsAt: string | null;
-      /**
-       * Format: date-time
-       * @description When this window was read (wham/usage poll or an answer)
-       */
-      asOf?: string | null;
-    };
-    PoolAccountDto: {
-      id: string;
-      label: string;
-      email: string | null;
-      planType: string | null;
-      /** @enum {string} */
-      state: 'healthy' | 'cooling_down' | 'needs_reauth' | 'disabled' | 'unusable';
-      statusReason: string | null;
-      /** Format: date-time */
-      cooldownUntil: string | null;
-      /** Format: date-time */
-      accessTokenExpiresAt: string | null;
-      /** Format: date-time */
-      lastRefreshAt: string | null;
-      lastError: string | null;
-      /** @description The short (5-hour) usage-limit window */
-      short: components['schemas']['UsageWindowDto'] | null;
-      /** @description The long (weekly) usage-limit window */
-      long: components['schemas']['UsageWindowDto'] | null;
-      /** Format: date-time */
-      usageSnapshotAt: string | null;
-    };
-    WindowForecastDto: {
-      /** @enum {string} */
-      kind: 'short' | 'weekly';
-      /**
-       * Format: date-time
-       * @description When the pool's headroom in this window is gone at the last hour's rate (null: nothing spent)
-       */
-      dryAt: string | null;
-      burnTokensPerHour: number;
-      /** @description Accounts whose window resets before dryAt */
-      resetsBefore: number;
-    };
-    OverviewDto: {
-      accounts: components['schemas']['PoolCountsDto'];
-      lastHour: components['schemas']['TrafficDto'];
-      /** Format: date-time */
-      soonestReset: string | null;
-      /** @description What needs the admin, most urgent first */
-      actions: components['schemas']['ActionDto'][];
-      pool: components['schemas']['PoolAccountDto'][];
-      /** @description The pool's windows at the last hour's rate */
-      forecast?: components['schemas']['WindowForecastDto'][];
-    };
-    SeriesPointDto: {
-      /** Format: date-time */
-      t: string;
-      requests: number;
-      errors: number;
-      inputTokens: number;
-      cachedTokens: number;
-      outputTokens: number;
-      reasoningTokens: number;
-      totalTokens: number;
-    };
-    SeriesDto: {
-      /** @enum {string} */
-      bucket: 'minute' | 'hour' | 'day';
-      /** Format: date-time */
-      from: string;
-      /** Format: date-time */
-      to: string;
-      totals: components['schemas']['TrafficDto'];
-      data: components['schemas']['SeriesPointDto'][];
-      /** @description Models seen recently (for the filter) */
-      models: string[];
-    };
-    RequestRowDto: {
-      id: number;
-      /** Format: date-time */
-      createdAt: string;
-      requestId: string;
-      keyId: string | null;
-      keyName: string | null;
-      keyPrefix: string | null;
-      userId: string | null;
-      userEmail: string | null;
-      accountId: string | null;
-      accountLabel: string | null;
-      model: string;
-      endpoint: string;
-      stream: boolean;
-      status: number;
-      errorClass: string | null;
-      inputTokens: number;
-      cachedTokens: number;
-      outputTokens: number;
-      reasoningTokens: number;
-      totalTokens: number;
-      ttfbMs: number | null;
-      durationMs: number;
-      attempts: number;
-      /** @description Equivalent API cost in USD (decimal); null = no price */
-      costUsd: string | null;
-    };
-    RequestListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['RequestRowDto'][];
-      /** @description Pass as `before` for the next page */
-      next: number | null;
-    };
-    AuditEntryDto: {
-      id: number;
-      /** Format: date-time */
-      createdAt: string;
-      actorType: string;
-      actorId: string | null;
-      actorEmail: string | null;
-      action: string;
-      targetType: string | null;
-      targetId: string | null;
-      details: Record<string, never> | null;
-    };
-    AuditListDto: {
-      /** @enum {string} */
-      object: 'list';
-      data: components['schemas']['AuditEntryDto'][];
-      next: number | null;
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    schemas: {
+        SettingsDto: {
+            /** @description Members may list and create their own api keys */
+            members_can_create_keys: boolean;
+        };
+        SettingsBodyDto: {
+            members_can_create_keys?: boolean;
+        };
+        LoginBodyDto: {
+            email: string;
+            password: string;
+        };
+        LimitsDto: {
+            /** @description Requests per minute */
+            rpm: number | null;
+            /** @description Tokens per minute */
+            tpm: number | null;
+            dailyTokenQuota: number | null;
+            monthlyTokenQuota: number | null;
+        };
+        UserDto: {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            disabled: boolean;
+            hasPassword: boolean;
+            /** @description Shared by all of the user's keys */
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        SignedInDto: {
+            user: components["schemas"]["UserDto"];
+        };
+        LoggedOutDto: {
+            ok: boolean;
+        };
+        WhoAmIDto: {
+            user: components["schemas"]["UserDto"];
+            /** @enum {string} */
+            via: "key" | "session";
+            /** @enum {string|null} */
+            scope: "api" | "admin" | null;
+        };
+        SsoMethodDto: {
+            label: string;
+            /** @description Navigate the browser here to sign in */
+            startUrl: string;
+        };
+        SignInMethodsDto: {
+            /**
+             * @description Who may sign in with email and password
+             * @enum {string}
+             */
+            local: "all" | "admins" | "off";
+            sso: components["schemas"]["SsoMethodDto"] | null;
+        };
+        UserListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["UserDto"][];
+        };
+        CreateUserBodyDto: {
+            email: string;
+            name?: string;
+            /** @enum {string} */
+            role?: "admin" | "member";
+            password?: string;
+            /** @description Your own password (creating an admin) */
+            currentPassword?: string;
+        };
+        UpdateUserBodyDto: {
+            rpm?: number | null;
+            tpm?: number | null;
+            dailyTokenQuota?: number | null;
+            monthlyTokenQuota?: number | null;
+            name?: string;
+            /** @enum {string} */
+            role?: "admin" | "member";
+            disabled?: boolean;
+            password?: string;
+            /** @description With password: also revoke every key of the user */
+            revokeKeys?: boolean;
+            /** @description Your own password (promoting, setting an admin's password) */
+            currentPassword?: string;
+        };
+        UpdatedUserDto: {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            disabled: boolean;
+            hasPassword: boolean;
+            /** @description Shared by all of the user's keys */
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            createdAt: string;
+            /** @description With revokeKeys: how many keys were revoked */
+            revokedKeys?: number;
+        };
+        DeleteUserBodyDto: {
+            /** @description Your own password (deleting an admin) */
+            currentPassword?: string;
+        };
+        DeletedUserDto: {
+            id: string;
+            deleted: boolean;
+        };
+        IssueInviteBodyDto: {
+            /** @description Your own password (inviting to an admin account) */
+            currentPassword?: string;
+        };
+        IssuedInviteDto: {
+            id: string;
+            userId: string;
+            /** @description The one-time link; shown only in this response */
+            url: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description An open invite of the user was revoked by this one */
+            replaced: boolean;
+        };
+        InviteStatusItemDto: {
+            id: string;
+            /** @enum {string} */
+            state: "open" | "used" | "expired" | "revoked";
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            usedAt: string | null;
+            /** @enum {string|null} */
+            usedVia: "password" | "oidc" | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        InviteStatusDto: {
+            userId: string;
+            /** @description The latest invite */
+            invite: components["schemas"]["InviteStatusItemDto"] | null;
+        };
+        RevokedInviteDto: {
+            userId: string;
+            revoked: boolean;
+        };
+        InviteTokenBodyDto: {
+            /** @description The token from the invite link */
+            token: string;
+        };
+        InviteSsoDto: {
+            label: string;
+        };
+        InviteInfoDto: {
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description LOCAL_SIGNIN lets this user set a password */
+            canSetPassword: boolean;
+            sso: components["schemas"]["InviteSsoDto"] | null;
+        };
+        AcceptInviteBodyDto: {
+            /** @description The token from the invite link */
+            token: string;
+            password: string;
+        };
+        InviteSsoStartDto: {
+            /** @description Navigate the browser here (the identity provider) */
+            url: string;
+        };
+        CornerUserDto: {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+        };
+        BudgetDto: {
+            /** @description The user's quota (null: none) */
+            quota: number | null;
+            /** @description Tokens recorded in the period */
+            usedTokens: number;
+            /** @description What the quota leaves (null: no quota) */
+            leftTokens: number | null;
+        };
+        UsageCountsDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+        };
+        DayUsageDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+            /** @description UTC day, YYYY-MM-DD */
+            day: string;
+        };
+        ModelUsageDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+            model: string;
+        };
+        KeyUsageRowDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+            keyId: string | null;
+            name: string | null;
+            prefix: string | null;
+        };
+        KeyUsageDto: {
+            requestsThisMinute: number;
+            tokensThisMinute: number;
+            tokensToday: number;
+            tokensThisMonth: number;
+        };
+        CornerKeyDto: {
+            id: string;
+            name: string;
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            allowedModels: string[];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            limits: components["schemas"]["LimitsDto"];
+            usage: components["schemas"]["KeyUsageDto"];
+            leftToday: number | null;
+            leftThisMonth: number | null;
+        };
+        CornerDto: {
+            user: components["schemas"]["CornerUserDto"];
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            days: number;
+            /** @description The user's own limits, shared by their keys */
+            limits: components["schemas"]["LimitsDto"];
+            today: components["schemas"]["BudgetDto"];
+            thisMonth: components["schemas"]["BudgetDto"];
+            totals: components["schemas"]["UsageCountsDto"];
+            byDay: components["schemas"]["DayUsageDto"][];
+            byModel: components["schemas"]["ModelUsageDto"][];
+            byKey: components["schemas"]["KeyUsageRowDto"][];
+            /** @description Active keys */
+            keys: components["schemas"]["CornerKeyDto"][];
+        };
+        KeyOwnerDto: {
+            id: string;
+            email: string;
+            name: string;
+        };
+        KeyWithUsageDto: {
+            id: string;
+            name: string;
+            /** @description The first characters of the key, for recognising it */
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            owner: components["schemas"]["KeyOwnerDto"];
+            /** @description Empty: every model */
+            allowedModels: string[];
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            usage: components["schemas"]["KeyUsageDto"];
+        };
+        KeyListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["KeyWithUsageDto"][];
+        };
+        CreateKeyBodyDto: {
+            rpm?: number | null;
+            tpm?: number | null;
+            dailyTokenQuota?: number | null;
+            monthlyTokenQuota?: number | null;
+            name?: string;
+            /** @description Admins: the owner (default: yourself) */
+            userId?: string;
+            /** @enum {string} */
+            scope?: "api" | "admin";
+            allowedModels?: string[];
+            /** Format: date-time */
+            expiresAt?: string | null;
+        };
+        CreatedKeyDto: {
+            id: string;
+            name: string;
+            /** @description The first characters of the key, for recognising it */
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            owner: components["schemas"]["KeyOwnerDto"];
+            /** @description Empty: every model */
+            allowedModels: string[];
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The full key, shown this once */
+            key: string;
+            /** @description Rotate: the id of the key this one replaces */
+            replaces?: string;
+        };
+        UpdateKeyBodyDto: {
+            rpm?: number | null;
+            tpm?: number | null;
+            dailyTokenQuota?: number | null;
+            monthlyTokenQuota?: number | null;
+            name?: string;
+            allowedModels?: string[];
+            /** Format: date-time */
+            expiresAt?: string | null;
+        };
+        KeyDto: {
+            id: string;
+            name: string;
+            /** @description The first characters of the key, for recognising it */
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            owner: components["schemas"]["KeyOwnerDto"];
+            /** @description Empty: every model */
+            allowedModels: string[];
+            limits: components["schemas"]["LimitsDto"];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        OAuthStartDto: {
+            loginId: string;
+            authorizeUrl: string;
+            redirectUri: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        OAuthCompleteDto: {
+            loginId: string;
+            /** @description The full http://127.0.0.1:1455/auth/callback?code=…&state=… address the browser ended on. */
+            callbackUrl: string;
+        };
+        AccountHealthDto: {
+            /** @enum {string} */
+            cause: "active" | "needs_reauth" | "deactivated" | "unusable" | "usage_limit" | "proxy_unreachable" | "transient" | "disabled";
+            /** @description false: the pool does not route to it until the cause is fixed or over. */
+            serving: boolean;
+            message: string;
+            /** Format: date-time */
+            since: string | null;
+            /** Format: date-time */
+            until: string | null;
+            /** @description What to do about it. */
+            fix: string | null;
+        };
+        AccountUsageTodayDto: {
+            requests: number;
+            tokens: number;
+        };
+        AccountUsageWindowDto: {
+            /** @enum {string} */
+            kind: "short" | "weekly";
+            usedPercent: number;
+            windowSeconds: number;
+            /** Format: date-time */
+            resetsAt: string | null;
+            /**
+             * Format: date-time
+             * @description When this window was read (poll or answer).
+             */
+            asOf: string;
+        };
+        AccountUsageDto: {
+            plan: string | null;
+            windows: components["schemas"]["AccountUsageWindowDto"][];
+            headroomPercent: number | null;
+            /** Format: date-time */
+            asOf: string | null;
+        };
+        AccountDto: {
+            id: string;
+            label: string;
+            enabled: boolean;
+            /** @enum {string} */
+            status: "active" | "needs_reauth" | "unusable" | "deactivated" | "proxy_unreachable";
+            statusReason: string | null;
+            /** Format: date-time */
+            statusSince: string | null;
+            /** @description The cause in words, since when, and the fix. */
+            health: components["schemas"]["AccountHealthDto"];
+            priority: number;
+            weight: number;
+            reservePercent: number;
+            maxConcurrent: number | null;
+            email: string | null;
+            chatgptAccountId: string;
+            chatgptUserId: string;
+            planType: string | null;
+            /** Format: date-time */
+            accessTokenExpiresAt: string | null;
+            /** Format: date-time */
+            lastRefreshAt: string | null;
+            lastError: string | null;
+            /** Format: date-time */
+            lastErrorAt: string | null;
+            /** Format: date-time */
+            cooldownUntil: string | null;
+            /** @description Latest usage-limit snapshot from upstream. */
+            usageSnapshot: Record<string, never> | null;
+            /** Format: date-time */
+            usageSnapshotAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            today: components["schemas"]["AccountUsageTodayDto"];
+            /** @description Usage windows from wham/usage polls and answers (null: nothing read yet). */
+            usage?: components["schemas"]["AccountUsageDto"] | null;
+        };
+        LoginResultDto: {
+            account: components["schemas"]["AccountDto"];
+            /** @description false when an existing account (same ChatGPT account and user) was updated. */
+            created: boolean;
+        };
+        DeviceStartDto: {
+            loginId: string;
+            userCode: string;
+            verificationUri: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description Polling interval in seconds. */
+            interval: number;
+        };
+        LoginStatusDto: {
+            loginId: string;
+            /** @enum {string} */
+            kind: "pkce" | "device";
+            /** @enum {string} */
+            status: "pending" | "completed" | "expired" | "failed";
+            /** Format: date-time */
+            expiresAt: string;
+            accountId: string | null;
+            error: Record<string, never> | null;
+            userCode?: string;
+            verificationUri?: string;
+            interval?: number;
+        };
+        ImportAuthJsonDto: {
+            /** @description The Codex CLI auth.json (object or string). The auth.json itself may also be the whole body. */
+            authJson?: Record<string, never>;
+            label?: string;
+            /** @description auth.json tokens (when the body is the auth.json itself). */
+            tokens?: Record<string, never>;
+        };
+        AccountListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AccountDto"][];
+        };
+        PatchAccountDto: {
+            label?: string;
+            enabled?: boolean;
+            /** @description Higher first with the priority strategy. */
+            priority?: number;
+            /** @description Relative share of traffic. */
+            weight?: number;
+            /** @description The owner's reserve: no new work at used % ≥ 100 − reservePercent in either window. */
+            reservePercent?: number;
+            /** @description At most this many requests in flight on the account (null: no cap). */
+            maxConcurrent?: number | null;
+        };
+        SetupStateDto: {
+            /** @description true while no admin exists (the setup link is then logged at start) */
+            needed: boolean;
+        };
+        SetupRequestDto: {
+            /** @description The token of the setup link the gateway logged */
+            token: string;
+            email: string;
+            password: string;
+            name?: string;
+        };
+        SetupResultDto: {
+            user: components["schemas"]["UserDto"];
+        };
+        UiContextDto: {
+            user: components["schemas"]["UserDto"];
+            /** @description Whether this user may list/create their keys here */
+            canManageKeys: boolean;
+            membersCanCreateKeys: boolean;
+            /** @description The base URL clients use (PUBLIC_URL) */
+            publicUrl: string;
+        };
+        ModelIdsDto: {
+            data: string[];
+        };
+        PoolCountsDto: {
+            total: number;
+            healthy: number;
+            coolingDown: number;
+            needsReauth: number;
+            disabled: number;
+            unusable: number;
+        };
+        TrafficDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+        };
+        ActionDto: {
+            /** @enum {string} */
+            kind: "add_account" | "reauth" | "unusable" | "refresh_failing" | "all_cooling";
+            accountId: string | null;
+            message: string;
+        };
+        UsageWindowDto: {
+            usedPercent: number;
+            windowMinutes: number | null;
+            /** Format: date-time */
+            resetsAt: string | null;
+            /**
+             * Format: date-time
+             * @description When this window was read (wham/usage poll or an answer)
+             */
+            asOf?: string | null;
+        };
+        PoolAccountDto: {
+            id: string;
+            label: string;
+            email: string | null;
+            planType: string | null;
+            /** @enum {string} */
+            state: "healthy" | "cooling_down" | "needs_reauth" | "disabled" | "unusable";
+            statusReason: string | null;
+            /** Format: date-time */
+            cooldownUntil: string | null;
+            /** Format: date-time */
+            accessTokenExpiresAt: string | null;
+            /** Format: date-time */
+            lastRefreshAt: string | null;
+            lastError: string | null;
+            /** @description The short (5-hour) usage-limit window */
+            short: components["schemas"]["UsageWindowDto"] | null;
+            /** @description The long (weekly) usage-limit window */
+            long: components["schemas"]["UsageWindowDto"] | null;
+            /** Format: date-time */
+            usageSnapshotAt: string | null;
+        };
+        WindowForecastDto: {
+            /** @enum {string} */
+            kind: "short" | "weekly";
+            /**
+             * Format: date-time
+             * @description When the pool's headroom in this window is gone at the last hour's rate (null: nothing spent)
+             */
+            dryAt: string | null;
+            burnTokensPerHour: number;
+            /** @description Accounts whose window resets before dryAt */
+            resetsBefore: number;
+        };
+        OverviewDto: {
+            accounts: components["schemas"]["PoolCountsDto"];
+            lastHour: components["schemas"]["TrafficDto"];
+            /** Format: date-time */
+            soonestReset: string | null;
+            /** @description What needs the admin, most urgent first */
+            actions: components["schemas"]["ActionDto"][];
+            pool: components["schemas"]["PoolAccountDto"][];
+            /** @description The pool's windows at the last hour's rate */
+            forecast?: components["schemas"]["WindowForecastDto"][];
+        };
+        SeriesPointDto: {
+            /** Format: date-time */
+            t: string;
+            requests: number;
+            errors: number;
+            inputTokens: number;
+            cachedTokens: number;
+            outputTokens: number;
+            reasoningTokens: number;
+            totalTokens: number;
+        };
+        SeriesDto: {
+            /** @enum {string} */
+            bucket: "minute" | "hour" | "day";
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            totals: components["schemas"]["TrafficDto"];
+            data: components["schemas"]["SeriesPointDto"][];
+            /** @description Models seen recently (for the filter) */
+            models: string[];
+        };
+        RequestRowDto: {
+            id: number;
+            /** Format: date-time */
+            createdAt: string;
+            requestId: string;
+            keyId: string | null;
+            keyName: string | null;
+            keyPrefix: string | null;
+            userId: string | null;
+            userEmail: string | null;
+            accountId: string | null;
+            accountLabel: string | null;
+            model: string;
+            endpoint: string;
+            stream: boolean;
+            status: number;
+            errorClass: string | null;
+            inputTokens: number;
+            cachedTokens: number;
+            outputTokens: number;
+            reasoningTokens: number;
+            totalTokens: number;
+            ttfbMs: number | null;
+            durationMs: number;
+            attempts: number;
+            /** @description Equivalent API cost in USD (decimal); null = no price */
+            costUsd: string | null;
+        };
+        RequestListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["RequestRowDto"][];
+            /** @description Pass as `before` for the next page */
+            next: number | null;
+        };
+        AuditEntryDto: {
+            id: number;
+            /** Format: date-time */
+            createdAt: string;
+            actorType: string;
+            actorId: string | null;
+            actorEmail: string | null;
+            action: string;
+            targetType: string | null;
+            targetId: string | null;
+            details: Record<string, never> | null;
+        };
+        AuditListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AuditEntryDto"][];
+            next: number | null;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  SettingsController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SettingsDto'];
-        };
-      };
-    };
-  };
-  SettingsController_put: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['SettingsBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SettingsDto'];
-        };
-      };
-    };
-  };
-  AuthController_signIn: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['LoginBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SignedInDto'];
-        };
-      };
-    };
-  };
-  AuthController_signOut: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['LoggedOutDto'];
-        };
-      };
-    };
-  };
-  AuthController_me: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['WhoAmIDto'];
-        };
-      };
-    };
-  };
-  OidcController_methods: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SignInMethodsDto'];
-        };
-      };
-    };
-  };
-  OidcController_start: {
-    parameters: {
-      query?: {
-        /** @description `1`: sign in again at the IdP (prompt=login, max_age) to confirm an admin action */
-        reauth?: string;
-        /** @description web admin path to come back to, e.g. `/users` */
-        return?: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description To the identity provider */
-      302: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  OidcController_callback: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description To /admin/ (signed in) or /admin/?sso_error=<code> */
-      302: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  UsersController_list: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['UserListDto'];
-        };
-      };
-    };
-  };
-  UsersController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateUserBodyDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['UserDto'];
-        };
-      };
-    };
-  };
-  UsersController_remove: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: {
-      content: {
-        'application/json': components['schemas']['DeleteUserBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['DeletedUserDto'];
-        };
-      };
-    };
-  };
-  UsersController_update: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['UpdateUserBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['UpdatedUserDto'];
-        };
-      };
-    };
-  };
-  UserInvitesController_status: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['InviteStatusDto'];
-        };
-      };
-    };
-  };
-  UserInvitesController_issue: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: {
-      content: {
-        'application/json': components['schemas']['IssueInviteBodyDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['IssuedInviteDto'];
-        };
-      };
-    };
-  };
-  UserInvitesController_revoke: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['RevokedInviteDto'];
-        };
-      };
-    };
-  };
-  InvitesController_inspect: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['InviteTokenBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['InviteInfoDto'];
-        };
-      };
-    };
-  };
-  InvitesController_accept: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['AcceptInviteBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SignedInDto'];
-        };
-      };
-    };
-  };
-  InvitesController_sso: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['InviteTokenBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['InviteSsoStartDto'];
-        };
-      };
-    };
-  };
-  CornerController_usage: {
-    parameters: {
-      query?: {
-        /** @description 1–93 UTC days, default 30 */
-        days?: number;
-        /** @description Admins: whose corner (default: your own) */
-        userId?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['CornerDto'];
-        };
-      };
-    };
-  };
-  KeysController_list: {
-    parameters: {
-      query?: {
-        /** @description Admins: only this user’s keys */
-        userId?: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['KeyListDto'];
-        };
-      };
-    };
-  };
-  KeysController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateKeyBodyDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['CreatedKeyDto'];
-        };
-      };
-    };
-  };
-  KeysController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['KeyWithUsageDto'];
-        };
-      };
-    };
-  };
-  KeysController_revoke: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['KeyDto'];
-        };
-      };
-    };
-  };
-  KeysController_update: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['UpdateKeyBodyDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['KeyDto'];
-        };
-      };
-    };
-  };
-  KeysController_rotate: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['CreatedKeyDto'];
-        };
-      };
-    };
-  };
-  AccountLoginController_start: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['OAuthStartDto'];
-        };
-      };
-    };
-  };
-  AccountLoginController_complete: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['OAuthCompleteDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['LoginResultDto'];
-        };
-      };
-    };
-  };
-  AccountLoginController_device: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['DeviceStartDto'];
-        };
-      };
-    };
-  };
-  AccountLoginController_status: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        loginId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['LoginStatusDto'];
-        };
-      };
-    };
-  };
-  AccountLoginController_cancel: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        loginId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['LoginStatusDto'];
-        };
-      };
-    };
-  };
-  AccountLoginController_import: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['ImportAuthJsonDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['LoginResultDto'];
-        };
-      };
-    };
-  };
-  AccountsController_list: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['AccountListDto'];
-        };
-      };
-    };
-  };
-  AccountsController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['AccountDto'];
-        };
-      };
-    };
-  };
-  AccountsController_delete: {
-    parameters: {
-      query?: {
-        /** @description false skips the upstream revocation */
-        revoke?: string;
-      };
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  AccountsController_patch: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['PatchAccountDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['AccountDto'];
-        };
-      };
-    };
-  };
-  AccountsController_refresh: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['AccountDto'];
-        };
-      };
-    };
-  };
-  PricingController_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  PricingController_setModel: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        model: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  PricingController_removeModel: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        model: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      204: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  PricingController_setAccount: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  UsageController_savings: {
-    parameters: {
-      query?: {
-        /** @description YYYY-MM (UTC); default: the current month */
-        month?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  UsageController_aggregate: {
-    parameters: {
-      query?: {
-        to?: unknown;
-        from?: unknown;
-        group_by?: 'day' | 'key' | 'user' | 'account' | 'model';
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  SetupController_state: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SetupStateDto'];
-        };
-      };
-    };
-  };
-  SetupController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['SetupRequestDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SetupResultDto'];
-        };
-      };
-    };
-  };
-  InsightsController_context: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['UiContextDto'];
-        };
-      };
-    };
-  };
-  InsightsController_modelIds: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ModelIdsDto'];
-        };
-      };
-    };
-  };
-  InsightsController_overview: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['OverviewDto'];
-        };
-      };
-    };
-  };
-  InsightsController_series: {
-    parameters: {
-      query?: {
-        bucket?: 'minute' | 'hour' | 'day';
-        /** @description ISO date-time */
-        from?: unknown;
-        /** @description ISO date-time */
-        to?: unknown;
-        keyId?: unknown;
-        userId?: unknown;
-        accountId?: unknown;
-        model?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SeriesDto'];
-        };
-      };
-    };
-  };
-  InsightsController_requests: {
-    parameters: {
-      query?: {
-        /** @description id cursor from `next` */
-        before?: number;
-        limit?: number;
-        /** @description ISO date-time */
-        from?: unknown;
-        /** @description ISO date-time */
-        to?: unknown;
-        keyId?: unknown;
-        userId?: unknown;
-        accountId?: unknown;
-        model?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['RequestListDto'];
-        };
-      };
-    };
-  };
-  InsightsController_csv: {
-    parameters: {
-      query?: {
-        /** @description ISO date-time */
-        from?: unknown;
-        /** @description ISO date-time */
-        to?: unknown;
-        keyId?: unknown;
-        userId?: unknown;
-        accountId?: unknown;
-        model?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  InsightsController_audit: {
-    parameters: {
-      query?: {
-        before?: number;
-        limit?: number;
-        targetId?: unknown;
-        targetType?: unknown;
-        actorId?: unknown;
-        /** @description prefix, e.g. `key.` or `account.patch` */
-        action?: unknown;
-        to?: unknown;
-        from?: unknown;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['AuditListDto'];
-        };
-      };
-    };
-  };
+    SettingsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsDto"];
+                };
+            };
+        };
+    };
+    SettingsController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsDto"];
+                };
+            };
+        };
+    };
+    AuthController_signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedInDto"];
+                };
+            };
+        };
+    };
+    AuthController_signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggedOutDto"];
+                };
+            };
+        };
+    };
+    AuthController_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmIDto"];
+                };
+            };
+        };
+    };
+    OidcController_methods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInMethodsDto"];
+                };
+            };
+        };
+    };
+    OidcController_start: {
+        parameters: {
+            query?: {
+                /** @description `1`: sign in again at the IdP (prompt=login, max_age) to confirm an admin action */
+                reauth?: string;
+                /** @description web admin path to come back to, e.g. `/users` */
+                return?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    OidcController_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /admin/ (signed in) or /admin/?sso_error=<code> */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsersController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserListDto"];
+                };
+            };
+        };
+    };
+    UsersController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserBodyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDto"];
+                };
+            };
+        };
+    };
+    UsersController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DeleteUserBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedUserDto"];
+                };
+            };
+        };
+    };
+    UsersController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedUserDto"];
+                };
+            };
+        };
+    };
+    UserInvitesController_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteStatusDto"];
+                };
+            };
+        };
+    };
+    UserInvitesController_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["IssueInviteBodyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedInviteDto"];
+                };
+            };
+        };
+    };
+    UserInvitesController_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedInviteDto"];
+                };
+            };
+        };
+    };
+    InvitesController_inspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteTokenBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteInfoDto"];
+                };
+            };
+        };
+    };
+    InvitesController_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInviteBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedInDto"];
+                };
+            };
+        };
+    };
+    InvitesController_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteTokenBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteSsoStartDto"];
+                };
+            };
+        };
+    };
+    CornerController_usage: {
+        parameters: {
+            query?: {
+                /** @description 1–93 UTC days, default 30 */
+                days?: number;
+                /** @description Admins: whose corner (default: your own) */
+                userId?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CornerDto"];
+                };
+            };
+        };
+    };
+    KeysController_list: {
+        parameters: {
+            query?: {
+                /** @description Admins: only this user’s keys */
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyListDto"];
+                };
+            };
+        };
+    };
+    KeysController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKeyBodyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKeyDto"];
+                };
+            };
+        };
+    };
+    KeysController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyWithUsageDto"];
+                };
+            };
+        };
+    };
+    KeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyDto"];
+                };
+            };
+        };
+    };
+    KeysController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateKeyBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyDto"];
+                };
+            };
+        };
+    };
+    KeysController_rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKeyDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStartDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_complete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthCompleteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResultDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceStartDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loginId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginStatusDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loginId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginStatusDto"];
+                };
+            };
+        };
+    };
+    AccountLoginController_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportAuthJsonDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResultDto"];
+                };
+            };
+        };
+    };
+    AccountsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountListDto"];
+                };
+            };
+        };
+    };
+    AccountsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDto"];
+                };
+            };
+        };
+    };
+    AccountsController_delete: {
+        parameters: {
+            query?: {
+                /** @description false skips the upstream revocation */
+                revoke?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AccountsController_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchAccountDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDto"];
+                };
+            };
+        };
+    };
+    AccountsController_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDto"];
+                };
+            };
+        };
+    };
+    PricingController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    PricingController_setModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    PricingController_removeModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    PricingController_setAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsageController_savings: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM (UTC); default: the current month */
+                month?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UsageController_aggregate: {
+        parameters: {
+            query?: {
+                to?: unknown;
+                from?: unknown;
+                group_by?: "day" | "key" | "user" | "account" | "model";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SetupController_state: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStateDto"];
+                };
+            };
+        };
+    };
+    SetupController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetupRequestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupResultDto"];
+                };
+            };
+        };
+    };
+    InsightsController_context: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UiContextDto"];
+                };
+            };
+        };
+    };
+    InsightsController_modelIds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelIdsDto"];
+                };
+            };
+        };
+    };
+    InsightsController_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverviewDto"];
+                };
+            };
+        };
+    };
+    InsightsController_series: {
+        parameters: {
+            query?: {
+                bucket?: "minute" | "hour" | "day";
+                /** @description ISO date-time */
+                from?: unknown;
+                /** @description ISO date-time */
+                to?: unknown;
+                keyId?: unknown;
+                userId?: unknown;
+                accountId?: unknown;
+                model?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesDto"];
+                };
+            };
+        };
+    };
+    InsightsController_requests: {
+        parameters: {
+            query?: {
+                /** @description id cursor from `next` */
+                before?: number;
+                limit?: number;
+                /** @description ISO date-time */
+                from?: unknown;
+                /** @description ISO date-time */
+                to?: unknown;
+                keyId?: unknown;
+                userId?: unknown;
+                accountId?: unknown;
+                model?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestListDto"];
+                };
+            };
+        };
+    };
+    InsightsController_csv: {
+        parameters: {
+            query?: {
+                /** @description ISO date-time */
+                from?: unknown;
+                /** @description ISO date-time */
+                to?: unknown;
+                keyId?: unknown;
+                userId?: unknown;
+                accountId?: unknown;
+                model?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    InsightsController_audit: {
+        parameters: {
+            query?: {
+                before?: number;
+                limit?: number;
+                targetId?: unknown;
+                targetType?: unknown;
+                actorId?: unknown;
+                /** @description prefix, e.g. `key.` or `account.patch` */
+                action?: unknown;
+                to?: unknown;
+                from?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditListDto"];
+                };
+            };
+        };
+    };
 }

@@ -211,11 +211,11 @@ function CornerBody({ c, own }: { c: Corner; own: boolean }) {
             Use a key from your tools
           </Title>
           <Text size="sm" mb="sm">
-            Put your key where the snippets say <code>$OPENAI_API_KEY</code> (the gateway shows a key only
+            Put your key where the snippets say <code>sk-cg-YOUR-KEY</code> (the gateway shows a key only
             once, when it is made). The full request log is on <Link to="/usage">My usage</Link>.
           </Text>
           <ClientSnippets
-            keyValue="$OPENAI_API_KEY"
+            keyValue="sk-cg-YOUR-KEY"
             baseUrl={session.publicUrl}
             model={served[0] ?? 'gpt-5.5'}
           />
