@@ -319,6 +319,9 @@ maybe('web admin in a real browser', () => {
       await pickOption('Role', 'Admin: everything');
       await dialog().getByLabel('Your password').fill(ADMIN.password);
       await dialog().getByRole('button', { name: 'Create user' }).click();
+      // Without a password the new user gets a one-time invite link (issue 29 item 2), shown once.
+      await dialog().getByTestId('invite-link').waitFor();
+      await page.keyboard.press('Escape');
       await dialog().waitFor({ state: 'detached' });
       const row = page.getByTestId('user-row').filter({ hasText: other });
       const role = page.getByLabel(`Role of ${other}`).first();
