@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { call, dbQuery as q, signIn } from '../support/http.js';
 import { createKey, createUser } from '../support/auth.js';
 import { TestIdp } from '../support/oidc-idp.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 import { capture, CHROMIUM, DESKTOP, launch, PHONE, type A11yResult } from './browser.js';
 
 /**
@@ -202,6 +205,60 @@ maybe('invite links and the member corner in a real browser', () => {
       await page.getByTestId('corner-key').filter({ hasText: 'nia-laptop' }).waitFor();
       await capture(page, 'user-usage', a11y);
       expect(await noHorizontalScroll(page)).toBe(true);
+      await context.close();
+    },
+    T,
+  );
+
+  it(
+    'an SSO-only admin confirms deleting an admin with their SSO sign-in; a stale one goes through the IdP again',
+    async () => {
+      idp.people.set('ada', { email: 'ada@example.test', email_verified: true, groups: ['gw-admins'] });
+      idp.signInAs = 'ada';
+      const doomed = [
+        await createUser(gw, { role: 'admin', email: 'old-admin-1@example.test' }),
+        await createUser(gw, { role: 'admin', email: 'old-admin-2@example.test' }),
+      ];
+      const context = await browser.newContext({ viewport: DESKTOP });
+      const page = await context.newPage();
+      await page.goto(`${gw.url}/admin/`);
+      await page.getByRole('link', { name: 'Sign in with Example ID' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+      const remove = async (email: string) => {
+        await page.getByRole('button', { name: `Actions for ${email}` }).click();
+        await page.getByRole('menuitem', { name: 'Delete…' }).click();
+        await page.getByRole('dialog').getByText('You confirm with your single sign-on').waitFor();
+        await page.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
+      };
+      await remove(doomed[0].email);
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await page
+        .getByRole('button', { name: `Actions for ${doomed[0].email}` })
+        .waitFor({ state: 'detached' });
+
+      // Ten minutes later (the session record is aged in Redis): the dialog sends the admin through the IdP.
+      const sid = (await context.cookies()).find((c) => c.name === 'cg_session')!.value;
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        const key = `${gw.config.REDIS_KEY_PREFIX}session:${createHash('sha256').update(sid).digest('hex')}`;
+        const s = JSON.parse((await redis.get(key))!);
+        s.createdAt -= 600_000;
+        await redis.set(key, JSON.stringify(s), 'KEEPTTL');
+      } finally {
+        redis.disconnect();
+      }
+      await remove(doomed[1].email);
+      const again = page.getByRole('dialog').getByRole('link', { name: 'Sign in again with single sign-on' });
+      await again.waitFor();
+      await capture(page, 'users-fresh-sso', a11y);
+      await again.click();
+      await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/admin/users');
+      await remove(doomed[1].email);
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await page
+        .getByRole('button', { name: `Actions for ${doomed[1].email}` })
+        .waitFor({ state: 'detached' });
       await context.close();
     },
     T,
