@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { call, dbQuery as q, signIn } from '../support/http.js';
 import { createKey, createUser } from '../support/auth.js';
 import { TestIdp } from '../support/oidc-idp.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
-import { capture, CHROMIUM, DESKTOP, launch, PHONE, type A11yResult } from './browser.js';
+import { capture, CHROMIUM, DESKTOP, launch, noHorizontalScroll, type A11yResult } from './browser.js';
 
 /**
  * Invite links and the member's corner in Chromium: an admin creates a user with an invite link on the Users
@@ -25,14 +25,6 @@ const maybe = ready || process.env.CI ? describe : describe.skip;
 const CLIENT = { clientId: 'codex-gateway', clientSecret: 'idp-client-secret-1' };
 const ADMIN = { email: 'root@example.test', password: 'first-admin-pass-1' };
 const T = 90_000;
-
-async function noHorizontalScroll(page: Page): Promise<boolean> {
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(250);
-  const ok = await page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
-  await page.setViewportSize(DESKTOP);
-  return ok;
-}
 
 maybe('invite links and the member corner in a real browser', () => {
   let idp: TestIdp;
@@ -51,6 +43,18 @@ maybe('invite links and the member corner in a real browser', () => {
     });
     expect(r.status).toBe(201);
     return { url: r.body.url, userId: user.id };
+  }
+
+  /** A new browser context with the bootstrap admin signed in (password) on the Users page. */
+  async function adminOnUsersPage() {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await page.goto(`${gw.url}/admin/`);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByRole('textbox', { name: 'Password' }).fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    return { context, page };
   }
 
   beforeAll(async () => {
@@ -79,13 +83,7 @@ maybe('invite links and the member corner in a real browser', () => {
   it(
     'an admin creates a user with an invite link on the Users page; the link is shown once',
     async () => {
-      const context = await browser.newContext({ viewport: DESKTOP });
-      const page = await context.newPage();
-      await page.goto(`${gw.url}/admin/`);
-      await page.getByLabel('Email').fill(ADMIN.email);
-      await page.getByRole('textbox', { name: 'Password' }).fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+      const { context, page } = await adminOnUsersPage();
       await page.getByRole('button', { name: 'Create user' }).first().click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel('Email').fill('nia@example.test');
@@ -192,13 +190,7 @@ maybe('invite links and the member corner in a real browser', () => {
   it(
     "an admin opens a user's usage from the Users page",
     async () => {
-      const context = await browser.newContext({ viewport: DESKTOP });
-      const page = await context.newPage();
-      await page.goto(`${gw.url}/admin/`);
-      await page.getByLabel('Email').fill(ADMIN.email);
-      await page.getByRole('textbox', { name: 'Password' }).fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+      const { context, page } = await adminOnUsersPage();
       await page.getByRole('button', { name: 'Actions for nia@example.test' }).click();
       await page.getByRole('menuitem', { name: 'Usage' }).click();
       await page.getByRole('heading', { level: 1, name: 'Usage of nia@example.test' }).waitFor();
