@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
 import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
-import { readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
+import { readCookie, SESSION_COOKIE, sessionCookie, setSessionCookie } from './cookies.js';
 import { isSameOrigin } from './csrf.js';
 import { loginSchema } from './dto/users.dto.js';
 import { UserGuard } from '../common/admin-guards.js';
@@ -51,11 +51,7 @@ export class AuthController {
     }
     const { email, password } = parseOrThrow(loginSchema, body);
     const { sid, user } = await this.login.login(email, password, req.ip);
-    reply.header(
-      'set-cookie',
-      sessionCookie(sid, { secure: this.secure, maxAgeSeconds: this.config.SESSION_ABSOLUTE_SECONDS }),
-    );
-    reply.header('cache-control', 'no-store');
+    setSessionCookie(reply, sid, this.config);
     return { user };
   }
 

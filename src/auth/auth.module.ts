@@ -9,6 +9,12 @@ import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 import { OidcController } from './oidc/oidc.controller.js';
 import { OidcService } from './oidc/oidc.service.js';
+import { InvitesController, UserInvitesController } from './invites/invites.controller.js';
+import { InvitesRepository } from './invites.repository.js';
+import { InvitesService } from './invites/invites.service.js';
+import { CornerController } from './corner/corner.controller.js';
+import { CornerRepository } from './corner/corner.repository.js';
+import { CornerService } from './corner/corner.service.js';
 
 /**
  * People who sign in to the gateway: users and roles, admin/member sign-in with Redis sessions, CSRF, gateway
@@ -17,8 +23,19 @@ import { OidcService } from './oidc/oidc.service.js';
  */
 @Global()
 @Module({
-  controllers: [AuthController, OidcController, UsersController],
+  controllers: [
+    AuthController,
+    OidcController,
+    UsersController,
+    UserInvitesController,
+    InvitesController,
+    CornerController,
+  ],
   providers: [
+    InvitesRepository,
+    InvitesService,
+    CornerRepository,
+    CornerService,
     UsersRepository,
     SessionsService,
     UsersService,

@@ -1,3 +1,5 @@
+import { ApiError } from '../common/errors.js';
+
 /**
  * CSRF defence for cookie-authenticated, state-changing admin calls: the request's Origin (or, only when there is
  * no Origin header at all, the Referer's origin) must equal PUBLIC_URL's origin. `Origin: null` (sandboxed
@@ -26,3 +28,14 @@ export function isSameOrigin(
   if (!source) return false;
   return source === originOf(publicUrl);
 }
+
+/** Throws 403 `csrf_origin_mismatch` unless the request comes from PUBLIC_URL's origin (see isSameOrigin). */
+export function assertSameOrigin(
+  headers: { origin?: string; referer?: string; host?: string },
+  publicUrl: string,
+): void {
+  if (!isSameOrigin(headers, publicUrl)) throw csrfRefusal();
+}
+
+export const csrfRefusal = () =>
+  ApiError.forbidden('Cross-origin request refused (Origin does not match).', 'csrf_origin_mismatch');

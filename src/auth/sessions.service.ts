@@ -7,6 +7,8 @@ import { RedisService } from '../redis/redis.service.js';
 export interface Session {
   userId: string;
   createdAt: number;
+  /** How the person proved who they are; 'oidc' sessions younger than SSO_REAUTH_MAX_AGE_SECONDS count as a fresh SSO sign-in. */
+  via?: 'password' | 'oidc';
 }
 
 /**
@@ -31,9 +33,9 @@ export class SessionsService {
     return this.config.SESSION_IDLE_SECONDS;
   }
 
-  async create(userId: string): Promise<string> {
+  async create(userId: string, via: Session['via'] = 'password'): Promise<string> {
     const sid = randomBytes(32).toString('base64url');
-    const s: Session = { userId, createdAt: Date.now() };
+    const s: Session = { userId, createdAt: Date.now(), via };
     const k = this.keyFor(sid);
     await this.redis.client
       .multi()

@@ -119,7 +119,7 @@ export class SignInService {
 
   /** A new session for a user who proved who they are (password here, SSO in oidc/), audited `auth.login`. */
   async openSession(userId: string, ip: string, via?: 'oidc'): Promise<string> {
-    const sid = await this.sessions.create(userId);
+    const sid = await this.sessions.create(userId, via ?? 'password');
     await this.auditLog.audit({
       actorType: 'user',
       actorId: userId,

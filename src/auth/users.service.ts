@@ -143,12 +143,13 @@ export class UsersService implements OnApplicationBootstrap {
    * admin's own password (a session left open on a laptop is not enough). Wrong passwords count towards
    * LOGIN_MAX_FAILURES_PER_ACCOUNT per LOGIN_THROTTLE_WINDOW_SECONDS (then 429), counted before the check.
    */
-  private async reauthenticate(actor: RequestAuth, currentPassword: string | undefined, what: string) {
+  async reauthenticate(actor: RequestAuth, currentPassword: string | undefined, what: string) {
     if (actor.kind !== 'session')
       throw ApiError.forbidden(
         `To ${what} you need a signed-in session (and your password), not an API key.`,
         'session_required',
       );
+    if (!currentPassword && (await this.freshSso(actor, what))) return;
     if (!currentPassword)
       throw ApiError.badRequest(
         `To ${what}, confirm with your own password in 'currentPassword'.`,
@@ -178,6 +179,26 @@ export class UsersService implements OnApplicationBootstrap {
     await this.redis.client.del(counter);
   }
 
+  /**
+   * "Or a fresh SSO sign-in": a session opened by SSO within SSO_REAUTH_MAX_AGE_SECONDS stands in for the
+   * password. An SSO-only admin (no password) with an older session gets 403 `fresh_sso_required`; the web admin
+   * then sends them through the IdP again (`/admin/api/auth/oidc/start?reauth=1`).
+   */
+  private async freshSso(actor: RequestAuth, what: string): Promise<boolean> {
+    const session = actor.sessionId ? await this.sessions.get(actor.sessionId) : null;
+    if (!session || session.via !== 'oidc') return false;
+    if (Date.now() - session.createdAt <= this.config.SSO_REAUTH_MAX_AGE_SECONDS * 1000) {
+      await this.audit(actor, 'auth.reauth_sso', actor.userId, { for: what });
+      return true;
+    }
+    const me = await this.repo.findUser(actor.userId);
+    if (me?.passwordHash) return false;
+    throw ApiError.forbidden(
+      `To ${what}, sign in again with single sign-on (your sign-in is older than ${this.config.SSO_REAUTH_MAX_AGE_SECONDS} s).`,
+      'fresh_sso_required',
+    );
+  }
+
   async remove(actor: RequestAuth, id: string, currentPassword?: string) {
     const user = await this.find(id);
     if (id === actor.userId) throw ApiError.badRequest('You cannot delete yourself.', null, 'self_lockout');
@@ -200,13 +221,15 @@ export class UsersService implements OnApplicationBootstrap {
       throw ApiError.conflict('This is the last active admin; make another admin first.', null, 'last_admin');
   }
 
-  private async find(id: string): Promise<UserRow> {
+  /** The user, or 404 (also for a malformed id). */
+  async find(id: string): Promise<UserRow> {
     const user = UUID.test(id) ? await this.repo.findUser(id) : null;
     if (!user) throw ApiError.notFound('No such user.');
     return user;
   }
 
-  private async audit(actor: RequestAuth, action: string, userId: string, details: Record<string, unknown>) {
+  /** Audits an admin's action on a user (also used by invites/). */
+  async audit(actor: RequestAuth, action: string, userId: string, details: Record<string, unknown>) {
     await this.auditLog.audit({
       actorType: actor.kind === 'key' ? 'key' : 'user',
       actorId: actor.kind === 'key' ? actor.keyId : actor.userId,

@@ -45,11 +45,12 @@ export const REDACT_PATHS = [
   '*.*.token',
 ];
 
-/** Patterns scrubbed from every log line's text, whatever the field: bearer tokens, JWTs, virtual keys. */
+/** Patterns scrubbed from every log line's text, whatever the field: bearer tokens, JWTs, virtual keys, invite tokens. */
 const SECRET_PATTERNS: RegExp[] = [
   /Bearer\s+[A-Za-z0-9._~+/=-]+/g,
   /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
   /sk-[A-Za-z0-9_-]{16,}/g,
+  /cginv_[A-Za-z0-9_-]{16,}/g,
 ];
 
 export function scrubSecrets(text: string): string {

@@ -226,6 +226,13 @@ export const configSchema = z.object({
   OIDC_FLOW_TTL_SECONDS: int(600, 1),
   /** Who may sign in with email and password: `all` (default), `admins` (break-glass; members use SSO), `off`. */
   LOCAL_SIGNIN: z.enum(['all', 'admins', 'off']).default('all'),
+  /** How long a one-time invite link stays valid (default 7 days). */
+  INVITE_TTL_SECONDS: int(7 * 24 * 3600, 60),
+  /**
+   * An SSO sign-in this recent stands in for `currentPassword` when an admin removes or promotes an admin;
+   * older sessions are sent through the IdP again (`prompt=login`, `max_age`).
+   */
+  SSO_REAUTH_MAX_AGE_SECONDS: int(300, 10),
 
   /** Chat completions: expose the reasoning summary as `reasoning_content`. */
   CHAT_REASONING_CONTENT: bool.default(true),

@@ -254,4 +254,14 @@ export class LimitsService {
       tokensThisMonth: Math.max(0, Number(month ?? 0)),
     };
   }
+
+  /** A user's shared day and month counters (kept only while the admin set a user quota; else 0). */
+  async userUsage(userId: string): Promise<{ tokensToday: number; tokensThisMonth: number }> {
+    const r = this.redis.client;
+    const [day, month] = await Promise.all([
+      r.get(this.quotaKey('day', 'user', userId).key),
+      r.get(this.quotaKey('month', 'user', userId).key),
+    ]);
+    return { tokensToday: Math.max(0, Number(day ?? 0)), tokensThisMonth: Math.max(0, Number(month ?? 0)) };
+  }
 }

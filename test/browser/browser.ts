@@ -107,3 +107,12 @@ export async function capture(
   await page.setViewportSize(DESKTOP);
   writeFileSync(join(OUTPUT, 'a11y.json'), JSON.stringify(results, null, 2));
 }
+
+/** True when the page has no horizontal scroll at phone width (then back to desktop width). */
+export async function noHorizontalScroll(page: Page): Promise<boolean> {
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(250);
+  const ok = await page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
+  await page.setViewportSize(DESKTOP);
+  return ok;
+}

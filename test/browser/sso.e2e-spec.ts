@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { TestIdp } from '../support/oidc-idp.js';
-import { axe, CHROMIUM, launch, PHONE, DESKTOP, type A11yResult } from './browser.js';
+import { axe, CHROMIUM, launch, DESKTOP, noHorizontalScroll, type A11yResult } from './browser.js';
 
 /**
  * Single sign-on in Chromium against a real OpenID Provider (oidc-provider in this process): the sign-in page's
@@ -17,14 +17,6 @@ if (!ready && !process.env.CI)
 const maybe = ready || process.env.CI ? describe : describe.skip;
 
 const CLIENT = { clientId: 'codex-gateway', clientSecret: 'idp-client-secret-1' };
-
-async function noHorizontalScroll(page: Page): Promise<boolean> {
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(200);
-  const ok = await page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
-  await page.setViewportSize(DESKTOP);
-  return ok;
-}
 
 maybe('single sign-on in a real browser', () => {
   let idp: TestIdp;

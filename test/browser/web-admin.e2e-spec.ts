@@ -319,6 +319,9 @@ maybe('web admin in a real browser', () => {
       await pickOption('Role', 'Admin: everything');
       await dialog().getByLabel('Your password').fill(ADMIN.password);
       await dialog().getByRole('button', { name: 'Create user' }).click();
+      // Without a password the new user gets a one-time invite link (issue 29 item 2), shown once.
+      await dialog().getByTestId('invite-link').waitFor();
+      await page.keyboard.press('Escape');
       await dialog().waitFor({ state: 'detached' });
       const row = page.getByTestId('user-row').filter({ hasText: other });
       const role = page.getByLabel(`Role of ${other}`).first();
@@ -583,11 +586,16 @@ maybe('web admin in a real browser', () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByText('You signed out.').waitFor();
       await signIn(MEMBER);
+      // Members land in their own corner (issue 29): their usage, limits and keys.
+      await page.getByRole('heading', { level: 1, name: 'My corner' }).waitFor();
+      await page.getByTestId('corner-key').filter({ hasText: 'dev-laptop' }).waitFor();
+      await capture(page, 'member-corner', a11y);
+      const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+      expect(links).toEqual(['My corner', 'My keys', 'My usage']);
+      await nav('My keys');
       await page.getByRole('heading', { level: 1, name: 'My keys' }).waitFor();
       await eventually(async () => (await page.getByTestId('key-row').count()) === 1, 'one key');
       expect(await page.getByTestId('key-row').textContent()).toContain('dev-laptop');
-      const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-      expect(links).toEqual(['My keys', 'My usage']);
       await capture(page, 'member-keys', a11y);
       await nav('My usage');
       await eventually(async () => (await page.getByTestId('request-row').count()) === 1, 'one request');

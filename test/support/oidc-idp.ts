@@ -154,12 +154,14 @@ export async function ssoSignIn(
   gatewayUrl: string,
   opts: {
     jar?: CookieJar;
+    /** Where the walk starts (default: the plain start route); e.g. an IdP URL an invite's SSO start returned. */
+    startAt?: URL;
     editAuthorize?: (u: URL) => void;
     editCallback?: (u: URL) => void | Promise<void>;
   } = {},
 ): Promise<SsoRun> {
   const jar = opts.jar ?? new CookieJar();
-  let url = new URL('/admin/api/auth/oidc/start', gatewayUrl);
+  let url = opts.startAt ?? new URL('/admin/api/auth/oidc/start', gatewayUrl);
   let callbackUrl = '';
   let flowCookie = '';
   for (let hops = 0; hops < 20; hops++) {

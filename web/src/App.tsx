@@ -8,6 +8,8 @@ import { ErrorState, Loading } from './components/ui';
 import { queryKeys } from './queries';
 import { AccountsPage } from './pages/Accounts';
 import { AuditPage } from './pages/Audit';
+import { CornerPage, UserUsagePage } from './pages/Corner';
+import { InvitePage } from './pages/Invite';
 import { KeysPage } from './pages/Keys';
 import { OverviewPage } from './pages/Overview';
 import { FirstRunPage, SetupPage } from './pages/Setup';
@@ -43,6 +45,8 @@ export function App() {
   }, [qc]);
 
   if (location.pathname === '/setup') return <SetupPage />;
+  // The invited person has no session yet; a signed-in one may open a link too (e.g. for someone else).
+  if (location.pathname === '/invite') return <InvitePage />;
   if (setup.isPending) return <Loading what="the gateway" />;
   if (setup.isError) return <ErrorState error={setup.error} retry={() => void setup.refetch()} />;
   if (setup.data.needed) return <FirstRunPage />;
@@ -83,6 +87,7 @@ const ADMIN_NAV = [
   { to: '/audit', label: 'Audit log' },
 ];
 const MEMBER_NAV = [
+  { to: '/me', label: 'My corner' },
   { to: '/keys', label: 'My keys' },
   { to: '/usage', label: 'My usage' },
 ];
@@ -145,11 +150,13 @@ function Shell({ onSignedOut }: { onSignedOut: (msg: string) => void }) {
       </AppShell.Navbar>
       <AppShell.Main>
         <Routes>
-          <Route path="/" element={<Navigate to={admin ? '/overview' : '/keys'} replace />} />
+          <Route path="/" element={<Navigate to={admin ? '/overview' : '/me'} replace />} />
+          <Route path="/me" element={<CornerPage />} />
           {admin && <Route path="/overview" element={<OverviewPage />} />}
           {admin && <Route path="/accounts" element={<AccountsPage />} />}
           <Route path="/keys" element={<KeysPage />} />
           {admin && <Route path="/users" element={<UsersPage />} />}
+          {admin && <Route path="/users/:id/usage" element={<UserUsagePage />} />}
           <Route path="/usage" element={<UsagePage />} />
           {admin && <Route path="/audit" element={<AuditPage />} />}
           <Route path="*" element={<NotFound />} />

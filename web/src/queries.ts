@@ -24,6 +24,8 @@ export const queryKeys = {
   usageSeries: (filters: Record<string, unknown>) => ['usage-series', filters],
   usageRequests: (filters: Record<string, unknown>) => ['usage-requests', filters],
   login: (loginId: string | undefined) => ['login', loginId],
+  /** A user's own corner (null: the caller's). */
+  corner: (userId: string | null, days: number) => ['corner', userId, days],
 } as const;
 
 /** The users list (admins only; pass `enabled: false` for members). */
@@ -33,4 +35,14 @@ export function useUsers(enabled = true) {
     enabled,
     queryFn: () => unwrap(api.GET('/admin/api/users')),
   });
+}
+
+/** Model ids the gateway serves (for snippets and the allowed-models field). */
+export function useServedModels(): string[] {
+  const q = useQuery({
+    queryKey: queryKeys.models,
+    queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
+    staleTime: 300_000,
+  });
+  return q.data?.data ?? [];
 }

@@ -1,5 +1,5 @@
-import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { stringifySetCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -11,6 +11,24 @@ import { OidcService, SsoRefused } from './oidc.service.js';
 /** Binds a started SSO flow to the browser that started it. Lax: the IdP's redirect back is cross-site. */
 const FLOW_COOKIE = 'cg_oidc';
 const FLOW_PATH = '/admin/api/auth/oidc';
+
+/** The `cg_oidc` cookie that binds a started flow to this browser (also set by an invite's SSO start). */
+export function flowCookie(value: string, maxAge: number, secure: boolean): string {
+  return stringifySetCookie({
+    name: FLOW_COOKIE,
+    value,
+    path: FLOW_PATH,
+    httpOnly: true,
+    sameSite: 'lax',
+    maxAge,
+    secure,
+  });
+}
+
+/** A web admin path to come back to: one leading `/`, no scheme or host (no open redirect). */
+export function safeReturnPath(p: unknown): string | undefined {
+  return typeof p === 'string' && /^\/(?![/\\])[A-Za-z0-9/_?=&.-]{0,200}$/.test(p) ? p : undefined;
+}
 
 class SsoMethodDto {
   @ApiProperty() label!: string;
@@ -36,15 +54,7 @@ export class OidcController {
   }
 
   private flowCookie(value: string, maxAge: number): string {
-    return stringifySetCookie({
-      name: FLOW_COOKIE,
-      value,
-      path: FLOW_PATH,
-      httpOnly: true,
-      sameSite: 'lax',
-      maxAge,
-      secure: this.secure,
-    });
+    return flowCookie(value, maxAge, this.secure);
   }
 
   @Get('methods')
@@ -59,10 +69,23 @@ export class OidcController {
 
   @Get('oidc/start')
   @ApiOperation({ summary: 'Start single sign-on: redirects the browser to the identity provider' })
+  @ApiQuery({
+    name: 'reauth',
+    required: false,
+    description: '`1`: sign in again at the IdP (prompt=login, max_age) to confirm an admin action',
+  })
+  @ApiQuery({ name: 'return', required: false, description: 'web admin path to come back to, e.g. `/users`' })
   @ApiResponse({ status: 302, description: 'To the identity provider' })
-  async start(@Res() reply: FastifyReply) {
+  async start(
+    @Res() reply: FastifyReply,
+    @Query('reauth') reauth?: string,
+    @Query('return') returnTo?: string,
+  ) {
     this.requireEnabled();
-    const { url, flowId } = await this.oidc.start();
+    const { url, flowId } = await this.oidc.start({
+      reauth: reauth === '1',
+      returnTo: safeReturnPath(returnTo),
+    });
     reply
       .header('set-cookie', this.flowCookie(flowId, this.config.OIDC_FLOW_TTL_SECONDS))
       .header('cache-control', 'no-store')
@@ -80,13 +103,17 @@ export class OidcController {
     const cookies = [this.flowCookie('', 0)];
     let target = `${this.config.PUBLIC_URL}/admin/`;
     try {
-      const { sid } = await this.oidc.finish(readCookie(req.headers.cookie, FLOW_COOKIE), query, req.ip);
+      const done = await this.oidc.finish(readCookie(req.headers.cookie, FLOW_COOKIE), query, req.ip);
       cookies.push(
-        sessionCookie(sid, { secure: this.secure, maxAgeSeconds: this.config.SESSION_ABSOLUTE_SECONDS }),
+        sessionCookie(done.sid, {
+          secure: this.secure,
+          maxAgeSeconds: this.config.SESSION_ABSOLUTE_SECONDS,
+        }),
       );
+      if (done.returnTo) target = `${this.config.PUBLIC_URL}/admin${done.returnTo}`;
     } catch (err) {
       if (!(err instanceof SsoRefused)) throw err;
-      target += `?sso_error=${err.code}`;
+      target += `${err.invite ? 'invite' : ''}?sso_error=${err.code}`;
     }
     reply.header('set-cookie', cookies).header('cache-control', 'no-store').redirect(target, 302);
   }

@@ -8,6 +8,7 @@ import { AuditRepository } from '../../audit/audit.repository.js';
 import { UsersRepository, type UserRow } from '../users.repository.js';
 import { SessionsService } from '../sessions.service.js';
 import { SignInService } from '../sign-in.service.js';
+import { InvitesRepository } from '../invites.repository.js';
 
 /** Why an SSO sign-in was refused; the sign-in page turns the code into a sentence (web/src/pages/SignIn.tsx). */
 export type SsoRefusal =
@@ -19,6 +20,8 @@ export type SsoRefusal =
   | 'sso_email_unverified'
   | 'sso_domain_not_allowed'
   | 'sso_user_disabled'
+  | 'sso_invite_email_mismatch'
+  | 'sso_invite_used'
   | 'sso_failed';
 
 export class SsoRefused extends Error {
@@ -28,12 +31,30 @@ export class SsoRefused extends Error {
   ) {
     super(code);
   }
+  /** Set when the refused flow came from an invite link (the browser goes back to the invite page). */
+  invite = false;
 }
 
-interface Flow {
+/** What a sign-in is for, besides signing in: an invite to use up, or a fresh sign-in to confirm an admin action. */
+export interface FlowPurpose {
+  /** SHA-256 of the invite token this sign-in completes (invites/invites.service.ts). */
+  inviteHash?: string;
+  /** Re-authentication: the IdP is asked to sign the person in again (`prompt=login`, `max_age`). */
+  reauth?: boolean;
+  /** Web admin path to return to afterwards (starts with one `/`). */
+  returnTo?: string;
+}
+
+interface Flow extends FlowPurpose {
   state: string;
   nonce: string;
   verifier: string;
+}
+
+export interface SsoSignIn {
+  sid: string;
+  user: UserRow;
+  returnTo?: string;
 }
 
 export const OIDC_CALLBACK_PATH = '/admin/api/auth/oidc/callback';
@@ -55,6 +76,7 @@ export class OidcService {
     private readonly sessions: SessionsService,
     private readonly signInService: SignInService,
     private readonly auditLog: AuditRepository,
+    private readonly invites: InvitesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -96,9 +118,10 @@ export class OidcService {
   }
 
   /** Starts a sign-in: returns the IdP URL to send the browser to and the flow id for its cookie. */
-  async start(): Promise<{ url: string; flowId: string }> {
+  async start(purpose: FlowPurpose = {}): Promise<{ url: string; flowId: string }> {
     const config = await this.client();
     const flow: Flow = {
+      ...purpose,
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
       verifier: oidc.randomPKCECodeVerifier(),
@@ -117,6 +140,13 @@ export class OidcService {
       nonce: flow.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
+      // A re-authentication asks the IdP to sign the person in again; so does an invite, so someone signed in
+      // at the IdP with another account can pick the invited one (else a mismatch would repeat forever).
+      ...(purpose.reauth
+        ? { prompt: 'login', max_age: String(this.config.SSO_REAUTH_MAX_AGE_SECONDS) }
+        : purpose.inviteHash
+          ? { prompt: 'login' }
+          : {}),
     });
     return { url: url.href, flowId };
   }
@@ -125,18 +155,20 @@ export class OidcService {
    * Finishes a sign-in from the callback's query string. Returns a new session for the user (created or linked
    * by verified email, role from the groups) or throws SsoRefused; every outcome is audited.
    */
-  async finish(flowId: string | null, query: string, ip: string): Promise<{ sid: string; user: UserRow }> {
+  async finish(flowId: string | null, query: string, ip: string): Promise<SsoSignIn> {
+    let flow: Flow | null = null;
     try {
-      const flow = await this.takeFlow(flowId);
+      flow = await this.takeFlow(flowId);
       const params = new URLSearchParams(query);
       if (params.get('state') !== flow.state) throw new SsoRefused('sso_state_mismatch');
       if (params.get('error'))
         throw new SsoRefused('sso_idp_error', { error: params.get('error')!.slice(0, 64) });
       const claims = await this.exchange(flow, query);
-      return await this.signIn(claims, ip);
+      return { ...(await this.signIn(claims, ip, flow.inviteHash)), returnTo: flow.returnTo };
     } catch (err) {
       const refusal =
         err instanceof SsoRefused ? err : new SsoRefused('sso_failed', { error: describe(err) });
+      refusal.invite = !!flow?.inviteHash;
       if (refusal.code === 'sso_failed') this.log.warn(`SSO sign-in failed: ${refusal.details.error}`);
       await this.auditLog.audit({
         actorType: 'anonymous',
@@ -171,6 +203,7 @@ export class OidcService {
         expectedState: flow.state,
         expectedNonce: flow.nonce,
         idTokenExpected: true,
+        ...(flow.reauth ? { maxAge: this.config.SSO_REAUTH_MAX_AGE_SECONDS } : {}),
       });
     } catch (err) {
       if (claimOf(err) === 'nonce') throw new SsoRefused('sso_nonce_mismatch');
@@ -183,7 +216,7 @@ export class OidcService {
     return { ...idClaims, ...info, sub: idClaims.sub };
   }
 
-  private async signIn(claims: Record<string, unknown>, ip: string) {
+  private async signIn(claims: Record<string, unknown>, ip: string, inviteHash?: string) {
     const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
     const verified = claims.email_verified === true || claims.email_verified === 'true';
     const sub = String(claims.sub);
@@ -199,6 +232,7 @@ export class OidcService {
     const isAdmin = groups.some((g) => adminGroups.includes(g));
     const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : '';
 
+    if (inviteHash) await this.useInvite(inviteHash, email);
     let user = await this.repo.findUserByEmail(email);
     if (!user) {
       user = await this.repo.createUser({ email, name, role: isAdmin ? 'admin' : 'member' });
@@ -228,6 +262,25 @@ export class OidcService {
       }
     }
     return { sid: await this.signInService.openSession(user.id, ip, 'oidc'), user };
+  }
+
+  /**
+   * An SSO sign-in through an invite link: the IdP's verified email must be the invited user's (the invite
+   * names who may take the account); the invite is then used up, once.
+   */
+  private async useInvite(hash: string, email: string): Promise<void> {
+    const invite = await this.invites.findByHash(hash);
+    if (!invite || invite.user.email !== email)
+      throw new SsoRefused('sso_invite_email_mismatch', { email: email.slice(0, 320) });
+    if (!(await this.invites.markUsed(invite.id, 'oidc'))) throw new SsoRefused('sso_invite_used');
+    await this.auditLog.audit({
+      actorType: 'user',
+      actorId: invite.userId,
+      action: 'invite.accept',
+      targetType: 'user',
+      targetId: invite.userId,
+      details: { inviteId: invite.id, via: 'oidc' },
+    });
   }
 }
 

@@ -166,6 +166,99 @@ export interface paths {
         patch: operations["UsersController_update"];
         trace?: never;
     };
+    "/admin/api/users/{id}/invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's latest invite: open, used, expired or revoked (never the link) */
+        get: operations["UserInvitesController_status"];
+        put?: never;
+        /**
+         * Issue a one-time invite link for the user (revokes an open one); the link is shown only here
+         * @description Expires after INVITE_TTL_SECONDS. Inviting to an admin account needs a session and `currentPassword`.
+         */
+        post: operations["UserInvitesController_issue"];
+        /** Revoke the user's open invite link */
+        delete: operations["UserInvitesController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/invites/inspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What an invite link is for (410 invite_used / invite_expired / invite_revoked, 404 invite_invalid) */
+        post: operations["InvitesController_inspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/invites/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Use an invite: set a password and sign in (sets the session cookie) */
+        post: operations["InvitesController_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/invites/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Use an invite with single sign-on: starts a sign-in bound to the invite (the IdP email must match) */
+        post: operations["InvitesController_sso"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your usage by key, model and day, your limits and what is left, your keys (admins: anyone's)
+         * @description A member naming another user gets 403 `not_your_usage`.
+         */
+        get: operations["CornerController_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/keys": {
         parameters: {
             query?: never;
@@ -711,16 +804,154 @@ export interface components {
             id: string;
             deleted: boolean;
         };
-        KeyOwnerDto: {
+        IssueInviteBodyDto: {
+            /** @description Your own password (inviting to an admin account) */
+            currentPassword?: string;
+        };
+        IssuedInviteDto: {
+            id: string;
+            userId: string;
+            /** @description The one-time link; shown only in this response */
+            url: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description An open invite of the user was revoked by this one */
+            replaced: boolean;
+        };
+        InviteStatusItemDto: {
+            id: string;
+            /** @enum {string} */
+            state: "open" | "used" | "expired" | "revoked";
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            usedAt: string | null;
+            /** @enum {string|null} */
+            usedVia: "password" | "oidc" | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        InviteStatusDto: {
+            userId: string;
+            /** @description The latest invite */
+            invite: components["schemas"]["InviteStatusItemDto"] | null;
+        };
+        RevokedInviteDto: {
+            userId: string;
+            revoked: boolean;
+        };
+        InviteTokenBodyDto: {
+            /** @description The token from the invite link */
+            token: string;
+        };
+        InviteSsoDto: {
+            label: string;
+        };
+        InviteInfoDto: {
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description LOCAL_SIGNIN lets this user set a password */
+            canSetPassword: boolean;
+            sso: components["schemas"]["InviteSsoDto"] | null;
+        };
+        AcceptInviteBodyDto: {
+            /** @description The token from the invite link */
+            token: string;
+            password: string;
+        };
+        InviteSsoStartDto: {
+            /** @description Navigate the browser here (the identity provider) */
+            url: string;
+        };
+        CornerUserDto: {
             id: string;
             email: string;
             name: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+        };
+        BudgetDto: {
+            /** @description The user's quota (null: none) */
+            quota: number | null;
+            /** @description Tokens recorded in the period */
+            usedTokens: number;
+            /** @description What the quota leaves (null: no quota) */
+            leftTokens: number | null;
+        };
+        UsageCountsDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+        };
+        DayUsageDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+            /** @description UTC day, YYYY-MM-DD */
+            day: string;
+        };
+        ModelUsageDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+            model: string;
+        };
+        KeyUsageRowDto: {
+            requests: number;
+            errors: number;
+            tokens: number;
+            keyId: string | null;
+            name: string | null;
+            prefix: string | null;
         };
         KeyUsageDto: {
             requestsThisMinute: number;
             tokensThisMinute: number;
             tokensToday: number;
             tokensThisMonth: number;
+        };
+        CornerKeyDto: {
+            id: string;
+            name: string;
+            prefix: string;
+            /** @enum {string} */
+            scope: "api" | "admin";
+            allowedModels: string[];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            limits: components["schemas"]["LimitsDto"];
+            usage: components["schemas"]["KeyUsageDto"];
+            leftToday: number | null;
+            leftThisMonth: number | null;
+        };
+        CornerDto: {
+            user: components["schemas"]["CornerUserDto"];
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            days: number;
+            /** @description The user's own limits, shared by their keys */
+            limits: components["schemas"]["LimitsDto"];
+            today: components["schemas"]["BudgetDto"];
+            thisMonth: components["schemas"]["BudgetDto"];
+            totals: components["schemas"]["UsageCountsDto"];
+            byDay: components["schemas"]["DayUsageDto"][];
+            byModel: components["schemas"]["ModelUsageDto"][];
+            byKey: components["schemas"]["KeyUsageRowDto"][];
+            /** @description Active keys */
+            keys: components["schemas"]["CornerKeyDto"][];
+        };
+        KeyOwnerDto: {
+            id: string;
+            email: string;
+            name: string;
         };
         KeyWithUsageDto: {
             id: string;
@@ -1319,7 +1550,12 @@ export interface operations {
     };
     OidcController_start: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `1`: sign in again at the IdP (prompt=login, max_age) to confirm an admin action */
+                reauth?: string;
+                /** @description web admin path to come back to, e.g. `/users` */
+                return?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1441,6 +1677,166 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UpdatedUserDto"];
+                };
+            };
+        };
+    };
+    UserInvitesController_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteStatusDto"];
+                };
+            };
+        };
+    };
+    UserInvitesController_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["IssueInviteBodyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedInviteDto"];
+                };
+            };
+        };
+    };
+    UserInvitesController_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedInviteDto"];
+                };
+            };
+        };
+    };
+    InvitesController_inspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteTokenBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteInfoDto"];
+                };
+            };
+        };
+    };
+    InvitesController_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInviteBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedInDto"];
+                };
+            };
+        };
+    };
+    InvitesController_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteTokenBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteSsoStartDto"];
+                };
+            };
+        };
+    };
+    CornerController_usage: {
+        parameters: {
+            query?: {
+                /** @description 1–93 UTC days, default 30 */
+                days?: number;
+                /** @description Admins: whose corner (default: your own) */
+                userId?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CornerDto"];
                 };
             };
         };

@@ -25,7 +25,7 @@ import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { UserPicker } from '../components/UserPicker';
-import { queryKeys, useUsers } from '../queries';
+import { queryKeys, useServedModels, useUsers } from '../queries';
 import { compact, dateTime, relative } from '../format';
 import { KeyReveal } from './KeySnippets';
 
@@ -40,15 +40,6 @@ interface KeyForm {
 /** The model for the snippets: the key's first exact allowed model, else the first the gateway serves. */
 function modelFor(k: CreatedKey, served: string[]): string {
   return k.allowedModels.find((m) => !m.includes('*')) ?? served[0] ?? 'gpt-5.5';
-}
-
-function useModels(): string[] {
-  const q = useQuery({
-    queryKey: queryKeys.models,
-    queryFn: () => unwrap(api.GET('/admin/api/ui/models')),
-    staleTime: 300_000,
-  });
-  return q.data?.data ?? [];
 }
 
 export function KeysPage() {
@@ -69,7 +60,7 @@ export function KeysPage() {
   const invalidate = () => void qc.invalidateQueries({ queryKey: queryKeys.keys.all });
   const onError = (err: unknown) =>
     notifications.show({ color: 'red', title: 'Failed', message: messageOf(err) });
-  const served = useModels();
+  const served = useServedModels();
   const reveal = (k: CreatedKey) => setRevealed({ key: k, model: modelFor(k, served) });
   const rotate = useMutation({
     mutationFn: (id: string) =>
@@ -339,7 +330,7 @@ function CreateKeyModal({
     },
   });
   const owner = users?.find((u) => u.id === f.userId);
-  const served = useModels();
+  const served = useServedModels();
   return (
     <Modal opened={opened} onClose={onClose} title="Create key" size="lg">
       <form

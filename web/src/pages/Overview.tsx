@@ -38,7 +38,8 @@ export function StateBadge({ state, until }: { state: Pool['state']; until?: str
   );
 }
 
-function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
+/** A figure with its label (and a hint under it). */
+export function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
   return (
     <Paper withBorder p="md" radius="md">
       <Text size="sm" c="gray.7">

@@ -24,7 +24,7 @@ export function AuthFrame({ title, children }: { title: string; children: React.
 }
 
 /** What the gateway's SSO callback means by `?sso_error=<code>` (src/auth/oidc/oidc.service.ts). */
-const SSO_ERRORS: Record<string, string> = {
+export const SSO_ERRORS: Record<string, string> = {
   sso_flow_expired: 'The single sign-on took too long or was not started here. Try again.',
   sso_flow_replayed: 'That sign-in link was already used. Start the sign-in again.',
   sso_state_mismatch: 'The answer from your identity provider did not match this sign-in. Try again.',
@@ -35,10 +35,13 @@ const SSO_ERRORS: Record<string, string> = {
   sso_domain_not_allowed: 'Your email domain is not allowed to sign in to this gateway.',
   sso_user_disabled: 'Your account on this gateway is disabled. Ask an admin.',
   sso_failed: 'Single sign-on failed. Try again, or ask an admin to check the gateway’s log.',
+  sso_invite_email_mismatch:
+    'You signed in at your identity provider with another email address than the one this invite is for. Sign in there with the invited address, or ask your admin for an invite to your address.',
+  sso_invite_used: 'This invite link was already used. Sign in instead.',
 };
 
 /** The SSO refusal the callback sent the browser here with (then removed from the address bar). */
-function useSsoError(): string | null {
+export function useSsoError(): string | null {
   const [code] = useState(() => new URLSearchParams(window.location.search).get('sso_error'));
   if (code && window.location.search) {
     const url = new URL(window.location.href);

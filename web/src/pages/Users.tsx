@@ -5,24 +5,26 @@ import {
   Menu,
   Modal,
   Paper,
-  PasswordInput,
   ScrollArea,
   Select,
   Stack,
   Switch,
   Table,
   Text,
-  TextInput,
   VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, messageOf, unwrap, type UserView } from '../api/client';
+import { useNavigate } from 'react-router';
+import { api, messageOf, unwrap, type Schemas, type UserView } from '../api/client';
+import { CreateUserModal, InviteModal, PasswordConfirmModal, type PasswordAsk } from './UserDialogs';
+
+type IssuedInvite = Schemas['IssuedInviteDto'];
 import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
 import { limitsText, useLimitForm } from '../components/limits';
-import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
+import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { queryKeys, useUsers } from '../queries';
 import { dateTime } from '../format';
 
@@ -33,6 +35,8 @@ export function UsersPage() {
   const [creating, setCreating] = useState(false);
   const [confirming, setConfirming] = useState<PasswordAsk | null>(null);
   const [limiting, setLimiting] = useState<UserView | null>(null);
+  const [inviting, setInviting] = useState<{ user: UserView; issued: IssuedInvite | null } | null>(null);
+  const navigate = useNavigate();
   const users = useUsers();
   const settings = useQuery({
     queryKey: queryKeys.settings,
@@ -62,9 +66,12 @@ export function UsersPage() {
     );
   const remove = useMutation({ mutationFn: (id: string) => deleteUser(id), onSuccess: removed, onError });
   const patchUser =
-    (id: string, body: { role?: UserView['role']; disabled?: boolean }) => (currentPassword: string) =>
+    (id: string, body: { role?: UserView['role']; disabled?: boolean }) => (currentPassword?: string) =>
       unwrap(
-        api.PATCH('/admin/api/users/{id}', { params: { path: { id } }, body: { ...body, currentPassword } }),
+        api.PATCH('/admin/api/users/{id}', {
+          params: { path: { id } },
+          body: { ...body, ...(currentPassword ? { currentPassword } : {}) },
+        }),
       );
   const setSetting = useMutation({
     mutationFn: (v: boolean) =>
@@ -94,12 +101,16 @@ export function UsersPage() {
       <CreateUserModal
         opened={creating}
         onClose={() => setCreating(false)}
-        onCreated={(u) => {
+        onCreated={(u, issued) => {
           setCreating(false);
           notifications.show({ color: 'teal', message: `${u.email} created.` });
           invalidate();
+          if (issued) setInviting({ user: u, issued });
         }}
       />
+      {inviting && (
+        <InviteModal user={inviting.user} issued={inviting.issued} onClose={() => setInviting(null)} />
+      )}
       <Paper withBorder p="md" radius="md">
         <Switch
           label="Members may create their own keys"
@@ -222,7 +233,13 @@ export function UsersPage() {
                           </ActionIcon>
                         </Menu.Target>
                         <Menu.Dropdown>
+                          <Menu.Item onClick={() => void navigate(`/users/${u.id}/usage`)}>Usage</Menu.Item>
                           <Menu.Item onClick={() => setLimiting(u)}>Edit limits</Menu.Item>
+                          {!u.disabled && (
+                            <Menu.Item onClick={() => setInviting({ user: u, issued: null })}>
+                              Invite link…
+                            </Menu.Item>
+                          )}
                           {!self && (
                             <>
                               <Menu.Divider />
@@ -262,155 +279,6 @@ export function UsersPage() {
         </ScrollArea>
       )}
     </Stack>
-  );
-}
-
-function CreateUserModal({
-  opened,
-  onClose,
-  onCreated,
-}: {
-  opened: boolean;
-  onClose: () => void;
-  onCreated: (u: UserView) => void;
-}) {
-  const blank = {
-    email: '',
-    name: '',
-    role: 'member' as UserView['role'],
-    password: '',
-    currentPassword: '',
-  };
-  const [f, setF] = useState(blank);
-  const create = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST('/admin/api/users', {
-          body: {
-            email: f.email,
-            name: f.name,
-            role: f.role,
-            ...(f.password ? { password: f.password } : {}),
-            ...(f.role === 'admin' ? { currentPassword: f.currentPassword } : {}),
-          },
-        }),
-      ),
-    onSuccess: (u) => {
-      setF(blank);
-      create.reset();
-      onCreated(u);
-    },
-  });
-  return (
-    <Modal opened={opened} onClose={onClose} title="Create user">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
-        <Stack gap="sm">
-          <TextInput
-            label="Email"
-            type="email"
-            required
-            value={f.email}
-            onChange={(e) => setF({ ...f, email: e.currentTarget.value })}
-            data-autofocus
-          />
-          <TextInput
-            label="Name"
-            value={f.name}
-            onChange={(e) => setF({ ...f, name: e.currentTarget.value })}
-          />
-          <Select
-            label="Role"
-            data={[
-              { value: 'member', label: 'Member: own keys and usage' },
-              { value: 'admin', label: 'Admin: everything' },
-            ]}
-            value={f.role}
-            onChange={(v) => setF({ ...f, role: (v as UserView['role']) ?? 'member' })}
-            allowDeselect={false}
-          />
-          <PasswordInput
-            label="Initial password (optional)"
-            description="At least 8 characters. Without one, the user cannot sign in here and only uses keys you give them. Share it with them safely."
-            autoComplete="new-password"
-            value={f.password}
-            onChange={(e) => setF({ ...f, password: e.currentTarget.value })}
-          />
-          {f.role === 'admin' && (
-            <CurrentPasswordInput
-              description="Creating an admin needs your own password."
-              value={f.currentPassword}
-              onChange={(v) => setF({ ...f, currentPassword: v })}
-            />
-          )}
-          <FormActions
-            error={create.error}
-            pending={create.isPending}
-            submit="Create user"
-            onCancel={onClose}
-          />
-        </Stack>
-      </form>
-    </Modal>
-  );
-}
-
-/** An action that the acting admin confirms with their own password (sent as `currentPassword`). */
-type PasswordAsk = {
-  title: string;
-  text: string;
-  submit: string;
-  run: (currentPassword: string) => Promise<unknown>;
-};
-
-/** Asks for the acting admin's password; a wrong one is shown in the dialog and nothing changes. */
-function PasswordConfirmModal({
-  ask,
-  onClose,
-  onDone,
-}: {
-  ask: PasswordAsk | null;
-  onClose: () => void;
-  onDone: () => void;
-}) {
-  const [currentPassword, setCurrentPassword] = useState('');
-  const confirm = useMutation({
-    mutationFn: () => ask!.run(currentPassword),
-    onSuccess: () => {
-      setCurrentPassword('');
-      confirm.reset();
-      onDone();
-    },
-  });
-  const close = () => {
-    setCurrentPassword('');
-    confirm.reset();
-    onClose();
-  };
-  return (
-    <Modal opened={!!ask} onClose={close} title={ask?.title}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          confirm.mutate();
-        }}
-      >
-        <Stack gap="sm">
-          <Text size="sm">{ask?.text}</Text>
-          <CurrentPasswordInput value={currentPassword} onChange={setCurrentPassword} data-autofocus />
-          <FormActions
-            error={confirm.error}
-            pending={confirm.isPending}
-            submit={ask?.submit ?? 'Confirm'}
-            onCancel={close}
-          />
-        </Stack>
-      </form>
-    </Modal>
   );
 }
 
