@@ -602,6 +602,8 @@ export interface components {
             tpm: number | null;
             dailyTokenQuota: number | null;
             monthlyTokenQuota: number | null;
+            /** @description Monthly budget in equivalent metered-API USD (docs/cost.md); null = none */
+            monthlyBudgetUsd: number | null;
         };
         UserDto: {
             id: string;
@@ -655,12 +657,16 @@ export interface components {
             password?: string;
             /** @description Your own password (creating an admin) */
             currentPassword?: string;
+            /** @description Monthly budget in equivalent USD shared by the user's keys (docs/cost.md) */
+            monthlyBudgetUsd?: number | null;
         };
         UpdateUserBodyDto: {
             rpm?: number | null;
             tpm?: number | null;
             dailyTokenQuota?: number | null;
             monthlyTokenQuota?: number | null;
+            /** @description Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it */
+            monthlyBudgetUsd?: number | null;
             name?: string;
             /** @enum {string} */
             role?: "admin" | "member";
@@ -704,6 +710,8 @@ export interface components {
             tokensThisMinute: number;
             tokensToday: number;
             tokensThisMonth: number;
+            /** @description Equivalent USD reserved and spent this month (UTC), as the budget counts it */
+            spentThisMonthUsd: number;
         };
         KeyWithUsageDto: {
             id: string;
@@ -736,6 +744,8 @@ export interface components {
             tpm?: number | null;
             dailyTokenQuota?: number | null;
             monthlyTokenQuota?: number | null;
+            /** @description Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it */
+            monthlyBudgetUsd?: number | null;
             name?: string;
             /** @description Admins: the owner (default: yourself) */
             userId?: string;
@@ -774,6 +784,8 @@ export interface components {
             tpm?: number | null;
             dailyTokenQuota?: number | null;
             monthlyTokenQuota?: number | null;
+            /** @description Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it */
+            monthlyBudgetUsd?: number | null;
             name?: string;
             allowedModels?: string[];
             /** Format: date-time */

@@ -1,7 +1,7 @@
 import { NumberInput, SimpleGrid } from '@mantine/core';
 import { useState } from 'react';
 import type { KeyLimits } from '../api/client';
-import { compact } from '../format';
+import { compact, usd } from '../format';
 
 /** Limits of a key, or of a user (shared by all their keys): the form fields and the compact text of a row. */
 
@@ -13,13 +13,24 @@ const LIMIT_FIELDS: [keyof KeyLimits, string][] = [
   ['tpm', 'Tokens per minute'],
   ['dailyTokenQuota', 'Tokens per day'],
   ['monthlyTokenQuota', 'Tokens per month'],
+  ['monthlyBudgetUsd', 'Budget per month (USD, equivalent API cost)'],
 ];
 
-const NO_LIMITS: KeyLimits = { rpm: null, tpm: null, dailyTokenQuota: null, monthlyTokenQuota: null };
+const NO_LIMITS: KeyLimits = {
+  rpm: null,
+  tpm: null,
+  dailyTokenQuota: null,
+  monthlyTokenQuota: null,
+  monthlyBudgetUsd: null,
+};
 
 /** Why a typed limit is not valid, or null. Upper bounds are the server's (its 400 shows in FormActions). */
-function limitError(v: LimitDraft): string | null {
+function limitError(k: keyof KeyLimits, v: LimitDraft): string | null {
   if (v === '') return null;
+  if (k === 'monthlyBudgetUsd') {
+    if (typeof v === 'number' && v > 0 && Math.abs(Math.round(v * 1e6) - v * 1e6) < 1e-6) return null;
+    return 'Enter an amount in USD above 0 (at most 6 decimals), or leave it empty for no budget';
+  }
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return null;
   return 'Enter a whole number of 1 or more, or leave it empty for no limit';
 }
@@ -32,7 +43,7 @@ export function useLimitForm(initial: KeyLimits = NO_LIMITS, opts: { autoFocus?:
   const draftOf = (l: KeyLimits) =>
     Object.fromEntries(LIMIT_FIELDS.map(([k]) => [k, l[k] ?? ''])) as Record<keyof KeyLimits, LimitDraft>;
   const [draft, setDraft] = useState(() => draftOf(initial));
-  const valid = LIMIT_FIELDS.every(([k]) => !limitError(draft[k]));
+  const valid = LIMIT_FIELDS.every(([k]) => !limitError(k, draft[k]));
   const limits = valid
     ? (Object.fromEntries(
         LIMIT_FIELDS.map(([k]) => [k, draft[k] === '' ? null : Number(draft[k])]),
@@ -45,12 +56,13 @@ export function useLimitForm(initial: KeyLimits = NO_LIMITS, opts: { autoFocus?:
           key={k}
           label={label}
           placeholder="no limit"
-          min={1}
-          allowDecimal={false}
+          min={k === 'monthlyBudgetUsd' ? 0 : 1}
+          allowDecimal={k === 'monthlyBudgetUsd'}
+          decimalScale={k === 'monthlyBudgetUsd' ? 6 : undefined}
           clampBehavior="none"
           thousandSeparator=","
           value={draft[k]}
-          error={limitError(draft[k])}
+          error={limitError(k, draft[k])}
           onChange={(v) => setDraft((d) => ({ ...d, [k]: v }))}
           data-autofocus={opts.autoFocus && i === 0 ? true : undefined}
         />
@@ -67,6 +79,7 @@ export function limitsText(l: KeyLimits): string {
     l.tpm && `${compact(l.tpm)} tok/min`,
     l.dailyTokenQuota && `${compact(l.dailyTokenQuota)} tok/day`,
     l.monthlyTokenQuota && `${compact(l.monthlyTokenQuota)} tok/month`,
+    l.monthlyBudgetUsd && `${usd(l.monthlyBudgetUsd)}/month`,
   ].filter(Boolean);
   return parts.length ? parts.join(' · ') : 'No limits';
 }
