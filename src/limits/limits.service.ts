@@ -298,12 +298,12 @@ export class LimitsService {
     budgetUsd: number | null | undefined,
   ): Promise<BudgetState> {
     const q = this.quotaKey('usd', owner, id);
-    const spent = nanoToUsd(Math.max(0, Number((await this.redis.client.get(q.key)) ?? 0)));
+    const spentNano = Math.max(0, Number((await this.redis.client.get(q.key)) ?? 0));
     const budget = budgetUsd ?? null;
     return {
       budgetUsd: budget,
-      spentUsd: spent,
-      remainingUsd: budget === null ? null : Math.max(0, nanoToUsd(usdToNano(budget) - usdToNano(spent))),
+      spentUsd: nanoToUsd(spentNano),
+      remainingUsd: budget === null ? null : nanoToUsd(Math.max(0, usdToNano(budget) - spentNano)),
       resetsAt: new Date(q.endsAt).toISOString(),
     };
   }

@@ -1,6 +1,8 @@
-import { NumberInput, SimpleGrid } from '@mantine/core';
+import { NumberInput, SimpleGrid, Text } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { KeyLimits } from '../api/client';
+import { api, unwrap, type KeyLimits } from '../api/client';
+import { queryKeys } from '../queries';
 import { compact, usd } from '../format';
 
 /** Limits of a key, or of a user (shared by all their keys): the form fields and the compact text of a row. */
@@ -82,4 +84,27 @@ export function limitsText(l: KeyLimits): string {
     l.monthlyBudgetUsd && `${usd(l.monthlyBudgetUsd)}/month`,
   ].filter(Boolean);
   return parts.length ? parts.join(' · ') : 'No limits';
+}
+
+/** "$1.20 spent this month of $10.00 ($8.80 left)": a key's or user's equivalent spend against its budget. */
+export function BudgetSpend({ spent, budget }: { spent: number; budget: number | null | undefined }) {
+  const left = budget ? Math.max(0, Math.round((budget - spent) * 1e6) / 1e6) : null;
+  return (
+    <Text size="xs" c={left === 0 ? 'red.9' : 'gray.7'} data-testid="budget-spend">
+      {usd(spent)} spent this month{budget ? ` of ${usd(budget)} (${usd(left)} left)` : ''}
+    </Text>
+  );
+}
+
+/** A user's spend this month against the user's budget (only users with a budget are counted). */
+export function UserBudgetSpend({ userId, budget }: { userId: string; budget: number | null | undefined }) {
+  const q = useQuery({
+    queryKey: queryKeys.userBudgets,
+    enabled: !!budget,
+    queryFn: () => unwrap(api.GET('/admin/api/usage/budgets')),
+    refetchInterval: 30_000,
+  });
+  if (!budget) return null;
+  const b = q.data?.data.find((x) => x.userId === userId);
+  return <BudgetSpend spent={b?.spentUsd ?? 0} budget={budget} />;
 }

@@ -21,7 +21,7 @@ import { useState } from 'react';
 import { api, messageOf, unwrap, type UserView } from '../api/client';
 import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
-import { limitsText, useLimitForm } from '../components/limits';
+import { limitsText, useLimitForm, UserBudgetSpend } from '../components/limits';
 import { CurrentPasswordInput, Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { queryKeys, useUsers } from '../queries';
 import { dateTime } from '../format';
@@ -192,6 +192,7 @@ export function UsersPage() {
                       <Text size="sm" data-testid="user-limits">
                         {limitsText(u.limits)}
                       </Text>
+                      <UserBudgetSpend userId={u.id} budget={u.limits.monthlyBudgetUsd} />
                     </Table.Td>
                     <Table.Td>
                       <Switch
