@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { FakeUpstream } from '../fake-upstream/index.ts';
-import { startGateway, type TestGateway } from '../support/gateway.js';
-import { seedAccount } from '../support/accounts.js';
-import { createAdminKey, createKey } from '../support/auth.js';
+import type { TestGateway } from '../support/gateway.js';
+import { gatewayWithAccounts } from '../support/scenario.js';
+import { createAdminKey } from '../support/auth.js';
 import { query } from '../support/wait.js';
 import { axe, CHROMIUM, DESKTOP, launch, type A11yResult } from './browser.js';
 
@@ -37,26 +36,14 @@ maybe('equivalent cost in the web admin (real browser)', () => {
 
   beforeAll(async () => {
     fake = await FakeUpstream.start();
-    gw = await startGateway({
-      env: {
-        OPENAI_AUTH_ISSUER: fake.url,
-        CODEX_BASE_URL: fake.codexBaseUrl,
-        ADMIN_EMAIL: ADMIN.email,
-        ADMIN_PASSWORD: ADMIN.password,
-      },
+    const g = await gatewayWithAccounts(fake, 2, {
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
     });
-    const accts = [];
-    for (const label of ['acct-a', 'acct-b']) {
-      const f = fake.addAccount();
-      accts.push({
-        label,
-        fake: f,
-        id: await seedAccount(gw, { ...f, accessTokenExpiresAt: f.accessExpiresAt, label }),
-      });
-    }
-    const { key } = await createKey(gw, { name: 'cost-key' });
+    gw = g.gw;
+    const accts = g.accts.map((a, i) => ({ ...a, label: `acct${i}` }));
+    const client = g.client;
     const admin = await createAdminKey(gw);
-    const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
     const conv = { prompt_cache_key: 'cost-conversation' };
     fake.respondWith({ text: 'a', usage: USAGE }, 3);
     await client.responses.create({ model: 'gpt-5.5', input: 'one', ...conv });
@@ -118,7 +105,7 @@ maybe('equivalent cost in the web admin (real browser)', () => {
     const costs = async () => page.getByTestId('cost-row').allTextContents();
     const group = page.getByRole('radiogroup', { name: 'Group cost by' });
     for (const [label, expected] of [
-      ['Per key', ['cost-key', '$0.0222']],
+      ['Per key', ['test key', '$0.0222']],
       ['Per model', ['gpt-5.5', '$0.0222']],
     ] as const) {
       await group.getByText(label, { exact: true }).click();
