@@ -131,6 +131,13 @@ describe('budgets in money', () => {
     const me = (await call(s.gw, 'GET', '/v1/me', { key: k1.key })).body;
     expect(me.budget.user).toMatchObject({ budgetUsd: 1.024, spentUsd: 1, remainingUsd: 0.024 });
     expect(me.budget.key.budgetUsd).toBeNull();
+    // The users page reads the same counters.
+    const listed = await call(s.gw, 'GET', '/admin/api/usage/budgets', { key: admin.key });
+    expect(listed.body.data).toContainEqual(
+      expect.objectContaining({ userId: user.id, budgetUsd: 1.024, spentUsd: 1, remainingUsd: 0.024 }),
+    );
+    const member = await call(s.gw, 'GET', '/admin/api/usage/budgets', { key: k1.key });
+    expect(member.status).toBe(403);
   }, 60_000);
 
   it('a budget is strict: a request whose reservation does not fit is refused, the first of the month too', async () => {
