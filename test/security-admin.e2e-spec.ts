@@ -40,6 +40,7 @@ describe('security: user limits and admin re-authentication', () => {
         tpm: 2000,
         dailyTokenQuota: 100_000,
         monthlyTokenQuota: 3_000_000,
+        monthlyBudgetUsd: null,
       });
       const listed = await call(gw, 'GET', '/admin/api/users', { key: admin.key });
       expect(listed.body.data.find((u: any) => u.id === userId).limits.rpm).toBe(10);
@@ -65,6 +66,7 @@ describe('security: user limits and admin re-authentication', () => {
         tpm: 2000,
         dailyTokenQuota: null,
         monthlyTokenQuota: 3_000_000,
+        monthlyBudgetUsd: null,
       });
     });
 

@@ -72,8 +72,12 @@ export class UsersService implements OnApplicationBootstrap {
         name: input.name,
         role: input.role,
         passwordHash: input.password ? await hashPassword(input.password) : null,
+        monthlyBudgetUsd: input.monthlyBudgetUsd ?? null,
       });
-      await this.audit(actor, 'user.create', user.id, { role: user.role });
+      await this.audit(actor, 'user.create', user.id, {
+        role: user.role,
+        ...(input.monthlyBudgetUsd ? { monthlyBudgetUsd: input.monthlyBudgetUsd } : {}),
+      });
       return presentUser(user);
     } catch (err) {
       if (isUniqueViolation(err)) throw ApiError.conflict('A user with this email exists.', 'email');
@@ -117,6 +121,7 @@ export class UsersService implements OnApplicationBootstrap {
       tpm: input.tpm,
       dailyTokenQuota: bigint(input.dailyTokenQuota),
       monthlyTokenQuota: bigint(input.monthlyTokenQuota),
+      monthlyBudgetUsd: input.monthlyBudgetUsd,
     });
     const revoked = input.password && input.revokeKeys ? await this.keys.revokeUserKeys(id) : [];
     for (const hash of revoked) await this.cache.invalidate({ hash });
@@ -132,6 +137,7 @@ export class UsersService implements OnApplicationBootstrap {
       fields,
       role: input.role ?? null,
       disabled: input.disabled ?? null,
+      ...('monthlyBudgetUsd' in input ? { monthlyBudgetUsd: input.monthlyBudgetUsd } : {}),
       ...(input.revokeKeys ? { revokedKeys: revoked.length } : {}),
     });
     return { ...presentUser(updated), ...(input.revokeKeys ? { revokedKeys: revoked.length } : {}) };

@@ -9,6 +9,8 @@ export interface KeyLimits {
   tpm: number | null;
   dailyTokenQuota: number | null;
   monthlyTokenQuota: number | null;
+  /** Monthly budget in equivalent metered-API USD (docs/cost.md); null/absent = none. */
+  monthlyBudgetUsd?: number | null;
 }
 
 export interface RequestAuth {
@@ -48,11 +50,16 @@ export function limitsOf(r: {
   tpm: number | null;
   dailyTokenQuota: bigint | null;
   monthlyTokenQuota: bigint | null;
-}): KeyLimits {
+  monthlyBudgetUsd?: { toString(): string } | null;
+}): Required<KeyLimits> {
   return {
     rpm: r.rpm,
     tpm: r.tpm,
     dailyTokenQuota: r.dailyTokenQuota === null ? null : Number(r.dailyTokenQuota),
     monthlyTokenQuota: r.monthlyTokenQuota === null ? null : Number(r.monthlyTokenQuota),
+    monthlyBudgetUsd:
+      r.monthlyBudgetUsd === null || r.monthlyBudgetUsd === undefined
+        ? null
+        : Number(r.monthlyBudgetUsd.toString()),
   };
 }

@@ -40,4 +40,15 @@ export const text = (max: number) =>
 /** rpm/tpm are Int4 columns; token quotas Int8 but read back as JS numbers. */
 export const limitValue = z.number().int().positive().max(2_147_483_647).nullable().optional();
 export const quotaValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional();
+/**
+ * A monthly budget in equivalent USD: positive, at most 6 decimals (the column is NUMERIC(18,6); Redis counts
+ * nano-dollars) and at most 1,000,000 (so the nano-dollar counter stays an exact integer in Lua).
+ */
+export const budgetValue = z
+  .number()
+  .positive()
+  .max(1_000_000)
+  .refine((v) => Math.abs(Math.round(v * 1e6) - v * 1e6) < 1e-6, 'must have at most 6 decimals')
+  .nullable()
+  .optional();
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -18,6 +18,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
 import type { OpenedStream, OpenInput } from './types.js';
 import type { RequestAuth } from '../common/auth-context.js';
+import { usageCounts, type TokenCounts } from '../pricing/price-math.js';
 import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
@@ -49,8 +50,8 @@ interface Served {
   controller: AbortController;
   /** Detaches the client's abort from the upstream request (once the answer is done). */
   detach(): void;
-  /** Settles the limits reservation; only the first call counts. */
-  settle(tokens: number): Promise<void>;
+  /** Settles the limits reservation (with the real token split when known); only the first call counts. */
+  settle(tokens: number, counts?: TokenCounts): Promise<void>;
   /** Writes the request's usage row and metrics; only the first call counts. */
   finish(outcome: Omit<RequestOutcome, 't0' | 'attempts'>): void;
 }
@@ -153,10 +154,10 @@ export class GatewayPipeline {
     };
     let settled = false;
     let plan: Plan | null = null;
-    const settle = (tokens: number): Promise<void> => {
+    const settle = (tokens: number, counts?: TokenCounts): Promise<void> => {
       if (settled || !plan) return Promise.resolve();
       settled = true;
-      return plan.admission.settle(tokens);
+      return plan.admission.settle(tokens, counts);
     };
     let accountId: string | null = null;
     let askedId: string | null = null;
@@ -276,7 +277,13 @@ export class GatewayPipeline {
     // client's max_output_tokens does not size it: the upstream refuses the cap (issue 22, item 3).
     const output = DEFAULT_OUTPUT_ESTIMATE;
     const early =
-      input.bodyBytes !== undefined ? this.limits.admit(input.auth, input.bodyBytes / 4 + output) : null;
+      input.bodyBytes !== undefined
+        ? this.limits.admit(input.auth, input.bodyBytes / 4 + output, {
+            model,
+            inputTokens: input.bodyBytes / 4,
+            outputTokens: output,
+          })
+        : null;
     early?.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     // One conversation id per (user, client conversation key): the CLI's thread id, sent as prompt_cache_key too.
     // It keys stickiness too (bounded, per user; the client's string is never a Redis key).
@@ -287,7 +294,12 @@ export class GatewayPipeline {
     const portable = this.opaque.portable(body.input, (items) =>
       JSON.stringify(orderLikeCli({ ...body, input: items })),
     );
-    const admission = await (early ?? this.limits.admit(input.auth, inputEstimate + output));
+    const admission = await (early ??
+      this.limits.admit(input.auth, inputEstimate + output, {
+        model,
+        inputTokens: inputEstimate,
+        outputTokens: output,
+      }));
     return {
       request: {
         model,
@@ -338,7 +350,7 @@ export class GatewayPipeline {
           usage: end.usage,
           responseModel: end.model,
         });
-        await s.settle(end.tokens).catch(() => {});
+        await s.settle(end.tokens, end.usage ? usageCounts(end.usage) : undefined).catch(() => {});
       },
     });
     const held: HeldEvents = { events: [], broken: false };
@@ -400,7 +412,11 @@ export class GatewayPipeline {
     body.prompt_cache_key = conversation.id;
     const payload = JSON.stringify(body);
     const inputEstimate = Math.ceil(payload.length / 4);
-    const admission = await this.limits.admit(input.auth, inputEstimate + DEFAULT_OUTPUT_ESTIMATE);
+    const admission = await this.limits.admit(input.auth, inputEstimate + DEFAULT_OUTPUT_ESTIMATE, {
+      model: body.model,
+      inputTokens: inputEstimate,
+      outputTokens: DEFAULT_OUTPUT_ESTIMATE,
+    });
     return {
       request: {
         model: body.model,
@@ -442,7 +458,7 @@ export class GatewayPipeline {
       output_tokens: output,
       total_tokens: plan.inputEstimate + output,
     }) as UpstreamUsage;
-    await s.settle(Number(usage.total_tokens ?? 0)).catch(() => {});
+    await s.settle(Number(usage.total_tokens ?? 0), usageCounts(usage)).catch(() => {});
     s.detach();
     s.finish({ status: 200, errorClass: null, accountId: account.id, ttfbMs: Date.now() - s.t0, usage });
     return { body: json, headers: plan.admission.headers, turnState: issued };

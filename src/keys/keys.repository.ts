@@ -15,6 +15,7 @@ const keyWithUser = {
       tpm: true,
       dailyTokenQuota: true,
       monthlyTokenQuota: true,
+      monthlyBudgetUsd: true,
     },
   },
 } as const;

@@ -76,11 +76,17 @@ export class KeysService {
       tpm: input.tpm ?? null,
       dailyTokenQuota: input.dailyTokenQuota ?? null,
       monthlyTokenQuota: input.monthlyTokenQuota ?? null,
+      monthlyBudgetUsd: input.monthlyBudgetUsd ?? null,
       expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
     });
     // A replica may hold a negative entry for this hash (someone probed it): clear it everywhere.
     await this.cache.invalidate({ hash: row.hash });
-    await this.audit(actor, 'key.create', row.id, { name: row.name, scope: row.scope, userId });
+    await this.audit(actor, 'key.create', row.id, {
+      name: row.name,
+      scope: row.scope,
+      userId,
+      ...(input.monthlyBudgetUsd ? { monthlyBudgetUsd: input.monthlyBudgetUsd } : {}),
+    });
     return { ...present(row), key };
   }
 
@@ -89,7 +95,7 @@ export class KeysService {
     if (row.revokedAt) throw ApiError.badRequest('This key is revoked.', null, 'key_revoked');
     if (
       !this.isAdmin(actor) &&
-      ['rpm', 'tpm', 'dailyTokenQuota', 'monthlyTokenQuota'].some((f) => f in input)
+      ['rpm', 'tpm', 'dailyTokenQuota', 'monthlyTokenQuota', 'monthlyBudgetUsd'].some((f) => f in input)
     ) {
       throw ApiError.forbidden('Only admins change limits.', 'admin_required');
     }
@@ -101,11 +107,15 @@ export class KeysService {
       tpm: input.tpm,
       dailyTokenQuota: input.dailyTokenQuota,
       monthlyTokenQuota: input.monthlyTokenQuota,
+      monthlyBudgetUsd: input.monthlyBudgetUsd,
       expiresAt:
         input.expiresAt === undefined ? undefined : input.expiresAt ? new Date(input.expiresAt) : null,
     });
     await this.cache.invalidate({ hash: row.hash });
-    await this.audit(actor, 'key.update', id, { fields: Object.keys(input) });
+    await this.audit(actor, 'key.update', id, {
+      fields: Object.keys(input),
+      ...('monthlyBudgetUsd' in input ? { monthlyBudgetUsd: input.monthlyBudgetUsd } : {}),
+    });
     return present(updated);
   }
 
@@ -132,6 +142,7 @@ export class KeysService {
       tpm: row.tpm,
       dailyTokenQuota: row.dailyTokenQuota,
       monthlyTokenQuota: row.monthlyTokenQuota,
+      monthlyBudgetUsd: row.monthlyBudgetUsd,
       expiresAt: row.expiresAt,
     });
     await this.cache.invalidate({ hash: row.hash });
@@ -227,9 +238,9 @@ export function assertKeyPolicy(row: KeyRow, input: UpdateKeyInput, admin: boole
  * the key they get. A limit left out is fine: the user's limit binds every key of the user anyway.
  */
 export function assertWithinUserLimits(input: CreateKeyInput, user: RequestAuth['limits']): void {
-  for (const f of ['rpm', 'tpm', 'dailyTokenQuota', 'monthlyTokenQuota'] as const) {
+  for (const f of ['rpm', 'tpm', 'dailyTokenQuota', 'monthlyTokenQuota', 'monthlyBudgetUsd'] as const) {
     const want = input[f];
-    const cap = user[f];
+    const cap = user[f] ?? null;
     if (cap !== null && want !== null && want !== undefined && want > cap)
       throw ApiError.badRequest(
         `'${f}' ${want} is above your user limit (${cap}); ask an admin to raise it.`,

@@ -27,6 +27,16 @@ export class MeController {
       usage: auth.keyId ? await this.limits.usage(auth.keyId) : null,
       /** Equivalent metered-API cost of this key's requests this month (docs/cost.md). */
       equivalent_spend: auth.keyId ? await this.usage.monthSpend(auth.keyId) : null,
+      /** Monthly budgets in equivalent USD as the admission counts them: the key's, and its user's when set. */
+      budget: auth.keyId
+        ? {
+            key: await this.limits.budget('key', auth.keyId, auth.limits.monthlyBudgetUsd),
+            user:
+              auth.userLimits?.monthlyBudgetUsd != null
+                ? await this.limits.budget('user', auth.userId, auth.userLimits.monthlyBudgetUsd)
+                : null,
+          }
+        : null,
     };
   }
 }

@@ -6,6 +6,12 @@ export class LimitsDto {
   @ApiProperty({ nullable: true, type: Number, description: 'Tokens per minute' }) tpm!: number | null;
   @ApiProperty({ nullable: true, type: Number }) dailyTokenQuota!: number | null;
   @ApiProperty({ nullable: true, type: Number }) monthlyTokenQuota!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Monthly budget in equivalent metered-API USD (docs/cost.md); null = none',
+  })
+  monthlyBudgetUsd!: number | null;
 }
 
 export class KeyUsageDto {
@@ -13,6 +19,8 @@ export class KeyUsageDto {
   @ApiProperty() tokensThisMinute!: number;
   @ApiProperty() tokensToday!: number;
   @ApiProperty() tokensThisMonth!: number;
+  @ApiProperty({ description: 'Equivalent USD reserved and spent this month (UTC), as the budget counts it' })
+  spentThisMonthUsd!: number;
 }
 
 /** Limits in a request body: positive integers, null clears one, absent leaves it. */
@@ -21,4 +29,11 @@ export class LimitsInputDto {
   @ApiProperty({ required: false, nullable: true, type: Number }) tpm?: number | null;
   @ApiProperty({ required: false, nullable: true, type: Number }) dailyTokenQuota?: number | null;
   @ApiProperty({ required: false, nullable: true, type: Number }) monthlyTokenQuota?: number | null;
+  @ApiProperty({
+    required: false,
+    nullable: true,
+    type: Number,
+    description: 'Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it',
+  })
+  monthlyBudgetUsd?: number | null;
 }

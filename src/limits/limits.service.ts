@@ -4,6 +4,10 @@ import { ApiError } from '../common/errors.js';
 import { RedisService } from '../redis/redis.service.js';
 import type { KeyLimits, RequestAuth } from '../common/auth-context.js';
 import { formatReset, period } from './limit-math.js';
+import { ADMIT, SETTLE } from './admit-scripts.js';
+import { costNano, nanoToUsd, usdToNano } from './budget-math.js';
+import { PricingService } from '../pricing/pricing.service.js';
+import type { TokenCounts } from '../pricing/price-math.js';
 
 /**
  * Per-key (and per-user) limits on the API path, shared by all replicas through Redis:
@@ -15,72 +19,56 @@ import { formatReset, period } from './limit-math.js';
  * is the input estimate plus an output estimate. When the request ends, `settle(actual)` replaces the
  * reservation by the real tokens (one more round trip). Only the first request of an empty window/period can
  * exceed a limit, by its own size. Redis errors fail closed (503).
- * CONTRACT: admit() → Admission{headers, settle(actualTotalTokens)}; usage(keyId).
+ * Money (issue 28 item 2): monthly budgets in equivalent USD are one more dimension of the same script, counted in
+ * nano-dollars: the reservation is the input estimate at the uncached input price plus the output estimate at the
+ * output price; settle() replaces it by the real cost (cached tokens at the cached price). A budget is strict: no
+ * request is admitted whose reservation does not fit, the first of the month included. With a budget set, a model
+ * without a price is refused (403 model_not_priced): an unpriced model would be a hole in the cap (docs/cost.md).
+ * CONTRACT: admit(auth, tokens, priced?) → Admission{headers, settle(actualTotalTokens, counts?)}; usage(keyId).
  */
 export interface KeyUsage {
   requestsThisMinute: number;
   tokensThisMinute: number;
   tokensToday: number;
   tokensThisMonth: number;
+  /** Equivalent USD reserved and spent this month (UTC), as the budget counts it. */
+  spentThisMonthUsd: number;
+}
+
+/** What the money dimension needs to price a reservation: the model going upstream and the token estimates. */
+export interface PricedEstimate {
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
 }
 
 export interface Admission {
   headers: Record<string, string>;
-  settle(actualTotalTokens: number): Promise<void>;
+  /** `counts`: the real input/cached/output split (prices the money budgets); absent = all input tokens. */
+  settle(actualTotalTokens: number, counts?: TokenCounts): Promise<void>;
 }
 
-type BudgetKind = 'rpm' | 'tpm' | 'day' | 'month';
+/** A key's or user's monthly budget: spent, limit and what is left (USD); null budget = none set. */
+export interface BudgetState {
+  budgetUsd: number | null;
+  spentUsd: number;
+  remainingUsd: number | null;
+  resetsAt: string;
+}
+
+type BudgetKind = 'rpm' | 'tpm' | 'day' | 'month' | 'usd';
 interface Budget {
   kind: BudgetKind;
   owner: 'key' | 'user';
   key: string;
   limit: number;
   cost: number;
+  /** Money: the budget was set (strict admission); a key's money counter is kept without one too. */
+  strict?: boolean;
   /** Fixed window: TTL in ms set when the window starts; calendar period: absolute expiry (epoch ms). */
   ttlMs?: number;
   endsAt?: number;
 }
-
-/**
- * KEYS: budget counters. ARGV: per budget, 4 values: limit, cost, mode ('w' window / 'p' period), ms.
- * Returns {0, used1, pttl1, used2, pttl2, …} when admitted (after reserving), or {i, used, pttl} for the
- * first budget i (1-based) that refuses; nothing is reserved then.
- */
-const ADMIT = `
-local n = #KEYS
-for i = 1, n do
-  local limit = tonumber(ARGV[(i - 1) * 4 + 1])
-  local cost = tonumber(ARGV[(i - 1) * 4 + 2])
-  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if used >= limit or (used > 0 and used + cost > limit) then
-    return {i, used, redis.call('PTTL', KEYS[i])}
-  end
-end
-local out = {0}
-for i = 1, n do
-  local cost = tonumber(ARGV[(i - 1) * 4 + 2])
-  local mode = ARGV[(i - 1) * 4 + 3]
-  local ms = tonumber(ARGV[(i - 1) * 4 + 4])
-  local used = redis.call('INCRBY', KEYS[i], cost)
-  if mode == 'p' then
-    redis.call('PEXPIREAT', KEYS[i], ms)
-  elseif redis.call('PTTL', KEYS[i]) < 0 then
-    redis.call('PEXPIRE', KEYS[i], ms)
-  end
-  out[#out + 1] = used
-  out[#out + 1] = redis.call('PTTL', KEYS[i])
-end
-return out`;
-
-/** KEYS: counters; ARGV[1]: delta. Applies the delta to counters that still exist (a window that ended stays ended). */
-const SETTLE = `
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    local v = redis.call('INCRBY', KEYS[i], ARGV[1])
-    if v < 0 then redis.call('DECRBY', KEYS[i], v) end
-  end
-end
-return 1`;
 
 type LimitsRedis = Redis & {
   cgAdmit(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
@@ -98,7 +86,10 @@ export class LimitsService {
   private readonly logger = new Logger('limits');
   private readonly r: LimitsRedis;
 
-  constructor(private readonly redis: RedisService) {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly pricing: PricingService,
+  ) {
     const client = redis.client as LimitsRedis;
     if (typeof client.cgAdmit !== 'function') {
       client.defineCommand('cgAdmit', { lua: ADMIT });
@@ -113,8 +104,8 @@ export class LimitsService {
       : `${this.redis.key('rl', 'user', kind)}:${id}`;
   }
 
-  private quotaKey(kind: 'day' | 'month', owner: 'key' | 'user', id: string, now = Date.now()) {
-    const p = period(kind, now);
+  private quotaKey(kind: 'day' | 'month' | 'usd', owner: 'key' | 'user', id: string, now = Date.now()) {
+    const p = period(kind === 'usd' ? 'month' : kind, now);
     const key =
       owner === 'key'
         ? this.redis.key('quota', kind, p.id, id)
@@ -127,6 +118,7 @@ export class LimitsService {
     id: string,
     l: KeyLimits | null | undefined,
     tokens: number,
+    nano: number,
   ): Budget[] {
     if (!l) return [];
     const out: Budget[] = [];
@@ -158,6 +150,20 @@ export class LimitsService {
       const limit = quota ?? Number.MAX_SAFE_INTEGER;
       out.push({ kind, owner, key: q.key, limit, cost: tokens, endsAt: q.endsAt });
     }
+    // Money: a key's month spend is counted without a budget too (/v1/me, the keys page); a user's only with one.
+    const budget = l.monthlyBudgetUsd ?? null;
+    if (budget !== null || owner === 'key') {
+      const q = this.quotaKey('usd', owner, id);
+      out.push({
+        kind: 'usd',
+        owner,
+        key: q.key,
+        limit: budget === null ? Number.MAX_SAFE_INTEGER : usdToNano(budget),
+        cost: nano,
+        strict: budget !== null,
+        endsAt: q.endsAt,
+      });
+    }
     return out;
   }
 
@@ -165,21 +171,33 @@ export class LimitsService {
    * Checks and reserves every budget of the key (and of its user, when the admin set user limits) atomically.
    * `estimatedTokens` is the whole reservation: input estimate plus output estimate.
    */
-  async admit(auth: RequestAuth, estimatedTokens: number): Promise<Admission> {
+  async admit(auth: RequestAuth, estimatedTokens: number, priced?: PricedEstimate): Promise<Admission> {
     const keyId = auth.keyId;
     if (!keyId) return { headers: {}, settle: async () => {} };
     const estimate = Math.max(0, Math.ceil(estimatedTokens));
+    const price = priced ? this.pricing.priceOf(priced.model) : null;
+    const budgeted = auth.limits.monthlyBudgetUsd != null || auth.userLimits?.monthlyBudgetUsd != null;
+    if (priced && !price && budgeted)
+      throw ApiError.forbidden(
+        `The model '${priced.model}' has no price, and this key has a monthly budget in USD that must count every request; ask an admin to set its price (/admin/api/pricing).`,
+        'model_not_priced',
+      );
+    const whole = (n: number) => Math.max(0, Math.ceil(n));
+    const nano =
+      priced && price
+        ? costNano(price, { input: whole(priced.inputTokens), cached: 0, output: whole(priced.outputTokens) })
+        : 0;
     const budgets = [
-      ...this.budgets('key', keyId, auth.limits, estimate),
-      ...this.budgets('user', auth.userId, auth.userLimits, estimate),
-    ].filter((b) => b.cost > 0 || b.kind === 'rpm');
+      ...this.budgets('key', keyId, auth.limits, estimate, nano),
+      ...this.budgets('user', auth.userId, auth.userLimits, estimate, nano),
+    ].filter((b) => b.cost > 0 || b.kind === 'rpm' || (b.strict && estimate > 0));
     const headers: Record<string, string> = {};
     if (budgets.length === 0) return { headers, settle: async () => {} };
     let res: number[];
     try {
       const args: (string | number)[] = [];
       for (const b of budgets)
-        args.push(b.limit, b.cost, b.endsAt ? 'p' : 'w', b.endsAt ?? b.ttlMs ?? 60_000);
+        args.push(b.limit, b.cost, b.strict ? 's' : b.endsAt ? 'p' : 'w', b.endsAt ?? b.ttlMs ?? 60_000);
       res = await this.r.cgAdmit(budgets.length, ...budgets.map((b) => b.key), ...args);
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'limits unavailable');
@@ -196,17 +214,19 @@ export class LimitsService {
       headers[`x-ratelimit-remaining-${what}`] = String(Math.max(0, b.limit - Number(res[1 + i * 2])));
       headers[`x-ratelimit-reset-${what}`] = formatReset(Math.max(0, Number(res[2 + i * 2])));
     });
-    const tokenKeys = budgets.filter((b) => b.kind !== 'rpm').map((b) => b.key);
+    const counted = budgets.filter((b) => b.kind !== 'rpm');
     let settled = false;
     return {
       headers,
-      settle: async (actual: number) => {
+      settle: async (actual: number, counts?: TokenCounts) => {
         if (settled) return;
         settled = true;
-        const delta = Math.max(0, Math.ceil(actual)) - estimate;
-        if (delta === 0 || tokenKeys.length === 0) return;
+        const tokens = Math.max(0, Math.ceil(actual));
+        const realNano = price ? costNano(price, counts ?? { input: tokens, cached: 0, output: 0 }) : 0;
+        const deltas = counted.map((b) => (b.kind === 'usd' ? realNano : tokens) - b.cost);
+        if (deltas.every((d) => d === 0)) return;
         try {
-          await this.r.cgSettle(tokenKeys.length, ...tokenKeys, delta);
+          await this.r.cgSettle(counted.length, ...counted.map((b) => b.key), ...deltas);
         } catch (err) {
           this.logger.warn({ err: (err as Error).message }, 'could not settle token usage');
         }
@@ -216,6 +236,17 @@ export class LimitsService {
 
   private refusal(b: Budget, pttl: number): ApiError {
     const who = b.owner === 'key' ? 'this key' : "this key's user";
+    if (b.kind === 'usd') {
+      const endsAt = b.endsAt ?? Date.now();
+      return new ApiError(
+        429,
+        `The monthly budget of ${who} (${nanoToUsd(b.limit)} USD of equivalent API cost) does not cover this request; it resets at ${new Date(endsAt).toISOString()}.`,
+        'insufficient_quota',
+        null,
+        'budget_exceeded',
+        { 'retry-after': String(Math.max(1, Math.ceil((endsAt - Date.now()) / 1000))) },
+      );
+    }
     if (b.kind === 'day' || b.kind === 'month') {
       const endsAt = b.endsAt ?? Date.now();
       return ApiError.quotaExceeded(
@@ -241,17 +272,39 @@ export class LimitsService {
 
   async usage(keyId: string): Promise<KeyUsage> {
     const r = this.redis.client;
-    const [rpm, tpm, day, month] = await Promise.all([
+    const [rpm, tpm, day, month, usd] = await Promise.all([
       r.get(this.windowKey('rpm', 'key', keyId)),
       r.get(this.windowKey('tpm', 'key', keyId)),
       r.get(this.quotaKey('day', 'key', keyId).key),
       r.get(this.quotaKey('month', 'key', keyId).key),
+      r.get(this.quotaKey('usd', 'key', keyId).key),
     ]);
     return {
       requestsThisMinute: Number(rpm ?? 0),
       tokensThisMinute: Number(tpm ?? 0),
       tokensToday: Math.max(0, Number(day ?? 0)),
       tokensThisMonth: Math.max(0, Number(month ?? 0)),
+      spentThisMonthUsd: nanoToUsd(Math.max(0, Number(usd ?? 0))),
+    };
+  }
+
+  /**
+   * The monthly money budget of a key or a user as the admission counts it (reservations in flight included).
+   * A user's spend is counted only while the user has a budget.
+   */
+  async budget(
+    owner: 'key' | 'user',
+    id: string,
+    budgetUsd: number | null | undefined,
+  ): Promise<BudgetState> {
+    const q = this.quotaKey('usd', owner, id);
+    const spentNano = Math.max(0, Number((await this.redis.client.get(q.key)) ?? 0));
+    const budget = budgetUsd ?? null;
+    return {
+      budgetUsd: budget,
+      spentUsd: nanoToUsd(spentNano),
+      remainingUsd: budget === null ? null : nanoToUsd(Math.max(0, usdToNano(budget) - spentNano)),
+      resetsAt: new Date(q.endsAt).toISOString(),
     };
   }
 

@@ -21,6 +21,19 @@ export interface TokenCounts {
   output: number;
 }
 
+/** The token split of an upstream usage object (OpenAI's `usage` shape); missing figures count as 0. */
+export function usageCounts(u: {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  input_tokens_details?: { cached_tokens?: number | null } | null;
+}): TokenCounts {
+  return {
+    input: Number(u.input_tokens ?? 0),
+    cached: Number(u.input_tokens_details?.cached_tokens ?? 0),
+    output: Number(u.output_tokens ?? 0),
+  };
+}
+
 const SCALE = 12;
 const MICRO = 1_000_000;
 

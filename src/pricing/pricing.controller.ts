@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
@@ -7,6 +7,7 @@ import { CurrentAuth, type RequestAuth } from '../common/auth-context.js';
 import { AdminGuard } from '../common/admin-guards.js';
 import { PRICE_FILE } from './catalog.js';
 import type { Actor } from './pricing.repository.js';
+import { AccountPriceBodyDto, AccountPriceDto } from './pricing.dto.js';
 import { PricingService, type EffectivePrice } from './pricing.service.js';
 
 /** USD per 1M tokens: ≥ 0, at most 6 decimals (the arithmetic is exact to a micro-dollar per 1M tokens). */
@@ -108,6 +109,8 @@ export class PricingController {
   @ApiOperation({
     summary: "Set an account's monthly subscription price (null = its plan's default); audited",
   })
+  @ApiBody({ type: AccountPriceBodyDto })
+  @ApiOkResponse({ type: AccountPriceDto })
   async setAccount(@CurrentAuth() auth: RequestAuth, @Param('id') id: string, @Body() body: unknown) {
     const accountId = parseOrThrow(uuid, id, 'id');
     const b = parseOrThrow(accountPriceBody, body);

@@ -1,5 +1,5 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validation.js';
 import { AdminGuard } from '../common/admin-guards.js';
@@ -7,6 +7,8 @@ import { UsageRepository } from './usage.repository.js';
 import { UsageService } from './usage.service.js';
 import { PricingService } from '../pricing/pricing.service.js';
 import { monthRange, savings } from './savings.js';
+import { SavingsDto, UsageAggregateDto, UserBudgetListDto } from './usage.dto.js';
+import { LimitsService } from '../limits/limits.service.js';
 
 const query = z.object({
   group_by: z.enum(['day', 'key', 'user', 'account', 'model']).default('day'),
@@ -33,7 +35,28 @@ export class UsageController {
     private readonly repo: UsageRepository,
     private readonly usage: UsageService,
     private readonly pricing: PricingService,
+    private readonly limits: LimitsService,
   ) {}
+
+  /** Each user with a monthly budget in USD: what this month's admissions reserved and spent of it. */
+  @Get('budgets')
+  @ApiOkResponse({ type: UserBudgetListDto })
+  async budgets(): Promise<UserBudgetListDto> {
+    const users = await this.repo.budgetedUsers();
+    const data = await Promise.all(
+      users.map(async (u) => {
+        const b = await this.limits.budget('user', u.id, u.budgetUsd);
+        return {
+          userId: u.id,
+          budgetUsd: u.budgetUsd,
+          spentUsd: b.spentUsd,
+          remainingUsd: b.remainingUsd ?? 0,
+          resetsAt: b.resetsAt,
+        };
+      }),
+    );
+    return { object: 'list', data };
+  }
 
   /**
    * "What the pool saved" in a calendar month (UTC; default: this one): the equivalent metered-API cost of its
@@ -41,7 +64,8 @@ export class UsageController {
    */
   @Get('savings')
   @ApiQuery({ name: 'month', required: false, description: 'YYYY-MM (UTC); default: the current month' })
-  async savings(@Query() q: unknown) {
+  @ApiOkResponse({ type: SavingsDto })
+  async savings(@Query() q: unknown): Promise<SavingsDto> {
     const { month } = parseOrThrow(savingsQuery, q ?? {}, 'query');
     const range = monthRange(month ?? new Date().toISOString().slice(0, 7));
     await this.usage.flush();
@@ -49,7 +73,7 @@ export class UsageController {
       this.repo.aggregate('account', range.from, range.to),
       this.pricing.accountPrices(),
     ]);
-    return { object: 'usage.savings', ...savings(range, byAccount, accounts) };
+    return { object: 'usage.savings', ...savings(range, byAccount, accounts), currency: 'USD' };
   }
 
   /** Sums of requests and tokens grouped by day/key/user/account/model over [from, to) (default: last 30 days). */
@@ -57,7 +81,8 @@ export class UsageController {
   @ApiQuery({ name: 'group_by', required: false, enum: ['day', 'key', 'user', 'account', 'model'] })
   @ApiQuery({ name: 'from', required: false })
   @ApiQuery({ name: 'to', required: false })
-  async aggregate(@Query() q: unknown) {
+  @ApiOkResponse({ type: UsageAggregateDto })
+  async aggregate(@Query() q: unknown): Promise<UsageAggregateDto> {
     const { group_by, from, to } = parseOrThrow(query, q ?? {}, 'query');
     const end = to ?? new Date();
     const start = from ?? new Date(end.getTime() - 30 * 86400_000);
@@ -67,7 +92,7 @@ export class UsageController {
       group_by,
       from: start.toISOString(),
       to: end.toISOString(),
-      data: await this.repo.aggregate(group_by, start, end),
+      data: await this.repo.labelled(group_by, await this.repo.aggregate(group_by, start, end)),
     };
   }
 }

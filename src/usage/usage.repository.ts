@@ -84,6 +84,52 @@ export class UsageRepository {
     return { cost_usd: usd(r.cost), unpriced_requests: r.unpriced };
   }
 
+  /** Users with a monthly budget in USD (the users page shows their spend). */
+  async budgetedUsers(): Promise<{ id: string; budgetUsd: number }[]> {
+    const rows = await this.prisma.user.findMany({
+      where: { monthlyBudgetUsd: { not: null } },
+      select: { id: true, monthlyBudgetUsd: true },
+    });
+    return rows.map((r) => ({ id: r.id, budgetUsd: Number(r.monthlyBudgetUsd!.toString()) }));
+  }
+
+  /** The groups with a display label: a key's name (prefix…), a user's email, an account's label; else null. */
+  async labelled<G extends { group: string | null }>(
+    group: UsageGroup,
+    rows: G[],
+  ): Promise<(G & { label: string | null })[]> {
+    const ids = rows.map((r) => r.group).filter((g): g is string => !!g);
+    let names = new Map<string, string>();
+    if (ids.length && group === 'key') {
+      const keys = await this.prisma.apiKey.findMany({
+        where: { id: { in: ids } },
+        select: { id: true, name: true, prefix: true },
+      });
+      names = new Map(keys.map((k) => [k.id, `${k.name || 'unnamed'} (${k.prefix}…)`]));
+    } else if (ids.length && group === 'user') {
+      const users = await this.prisma.user.findMany({
+        where: { id: { in: ids } },
+        select: { id: true, email: true },
+      });
+      names = new Map(users.map((u) => [u.id, u.email]));
+    } else if (ids.length && group === 'account') {
+      const accounts = await this.prisma.account.findMany({
+        where: { id: { in: ids } },
+        select: { id: true, label: true, email: true },
+      });
+      names = new Map(accounts.map((a) => [a.id, a.label || a.email || a.id]));
+    }
+    return rows.map((r) => ({
+      ...r,
+      label:
+        r.group === null
+          ? null
+          : group === 'key' || group === 'user' || group === 'account'
+            ? (names.get(r.group) ?? null)
+            : r.group,
+    }));
+  }
+
   async aggregate(group: UsageGroup, from: Date, to: Date) {
     // The group expression comes from a fixed table (never from input); values are bound parameters.
     const rows = await this.prisma.$queryRawUnsafe<any[]>(

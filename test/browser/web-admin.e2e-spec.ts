@@ -469,6 +469,7 @@ maybe('web admin in a real browser', () => {
         tpm: null,
         dailyTokenQuota: 100_000,
         monthlyTokenQuota: null,
+        monthlyBudgetUsd: null,
       });
 
       // The member's key (no limits of its own) now gets one request a minute: the second is refused with
@@ -501,12 +502,14 @@ maybe('web admin in a real browser', () => {
         tpm: null,
         dailyTokenQuota: null,
         monthlyTokenQuota: null,
+        monthlyBudgetUsd: null,
       });
       expect(await storedLimits()).toEqual({
         rpm: null,
         tpm: null,
         dailyTokenQuota: null,
         monthlyTokenQuota: null,
+        monthlyBudgetUsd: null,
       });
       expect((await call()).status).toBe(200);
       page.off('request', recordPatch);

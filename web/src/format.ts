@@ -31,3 +31,15 @@ export function dateTime(iso: string | null | undefined): string {
     minute: '2-digit',
   });
 }
+
+/** "$1,234.56"; amounts under a dollar keep 4 significant decimals ("$0.0074"); null → "no price". */
+export function usd(n: number | null | undefined): string {
+  if (n === null || n === undefined) return 'no price';
+  const digits = n !== 0 && Math.abs(n) < 1 ? 4 : 2;
+  return new Intl.NumberFormat('en', {
+    style: 'currency',
+    currency: 'USD',
+    minimumFractionDigits: 2,
+    maximumFractionDigits: digits,
+  }).format(n);
+}

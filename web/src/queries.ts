@@ -23,6 +23,10 @@ export const queryKeys = {
   audit: (filters: Record<string, unknown>) => ['audit', filters],
   usageSeries: (filters: Record<string, unknown>) => ['usage-series', filters],
   usageRequests: (filters: Record<string, unknown>) => ['usage-requests', filters],
+  /** Equivalent cost grouped by user/key/model/account over a range. */
+  usageCost: (filters: Record<string, unknown>) => ['usage-cost', filters],
+  savings: ['savings'],
+  userBudgets: ['user-budgets'],
   login: (loginId: string | undefined) => ['login', loginId],
   /** A user's own corner (null: the caller's). */
   corner: (userId: string | null, days: number) => ['corner', userId, days],

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { limitValue as limit, quotaValue as quota, text } from '../../common/validation.js';
+import {
+  limitValue as limit,
+  quotaValue as quota,
+  budgetValue as budget,
+  text,
+} from '../../common/validation.js';
 
 /** The acting admin's own password, required (with a session) to create or promote an admin or set an admin's password. */
 const currentPassword = z.string().min(1).max(1024).optional();
@@ -11,6 +16,8 @@ export const createUserSchema = z
     role: z.enum(['admin', 'member']).default('member'),
     password: z.string().min(8).max(1024).optional(),
     currentPassword,
+    /** Monthly budget in equivalent USD shared by all of the user's keys (docs/cost.md). */
+    monthlyBudgetUsd: budget,
   })
   .strict();
 export type CreateUserInput = z.infer<typeof createUserSchema>;
@@ -29,6 +36,7 @@ export const updateUserSchema = z
     tpm: limit,
     dailyTokenQuota: quota,
     monthlyTokenQuota: quota,
+    monthlyBudgetUsd: budget,
   })
   .strict();
 export type UpdateUserInput = z.infer<typeof updateUserSchema>;

@@ -35,6 +35,13 @@ export class CreateUserBodyDto {
   @ApiProperty({ required: false }) password?: string;
   @ApiProperty({ required: false, description: 'Your own password (creating an admin)' })
   currentPassword?: string;
+  @ApiProperty({
+    required: false,
+    nullable: true,
+    type: Number,
+    description: "Monthly budget in equivalent USD shared by the user's keys (docs/cost.md)",
+  })
+  monthlyBudgetUsd?: number | null;
 }
 
 export class UpdateUserBodyDto extends LimitsInputDto {

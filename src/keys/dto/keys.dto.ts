@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { limitValue as limit, quotaValue as quota, text, UUID } from '../../common/validation.js';
+import {
+  limitValue as limit,
+  quotaValue as quota,
+  budgetValue as budget,
+  text,
+  UUID,
+} from '../../common/validation.js';
 
 /** ISO 8601 with an offset, between 1970 and 9999 (Postgres has no year 0; far dates overflow). */
 const expiry = z.iso
@@ -26,6 +32,7 @@ export const createKeySchema = z
     tpm: limit,
     dailyTokenQuota: quota,
     monthlyTokenQuota: quota,
+    monthlyBudgetUsd: budget,
     expiresAt: expiry,
   })
   .strict();
@@ -39,6 +46,7 @@ export const updateKeySchema = z
     tpm: limit,
     dailyTokenQuota: quota,
     monthlyTokenQuota: quota,
+    monthlyBudgetUsd: budget,
     expiresAt: expiry,
   })
   .strict();

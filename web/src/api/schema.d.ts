@@ -521,6 +521,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/usage/budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_budgets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/usage/savings": {
         parameters: {
             query?: never;
@@ -712,6 +728,8 @@ export interface components {
             tpm: number | null;
             dailyTokenQuota: number | null;
             monthlyTokenQuota: number | null;
+            /** @description Monthly budget in equivalent metered-API USD (docs/cost.md); null = none */
+            monthlyBudgetUsd: number | null;
         };
         UserDto: {
             id: string;
@@ -765,12 +783,16 @@ export interface components {
             password?: string;
             /** @description Your own password (creating an admin) */
             currentPassword?: string;
+            /** @description Monthly budget in equivalent USD shared by the user's keys (docs/cost.md) */
+            monthlyBudgetUsd?: number | null;
         };
         UpdateUserBodyDto: {
             rpm?: number | null;
             tpm?: number | null;
             dailyTokenQuota?: number | null;
             monthlyTokenQuota?: number | null;
+            /** @description Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it */
+            monthlyBudgetUsd?: number | null;
             name?: string;
             /** @enum {string} */
             role?: "admin" | "member";
@@ -913,6 +935,8 @@ export interface components {
             tokensThisMinute: number;
             tokensToday: number;
             tokensThisMonth: number;
+            /** @description Equivalent USD reserved and spent this month (UTC), as the budget counts it */
+            spentThisMonthUsd: number;
         };
         CornerKeyDto: {
             id: string;
@@ -990,6 +1014,8 @@ export interface components {
             tpm?: number | null;
             dailyTokenQuota?: number | null;
             monthlyTokenQuota?: number | null;
+            /** @description Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it */
+            monthlyBudgetUsd?: number | null;
             name?: string;
             /** @description Admins: the owner (default: yourself) */
             userId?: string;
@@ -1034,6 +1060,8 @@ export interface components {
             tpm?: number | null;
             dailyTokenQuota?: number | null;
             monthlyTokenQuota?: number | null;
+            /** @description Monthly budget in equivalent USD, > 0, at most 6 decimals, at most 1000000; null clears it */
+            monthlyBudgetUsd?: number | null;
             name?: string;
             allowedModels?: string[];
             /** Format: date-time */
@@ -1240,6 +1268,94 @@ export interface components {
             maxConcurrent?: number | null;
             /** @description Egress proxy for every upstream call of the account: http://, https:// or socks5://, optional user:pass@. Stored sealed; never returned (the account shows scheme and host:port). null removes it. */
             proxyUrl?: string | null;
+        };
+        AccountPriceBodyDto: {
+            /** @description Monthly subscription price in USD (≥ 0, at most 2 decimals); null = the plan's default */
+            monthly_usd: number | null;
+        };
+        AccountPriceDto: {
+            id: string;
+            label: string;
+            plan: string | null;
+            enabled: boolean;
+            monthly_usd: number | null;
+            /** @enum {string|null} */
+            monthly_origin: "account" | "plan" | null;
+        };
+        UserBudgetDto: {
+            userId: string;
+            /** @description Monthly budget in equivalent USD */
+            budgetUsd: number;
+            /** @description Reserved and spent this month (UTC), as the admission counts it */
+            spentUsd: number;
+            remainingUsd: number;
+            /** Format: date-time */
+            resetsAt: string;
+        };
+        UserBudgetListDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["UserBudgetDto"][];
+        };
+        SavingsAccountDto: {
+            id: string;
+            label: string;
+            plan: string | null;
+            /** @description null = unknown (no plan default, none set) */
+            monthly_usd: number | null;
+            /** @enum {string|null} */
+            monthly_origin: "account" | "plan" | null;
+            requests: number;
+            equivalent_cost_usd: number;
+            unpriced_requests: number;
+        };
+        SavingsDto: {
+            /** @enum {string} */
+            object: "usage.savings";
+            /** @description YYYY-MM (UTC) */
+            month: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {string} */
+            currency: "USD";
+            equivalent_cost_usd: number;
+            subscriptions_usd: number;
+            /** @description equivalent_cost_usd − subscriptions_usd (negative: the pool cost more) */
+            saved_usd: number;
+            unpriced_requests: number;
+            /** @description false when an account has no known price or requests had no price */
+            complete: boolean;
+            accounts: components["schemas"]["SavingsAccountDto"][];
+        };
+        UsageGroupDto: {
+            /** @description Day (YYYY-MM-DD), key/user/account id or model */
+            group: string | null;
+            /** @description Display name: the key's name (prefix), the user's email, the account's label */
+            label: string | null;
+            requests: number;
+            errors: number;
+            input_tokens: number;
+            cached_tokens: number;
+            output_tokens: number;
+            reasoning_tokens: number;
+            total_tokens: number;
+            /** @description Sum of the rows' equivalent costs (USD, as recorded); unpriced rows add nothing */
+            cost_usd: number;
+            /** @description Requests whose model had no price when written */
+            unpriced_requests: number;
+        };
+        UsageAggregateDto: {
+            /** @enum {string} */
+            object: "list";
+            /** @enum {string} */
+            group_by: "day" | "key" | "user" | "account" | "model";
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            data: components["schemas"]["UsageGroupDto"][];
         };
         SetupStateDto: {
             /** @description true while no admin exists (the setup link is then logged at start) */
@@ -2301,13 +2417,38 @@ export interface operations {
             };
             cookie?: never;
         };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPriceBodyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPriceDto"];
+                };
+            };
+        };
+    };
+    UsageController_budgets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         requestBody?: never;
         responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["UserBudgetListDto"];
+                };
             };
         };
     };
@@ -2327,7 +2468,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SavingsDto"];
+                };
             };
         };
     };
@@ -2348,7 +2491,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["UsageAggregateDto"];
+                };
             };
         };
     };

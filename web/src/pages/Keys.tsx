@@ -22,7 +22,7 @@ import { useState } from 'react';
 import { api, messageOf, unwrap, type CreatedKey, type KeyView, type UserView } from '../api/client';
 import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
-import { limitsText, useLimitForm } from '../components/limits';
+import { BudgetSpend, limitsText, useLimitForm } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { UserPicker } from '../components/UserPicker';
 import { queryKeys, useServedModels, useUsers } from '../queries';
@@ -239,6 +239,7 @@ export function KeysPage() {
                   </Table.Td>
                   <Table.Td>
                     <Text size="sm">{limitsText(k.limits)}</Text>
+                    <BudgetSpend spent={k.usage?.spentThisMonthUsd ?? 0} budget={k.limits.monthlyBudgetUsd} />
                   </Table.Td>
                   <Table.Td>
                     <Text size="sm">{compact(k.usage?.tokensToday ?? 0)} tokens today</Text>

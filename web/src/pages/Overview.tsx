@@ -15,6 +15,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, unwrap, type Schemas } from '../api/client';
 import { Empty, ErrorState, HeadroomBar, Loading, PageTitle } from '../components/ui';
+import { SavingsPanel } from '../components/Savings';
 import { queryKeys } from '../queries';
 import { dateTime, num, relative } from '../format';
 
@@ -103,6 +104,7 @@ export function OverviewPage() {
           hint={o.soonestReset ? dateTime(o.soonestReset) : 'no limit reached'}
         />
       </SimpleGrid>
+      <SavingsPanel />
       <Title order={2} size="h3">
         Pool
       </Title>

@@ -19,7 +19,9 @@ import { useSession } from '../session';
 import { Empty, ErrorState, Loading, PageTitle } from '../components/ui';
 import { UserPicker } from '../components/UserPicker';
 import { queryKeys } from '../queries';
-import { compact, dateTime, num } from '../format';
+import { compact, dateTime, num, usd } from '../format';
+import { CostTable } from '../components/CostTable';
+import { TextCell } from '../components/TextCell';
 
 const RANGES = [
   { value: '1h', label: '1 hour', ms: 3600_000 },
@@ -234,6 +236,7 @@ export function UsagePage() {
           )}
         </>
       )}
+      {admin && <CostTable from={window.from} to={window.to} />}
       <Title order={2} size="h3">
         Latest requests
       </Title>
@@ -245,7 +248,7 @@ export function UsagePage() {
         <Text size="sm">No requests in this range.</Text>
       ) : (
         <ScrollArea type="auto" viewportProps={{ tabIndex: 0 }}>
-          <Table striped verticalSpacing="xs" miw={900} aria-label="Latest requests">
+          <Table striped verticalSpacing="xs" miw={1100} aria-label="Latest requests">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Time</Table.Th>
@@ -256,7 +259,11 @@ export function UsagePage() {
                 <Table.Th>Key</Table.Th>
                 {admin && <Table.Th>Account</Table.Th>}
                 <Table.Th ta="right">Tokens (in / out)</Table.Th>
+                <Table.Th ta="right">Cached</Table.Th>
+                <Table.Th ta="right">Attempts</Table.Th>
+                <Table.Th ta="right">First token</Table.Th>
                 <Table.Th ta="right">Latency</Table.Th>
+                <Table.Th ta="right">Equivalent cost</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -302,14 +309,19 @@ export function UsagePage() {
                       {num(r.inputTokens)} / {num(r.outputTokens)}
                     </Text>
                   </Table.Td>
-                  <Table.Td ta="right">
-                    <Text size="sm">{num(r.durationMs)} ms</Text>
-                    {r.ttfbMs !== null && (
-                      <Text size="xs" c="gray.7">
-                        first byte {num(r.ttfbMs)} ms
-                      </Text>
-                    )}
-                  </Table.Td>
+                  <TextCell right testId="request-cached">
+                    {num(r.cachedTokens)}
+                  </TextCell>
+                  <TextCell right testId="request-attempts">
+                    {num(r.attempts)}
+                  </TextCell>
+                  <TextCell right testId="request-ttft">
+                    {r.ttfbMs === null ? '—' : `${num(r.ttfbMs)} ms`}
+                  </TextCell>
+                  <TextCell right>{num(r.durationMs)} ms</TextCell>
+                  <TextCell right testId="request-cost">
+                    {usd(r.costUsd === null ? null : Number(r.costUsd))}
+                  </TextCell>
                 </Table.Tr>
               ))}
             </Table.Tbody>

@@ -23,7 +23,7 @@ import { CreateUserModal, InviteModal, PasswordConfirmModal, type PasswordAsk } 
 type IssuedInvite = Schemas['IssuedInviteDto'];
 import { useSession } from '../session';
 import { useConfirm } from '../components/confirm';
-import { limitsText, useLimitForm } from '../components/limits';
+import { limitsText, useLimitForm, UserBudgetSpend } from '../components/limits';
 import { Empty, ErrorState, FormActions, Loading, PageTitle } from '../components/ui';
 import { queryKeys, useUsers } from '../queries';
 import { dateTime } from '../format';
@@ -203,6 +203,7 @@ export function UsersPage() {
                       <Text size="sm" data-testid="user-limits">
                         {limitsText(u.limits)}
                       </Text>
+                      <UserBudgetSpend userId={u.id} budget={u.limits.monthlyBudgetUsd} />
                     </Table.Td>
                     <Table.Td>
                       <Switch
