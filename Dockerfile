@@ -27,7 +27,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=peer --omit=optional --no-audit --no-fund --ignore-scripts \
  && npx --yes clean-modules@4.0.0 --yes --silent \
       '**/@types/**' '*.d.ts' '*.d.mts' '*.d.cts' '*.map' \
-      '@prisma/client/runtime/query_compiler_*' '!@prisma/client/runtime/query_compiler_fast_bg.postgresql.*' \
+      '@prisma/client/runtime/query_compiler_*' '!@prisma/client/runtime/query_compiler_small_bg.postgresql.*' \
       '@prisma/client/runtime/wasm-compiler-edge.*' \
  && rm -rf /root/.npm /root/.cache
 
