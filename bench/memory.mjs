@@ -4,11 +4,22 @@
 //
 //   node bench/memory.mjs [--roles=all,serve,worker] [--repeat=3] [--settle=3000]
 //                         [--variants="--max-semi-space-size=8|--max-semi-space-size=8 --max-old-space-size=256"]
-//                         [--heap]   also print V8's heap used / total (from /metrics)
+//                         [--heap]   also print V8's heap used / total (from /metrics) and anonymous vs file RSS
+//                         [--snapshot=DIR]   a heap snapshot of each role's first start (summary: heap-summary.mjs)
 import { randomBytes } from 'node:crypto';
 import { execSync } from 'node:child_process';
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import pg from 'pg';
-import { freePort, rssMiB, scrape, sleep, startProcess, stopProcess, waitHttp } from './lib.mjs';
+import {
+  freePort,
+  imageNodeOptions,
+  rssMiB,
+  scrape,
+  sleep,
+  startProcess,
+  stopProcess,
+  waitHttp,
+} from './lib.mjs';
 
 const argv = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -21,15 +32,6 @@ const repeat = Number(argv.repeat ?? 3);
 const settle = Number(argv.settle ?? 3000);
 // The image's settings are the default variant (Dockerfile ENV NODE_OPTIONS).
 const variants = (argv.variants ?? imageNodeOptions()).split('|');
-
-function imageNodeOptions() {
-  try {
-    const m = /NODE_OPTIONS=("[^"]*"|\S*)/.exec(execSync('cat Dockerfile').toString());
-    return m ? m[1].replace(/"/g, '') : '';
-  } catch {
-    return '';
-  }
-}
 
 const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
 await admin.connect();
@@ -54,9 +56,15 @@ try {
       let heap = null;
       for (let i = 0; i < repeat; i++) {
         const port = await freePort();
+        const snap = argv.snapshot && i === 0;
+        if (snap) mkdirSync(`${argv.snapshot}/${role}`, { recursive: true });
         const p = startProcess(
           process.execPath,
-          ['dist/main.js', role],
+          [
+            ...(snap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${argv.snapshot}/${role}`] : []),
+            'dist/main.js',
+            role,
+          ],
           { ...env, PORT: String(port), NODE_OPTIONS: nodeOptions },
           role,
         );
@@ -67,10 +75,21 @@ try {
           rss.push(rssMiB(p.pid));
           if (argv.heap === 'true') {
             const m = await scrape(`${url}/metrics`);
+            const roll = readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8');
+            const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll)?.[1] ?? NaN) / 1024;
             heap = {
               used: m['cg_nodejs_heap_size_used_bytes'] / 2 ** 20,
               total: m['cg_nodejs_heap_size_total_bytes'] / 2 ** 20,
+              anon: kb('Anonymous'),
+              file: kb('Rss') - kb('Anonymous'),
             };
+          }
+          if (snap) {
+            process.kill(p.pid, 'SIGUSR2');
+            const dir = `${argv.snapshot}/${role}`;
+            for (let t = 0; t < 300 && !readdirSync(dir).some((f) => f.endsWith('.heapsnapshot')); t++)
+              await sleep(100);
+            await sleep(2000); // written to the end
           }
         } finally {
           await stopProcess(p);
@@ -82,7 +101,8 @@ try {
         rssMiB: Number(median(rss).toFixed(1)),
         all: rss.map((x) => Math.round(x)),
       };
-      if (heap) row.heapMiB = { used: Number(heap.used.toFixed(1)), total: Number(heap.total.toFixed(1)) };
+      if (heap)
+        row.heapMiB = Object.fromEntries(Object.entries(heap).map(([k, v]) => [k, Number(v.toFixed(1))]));
       rows.push(row);
       console.error(JSON.stringify(row));
     }

@@ -18,6 +18,7 @@ import {
   autocannon,
   firstLine,
   freePort,
+  imageNodeOptions,
   nodeJson,
   rssMiB,
   sampler,
@@ -186,7 +187,7 @@ try {
       process.execPath,
       [...nodeOptions.split(' ').filter(Boolean), 'dist/main.js', 'all'],
       // The image's runtime settings (Dockerfile ENV): the bench measures the gateway as it is deployed.
-      { ...gwEnv, PORT: String(port), NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_ARENA_MAX: '2' },
+      { ...gwEnv, PORT: String(port), NODE_OPTIONS: imageNodeOptions(), MALLOC_ARENA_MAX: '2' },
       'gateway',
     );
     children.push(gw);
@@ -447,7 +448,8 @@ try {
 } catch (err) {
   console.error(err);
   for (const c of children)
-    if (c.exitCode !== null) console.error(`${c.label} exited:\n${c.tail.join('\n')}`);
+    if (c.exitCode !== null || c.signalCode !== null)
+      console.error(`${c.label} exited (${c.exitCode ?? c.signalCode}):\n${c.tail.join('\n')}`);
   exitCode = 1;
 } finally {
   await cleanup();
