@@ -8,6 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export { sleep };
 
+/** `--k=v` / `--flag` command-line options → { k: 'v', flag: 'true' }. */
+export function parseArgs(args = process.argv.slice(2)) {
+  return Object.fromEntries(
+    args.map((a) => {
+      const [k, ...v] = a.replace(/^--/, '').split('=');
+      return [k, v.length ? v.join('=') : 'true'];
+    }),
+  );
+}
+
 /** The image's NODE_OPTIONS (Dockerfile ENV): the bench runs the gateway with the settings it is deployed with. */
 export function imageNodeOptions(dockerfile = 'Dockerfile') {
   const m = /NODE_OPTIONS=("[^"]*"|\S*)/.exec(readFileSync(dockerfile, 'utf8'));

@@ -13,6 +13,7 @@ import pg from 'pg';
 import {
   freePort,
   imageNodeOptions,
+  parseArgs,
   rssMiB,
   scrape,
   sleep,
@@ -21,12 +22,7 @@ import {
   waitHttp,
 } from './lib.mjs';
 
-const argv = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, ...v] = a.replace(/^--/, '').split('=');
-    return [k, v.length ? v.join('=') : 'true'];
-  }),
-);
+const argv = parseArgs();
 const roles = (argv.roles ?? 'all,serve').split(',');
 const repeat = Number(argv.repeat ?? 3);
 const settle = Number(argv.settle ?? 3000);

@@ -19,6 +19,7 @@ import {
   firstLine,
   freePort,
   imageNodeOptions,
+  parseArgs,
   nodeJson,
   rssMiB,
   sampler,
@@ -30,12 +31,7 @@ import {
 } from './lib.mjs';
 import { summarizeProfile } from './profile.mjs';
 
-const argv = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, ...v] = a.replace(/^--/, '').split('=');
-    return [k, v.length ? v.join('=') : 'true'];
-  }),
-);
+const argv = parseArgs();
 const CI = argv.ci === 'true';
 const opt = {
   duration: Number(argv.duration ?? (CI ? 5 : 10)),
