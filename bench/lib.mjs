@@ -8,6 +8,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export { sleep };
 
+/** `--k=v` / `--flag` command-line options → { k: 'v', flag: 'true' }. */
+export function parseArgs(args = process.argv.slice(2)) {
+  return Object.fromEntries(
+    args.map((a) => {
+      const [k, ...v] = a.replace(/^--/, '').split('=');
+      return [k, v.length ? v.join('=') : 'true'];
+    }),
+  );
+}
+
+/** The image's NODE_OPTIONS (Dockerfile ENV): the bench runs the gateway with the settings it is deployed with. */
+export function imageNodeOptions(dockerfile = 'Dockerfile') {
+  const m = /NODE_OPTIONS=("[^"]*"|\S*)/.exec(readFileSync(dockerfile, 'utf8'));
+  return m ? m[1].replace(/"/g, '') : '';
+}
+
 /** Resident set size of a process in MiB, as the kernel counts it (what a container limit sees). */
 export function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

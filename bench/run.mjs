@@ -18,6 +18,8 @@ import {
   autocannon,
   firstLine,
   freePort,
+  imageNodeOptions,
+  parseArgs,
   nodeJson,
   rssMiB,
   sampler,
@@ -29,16 +31,11 @@ import {
 } from './lib.mjs';
 import { summarizeProfile } from './profile.mjs';
 
-const argv = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, ...v] = a.replace(/^--/, '').split('=');
-    return [k, v.length ? v.join('=') : 'true'];
-  }),
-);
+const argv = parseArgs();
 const CI = argv.ci === 'true';
 const opt = {
   duration: Number(argv.duration ?? (CI ? 5 : 10)),
-  rounds: Number(argv.rounds ?? (CI ? 5 : 5)),
+  rounds: Number(argv.rounds ?? (CI ? 4 : 5)),
   roundSeconds: Number(argv['round-seconds'] ?? (CI ? 3 : 6)),
   warmup: CI ? 3 : 5,
   rate: Number(argv.rate ?? 200),
@@ -166,13 +163,27 @@ try {
   });
   const direct = { url: `${up.codexBaseUrl}/responses`, headers: directHeaders, body: directBody, tmp };
 
+  // The featureless relay (bench/relay.mjs): one fixed bearer, the Codex body, the upstream's bytes piped back.
+  const relayKey = `relay-${randomBytes(8).toString('hex')}`;
+  const relayProc = startProcess(
+    process.execPath,
+    ['bench/relay.mjs', up.codexBaseUrl, relayKey, acct.accessToken, acct.chatgptAccountId],
+    { NODE_OPTIONS: '' },
+    'relay',
+  );
+  children.push(relayProc);
+  const relayUrl = JSON.parse(await firstLine(relayProc)).url;
+  const relayHeaders = { authorization: `Bearer ${relayKey}`, 'content-type': 'application/json' };
+  const relayResp = { url: `${relayUrl}/v1/responses`, headers: relayHeaders, body: respBody, tmp };
+  const relayChat = { url: `${relayUrl}/v1/chat/completions`, headers: relayHeaders, body: chatBody, tmp };
+
   async function startGateway(nodeOptions = opt.nodeOptions) {
     const port = await freePort();
     const gw = startProcess(
       process.execPath,
       [...nodeOptions.split(' ').filter(Boolean), 'dist/main.js', 'all'],
       // The image's runtime settings (Dockerfile ENV): the bench measures the gateway as it is deployed.
-      { ...gwEnv, PORT: String(port), NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_ARENA_MAX: '2' },
+      { ...gwEnv, PORT: String(port), NODE_OPTIONS: imageNodeOptions(), MALLOC_ARENA_MAX: '2' },
       'gateway',
     );
     children.push(gw);
@@ -203,27 +214,46 @@ try {
   await autocannon({ ...resp, duration: opt.warmup });
   await autocannon({ ...chat, duration: opt.warmup });
   await autocannon({ ...direct, duration: 2 });
+  await autocannon({ ...relayResp, duration: CI ? 1 : 2 });
   await sleep(5000);
   const rssWarm = rssMiB(gw.pid);
   log(`RSS after warm-up + 5 s idle ${rssWarm.toFixed(0)} MiB`);
 
   const loadRss = sampler(() => rssMiB(gw.pid), 1000);
-  // Interleaved rounds (direct, responses, chat) × N, each ratio taken within its round, the median reported:
-  // on a shared machine the direct rate alone drifts 2× between back-to-back rounds, a round's ratio far less.
+  // Interleaved rounds (direct, relay responses, relay chat, gateway responses, gateway chat) × N, each ratio taken
+  // within its round, the median reported: on a shared machine the direct rate alone drifts 2× between
+  // back-to-back rounds, a round's ratio far less.
   const rounds = [];
   for (let i = 0; i < opt.rounds; i++) {
     const d = await autocannon({ ...direct, duration: opt.roundSeconds });
+    const rr = await autocannon({ ...relayResp, duration: opt.roundSeconds });
+    const rc = await autocannon({ ...relayChat, duration: opt.roundSeconds });
     const g = await autocannon({ ...resp, duration: opt.roundSeconds });
     const c = await autocannon({ ...chat, duration: opt.roundSeconds });
-    rounds.push({ d, g, c });
+    rounds.push({ d, rr, rc, g, c });
+    const x = (a, b) => (a / b).toFixed(2);
     log(
-      `round ${i + 1}: direct ${d.rps}, gateway responses ${g.rps} (${(g.rps / d.rps).toFixed(2)}), chat ${c.rps} (${(c.rps / d.rps).toFixed(2)})`,
+      `round ${i + 1}: direct ${d.rps}; relay responses ${rr.rps} (${x(rr.rps, d.rps)}), chat ${rc.rps}; ` +
+        `gateway responses ${g.rps} (÷direct ${x(g.rps, d.rps)}, ÷relay ${x(g.rps, rr.rps)}), ` +
+        `chat ${c.rps} (÷direct ${x(c.rps, d.rps)}, ÷relay ${x(c.rps, rc.rps)})`,
     );
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const respRatio = median(rounds.map((r) => r.g.rps / r.d.rps));
-  const chatRatio = median(rounds.map((r) => r.c.rps / r.d.rps));
+  // Median; of an even count, the mean of the two middle values.
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const ratio = (f) => median(rounds.map(f));
+  const respRatio = ratio((r) => r.g.rps / r.d.rps);
+  const chatRatio = ratio((r) => r.c.rps / r.d.rps);
+  const respVsRelay = ratio((r) => r.g.rps / r.rr.rps);
+  const chatVsRelay = ratio((r) => r.c.rps / r.rc.rps);
+  const relayRatio = ratio((r) => r.rr.rps / r.d.rps);
+  const relayChatRatio = ratio((r) => r.rc.rps / r.d.rps);
   const directRps = median(rounds.map((r) => r.d.rps));
+  const relayRps = median(rounds.map((r) => r.rr.rps));
+  const relayChatRps = median(rounds.map((r) => r.rc.rps));
   const g1 = { ...rounds[0].g, rps: median(rounds.map((r) => r.g.rps)) };
   const c1 = { ...rounds[0].c, rps: median(rounds.map((r) => r.c.rps)) };
   for (const k of ['non2xx', 'errors', 'timeouts']) {
@@ -231,8 +261,14 @@ try {
     c1[k] = rounds.reduce((n, r) => n + r.c[k], 0);
   }
   const ld = await autocannon({ ...direct, duration: opt.duration, rate: opt.rate });
+  // The relay's fixed-rate run is left out of CI (time); the report then shows the gateway vs direct only.
+  const lr = CI
+    ? { p50: NaN, p99: NaN }
+    : await autocannon({ ...relayResp, duration: opt.duration, rate: opt.rate });
   const lg = await autocannon({ ...resp, duration: opt.duration, rate: opt.rate });
-  log(`fixed ${opt.rate} rps: direct p50 ${ld.p50} p99 ${ld.p99}; gateway p50 ${lg.p50} p99 ${lg.p99}`);
+  log(
+    `fixed ${opt.rate} rps: direct p50 ${ld.p50} p99 ${ld.p99}; ${CI ? '' : `relay p50 ${lr.p50} p99 ${lr.p99}; `}gateway p50 ${lg.p50} p99 ${lg.p99}`,
+  );
   const rssPeakLoad = Math.max(...loadRss.stop().map((s) => s.v));
   await sleep(5000);
   const rssAfterLoad = rssMiB(gw.pid);
@@ -337,9 +373,12 @@ try {
     '',
     '| measure | result |',
     '|---|---|',
-    `| throughput, \`/v1/responses\` stream, ${opt.connections} connections, gateway ÷ direct (median of ${opt.rounds} interleaved ${opt.roundSeconds} s rounds) | **${respRatio.toFixed(2)}** (${f0(g1.rps)} ÷ ${f0(directRps)} req/s) |`,
+    `| featureless relay ÷ direct, \`/v1/responses\` / chat (median of ${opt.rounds} interleaved ${opt.roundSeconds} s rounds, ${opt.connections} connections) | **${relayRatio.toFixed(2)} / ${relayChatRatio.toFixed(2)}** (${f0(relayRps)} / ${f0(relayChatRps)} ÷ ${f0(directRps)} req/s) |`,
+    `| throughput, \`/v1/responses\` stream, gateway ÷ relay | **${respVsRelay.toFixed(2)}** (${f0(g1.rps)} ÷ ${f0(relayRps)} req/s) |`,
+    `| throughput, \`/v1/chat/completions\` stream, gateway ÷ relay (the relay pipes the upstream's bytes, it does not translate) | **${chatVsRelay.toFixed(2)}** (${f0(c1.rps)} ÷ ${f0(relayChatRps)} req/s) |`,
+    `| throughput, \`/v1/responses\` stream, gateway ÷ direct | **${respRatio.toFixed(2)}** (${f0(g1.rps)} ÷ ${f0(directRps)} req/s) |`,
     `| throughput, \`/v1/chat/completions\` stream, gateway ÷ direct | **${chatRatio.toFixed(2)}** (${f0(c1.rps)} ÷ ${f0(directRps)} req/s) |`,
-    `| added latency at a fixed ${opt.rate} rps (p50 / p99) | **+${(lg.p50 - ld.p50).toFixed(1)} ms / +${(lg.p99 - ld.p99).toFixed(1)} ms** (gateway ${lg.p50}/${lg.p99}, direct ${ld.p50}/${ld.p99}) |`,
+    `| added latency at a fixed ${opt.rate} rps vs direct (p50 / p99) | **+${(lg.p50 - ld.p50).toFixed(1)} ms / +${(lg.p99 - ld.p99).toFixed(1)} ms** (gateway ${lg.p50}/${lg.p99}, direct ${ld.p50}/${ld.p99}${CI ? '' : `, relay ${lr.p50}/${lr.p99}; vs relay +${(lg.p50 - lr.p50).toFixed(1)} / +${(lg.p99 - lr.p99).toFixed(1)} ms`}) |`,
     `| ${opt.streams} streams opened at once (each ${opt.hold / 1000} s at the upstream) | **${st.ok}/${opt.streams} ok, ${upStats.maxOpenStreams} open at the upstream at once, all done after ${(st.elapsedMs / 1000).toFixed(1)} s** (first byte: p50 ${st.ttfbP50} ms, max ${st.ttfbMax} ms)${Object.keys(st.failures).length ? `; failures ${JSON.stringify(st.failures)}` : ''} |`,
     `| gateway RSS right after start | **${f0(rssStart)} MiB** |`,
     `| gateway RSS after warm-up (+5 s idle) → after ${opt.duration * 6} s of load (+5 s idle) | **${f0(rssWarm)} → ${f0(rssAfterLoad)} MiB = ${(rssAfterLoad / rssWarm).toFixed(2)} ×** (peak under load ${f0(rssPeakLoad)} MiB) |`,
@@ -359,6 +398,7 @@ try {
         opt,
         rounds,
         ld,
+        lr,
         lg,
         st,
         upStats,
@@ -383,9 +423,10 @@ try {
 
   if (CI) {
     const base = JSON.parse(readFileSync('bench/baseline.json', 'utf8'));
+    // gateway ÷ relay: both sides pay the same machine, so it moves far less with the load than ÷ direct.
     const checks = [
-      ['responses stream ratio', respRatio, base.responsesStreamRatio],
-      ['chat stream ratio', chatRatio, base.chatStreamRatio],
+      ['responses stream ÷ relay', respVsRelay, base.responsesVsRelay],
+      ['chat stream ÷ relay', chatVsRelay, base.chatVsRelay],
     ];
     for (const [name, got, want] of checks) {
       if (got < want * 0.8) {
@@ -403,7 +444,8 @@ try {
 } catch (err) {
   console.error(err);
   for (const c of children)
-    if (c.exitCode !== null) console.error(`${c.label} exited:\n${c.tail.join('\n')}`);
+    if (c.exitCode !== null || c.signalCode !== null)
+      console.error(`${c.label} exited (${c.exitCode ?? c.signalCode}):\n${c.tail.join('\n')}`);
   exitCode = 1;
 } finally {
   await cleanup();

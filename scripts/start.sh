@@ -8,5 +8,8 @@ if [ ! -f dist/main.js ] || [ ! -f web/dist/index.html ] ||
   [ -n "$(find src prisma web/src web/index.html web/package-lock.json -newer dist/main.js -type f -print -quit)" ]; then
   npm run --silent build
 fi
+# The image's V8 and malloc settings (Dockerfile, docs/bench.md), unless set already.
+export NODE_OPTIONS="${NODE_OPTIONS:---max-semi-space-size=8 --max-old-space-size=512}"
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 node dist/main.js migrate
 exec node dist/main.js "${@:-all}"

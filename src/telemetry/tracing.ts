@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -8,22 +9,26 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_HTTP_ROUTE,
-  ATTR_SERVICE_NAME,
-  ATTR_SERVER_ADDRESS,
-  ATTR_URL_PATH,
-} from '@opentelemetry/semantic-conventions';
+import type { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import type { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { TracerProvider, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { AppConfig } from '../config/config.schema.js';
+
+/**
+ * The SDK, the exporters and the context manager are loaded only when tracing is on (docs/bench.md, issue 26: ~15
+ * MiB of RSS and 0.8 MB of module code a gateway without OTEL_* settings never runs). `require` keeps the
+ * constructor synchronous (these packages ship CommonJS builds).
+ */
+const load = createRequire(import.meta.url);
+
+/** Stable HTTP/service semantic-convention names (the values of @opentelemetry/semantic-conventions' ATTR_*). */
+const ATTR_ERROR_TYPE = 'error.type';
+const ATTR_HTTP_REQUEST_METHOD = 'http.request.method';
+const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+const ATTR_HTTP_ROUTE = 'http.route';
+const ATTR_SERVICE_NAME = 'service.name';
+const ATTR_SERVER_ADDRESS = 'server.address';
+const ATTR_URL_PATH = 'url.path';
 
 /**
  * GenAI semantic-convention names (still "incubating" upstream, which advises copying the strings rather than
@@ -131,8 +136,8 @@ export class Tracing {
   readonly enabled: boolean;
   private readonly provider?: TracerProvider;
   private readonly tracer?: Tracer;
-  private readonly contexts = new AsyncLocalStorageContextManager();
-  private readonly propagator = new W3CTraceContextPropagator();
+  private readonly contexts?: AsyncLocalStorageContextManager;
+  private readonly propagator?: W3CTraceContextPropagator;
   private readonly byRequest = new WeakMap<object, Carried>();
 
   constructor(
@@ -141,16 +146,23 @@ export class Tracing {
   ) {
     this.enabled = !!settings;
     if (!settings) return;
-    const out =
+    const { AsyncLocalStorageContextManager } = load('@opentelemetry/context-async-hooks');
+    const { W3CTraceContextPropagator } = load('@opentelemetry/core');
+    const { resourceFromAttributes } = load('@opentelemetry/resources');
+    const { BatchSpanProcessor, TracerProvider } = load('@opentelemetry/sdk-trace');
+    this.contexts = new AsyncLocalStorageContextManager() as AsyncLocalStorageContextManager;
+    this.propagator = new W3CTraceContextPropagator() as W3CTraceContextPropagator;
+    const out: SpanExporter =
       exporter ??
-      (settings.protocol === 'http/json'
-        ? new OTLPJsonExporter({ url: settings.url })
-        : new OTLPProtoExporter({ url: settings.url }));
+      new (settings.protocol === 'http/json'
+        ? load('@opentelemetry/exporter-trace-otlp-http')
+        : load('@opentelemetry/exporter-trace-otlp-proto')
+      ).OTLPTraceExporter({ url: settings.url });
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
       spanProcessors: [new BatchSpanProcessor({ exporter: out, scheduledDelayMillis: 1000 })],
     });
-    this.tracer = this.provider.getTracer('codex-gateway');
+    this.tracer = this.provider!.getTracer('codex-gateway');
     this.contexts.enable();
   }
 
@@ -167,7 +179,7 @@ export class Tracing {
     next: () => void,
   ): void {
     if (!this.tracer) return next();
-    const parent = this.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    const parent = this.propagator!.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
     const path = req.url.split('?', 1)[0];
     const span = this.tracer.startSpan(
       req.method,
@@ -183,7 +195,7 @@ export class Tracing {
     );
     const ctx = trace.setSpan(parent, span);
     this.byRequest.set(req.raw, { span, ctx, method: req.method });
-    this.contexts.with(ctx, next);
+    this.contexts!.with(ctx, next);
   }
 
   /** Closes the server span of a request (named `METHOD route`, error status for 5xx). */
@@ -210,7 +222,7 @@ export class Tracing {
   /** Attributes on the active request's server span (e.g. the model, the usage once known). */
   annotate(attributes: Record<string, string | number | boolean>): void {
     if (!this.tracer) return;
-    trace.getSpan(this.contexts.active())?.setAttributes(attributes);
+    trace.getSpan(this.contexts!.active())?.setAttributes(attributes);
   }
 
   /**
@@ -219,7 +231,7 @@ export class Tracing {
    */
   startAttempt(a: AttemptStart): AttemptSpan {
     if (!this.tracer) return NOOP_ATTEMPT;
-    const parent = this.contexts.active();
+    const parent = this.contexts!.active();
     const span = this.tracer.startSpan(
       `chat ${a.model}`,
       {
@@ -272,6 +284,6 @@ export class Tracing {
 
   async shutdown(): Promise<void> {
     await this.provider?.shutdown();
-    this.contexts.disable();
+    this.contexts?.disable();
   }
 }
