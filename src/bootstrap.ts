@@ -13,6 +13,8 @@ import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { TracingService } from './telemetry/telemetry.module.js';
 import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
+import { registerBodyGate } from './common/body-gate.js';
+import { AdminAuthentication } from './common/admin-guards.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -78,6 +80,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are accepted; text/plain or forms would slip past validation (and CSRF's preflight).
   registerJsonParser(fastify);
+  // Bodies over 64 KiB are read only for a usable key or session (issue 22 item 10).
+  const authn = role === 'worker' ? null : app.get(AdminAuthentication, { strict: false });
+  if (authn) registerBodyGate(fastify, (req) => authn.credentialsValid(req));
   // No fastify.setErrorHandler here: Nest installs its own on init (app.listen), and it answers every error,
   // also those Fastify raises before Nest's pipeline (e.g. an unsupported Content-Type), through the global
   // ErrorEnvelopeFilter. A second handler in the same scope was never reached and made Fastify warn (FSTWRN004).
