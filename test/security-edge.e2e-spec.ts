@@ -1,21 +1,29 @@
 import { connect, type Socket } from 'node:net';
-import { fakeEnv, useFakeUpstream } from './support/scenario.js';
-import { startGateway, type TestGateway } from './support/gateway.js';
+import { useFakeGateway } from './support/scenario.js';
+import type { TestGateway } from './support/gateway.js';
 import { createKey } from './support/auth.js';
-import { seedAccount } from './support/accounts.js';
 import { parseRaw } from './support/http.js';
+import { connectWs } from './support/ws.js';
 
 const MiB = 1024 * 1024;
 
 /** Opens a raw connection and sends a request head declaring `declared` body bytes (none of the body yet). */
 function openUpload(gw: TestGateway, path: string, declared: number | 'chunked', headers = ''): Socket {
-  const { hostname, port } = new URL(gw.url);
-  const sock = connect(Number(port), hostname);
+  const { hostname } = new URL(gw.url);
+  const sock = open(gw);
   const length = declared === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${declared}`;
   sock.write(
     `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n${length}\r\n${headers}\r\n`,
   );
   sock.on('error', () => {}); // the server may close while we still write
+  return sock;
+}
+
+/** A raw TCP connection to the gateway, from `from` (any 127.x address is loopback on Linux). */
+function open(gw: TestGateway, from?: string): Socket {
+  const { hostname, port } = new URL(gw.url);
+  const sock = connect({ port: Number(port), host: hostname, localAddress: from });
+  sock.on('error', () => {});
   return sock;
 }
 
@@ -60,14 +68,9 @@ async function pump(sock: Socket, total: number): Promise<number> {
 }
 
 describe('security: nothing large is read before it is authorised (issue 22 item 10)', () => {
-  const fake = useFakeUpstream();
+  const s = useFakeGateway(1);
   let gw: TestGateway;
-  beforeAll(async () => {
-    gw = await startGateway({ env: fakeEnv(fake) });
-    const a = fake.addAccount();
-    await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
-  });
-  afterAll(() => gw.close());
+  beforeAll(() => (gw = s.gw));
 
   it('an unauthenticated 20 MiB body is refused (401) before the client has sent it', async () => {
     for (const [path, headers] of [
@@ -131,12 +134,88 @@ describe('security: nothing large is read before it is authorised (issue 22 item
 
   it('an authenticated large body is still read (up to BODY_LIMIT_BYTES)', async () => {
     const { key } = await createKey(gw);
-    fake.respondWith({ text: 'ok', usage: { input_tokens: 5, output_tokens: 5 } });
+    s.fake.respondWith({ text: 'ok', usage: { input_tokens: 5, output_tokens: 5 } });
     const r = await fetch(gw.url + '/v1/responses', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({ model: 'gpt-5.5', input: 'hi ' + 'x'.repeat(2 * MiB) }),
     });
     expect(r.status).toBe(200);
+  });
+});
+
+describe('security: slow requests and connection floods (issue 22 item 11)', () => {
+  const s = useFakeGateway(1, {
+    REQUEST_TIMEOUT_MS: '1500',
+    HEADERS_TIMEOUT_MS: '1000',
+    MAX_CONNECTIONS_PER_ADDRESS: '6',
+    TRUST_PROXY: '127.0.0.4',
+  });
+  const connected = (sock: Socket) => new Promise((r) => sock.once('connect', r));
+
+  it('a half-sent body is answered 408 and closed after REQUEST_TIMEOUT_MS', async () => {
+    const sock = openUpload(s.gw, '/admin/api/auth/login', 200, `Origin: ${s.gw.url}\r\n`);
+    sock.write('{"email":"a@');
+    const r = await answer(sock, 6000);
+    expect(parseRaw(r.text).status).toBe(408);
+    expect(r.ms).toBeLessThan(4000);
+  });
+
+  it('half-sent headers are closed after HEADERS_TIMEOUT_MS', async () => {
+    const sock = open(s.gw);
+    sock.write('POST /admin/api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    const r = await answer(sock, 6000);
+    expect(r.ms).toBeLessThan(3500);
+    expect(parseRaw(r.text).status).toBe(408);
+  });
+
+  it('a stream and a WebSocket that last longer than the timeouts complete', async () => {
+    s.fake.configure({ holdMs: 2500 });
+    const t0 = Date.now();
+    const r = await fetch(s.gw.url + '/v1/responses', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` },
+      body: JSON.stringify({ model: 'gpt-5.5', input: 'hi', stream: true }),
+    });
+    const text = await r.text();
+    expect(r.status).toBe(200);
+    expect(text).toContain('response.completed');
+    expect(Date.now() - t0).toBeGreaterThan(2000);
+    s.fake.configure({ holdMs: 0 });
+    const c = await connectWs(s.gw, s.key);
+    await new Promise((res) => setTimeout(res, 2000)); // idle past both timeouts
+    c.ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.5', stream: true, input: 'hi' }));
+    expect((await c.next((f) => f.type === 'response.completed', 5000)).type).toBe('response.completed');
+    c.ws.close();
+  });
+
+  it('the connection past MAX_CONNECTIONS_PER_ADDRESS from one address is refused; others and proxies are not', async () => {
+    const held: Socket[] = [];
+    for (let i = 0; i < 6; i++) {
+      held.push(open(s.gw, '127.0.0.2'));
+      await connected(held[i]);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const extra = open(s.gw, '127.0.0.2');
+    extra.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const refused = await answer(extra, 3000);
+    expect(parseRaw(refused.text).status).toBe(429);
+    expect(parseRaw(refused.text).body.error.code).toBe('too_many_connections');
+    // Another address is unaffected; so is a trusted proxy (TRUST_PROXY) with more than the cap.
+    for (const from of ['127.0.0.3', ...Array(8).fill('127.0.0.4')]) {
+      const sock = open(s.gw, from);
+      held.push(sock);
+      await connected(sock);
+    }
+    const viaProxy = held[held.length - 1];
+    viaProxy.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(parseRaw((await answer(viaProxy, 3000)).text).status).toBe(200);
+    // A slot freed is a slot again.
+    held[0].destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const again = open(s.gw, '127.0.0.2');
+    again.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(parseRaw((await answer(again, 3000)).text).status).toBe(200);
+    for (const h of held) h.destroy();
   });
 });

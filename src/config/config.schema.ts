@@ -93,6 +93,12 @@ export const configSchema = z.object({
 
   /** Largest accepted request body in bytes (image inputs are big): 20 MiB. */
   BODY_LIMIT_BYTES: int(20 * 1024 * 1024, 1024),
+  /** A request's head and body must arrive within this (not its answer: streams are not cut); 0 = no limit. */
+  REQUEST_TIMEOUT_MS: int(60_000, 0),
+  /** A request's headers must arrive within this (at most REQUEST_TIMEOUT_MS when that is set). */
+  HEADERS_TIMEOUT_MS: int(20_000, 100),
+  /** Open connections one client address may hold (trusted proxies exempt); 0 = no cap. */
+  MAX_CONNECTIONS_PER_ADDRESS: int(256, 0),
   /** Active (not revoked) keys one user may hold; creating more is refused (409 key_limit_reached). */
   MAX_KEYS_PER_USER: int(25, 1),
   /** How long SIGTERM waits for in-flight requests and streams before forcing exit. */
