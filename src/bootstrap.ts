@@ -19,10 +19,15 @@ import { AdminAuthentication } from './common/admin-guards.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestIdFor(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  if (typeof given === 'string' && SANE_REQUEST_ID.test(given)) return given;
+/** Ours, always: a client's `x-request-id` is never the request's id (usage rows, logs, the answer's header). */
+export function requestIdFor(_req?: IncomingMessage): string {
   return `req_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** The client's own `x-request-id` when sane: logged next to ours as `clientRequestId`, for correlation. */
+export function clientRequestId(req: IncomingMessage): string | null {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : null;
 }
 
 /** TRUST_PROXY → Fastify's trustProxy: unset/false = off, true, a hop count, or addresses/CIDRs. */
@@ -111,8 +116,10 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     const status = reply.statusCode;
     const route = request.routeOptions?.url ?? 'unmatched';
     const traceId = tracing.enabled ? tracing.traceIdOf(request.raw) : null;
+    const clientId = clientRequestId(request.raw);
     const entry = {
       reqId: request.id,
+      ...(clientId ? { clientRequestId: clientId } : {}),
       method: request.method,
       route,
       status,
