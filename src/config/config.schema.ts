@@ -171,6 +171,8 @@ export const configSchema = z.object({
   RESPONSES_WS_MAX_LIFETIME_SECONDS: int(3600, 1),
   /** Bytes the remembered histories (for previous_response_id) of one socket may hold together. */
   RESPONSES_WS_HISTORY_BYTES_PER_SOCKET: int(40 * 1024 * 1024, 1024),
+  /** A socket whose client reads nothing of its unsent backlog (over 1 MiB) for this long is closed (1008). */
+  RESPONSES_WS_SEND_STALL_SECONDS: int(30, 1),
   /** Bytes the remembered histories of all sockets of one key (on one replica) may hold together. */
   RESPONSES_WS_HISTORY_BYTES_PER_KEY: int(80 * 1024 * 1024, 1024),
 
