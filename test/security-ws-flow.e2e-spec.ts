@@ -35,7 +35,9 @@ describe('security: WebSocket back-pressure', () => {
     const closedAt = await Promise.race([
       new Promise<number>((r) => {
         const t = setInterval(() => {
-          if (serverSockets().length === 0) (clearInterval(t), r(Date.now()));
+          if (serverSockets().some((ws) => ws.readyState === ws.OPEN)) return;
+          clearInterval(t);
+          r(Date.now());
         }, 50);
       }),
       new Promise<number>((r) => setTimeout(() => r(-1), 20_000)),
