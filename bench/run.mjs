@@ -104,6 +104,8 @@ try {
     OPENAI_AUTH_ISSUER: up.url,
     CODEX_BASE_URL: up.codexBaseUrl,
     HOST: '127.0.0.1',
+    // Every load generator connects from 127.0.0.1: the per-address connection cap would refuse the 2000 streams.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
   };
   execSync('node dist/main.js migrate', { env: { ...process.env, ...gwEnv }, stdio: 'ignore' });
   const { loadConfig } = await import('../dist/config/load-config.js');

@@ -13,13 +13,21 @@ import type { AppConfig } from './config/config.schema.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { TracingService } from './telemetry/telemetry.module.js';
 import { clientErrorHandler, frameworkErrors, registerJsonParser } from './common/http-edge.js';
+import { registerBodyGate } from './common/body-gate.js';
+import { capConnectionsPerAddress } from './common/connection-cap.js';
+import { AdminAuthentication } from './common/admin-guards.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestIdFor(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  if (typeof given === 'string' && SANE_REQUEST_ID.test(given)) return given;
+/** Ours, always: a client's `x-request-id` is never the request's id (usage rows, logs, the answer's header). */
+export function requestIdFor(_req?: IncomingMessage): string {
   return `req_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** The client's own `x-request-id` when sane: logged next to ours as `clientRequestId`, for correlation. */
+export function clientRequestId(req: IncomingMessage): string | null {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : null;
 }
 
 /** TRUST_PROXY → Fastify's trustProxy: unset/false = off, true, a hop count, or addresses/CIDRs. */
@@ -33,6 +41,14 @@ export function trustProxySetting(
     return (_addr: string, hop: number) => hop < hops;
   }
   return v;
+}
+
+/** Node's request/headers timeouts, checked often enough that a short setting holds within a quarter of it. */
+function edgeTimeouts(config: AppConfig) {
+  const request = config.REQUEST_TIMEOUT_MS;
+  const headers = request > 0 ? Math.min(config.HEADERS_TIMEOUT_MS, request) : config.HEADERS_TIMEOUT_MS;
+  const check = Math.max(100, Math.min(30_000, Math.floor(Math.min(headers, request || headers) / 4)));
+  return { requestTimeout: request, http: { headersTimeout: headers, connectionsCheckingInterval: check } };
 }
 
 export interface CreateAppOptions {
@@ -63,8 +79,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: requestIdFor,
-    // Long SSE streams must not be cut by Fastify's defaults; the upstream client has its own idle timeout.
-    requestTimeout: 0,
+    // The request (head and body) must arrive in time; the answer has no deadline here, so long SSE streams and
+    // upgraded WebSockets are not cut (the upstream client has its own idle timeout). Issue 22 item 11.
+    ...edgeTimeouts(config),
     trustProxy: trustProxySetting(config.TRUST_PROXY),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -76,8 +93,12 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     bodyParser: false, // our own JSON-only parser below (no form-urlencoded on JSON routes)
   });
   const fastify = app.getHttpAdapter().getInstance();
+  capConnectionsPerAddress(fastify.server, config.MAX_CONNECTIONS_PER_ADDRESS, config.TRUST_PROXY);
   // Only JSON bodies are accepted; text/plain or forms would slip past validation (and CSRF's preflight).
   registerJsonParser(fastify);
+  // Bodies over 64 KiB are read only for a usable key or session (issue 22 item 10).
+  const authn = role === 'worker' ? null : app.get(AdminAuthentication, { strict: false });
+  if (authn) registerBodyGate(fastify, (req) => authn.credentialsValid(req));
   // No fastify.setErrorHandler here: Nest installs its own on init (app.listen), and it answers every error,
   // also those Fastify raises before Nest's pipeline (e.g. an unsupported Content-Type), through the global
   // ErrorEnvelopeFilter. A second handler in the same scope was never reached and made Fastify warn (FSTWRN004).
@@ -95,8 +116,10 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     const status = reply.statusCode;
     const route = request.routeOptions?.url ?? 'unmatched';
     const traceId = tracing.enabled ? tracing.traceIdOf(request.raw) : null;
+    const clientId = clientRequestId(request.raw);
     const entry = {
       reqId: request.id,
+      ...(clientId ? { clientRequestId: clientId } : {}),
       method: request.method,
       route,
       status,

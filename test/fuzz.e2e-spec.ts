@@ -5,6 +5,7 @@ import { createAdminKey, createKey } from './support/auth.js';
 import { seedAccount } from './support/accounts.js';
 import { isEnvelope } from './support/http.js';
 import { eventually, query } from './support/wait.js';
+import { connectWs } from './support/ws.js';
 
 /**
  * Property-based fuzzing of every /v1/* and /admin/api/* route (issue 11): random and hostile bodies, headers, ids
@@ -26,6 +27,7 @@ async function routes(gw: TestGateway): Promise<[string, string][]> {
     ['GET', '/v1/models/{id}'],
     ['GET', '/v1/me'],
     ['POST', '/v1/responses'],
+    ['POST', '/v1/responses/compact'],
     ['POST', '/v1/chat/completions'],
   );
   return out;
@@ -58,6 +60,10 @@ const hostileNumber = fc.oneof(
 );
 const leaf = fc.oneof(hostileString, hostileNumber, fc.boolean(), fc.constant(null));
 const FIELDS = [
+  'type',
+  'generate',
+  'previous_response_id',
+  'reasoning',
   'model',
   'input',
   'messages',
@@ -252,4 +258,92 @@ describe('fuzz: /v1/* and /admin/api/* never answer 5xx, never hang, always the 
       'the usage row after the fuzz run',
     );
   }, 120_000);
+});
+
+/**
+ * The WebSocket path (issue 22): random and hostile frames on GET /v1/responses. Every frame is answered within
+ * 10 s by a frame (an error frame with a 4xx status, or a response) or the socket closes with a protocol or policy
+ * code; never an error frame with status 5xx, never a 5xx usage row.
+ */
+describe('fuzz: Responses WebSocket frames', () => {
+  let fake: FakeUpstream;
+  let gw: TestGateway;
+  let key: string;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    gw = await startGateway({ env: { OPENAI_AUTH_ISSUER: fake.url, CODEX_BASE_URL: fake.codexBaseUrl } });
+    const a = fake.addAccount();
+    await seedAccount(gw, { ...a, accessTokenExpiresAt: a.accessExpiresAt });
+    key = (await createKey(gw)).key;
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  const frame = fc.oneof(
+    rawBody,
+    objectBody.map((o) => JSON.stringify({ type: 'response.create', ...o })),
+    objectBody.map((o) => JSON.stringify({ type: 'response.create', model: 'gpt-5.5', input: 'hi', ...o })),
+    fc.constantFrom(
+      JSON.stringify({ type: 'response.create', model: 'gpt-5.5', input: 'hi', generate: false }),
+      JSON.stringify({ type: 'response.create', model: 'gpt-5.5\u0000', input: 'hi' }),
+      JSON.stringify({
+        type: 'response.create',
+        model: 'gpt-5.5',
+        input: 'x',
+        previous_response_id: 'resp_nope',
+      }),
+      '['.repeat(5000) + ']'.repeat(5000),
+      JSON.stringify({ type: 'response.cancel' }),
+    ),
+  );
+  const WS_RUNS = Math.max(20, Math.floor(RUNS / 10));
+
+  it(`random frames (seed ${SEED}, ${WS_RUNS} runs): no 5xx, no hang`, async () => {
+    const closes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(frame, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        async (frames, binary) => {
+          const c = await connectWs(gw, key);
+          try {
+            for (const f of frames) {
+              const before = c.frames.length;
+              c.ws.send(binary ? Buffer.from(f) : f);
+              const outcome = await Promise.race([
+                c
+                  .next(
+                    (x) =>
+                      c.frames.indexOf(x) >= before &&
+                      (x.type === 'error' || x.type === 'response.completed' || x.type === 'response.failed'),
+                    10_000,
+                  )
+                  .then((x) => x),
+                c.closed.then((cl) => ({ closed: cl.code })),
+              ]).catch(() => ({ hang: true }));
+              if ('hang' in outcome) throw new Error(`hang on frame ${f.slice(0, 200)}`);
+              if ('closed' in outcome) {
+                closes.set(String(outcome.closed), (closes.get(String(outcome.closed)) ?? 0) + 1);
+                if (![1003, 1007, 1008, 1009].includes(outcome.closed as number))
+                  throw new Error(`close ${outcome.closed} on frame ${f.slice(0, 200)}`);
+                return;
+              }
+              if (outcome.type === 'error' && !(outcome.status >= 400 && outcome.status < 500))
+                throw new Error(`error frame ${JSON.stringify(outcome).slice(0, 300)} on ${f.slice(0, 200)}`);
+            }
+          } finally {
+            c.ws.close();
+          }
+        },
+      ),
+      { seed: SEED, numRuns: WS_RUNS, endOnFailure: true },
+    );
+    console.log(`ws fuzz closes (${WS_RUNS} runs): ${JSON.stringify(Object.fromEntries(closes))}`);
+    await eventually(async () => {
+      const rows = await query(gw, 'SELECT status FROM usage_records WHERE status >= 500');
+      return rows.length === 0;
+    }, 'no 5xx usage row');
+  }, 180_000);
 });

@@ -51,7 +51,7 @@ describe('logs: secrets never reach them', () => {
     const ids = gw.logs
       .json()
       .filter((l: Json) => l.msg === 'request')
-      .map((l: Json) => l.reqId);
+      .map((l: Json) => l.clientRequestId);
     expect(ids).toEqual(expect.arrayContaining(['sec-1', 'sec-2', 'sec-3']));
     expect(text).toContain('"msg":"tokens"');
     expect(text).toContain('"msg":"nested"');

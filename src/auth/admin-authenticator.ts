@@ -35,6 +35,13 @@ export class AdminAuthenticator implements AdminAuthentication {
     return this.passport.authenticate(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
 
+  async credentialsValid(req: FastifyRequest): Promise<boolean> {
+    const key = extractKey(req.headers);
+    if (key) return (await authenticateKey(this.cache, key)) !== null;
+    const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
+    return !!sid && (await this.sessions.get(sid)) !== null;
+  }
+
   async authenticate(req: FastifyRequest): Promise<RequestAuth | null> {
     const key = extractKey(req.headers);
     if (key) {

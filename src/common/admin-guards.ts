@@ -10,6 +10,8 @@ import { ApiError } from './errors.js';
  */
 export abstract class AdminAuthentication {
   abstract viaPassport(ctx: ExecutionContext): Promise<RequestAuth | null>;
+  /** Whether the headers name a usable key or a live session, before any body is read (common/body-gate.ts). */
+  abstract credentialsValid(req: FastifyRequest): Promise<boolean>;
 }
 
 /** Any signed-in user (session) or key holder; members reach only the routes that allow them (own keys). */

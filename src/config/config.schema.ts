@@ -93,6 +93,12 @@ export const configSchema = z.object({
 
   /** Largest accepted request body in bytes (image inputs are big): 20 MiB. */
   BODY_LIMIT_BYTES: int(20 * 1024 * 1024, 1024),
+  /** A request's head and body must arrive within this (not its answer: streams are not cut); 0 = no limit. */
+  REQUEST_TIMEOUT_MS: int(60_000, 0),
+  /** A request's headers must arrive within this (at most REQUEST_TIMEOUT_MS when that is set). */
+  HEADERS_TIMEOUT_MS: int(20_000, 100),
+  /** Open connections one client address may hold (trusted proxies exempt); 0 = no cap. */
+  MAX_CONNECTIONS_PER_ADDRESS: int(256, 0),
   /** Active (not revoked) keys one user may hold; creating more is refused (409 key_limit_reached). */
   MAX_KEYS_PER_USER: int(25, 1),
   /** How long SIGTERM waits for in-flight requests and streams before forcing exit. */
@@ -174,6 +180,8 @@ export const configSchema = z.object({
   RESPONSES_WS_MAX_LIFETIME_SECONDS: int(3600, 1),
   /** Bytes the remembered histories (for previous_response_id) of one socket may hold together. */
   RESPONSES_WS_HISTORY_BYTES_PER_SOCKET: int(40 * 1024 * 1024, 1024),
+  /** A socket whose client reads nothing of its unsent backlog (over 1 MiB) for this long is closed (1008). */
+  RESPONSES_WS_SEND_STALL_SECONDS: int(30, 1),
   /** Bytes the remembered histories of all sockets of one key (on one replica) may hold together. */
   RESPONSES_WS_HISTORY_BYTES_PER_KEY: int(80 * 1024 * 1024, 1024),
 

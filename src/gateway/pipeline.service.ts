@@ -22,6 +22,7 @@ import { usageCounts, type TokenCounts } from '../pricing/price-math.js';
 import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
 import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
+import { boundTurnAccount, forAccount, stickTurn } from './turn-binding.js';
 import { holdUntilOutput, MeteredStream, replay, type HeldEvents } from './metered-stream.js';
 import { OpaqueItems, recordMinted, type PortableInput } from './portable-input.js';
 import { captureCompleted, ResponseStore, type StoreTicket } from './response-store.js';
@@ -164,12 +165,8 @@ export class GatewayPipeline {
     try {
       plan = await prepare();
       // Stickiness: the account that issued the turn state, then the caller's preference, then the conversation.
-      const turnState = plan.request.turnState || null;
-      const preferred =
-        (turnState && (await this.pool.turnAccount(turnState))) ||
-        input.preferAccountId ||
-        plan.store?.preferAccountId ||
-        null;
+      const turnAccount = await boundTurnAccount(this.pool, input.auth.userId, plan.request);
+      const preferred = turnAccount || input.preferAccountId || plan.store?.preferAccountId || null;
       while (run.attempts < this.config.POOL_MAX_ATTEMPTS) {
         const account = await this.failover.next(run, plan.request.threadId, preferred);
         const span = this.tracing.startAttempt({
@@ -183,15 +180,16 @@ export class GatewayPipeline {
         askedId = account.id;
         // Items another account minted are rewritten for this one; a refusal of them anyway is retried once
         // here without any account-bound item, before anything reached the client.
+        const request = forAccount(plan.request, account.id, turnAccount);
         let result = await this.attempt.send(
           account,
-          await this.opaque.requestFor(plan.request, plan.portable, account.id),
+          await this.opaque.requestFor(request, plan.portable, account.id),
           controller.signal,
         );
         if ('error' in result && result.error.code === 'invalid_encrypted_content' && plan.portable)
           result = await this.attempt.send(
             account,
-            this.opaque.stripped(plan.request, plan.portable),
+            this.opaque.stripped(request, plan.portable),
             controller.signal,
           );
         if ('error' in result) {
@@ -369,8 +367,9 @@ export class GatewayPipeline {
       this.metrics.headerHold.observe((Date.now() - upstreamAt) / 1000);
     }
     const issuedTurnState = headerValue(res.headers['x-codex-turn-state']);
-    // Not awaited: the client cannot send the next request of the turn before it has this answer.
-    if (issuedTurnState) void this.pool.stickTurn(issuedTurnState, account.id).catch(() => {});
+    // Not awaited either: the client cannot send the next request of the turn before it has this answer.
+    if (issuedTurnState)
+      void stickTurn(this.pool, input.auth.userId, issuedTurnState, account.id).catch(() => {});
     return {
       accountId: account.id,
       headers: plan.admission.headers,
@@ -437,10 +436,10 @@ export class GatewayPipeline {
   private async readCompaction(
     s: Served,
   ): Promise<{ body: unknown; headers: Record<string, string>; turnState: string | null }> {
-    const { account, res, plan } = s;
+    const { account, res, plan, input } = s;
     await this.pool.stick(plan.request.threadId, account.id);
     const issued = headerValue(res.headers['x-codex-turn-state']);
-    if (issued) await this.pool.stickTurn(issued, account.id);
+    if (issued) await stickTurn(this.pool, input.auth.userId, issued, account.id);
     const text = await res.body.text();
     let json: any;
     try {

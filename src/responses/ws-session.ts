@@ -29,6 +29,9 @@ export const WS_CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
+/** Unsent bytes on a socket past which the upstream stream waits for the client (back-pressure). */
+export const WS_HIGH_WATER_BYTES = 1024 * 1024;
+
 /** Reason of the 1008 close when the key stops being usable (revoked, expired, user disabled or deleted). */
 export const KEY_UNUSABLE_REASON = 'the API key was revoked or expired, or its user disabled';
 
@@ -83,6 +86,28 @@ export class SocketSession implements EventSink {
   /** The socket closed (EventSink of relayEvents). */
   get gone(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Back-pressure (EventSink of relayEvents): while more than WS_HIGH_WATER_BYTES wait to be sent, the upstream
+   * stream is not read; a client that does not take half of them within RESPONSES_WS_SEND_STALL_SECONDS is closed
+   * (1008, and dropped 5 s later if it does not read the close frame either).
+   */
+  drained(): Promise<void> | null {
+    if (this.socket.bufferedAmount <= WS_HIGH_WATER_BYTES) return null;
+    const deadline = Date.now() + this.config.RESPONSES_WS_SEND_STALL_SECONDS * 1000;
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        const unsent = this.socket.bufferedAmount;
+        if (this.closed || unsent <= WS_HIGH_WATER_BYTES / 2) return (clearInterval(poll), resolve());
+        if (Date.now() < deadline) return;
+        clearInterval(poll);
+        this.logger.warn({ conn: this.id, unsent }, 'websocket client is not reading; closing');
+        this.close(WS_CLOSE.policy, 'the client is not reading');
+        setTimeout(() => this.socket.terminate(), 5000).unref();
+        resolve();
+      }, 20);
+    });
   }
 
   start(): void {

@@ -175,9 +175,12 @@ export class InsightsRepository {
     }));
   }
 
-  async distinctModels(): Promise<string[]> {
+  /** Models used in the last 90 days; with `userId`, only that user's (a member never learns another's). */
+  async distinctModels(userId?: string): Promise<string[]> {
+    const mine = userId ? Prisma.sql`AND "userId" = ${userId}::uuid` : Prisma.empty;
     const rows = await this.prisma.$queryRaw<{ model: string }[]>`
-      SELECT DISTINCT model FROM usage_records WHERE "createdAt" > now() - interval '90 days' ORDER BY 1 LIMIT 200`;
+      SELECT DISTINCT model FROM usage_records WHERE "createdAt" > now() - interval '90 days' ${mine}
+       ORDER BY 1 LIMIT 200`;
     return rows.map((r) => r.model);
   }
 }

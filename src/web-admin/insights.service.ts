@@ -6,6 +6,7 @@ import type { AuditListDto, OverviewDto, RequestListDto, SeriesDto } from './dto
 import { InsightsRepository } from './insights.repository.js';
 import { buildOverview } from './overview.js';
 import {
+  isAdmin,
   seriesBucket,
   toCsv,
   usageFilter,
@@ -14,6 +15,17 @@ import {
   type SeriesQuery,
   type UsageQuery,
 } from './usage-query.js';
+
+/**
+ * A request row as its viewer may see it: members never learn which subscription account served them (its
+ * label defaults to the owner's email; issue 22 item 7).
+ */
+function forViewer<R extends { accountId: string | null; accountLabel: string | null }>(
+  auth: RequestAuth,
+  row: R,
+): R {
+  return isAdmin(auth) ? row : { ...row, accountId: null, accountLabel: null };
+}
 
 /**
  * The I/O behind the web admin's read pages: flush buffered usage rows, query, and hand the rows to the pure
@@ -59,21 +71,23 @@ export class InsightsService {
     const [data, totals, models] = await Promise.all([
       this.insights.series(f, bucket),
       this.insights.totals(f),
-      this.insights.distinctModels(),
+      this.insights.distinctModels(isAdmin(auth) ? undefined : auth.userId),
     ]);
     return { bucket, from: f.from.toISOString(), to: f.to.toISOString(), totals, data, models };
   }
 
   async requests(auth: RequestAuth, q: RequestsQuery): Promise<RequestListDto> {
     await this.usage.flush();
-    const data = await this.insights.requests(usageFilter(auth, q, 30, Date.now()), q.limit, q.before);
+    const rows = await this.insights.requests(usageFilter(auth, q, 30, Date.now()), q.limit, q.before);
+    const data = rows.map((r) => forViewer(auth, r));
     return { object: 'list', data, next: data.length === q.limit ? data[data.length - 1].id : null };
   }
 
   /** The CSV export (at most 100 000 rows). */
   async csv(auth: RequestAuth, q: UsageQuery): Promise<string> {
     await this.usage.flush();
-    return toCsv(await this.insights.requests(usageFilter(auth, q, 30, Date.now()), 100_000));
+    const rows = await this.insights.requests(usageFilter(auth, q, 30, Date.now()), 100_000);
+    return toCsv(rows.map((r) => forViewer(auth, r)));
   }
 
   async audit(q: AuditQuery): Promise<AuditListDto> {
