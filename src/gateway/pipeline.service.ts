@@ -148,6 +148,7 @@ export class GatewayPipeline {
         ...o,
         attempts: run.attempts,
         t0,
+        upstreamModel: plan?.request.model ?? null,
         accountLabel: label,
         conversationId,
       });
