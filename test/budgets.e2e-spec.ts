@@ -3,7 +3,17 @@ import { createAdminKey, createKey, createUser, type TestKey } from './support/a
 import { call, isEnvelope } from './support/http.js';
 import { eventually, query } from './support/wait.js';
 import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { TEST_REDIS_URL } from './support/redis.js';
+import { LimitsService } from '../src/limits/limits.service.js';
+import { SpendSeeder } from '../src/limits/spend-seed.js';
+import { PricingService } from '../src/pricing/pricing.service.js';
+import type { PricingRepository } from '../src/pricing/pricing.repository.js';
+import { PrismaService } from '../src/prisma/prisma.service.js';
+import { RedisService } from '../src/redis/redis.service.js';
+import type { AppConfig } from '../src/config/config.schema.js';
+import type { RequestAuth } from '../src/common/auth-context.js';
+import { ApiError } from '../src/common/errors.js';
 
 /**
  * Issue 28 item 2: monthly budgets in equivalent USD per key and per user, set through the admin API, enforced by
@@ -269,5 +279,46 @@ describe('budgets in money', () => {
     expect(row.model).toBe('gpt-5.5-low');
     expect(Number(row.cost)).toBe(0.5);
     expect(me.equivalent_spend).toMatchObject({ cost_usd: 0.5, unpriced_requests: 0 });
+  });
+
+  it('Postgres unreadable while a counter is missing: a budget fails closed (503), no budget is served uncounted', async () => {
+    // The gateway's own Redis (same prefix); a Postgres nothing listens on; the shipped prices (gpt-5.5 priced).
+    const redis = new RedisService(s.gw.config);
+    const prisma = new PrismaService({ DATABASE_URL: 'postgresql://cg:cg@127.0.0.1:1/none' } as AppConfig);
+    const limits = new LimitsService(
+      redis,
+      new PricingService(null as unknown as PricingRepository),
+      new SpendSeeder(prisma, redis),
+    );
+    const auth = (budget: number | null): RequestAuth => ({
+      kind: 'key',
+      userId: randomUUID(),
+      email: 'x@example.test',
+      role: 'member',
+      keyId: randomUUID(),
+      scope: 'api',
+      allowedModels: [],
+      limits: { monthlyBudgetUsd: budget } as RequestAuth['limits'],
+    });
+    const priced = { model: MODEL, inputTokens: 100, outputTokens: 512 };
+    try {
+      const budgeted = auth(5);
+      const err = await limits.admit(budgeted, 612, priced).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError).getStatus()).toBe(503);
+      const free = auth(null);
+      const admission = await limits.admit(free, 612, priced);
+      await admission.settle(600, { input: 100, cached: 0, output: 500 });
+      const r = new Redis(TEST_REDIS_URL);
+      try {
+        const left = await r.keys(`${s.gw.config.REDIS_KEY_PREFIX}*quota*usd*${free.keyId}`);
+        expect(left).toEqual([]); // not counted from 0: its usage row seeds it once Postgres answers
+      } finally {
+        r.disconnect();
+      }
+    } finally {
+      await redis.onModuleDestroy();
+      await prisma.$disconnect().catch(() => {});
+    }
   });
 });

@@ -1,13 +1,19 @@
-import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type OpenAI from 'openai';
 import { FakeUpstream } from '../fake-upstream/index.ts';
 import type { TestGateway } from '../support/gateway.js';
 import { gatewayWithAccounts } from '../support/scenario.js';
 import { eventually, query } from '../support/wait.js';
-import { axe, CHROMIUM, DESKTOP, launch, NetworkRecorder, type A11yResult } from './browser.js';
+import {
+  axe,
+  browserDescribe,
+  DESKTOP,
+  launch,
+  NetworkRecorder,
+  signIn,
+  type A11yResult,
+} from './browser.js';
 
 /**
  * Issue 25 item 1 in Chromium: the Accounts page's egress proxy column. An admin sets an account's proxy through
@@ -16,11 +22,7 @@ import { axe, CHROMIUM, DESKTOP, launch, NetworkRecorder, type A11yResult } from
  * badge, a proxy is removed; an account whose proxy refuses connections (a closed port; a request fails over to
  * another account) shows the cause proxy_unreachable with the proxy's host and the fix. axe on the page.
  */
-const WEB = join(process.cwd(), 'web', 'dist', 'index.html');
-const ready = existsSync(CHROMIUM) && existsSync(WEB);
-if (!ready && !process.env.CI)
-  console.warn(`browser test skipped: needs ${CHROMIUM} (apt-get install chromium) and npm run build`);
-const maybe = ready || process.env.CI ? describe : describe.skip;
+const maybe = browserDescribe();
 
 const ADMIN = { email: 'proxy-admin@example.test', password: 'proxy-admin-pass-1' };
 const SECRET = 'px-Secret-5e81c2';
@@ -68,10 +70,7 @@ maybe('egress proxy on the Accounts page (real browser)', () => {
     page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
     net = new NetworkRecorder(gw.url);
     net.attach(page);
-    await page.goto(`${gw.url}/admin/`);
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByRole('textbox', { name: 'Password' }).fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, gw.url, ADMIN);
     await page
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Accounts', exact: true })
