@@ -149,6 +149,7 @@ export class GatewayPipeline {
         ...o,
         attempts: run.attempts,
         t0,
+        upstreamModel: plan?.request.model ?? null,
         accountLabel: label,
         conversationId,
       });

@@ -15,6 +15,8 @@ export interface RequestOutcome {
   t0: number;
   ttfbMs: number | null;
   usage?: UpstreamUsage | null;
+  /** The model sent upstream (after alias resolution): it prices the row, as it priced the budget's admission. */
+  upstreamModel?: string | null;
   /** The model the upstream says answered (traces). */
   responseModel?: string | null;
   /** The answering account's metric label and the conversation (prompt-cache metrics). */
@@ -51,6 +53,7 @@ export class UsageRecorder {
       userId: input.auth.userId,
       accountId: r.accountId,
       model,
+      pricedModel: r.upstreamModel ?? null,
       endpoint: input.endpoint,
       stream: input.clientStream,
       status: r.status,

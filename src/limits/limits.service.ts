@@ -7,6 +7,7 @@ import { formatReset, period } from './limit-math.js';
 import { ADMIT, SETTLE } from './admit-scripts.js';
 import { costNano, nanoToUsd, usdToNano } from './budget-math.js';
 import { PricingService } from '../pricing/pricing.service.js';
+import { SpendSeeder, type SpendCounter } from './spend-seed.js';
 import type { TokenCounts } from '../pricing/price-math.js';
 
 /**
@@ -24,6 +25,9 @@ import type { TokenCounts } from '../pricing/price-math.js';
  * output price; settle() replaces it by the real cost (cached tokens at the cached price). A budget is strict: no
  * request is admitted whose reservation does not fit, the first of the month included. With a budget set, a model
  * without a price is refused (403 model_not_priced): an unpriced model would be a hole in the cap (docs/cost.md).
+ * The month spend counters (a key's always, a user's always: a budget set mid-month sees the month so far) are
+ * seeded from the usage rows when missing (spend-seed.ts): the script reports them, they are seeded SET-NX style,
+ * and the admission is asked again.
  * CONTRACT: admit(auth, tokens, priced?) → Admission{headers, settle(actualTotalTokens, counts?)}; usage(keyId).
  */
 export interface KeyUsage {
@@ -89,6 +93,7 @@ export class LimitsService {
   constructor(
     private readonly redis: RedisService,
     private readonly pricing: PricingService,
+    private readonly seeder: SpendSeeder,
   ) {
     const client = redis.client as LimitsRedis;
     if (typeof client.cgAdmit !== 'function') {
@@ -120,7 +125,7 @@ export class LimitsService {
     tokens: number,
     nano: number,
   ): Budget[] {
-    if (!l) return [];
+    if (!l) return owner === 'user' ? [this.money(owner, id, null, nano)] : [];
     const out: Budget[] = [];
     if (l.rpm)
       out.push({
@@ -150,21 +155,52 @@ export class LimitsService {
       const limit = quota ?? Number.MAX_SAFE_INTEGER;
       out.push({ kind, owner, key: q.key, limit, cost: tokens, endsAt: q.endsAt });
     }
-    // Money: a key's month spend is counted without a budget too (/v1/me, the keys page); a user's only with one.
-    const budget = l.monthlyBudgetUsd ?? null;
-    if (budget !== null || owner === 'key') {
-      const q = this.quotaKey('usd', owner, id);
-      out.push({
-        kind: 'usd',
-        owner,
-        key: q.key,
-        limit: budget === null ? Number.MAX_SAFE_INTEGER : usdToNano(budget),
-        cost: nano,
-        strict: budget !== null,
-        endsAt: q.endsAt,
-      });
-    }
+    // Money: the month spend is counted without a budget too (/v1/me, the keys and users pages, a budget set later).
+    out.push(this.money(owner, id, l.monthlyBudgetUsd ?? null, nano));
     return out;
+  }
+
+  private money(owner: 'key' | 'user', id: string, budget: number | null, nano: number): Budget {
+    const q = this.quotaKey('usd', owner, id);
+    return {
+      kind: 'usd',
+      owner,
+      key: q.key,
+      limit: budget === null ? Number.MAX_SAFE_INTEGER : usdToNano(budget),
+      cost: nano,
+      strict: budget !== null,
+      endsAt: q.endsAt,
+    };
+  }
+
+  private counter(b: { owner: 'key' | 'user'; key: string; endsAt?: number }, id: string): SpendCounter {
+    return { owner: b.owner, id, key: b.key, endsAt: b.endsAt ?? Date.now() };
+  }
+
+  /**
+   * One admission round trip, plus, when money counters are missing, their seeding and a second one. A counter
+   * Postgres cannot seed: a budget's refuses the request (503, like Redis down: a budget is not guessed from 0);
+   * a counter without a budget leaves this request out of it (its row seeds it later, this request included).
+   */
+  private async run(budgets: Budget[], auth: RequestAuth): Promise<{ res: number[]; budgets: Budget[] }> {
+    for (let round = 0; ; round++) {
+      const args: (string | number)[] = [];
+      for (const b of budgets) {
+        const mode = b.kind === 'usd' ? (b.strict ? 's' : 'm') : b.endsAt ? 'p' : 'w';
+        args.push(b.limit, b.cost, mode, b.endsAt ?? b.ttlMs ?? 60_000);
+      }
+      args.push(round < 2 ? '1' : '0');
+      const res = await this.r.cgAdmit(budgets.length, ...budgets.map((b) => b.key), ...args);
+      if (res[0] !== -1) return { res, budgets };
+      const missing = res.slice(1).map((i) => budgets[Number(i) - 1]);
+      const ok = await this.seeder.seed(
+        missing.map((b) => this.counter(b, b.owner === 'key' ? auth.keyId! : auth.userId)),
+      );
+      const failed = missing.filter((_, i) => !ok[i]);
+      if (failed.some((b) => b.strict)) throw new Error('month spend could not be read from Postgres');
+      budgets = budgets.filter((b) => !failed.includes(b));
+      if (budgets.length === 0) return { res: [0], budgets };
+    }
   }
 
   /**
@@ -187,18 +223,16 @@ export class LimitsService {
       priced && price
         ? costNano(price, { input: whole(priced.inputTokens), cached: 0, output: whole(priced.outputTokens) })
         : 0;
-    const budgets = [
+    const wanted = [
       ...this.budgets('key', keyId, auth.limits, estimate, nano),
       ...this.budgets('user', auth.userId, auth.userLimits, estimate, nano),
     ].filter((b) => b.cost > 0 || b.kind === 'rpm' || (b.strict && estimate > 0));
     const headers: Record<string, string> = {};
-    if (budgets.length === 0) return { headers, settle: async () => {} };
+    if (wanted.length === 0) return { headers, settle: async () => {} };
     let res: number[];
+    let budgets: Budget[];
     try {
-      const args: (string | number)[] = [];
-      for (const b of budgets)
-        args.push(b.limit, b.cost, b.strict ? 's' : b.endsAt ? 'p' : 'w', b.endsAt ?? b.ttlMs ?? 60_000);
-      res = await this.r.cgAdmit(budgets.length, ...budgets.map((b) => b.key), ...args);
+      ({ res, budgets } = await this.run(wanted, auth));
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'limits unavailable');
       throw ApiError.unavailable(
@@ -277,7 +311,7 @@ export class LimitsService {
       r.get(this.windowKey('tpm', 'key', keyId)),
       r.get(this.quotaKey('day', 'key', keyId).key),
       r.get(this.quotaKey('month', 'key', keyId).key),
-      r.get(this.quotaKey('usd', 'key', keyId).key),
+      this.seeder.read(this.counter({ owner: 'key', ...this.quotaKey('usd', 'key', keyId) }, keyId)),
     ]);
     return {
       requestsThisMinute: Number(rpm ?? 0),
@@ -290,7 +324,7 @@ export class LimitsService {
 
   /**
    * The monthly money budget of a key or a user as the admission counts it (reservations in flight included).
-   * A user's spend is counted only while the user has a budget.
+   * Seeded from the usage rows when missing, so a budget set mid-month starts from the month's real spend.
    */
   async budget(
     owner: 'key' | 'user',
@@ -298,7 +332,7 @@ export class LimitsService {
     budgetUsd: number | null | undefined,
   ): Promise<BudgetState> {
     const q = this.quotaKey('usd', owner, id);
-    const spentNano = Math.max(0, Number((await this.redis.client.get(q.key)) ?? 0));
+    const spentNano = await this.seeder.read(this.counter({ owner, ...q }, id));
     const budget = budgetUsd ?? null;
     return {
       budgetUsd: budget,

@@ -94,9 +94,16 @@ export class UsageService implements OnModuleInit, OnModuleDestroy {
     return this.buffer.length;
   }
 
-  /** Appends a row; its equivalent cost is computed now, at the prices in force (a later change never rewrites it). */
-  record(row: Omit<UsageRow, 'createdAt' | 'costUsd'>): void {
-    const costUsd = this.pricing.costOf(row.model, {
+  /**
+   * Appends a row; its equivalent cost is computed now, at the prices in force (a later change never rewrites it),
+   * for `pricedModel` (the model that went upstream, as the money budget prices it) when given, else `model`
+   * (which stays the client's name, for display).
+   */
+  record({
+    pricedModel,
+    ...row
+  }: Omit<UsageRow, 'createdAt' | 'costUsd'> & { pricedModel?: string | null }): void {
+    const costUsd = this.pricing.costOf(pricedModel || row.model, {
       input: row.inputTokens,
       cached: row.cachedTokens,
       output: row.outputTokens,

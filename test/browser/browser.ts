@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
@@ -115,4 +115,24 @@ export async function noHorizontalScroll(page: Page): Promise<boolean> {
   const ok = await page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
   await page.setViewportSize(DESKTOP);
   return ok;
+}
+
+/** `describe` when Chromium and the built web admin are there (always in CI), else `describe.skip` with a warning. */
+export function browserDescribe(): typeof describe | typeof describe.skip {
+  const ready = existsSync(CHROMIUM) && existsSync(join(process.cwd(), 'web', 'dist', 'index.html'));
+  if (!ready && !process.env.CI)
+    console.warn(`browser test skipped: needs ${CHROMIUM} (apt-get install chromium) and npm run build`);
+  return ready || process.env.CI ? describe : describe.skip;
+}
+
+/** Opens the web admin and signs in with email and password. */
+export async function signIn(
+  page: Page,
+  url: string,
+  who: { email: string; password: string },
+): Promise<void> {
+  await page.goto(`${url}/admin/`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByRole('textbox', { name: 'Password' }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
