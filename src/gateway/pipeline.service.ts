@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Dispatcher } from 'undici';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { ApiError } from '../common/errors.js';
@@ -12,7 +11,7 @@ import { PoolService } from '../accounts/pool/pool.service.js';
 import { TracingService } from '../telemetry/telemetry.module.js';
 import type { AttemptSpan } from '../telemetry/tracing.js';
 import { normalizeForCodex, orderLikeCli, screenCompaction } from '../upstream/normalize.js';
-import type { UpstreamEvent, UpstreamUsage } from '../upstream/events.js';
+import type { UpstreamEvent } from '../upstream/events.js';
 import { ModelsService } from '../models/models.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsageRecorder, type RequestOutcome } from './usage-recorder.js';
@@ -21,41 +20,13 @@ import type { RequestAuth } from '../common/auth-context.js';
 import { usageCounts, type TokenCounts } from '../pricing/price-math.js';
 import { ConversationIds } from './conversation.js';
 import { Failover, type AccountRun } from './failover.js';
-import { AccountAttempt, headerValue, type UpstreamRequest } from './account-attempt.js';
+import { AccountAttempt, headerValue } from './account-attempt.js';
 import { boundTurnAccount, forAccount, stickTurn } from './turn-binding.js';
 import { holdUntilOutput, MeteredStream, replay, type HeldEvents } from './metered-stream.js';
-import { OpaqueItems, recordMinted, type PortableInput } from './portable-input.js';
-import { captureCompleted, ResponseStore, type StoreTicket } from './response-store.js';
-
-type Admission = Awaited<ReturnType<LimitsService['admit']>>;
-/** Everything decided before the first upstream call of a request. */
-interface Plan {
-  request: UpstreamRequest;
-  admission: Admission;
-  /** Tokens the input is estimated at (charged when a client goes away before the upstream's usage). */
-  inputEstimate: number;
-  /** The input and how to re-serialise it, when it holds account-bound items (portable-input.ts). */
-  portable: PortableInput | null;
-  /** /v1/responses: where to keep the answer (previous_response_id, item_reference), and the account to prefer. */
-  store?: { ticket: StoreTicket; preferAccountId: string | null };
-}
-
-/** One request on its way through the accounts: what the endpoint's accept step gets for an answered attempt. */
-interface Served {
-  input: OpenInput;
-  plan: Plan;
-  run: AccountRun;
-  account: PoolAccount;
-  res: Dispatcher.ResponseData;
-  t0: number;
-  controller: AbortController;
-  /** Detaches the client's abort from the upstream request (once the answer is done). */
-  detach(): void;
-  /** Settles the limits reservation (with the real token split when known); only the first call counts. */
-  settle(tokens: number, counts?: TokenCounts): Promise<void>;
-  /** Writes the request's usage row and metrics; only the first call counts. */
-  finish(outcome: Omit<RequestOutcome, 't0' | 'attempts'>): void;
-}
+import { OpaqueItems, recordMinted } from './portable-input.js';
+import { captureCompleted, ResponseStore } from './response-store.js';
+import { compactionUsage, parseCompaction } from './compaction.js';
+import type { Plan, Served } from './pipeline-plan.js';
 
 /** An answered attempt the endpoint did not take (failed before any output): the next account is tried. */
 const NEXT_ACCOUNT = Symbol('next account');
@@ -441,23 +412,9 @@ export class GatewayPipeline {
     await this.pool.stick(plan.request.threadId, account.id);
     const issued = headerValue(res.headers['x-codex-turn-state']);
     if (issued) await stickTurn(this.pool, input.auth.userId, issued, account.id);
-    const text = await res.body.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw ApiError.badGateway('The upstream answered the compaction with invalid JSON.', 'upstream_error');
-    }
-    if (!json || !Array.isArray(json.output))
-      throw ApiError.badGateway('The upstream compaction answer has no output.', 'upstream_error');
+    const json = parseCompaction(await res.body.text());
     this.opaque.record(account.id, json.output);
-    // Without the upstream's usage, the input estimate plus the answer (about 4 characters a token), as for streams.
-    const output = Math.ceil(JSON.stringify(json.output).length / 4);
-    const usage = (json.usage ?? {
-      input_tokens: plan.inputEstimate,
-      output_tokens: output,
-      total_tokens: plan.inputEstimate + output,
-    }) as UpstreamUsage;
+    const usage = compactionUsage(json, plan.inputEstimate);
     await s.settle(Number(usage.total_tokens ?? 0), usageCounts(usage)).catch(() => {});
     s.detach();
     s.finish({ status: 200, errorClass: null, accountId: account.id, ttfbMs: Date.now() - s.t0, usage });
