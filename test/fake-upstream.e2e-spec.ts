@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createParser } from 'eventsource-parser';
 import { FakeUpstream, type FakeAccount } from './fake-upstream/index.ts';
@@ -7,6 +8,22 @@ const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 const REDIRECT = 'http://127.0.0.1:1455/auth/callback';
 
 describe('fake upstream', () => {
+  it('loads under Node type stripping alone (`npm run fake-upstream`, the bench and test/deploy run it so)', () => {
+    // Parameter properties, enums or namespaces in any of its files make strip-only mode refuse the file.
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--no-warnings',
+        '--experimental-strip-types',
+        '-e',
+        "import('./test/fake-upstream/index.ts').then((m) => process.stdout.write(typeof m.FakeUpstream))",
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('function');
+  });
+
   let fake: FakeUpstream;
   let acct: FakeAccount;
   beforeAll(async () => {

@@ -142,10 +142,11 @@ export class WindowsModel {
   /** Every request refused at a limit: when, which account, its used % per window then. */
   readonly limitLog: { at: number; id: string; short: number; weekly: number }[] = [];
 
-  constructor(
-    opts: Partial<WindowsOptions> = {},
-    private readonly clock: () => number = Date.now,
-  ) {
+  // No parameter properties: this file runs under Node's type stripping too (bench, test/deploy scripts).
+  private readonly clock: () => number;
+
+  constructor(opts: Partial<WindowsOptions> = {}, clock: () => number = Date.now) {
+    this.clock = clock;
     this.opts = { ...DEFAULT_WINDOWS, ...opts, plans: { ...DEFAULT_WINDOWS.plans, ...opts.plans } };
   }
 
