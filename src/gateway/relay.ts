@@ -33,6 +33,7 @@ export class ClientRelay implements EventSink {
 
   /** The tick's writes as one piece (null when none): usually one view of the upstream chunk, no copy. */
   private take(): Buffer | string | null {
+    this.closeRun();
     const parts = this.pending;
     if (!parts.length) return null;
     this.pending = [];
@@ -41,6 +42,24 @@ export class ClientRelay implements EventSink {
     for (const p of parts) if (typeof p !== 'string') strings = false;
     if (strings) return parts.join('');
     return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  }
+
+  /**
+   * The run of adjacent views being joined: its first view and the end of the last one in the same memory (the
+   * events of one upstream chunk follow each other there), made into one view only when the run ends.
+   */
+  private run: Buffer | null = null;
+  private runEnd = 0;
+
+  private closeRun(): void {
+    const r = this.run;
+    if (!r) return;
+    this.run = null;
+    this.pending.push(
+      this.runEnd === r.byteOffset + r.length
+        ? r
+        : Buffer.from(r.buffer, r.byteOffset, this.runEnd - r.byteOffset),
+    );
   }
 
   constructor(private readonly reply: FastifyReply) {
@@ -71,20 +90,19 @@ export class ClientRelay implements EventSink {
    * of one chunk that follow each other in it (the pass-through events of that chunk) are joined into one view.
    */
   write(chunk: Buffer | string): void {
-    const parts = this.pending;
-    const n = parts.length;
-    if (n && typeof chunk !== 'string') {
-      const last = parts[n - 1];
-      if (
-        typeof last !== 'string' &&
-        last.buffer === chunk.buffer &&
-        last.byteOffset + last.length === chunk.byteOffset
-      ) {
-        parts[n - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + chunk.length);
+    if (typeof chunk !== 'string') {
+      const r = this.run;
+      if (r && r.buffer === chunk.buffer && this.runEnd === chunk.byteOffset) {
+        this.runEnd += chunk.length;
         return;
       }
+      this.closeRun();
+      this.run = chunk;
+      this.runEnd = chunk.byteOffset + chunk.length;
+    } else {
+      this.closeRun();
+      this.pending.push(chunk);
     }
-    parts.push(chunk);
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(this.flush);
