@@ -3,7 +3,8 @@
 // Starts the bench set-up (`node bench/run.mjs --serve`, inheriting the environment, e.g. OTEL_* to turn tracing
 // on), warms up, then runs ROUNDS autocannon rounds of SECONDS on /v1/responses (stream) and prints the gateway's
 // CPU ms per request of each round and their median.
-//   node bench/cpu-per-request.mjs [--rounds=5] [--seconds=6] [--connections=16] [--rate=RPS]
+//   node bench/cpu-per-request.mjs [--rounds=5] [--seconds=6] [--connections=16] [--rate=RPS] [--node-options="…"]
+// (--node-options goes to the gateway, e.g. "--cpu-prof --cpu-prof-dir=DIR": the profile is written when it stops.)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,10 @@ const connections = arg('connections', 16);
 const rate = arg('rate', 0);
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-const serve = spawn(process.execPath, ['bench/run.mjs', '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const nodeOptions = process.argv.find((a) => a.startsWith('--node-options='));
+const serve = spawn(process.execPath, ['bench/run.mjs', '--serve', ...(nodeOptions ? [nodeOptions] : [])], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const info = await new Promise((resolve, reject) => {
   let buf = '';
   serve.stdout.on('data', (d) => {

@@ -81,7 +81,7 @@ const cleanup = async () => {
 try {
   const fake = startProcess(
     process.execPath,
-    ['--no-warnings', 'bench/fake-upstream.ts'],
+    ['--no-warnings', '--experimental-transform-types', 'bench/fake-upstream.ts'],
     { NODE_OPTIONS: '' },
     'fake upstream',
   );

@@ -88,3 +88,38 @@ describe.each(Object.entries(TEXTS))('%s text, upstream bytes cut in 1–7 byte 
     sameBytes(body.choices[0].message.content, text);
   });
 });
+
+describe('/v1/responses streaming relays pass-through events as the upstream wrote them', () => {
+  afterEach(() => s.fake.configure({ encode: undefined }));
+
+  it('CRLF, no space after the colon, an id line, odd JSON spacing and field order: the same bytes arrive', async () => {
+    const sent: string[] = [];
+    s.fake.configure({
+      encode: (e) => {
+        const { type, ...rest } = e.data as Record<string, unknown>;
+        // The gateway reads (and may rewrite) lifecycle events; every other one must pass through untouched.
+        if (
+          e.type.startsWith('response.') &&
+          !/^response\.(created|in_progress|completed|failed|incomplete)$/.test(e.type)
+        ) {
+          const json = JSON.stringify({ ...rest, type })
+            .replace(/,"/g, ' ,  "')
+            .replace(/":/g, '" :');
+          const text = `event:${e.type}\r\nid: ${sent.length}\r\ndata:${json}\r\n\r\n`;
+          sent.push(text);
+          return text;
+        }
+        return `event: ${e.type}\r\ndata: ${JSON.stringify(e.data)}\r\n\r\n`;
+      },
+    });
+    s.fake.respondWith({ text: TEXTS.emoji, reasoningSummary: TEXTS.chinese });
+    const r = await post('/v1/responses', { model: 'gpt-5.5', input: 'go', stream: true });
+    expect(r.status).toBe(200);
+    expect(sent.length).toBeGreaterThan(10);
+    for (const text of sent) expect(r.bytes.includes(Buffer.from(text))).toBe(true);
+    // And the stream still reads as a Responses stream (the gateway framed the CRLF blocks and ended it).
+    const body = r.bytes.toString('utf8');
+    expect(body).toContain('response.completed');
+    expect(body).not.toContain('codex.rate_limits');
+  });
+});

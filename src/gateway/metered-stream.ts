@@ -185,6 +185,7 @@ export async function* replay(
 ): AsyncGenerator<UpstreamEvent> {
   try {
     yield* held.events;
+    held.events.length = 0; // relayed: not kept for the rest of the stream
     if (held.broken) throw held.error;
     yield* rest;
   } finally {

@@ -14,8 +14,8 @@ export class ClientRelay implements EventSink {
     if (!this.reply.raw.writableFinished) this.controller.abort();
   };
   private streaming = false;
-  /** SSE text written in this tick, not yet handed to the socket. */
-  private pending = '';
+  /** SSE written in this tick, not yet handed to the socket: the upstream's bytes and the gateway's own text. */
+  private pending: (Buffer | string)[] = [];
   private scheduled = false;
   /**
    * Ends a batch: everything written since the first write of this tick goes to the response as ONE write, so
@@ -25,12 +25,42 @@ export class ClientRelay implements EventSink {
    */
   private readonly flush = () => {
     this.scheduled = false;
-    if (!this.pending) return;
-    const text = this.pending;
-    this.pending = '';
+    const data = this.take();
+    if (data === null) return;
     const raw = this.reply.raw;
-    if (!raw.writableEnded && !raw.destroyed) raw.write(text);
+    if (!raw.writableEnded && !raw.destroyed) raw.write(data);
   };
+
+  /** The tick's writes as one piece (null when none): usually one view of the upstream chunk, no copy. */
+  private take(): Buffer | string | null {
+    this.closeRun();
+    const parts = this.pending;
+    if (!parts.length) return null;
+    this.pending = [];
+    if (parts.length === 1) return parts[0];
+    let strings = true;
+    for (const p of parts) if (typeof p !== 'string') strings = false;
+    if (strings) return parts.join('');
+    return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  }
+
+  /**
+   * The run of adjacent views being joined: its first view and the end of the last one in the same memory (the
+   * events of one upstream chunk follow each other there), made into one view only when the run ends.
+   */
+  private run: Buffer | null = null;
+  private runEnd = 0;
+
+  private closeRun(): void {
+    const r = this.run;
+    if (!r) return;
+    this.run = null;
+    this.pending.push(
+      this.runEnd === r.byteOffset + r.length
+        ? r
+        : Buffer.from(r.buffer, r.byteOffset, this.runEnd - r.byteOffset),
+    );
+  }
 
   constructor(private readonly reply: FastifyReply) {
     reply.raw.on('close', this.onClose);
@@ -55,9 +85,24 @@ export class ClientRelay implements EventSink {
     this.streaming = true;
   }
 
-  /** Writes to the client: writes made in the same tick (the events of one upstream chunk) leave together. */
-  write(chunk: string): void {
-    this.pending += chunk;
+  /**
+   * Writes to the client: writes made in the same tick (the events of one upstream chunk) leave together. Views
+   * of one chunk that follow each other in it (the pass-through events of that chunk) are joined into one view.
+   */
+  write(chunk: Buffer | string): void {
+    if (typeof chunk !== 'string') {
+      const r = this.run;
+      if (r && r.buffer === chunk.buffer && this.runEnd === chunk.byteOffset) {
+        this.runEnd += chunk.length;
+        return;
+      }
+      this.closeRun();
+      this.run = chunk;
+      this.runEnd = chunk.byteOffset + chunk.length;
+    } else {
+      this.closeRun();
+      this.pending.push(chunk);
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(this.flush);
@@ -97,9 +142,8 @@ export class ClientRelay implements EventSink {
     const raw = this.reply.raw;
     if (this.streaming && !raw.writableEnded && !raw.destroyed) {
       // What this tick wrote and the end of the reply leave together (one write instead of two).
-      const text = this.pending;
-      this.pending = '';
-      raw.end(text || undefined);
+      const data = this.take();
+      raw.end(data ?? undefined);
     } else this.flush();
   }
 }

@@ -1,90 +1,24 @@
-import { createParser } from 'eventsource-parser';
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { UpstreamEvent } from '../upstream/events.js';
-
-const UNPARSED = Symbol('unparsed');
-
-class LazyEvent implements UpstreamEvent {
-  private parsed: any = UNPARSED;
-  readonly raw: string;
-  constructor(
-    readonly type: string,
-    private readonly text: string,
-  ) {
-    this.raw = `event: ${type}\ndata: ${text}\n\n`;
-  }
-  deltaLength(): number {
-    if (this.parsed !== UNPARSED)
-      return typeof this.parsed?.delta === 'string' ? this.parsed.delta.length : 0;
-    const t = this.text;
-    const at = t.indexOf('"delta":"');
-    if (at < 0) return 0;
-    let end = at + 9;
-    // To the closing quote; an escape counts as the characters written (an estimate for charging aborted streams).
-    for (; end < t.length; end++) {
-      const c = t.charCodeAt(end);
-      if (c === 0x5c) end++;
-      else if (c === 0x22) break;
-    }
-    return end - at - 9;
-  }
-  get data(): any {
-    if (this.parsed === UNPARSED) {
-      const v = parseData(this.text);
-      this.parsed = v === NOT_JSON ? {} : v;
-    }
-    return this.parsed;
-  }
-}
-
-const NOT_JSON = Symbol('not json');
-
-function parseData(text: string): any {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return NOT_JSON;
-  }
-}
-
-function looksLikeObject(text: string): boolean {
-  const t = text.trim();
-  return t.startsWith('{') && t.endsWith('}');
-}
+import { SseFramer } from './sse-framer.js';
 
 /**
- * Upstream SSE body → events, as they arrive (eventsource-parser does the framing). Bytes are decoded as a
- * stream: a UTF-8 character split across two body chunks is joined, never replaced by U+FFFD. Events come out
- * in batches: all the events of one body chunk at once.
+ * Upstream SSE body → events, as they arrive (framed at the byte level by SseFramer: each event's `raw` is the
+ * upstream's own bytes, decoded only if the gateway reads the event). Events come out in batches: all the events
+ * of one body chunk at once.
  */
 export async function* readSseBatches(body: Readable): AsyncGenerator<UpstreamEvent[]> {
+  const framer = new SseFramer();
   let batch: UpstreamEvent[] = [];
-  const parser = createParser({
-    onEvent: (e) => {
-      // Clients parse every event, so data that is not JSON is never relayed; the stream goes on. Named events
-      // (all the Codex backend sends) are only checked for an object's outline here and parsed when read.
-      if (e.event) {
-        if (looksLikeObject(e.data)) batch.push(new LazyEvent(e.event, e.data));
-        return;
-      }
-      const data = parseData(e.data);
-      if (data === NOT_JSON) return;
-      const ev = new LazyEvent(data?.type ?? 'message', e.data);
-      batch.push(ev);
-    },
-  });
-  const decoder = new StringDecoder('utf8');
   // Stopping early does not destroy the body: the caller decides (see releaseBody).
   for await (const chunk of body.iterator({ destroyOnReturn: false })) {
-    parser.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+    framer.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer), batch);
     if (batch.length) {
       yield batch;
       batch = [];
     }
   }
-  const rest = decoder.end();
-  if (rest) parser.feed(rest);
+  framer.end(batch);
   if (batch.length) yield batch;
 }
 

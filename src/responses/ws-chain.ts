@@ -82,13 +82,9 @@ export function frameInput(input: unknown): unknown[] | null {
 }
 
 /**
- * The JSON text of an upstream event as it arrived (the data line of the SSE block), so the socket sends the
- * bytes the upstream produced without re-serialising; falls back to JSON when the block has another shape.
+ * The JSON text of an upstream event as it arrived (the data of the SSE block), so the socket sends what the
+ * upstream produced without re-serialising; JSON of `data` for an event without its text.
  */
-export function eventText(ev: { raw: string; data: unknown }): string {
-  const raw = ev.raw;
-  const at = raw.indexOf('data: ');
-  if (at >= 0 && raw.endsWith('\n\n') && !raw.slice(at + 6, -2).includes('\ndata: '))
-    return raw.slice(at + 6, -2);
-  return JSON.stringify(ev.data);
+export function eventText(ev: { raw: Buffer | string; data: unknown; dataText?(): string }): string {
+  return ev.dataText ? ev.dataText() : JSON.stringify(ev.data);
 }

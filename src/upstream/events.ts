@@ -110,14 +110,17 @@ export type EventType = keyof EventPayloads;
 export type EventData<T extends EventType> = EventPayloads[T];
 
 /**
- * One upstream SSE event. `raw` is the event in SSE form with its data string untouched, so the gateway relays
- * what the upstream sent without re-serialising JSON; `data` is parsed on first access only (a pass-through
- * stream never parses the events it merely forwards). Narrow a known name with `isEvent`.
+ * One upstream SSE event. `raw` is the event's SSE block as the upstream sent it (its bytes, a view into the body
+ * chunk) — or, for an event the gateway wrote itself, its text — so the relay forwards pass-through events
+ * without decoding or re-serialising them; `data` is parsed on first access only (a pass-through stream never
+ * parses the events it merely forwards). Narrow a known name with `isEvent`.
  */
 export interface UpstreamEvent<T extends string = string> {
   readonly type: T;
   readonly data: T extends EventType ? EventPayloads[T] : unknown;
-  readonly raw: string;
+  readonly raw: Buffer | string;
+  /** The data field's text (the event's JSON), decoded on first call. */
+  dataText?(): string;
   /** Characters of the event's `delta` string (0 when it has none), read without parsing the event. */
   deltaLength?(): number;
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signAccessToken, signIdToken, type TokenClaims } from './jwt.ts';
-import { buildEvents, encodeEvent, type ResponseSpec } from './sse.ts';
+import { buildEvents, encodeEvent, type ResponseSpec, type SseEvent } from './sse.ts';
 import { WindowsModel, windowsTurn, type WindowsOptions, type WindowsTurn } from './windows.ts';
 
 export type { ResponseSpec } from './sse.ts';
@@ -112,6 +112,8 @@ export interface StreamOptions {
   holdFor?: (lastUserText: string) => number;
   /** Write the body in tiny pieces of 1–7 bytes, cut anywhere (inside UTF-8 characters too). Default false. */
   splitWrites: boolean;
+  /** How each event is written as SSE (default `encodeEvent`): to send CRLF, odd spacing, extra fields. */
+  encode?: (e: SseEvent) => string;
   /** Keep a record of every request in `requests` (off for long benchmarks). Default true. */
   record: boolean;
   /** The answer when no respondWith() spec is queued. */
@@ -1198,8 +1200,9 @@ export class FakeUpstream {
       if (hold > 0 && i === events.length - 1) await sleep(hold);
       if (fault?.kind === 'stall_before_terminal' && i === events.length - 1) await sleep(fault.ms);
       if (closed) return;
-      if (o.splitWrites) await writeSplit(res, Buffer.from(encodeEvent(events[i])));
-      else res.write(encodeEvent(events[i]));
+      const text = (o.encode ?? encodeEvent)(events[i]);
+      if (o.splitWrites) await writeSplit(res, Buffer.from(text));
+      else res.write(text);
       // The backend's pause between the prelude (created / in_progress) and the first output event.
       if (spec.firstOutputDelayMs && events[i].type === 'response.in_progress')
         await sleep(spec.firstOutputDelayMs);
