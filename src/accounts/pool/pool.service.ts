@@ -55,6 +55,12 @@ export class PoolService implements OnModuleDestroy {
    * moment cannot see each other's begin(), so they count as pending too (pending.ts) for up to PICKED_MS.
    */
   private readonly picked = new Map<string, number[]>();
+  /**
+   * Per picked account object (each pick returns a new one, carried by its attempt to every report it brings):
+   * the account's ended-request counter when it was picked. A report written for that request shows the requests
+   * ended by then, not those that ended while its answer was on its way (pending.ts).
+   */
+  private readonly endedAtPick = new WeakMap<object, number>();
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
@@ -97,7 +103,8 @@ export class PoolService implements OnModuleDestroy {
     // One MGET for cooldown and used % per account (and the sticky account); usage states and leases beside it,
     // all auto-pipelined into one round trip.
     const keys: string[] = [];
-    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id), this.usage.begunKey(id));
+    for (const id of ids)
+      keys.push(this.k('cooldown', id), this.k('used', id), this.usage.begunKey(id), this.usage.endedKey(id));
     if (stickyKey) keys.push(this.k('sticky', stickyKey));
     const [values, usage, inFlight, counter] = await Promise.all([
       r.mget(...keys),
@@ -105,15 +112,17 @@ export class PoolService implements OnModuleDestroy {
       this.leases.inFlight(ids),
       this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
     ]);
-    const sticky = stickyKey ? values[3 * ids.length] : null;
+    const sticky = stickyKey ? values[4 * ids.length] : null;
     const now = this.clock();
     const candidates: Candidate[] = [];
+    const endedOf = new Map<string, number>();
     let soonestCooling = Infinity;
     all.forEach((a, i) => {
       if (tried.has(a.id)) return;
-      const cool = parseCooldown(values[3 * i]);
-      const used = values[3 * i + 1];
-      const begun = values[3 * i + 2];
+      const cool = parseCooldown(values[4 * i]);
+      const used = values[4 * i + 1];
+      const begun = values[4 * i + 2];
+      endedOf.set(a.id, Number(values[4 * i + 3] ?? 0));
       // Routing reads each window with the requests its report does not show yet (pending.ts).
       const reported = usage.get(a.id) ?? null;
       const state =
@@ -151,6 +160,7 @@ export class PoolService implements OnModuleDestroy {
     }
     if (chosen) {
       this.notePicked(chosen.id, now);
+      this.endedAtPick.set(chosen, endedOf.get(chosen.id) ?? 0);
       return chosen;
     }
     const back = soonestBack(candidates, scored.excluded, now);
@@ -240,8 +250,13 @@ export class PoolService implements OnModuleDestroy {
    * A usage report (poll, answer headers, stream event) read at `asOf`: into the shared usage state, and the
    * legacy single used-% figure (the highest window) for the metrics and the non-score strategies.
    */
-  async recordUsage(account: PoolAccount, report: UsageReport, asOf = this.clock()): Promise<UsageState> {
-    const state = await this.usage.apply(account.id, account.planType, report, asOf);
+  async recordUsage(
+    account: PoolAccount,
+    report: UsageReport,
+    asOf = this.clock(),
+    endedBefore: number | null = this.endedAtPick.get(account) ?? null,
+  ): Promise<UsageState> {
+    const state = await this.usage.apply(account.id, account.planType, report, asOf, endedBefore);
     const percents = report.windows.map((w) => w.usedPercent);
     if (percents.length) await this.setUsedPercent(account, Math.max(...percents));
     return state;
@@ -292,6 +307,11 @@ export class PoolService implements OnModuleDestroy {
       ...this.leases.acquire(accountId),
       r.incr(this.usage.begunKey(accountId)),
     ]);
+  }
+
+  /** Requests ended on an account so far (shared counter): read before a poll, for the report it brings. */
+  async endedCount(accountId: string): Promise<number> {
+    return Number((await this.redis.client.get(this.usage.endedKey(accountId))) ?? 0);
   }
 
   async end(accountId: string): Promise<void> {

@@ -152,6 +152,7 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
       // and a request's 401 recovery spend them). An expired token makes a failed poll, which only ages the state.
       const creds = await this.accounts.reloadCredentials(a.id);
       const readAt = Date.now();
+      const endedBefore = await this.pool.endedCount(a.id);
       const res = await this.upstream.getAbsolute(
         this.upstream.usagePath,
         usageHeaders(this.config, creds.accessToken, creds.chatgptAccountId),
@@ -163,7 +164,7 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
       if (res.status !== 200) outcome = 'http_error';
       else if (!report) outcome = 'unreadable';
       else {
-        await this.pool.recordUsage(a, report, readAt);
+        await this.pool.recordUsage(a, report, readAt, endedBefore);
         outcome = 'ok';
       }
       if (outcome !== 'ok')
