@@ -14,6 +14,10 @@ import { PoolLeases } from './leases.js';
 import { withPending } from './pending.js';
 import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
+import { Counter } from 'prom-client';
+import { moveReason, unsureOfLimit, type MoveReason } from './moves.js';
+import { UsageProbe } from './usage-probe.js';
+import { AccountHealth } from './health.js';
 
 /**
  * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
@@ -36,6 +40,10 @@ export const POOL_HOLD_MS = 5000;
 const PICKED_MS = 10_000;
 /** How often a held request looks again (a freed slot shows at once; a reset at its time). */
 const HOLD_STEP_MS = 100;
+/** An account whose estimate is unsure is read again (wham/usage) at most this often per process. */
+export const PROBE_EVERY_MS = 1000;
+/** Routing waits at most this long for such a read. */
+const PROBE_TIMEOUT_MS = 2000;
 
 /** The pool's clock (epoch ms). Injectable so the simulator and tests can run scaled time; default Date.now. */
 export const POOL_CLOCK = Symbol('POOL_CLOCK');
@@ -61,13 +69,25 @@ export class PoolService implements OnModuleDestroy {
    * ended by then, not those that ended while its answer was on its way (pending.ts).
    */
   private readonly endedAtPick = new WeakMap<object, number>();
+  private readonly probedAt = new Map<string, number>();
+  private readonly moveCounter: Counter<string>;
+  /** Moves by reason in this process (tests and the pool e2e read it; the metric is the operators' view). */
+  readonly moves = new Map<MoveReason, number>();
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @Optional() @Inject(POOL_CLOCK) private readonly clock: PoolClock = Date.now,
+    @Optional() private readonly probe?: UsageProbe,
+    @Optional() private readonly health?: AccountHealth,
   ) {
+    this.moveCounter = new Counter({
+      name: 'cg_pool_conversation_moves_total',
+      help: 'Conversations routed away from their sticky account (its prompt cache), by reason (accounts/pool/moves.ts)',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
     this.usage = new UsageStore(redis);
     this.leases = new PoolLeases(redis);
     this.explain = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
@@ -90,6 +110,7 @@ export class PoolService implements OnModuleDestroy {
     tried: Set<string>,
     preferredId?: string | null,
     holdUntil?: number,
+    probed = false,
   ): Promise<PoolAccount> {
     const all = await this.accounts.listRoutable();
     if (all.length === 0) {
@@ -140,6 +161,7 @@ export class PoolService implements OnModuleDestroy {
         reservePercent: a.reservePercent ?? 0,
         maxConcurrent: a.maxConcurrent ?? null,
         cooldown: cool && cool.until > now ? cool : null,
+        failureRate: this.health?.failureShare(a.id, now) ?? 0,
       });
     });
     const stickyId = preferredId ?? sticky;
@@ -158,6 +180,28 @@ export class PoolService implements OnModuleDestroy {
         { stickyId, counter, now },
       );
     }
+    // Left out only by the estimate of what its last report misses: read the account again rather than guess,
+    // before refusing or moving a conversation off its cache (at most every PROBE_EVERY_MS per account).
+    const unsure = scored.excluded.filter(
+      (e) =>
+        (!chosen || e.id === stickyId) &&
+        unsureOfLimit(
+          usage.get(e.id),
+          e.reason,
+          now,
+          candidates.find((c) => c.id === e.id)?.reservePercent ?? 0,
+        ),
+    );
+    if (
+      unsure.length &&
+      !probed &&
+      (await this.probeAll(
+        unsure.map((e) => e.id),
+        all,
+      ))
+    )
+      return this.pick(stickyKey, tried, preferredId, holdUntil, true);
+    if (chosen && stickyId && chosen.id !== stickyId) this.noteMove(moveReason(stickyId, tried, scored));
     if (chosen) {
       this.notePicked(chosen.id, now);
       this.endedAtPick.set(chosen, endedOf.get(chosen.id) ?? 0);
@@ -166,7 +210,9 @@ export class PoolService implements OnModuleDestroy {
     const back = soonestBack(candidates, scored.excluded, now);
     const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
     // Held only in real time: the simulator's injected clock never sleeps (its requests are refused at once).
-    const busy = scored.excluded.some((e) => e.reason === 'max_concurrent');
+    // A capped account with headroom frees a slot soon; an unsure one is read again after its streams end.
+    const capped = scored.excluded.some((e) => e.reason === 'max_concurrent');
+    const busy = capped || unsure.length > 0;
     const deadline = holdUntil ?? now + POOL_HOLD_MS;
     const returns = busy ? now : (soonest ?? Infinity) + RESET_GRACE_MS;
     if (this.clock === Date.now && returns <= deadline && now < deadline) {
@@ -175,7 +221,7 @@ export class PoolService implements OnModuleDestroy {
       await new Promise((r) => setTimeout(r, step));
       return this.pick(stickyKey, tried, preferredId, deadline);
     }
-    if (busy && tried.size === 0)
+    if (capped && tried.size === 0)
       throw ApiError.unavailable(
         'Every subscription account with headroom is at its concurrency cap (maxConcurrent); try again shortly.',
         'accounts_busy',
@@ -190,6 +236,34 @@ export class PoolService implements OnModuleDestroy {
       );
     }
     throw ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account');
+  }
+
+  /** Reads the accounts' windows now (wham/usage); true when at least one read was applied. */
+  private async probeAll(ids: string[], all: PoolAccount[]): Promise<boolean> {
+    if (!this.probe) return false;
+    const now = this.clock();
+    const due = ids.filter((id) => now - (this.probedAt.get(id) ?? 0) >= PROBE_EVERY_MS);
+    const results = await Promise.all(
+      due.map(async (id) => {
+        this.probedAt.set(id, now);
+        const account = all.find((a) => a.id === id)!;
+        try {
+          const endedBefore = await this.endedCount(id);
+          const r = await this.probe!.read(account, PROBE_TIMEOUT_MS);
+          if (!r.report) return false;
+          await this.recordUsage(account, r.report, r.readAt, endedBefore);
+          return true;
+        } catch {
+          return false; // a failed read changes nothing (the poller's rule)
+        }
+      }),
+    );
+    return results.some(Boolean);
+  }
+
+  private noteMove(reason: MoveReason): void {
+    this.moves.set(reason, (this.moves.get(reason) ?? 0) + 1);
+    this.moveCounter.inc({ reason });
   }
 
   private pickedCount(id: string, now: number): number {
