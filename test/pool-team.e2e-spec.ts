@@ -224,6 +224,9 @@ describe('a team on the pool (windows mode, real gateway)', () => {
         );
         const pool = gw.app.get(PoolService);
         process.stdout.write(`moves by reason: ${JSON.stringify(Object.fromEntries(pool.moves))}\n`);
+        for (const l of windows.limitLog)
+          for (const p of pool.recentPicks.filter((x) => Math.abs(x.at - l.at) < 3000))
+            process.stdout.write(`  pick near limit: ${JSON.stringify({ ...p, at: p.at - l.at })}\n`);
         for (const id of gwIds)
           process.stdout.write(`state ${id}: ${JSON.stringify(await pool.usage.get(id))}\n`);
       }

@@ -17,11 +17,11 @@ import type { UsageState, WindowKind } from './usage-state.js';
  */
 
 /**
- * Half a request more than counted while any is pending: turns differ in size (a long conversation's turn moves a
- * window more than the mean) and reports are floored, so the estimate is padded by half a mean request. Without it
- * the pool e2e still met one request at its limit per account as each first filled.
+ * One request more than counted while any is pending: turns differ in size (a conversation's first turn on an
+ * account is uncached and moves a window several times the mean). With half a request the pool e2e still met a
+ * request at its limit in about every other run, as an account first filled; an overshoot only costs a read.
  */
-export const PENDING_MARGIN = 0.5;
+export const PENDING_MARGIN = 1;
 /**
  * Reports are floored (a window reported at 97 % may be at 97.99 %): while any request is pending the estimate
  * adds this many points too. An estimate that overshoots costs little: routing reads the account again

@@ -8,7 +8,7 @@ import { AccountSource, type PoolAccount } from '../account-source.js';
 import { chooseAccount, type Candidate, type PoolStrategy } from './pool-choice.js';
 import { accountLabel } from './account-label.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
+import { explainScore, scoreAccounts } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
 import { withPending } from './pending.js';
@@ -16,6 +16,7 @@ import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
 import { Counter } from 'prom-client';
 import { moveReason, unsureOfLimit, type MoveReason } from './moves.js';
+import { parseCooldown, soonestBack } from './cooldown.js';
 import { UsageProbe } from './usage-probe.js';
 import { AccountHealth } from './health.js';
 
@@ -44,6 +45,11 @@ const HOLD_STEP_MS = 100;
 export const PROBE_EVERY_MS = 1000;
 /** Routing waits at most this long for such a read. */
 const PROBE_TIMEOUT_MS = 2000;
+/**
+ * A sticky account read again and still out only by the streams it runs (their cost is estimated) is waited for
+ * this long before its conversation moves off its cache: they end within a moment and the next read tells.
+ */
+export const STICKY_WAIT_MS = 1500;
 
 /** The pool's clock (epoch ms). Injectable so the simulator and tests can run scaled time; default Date.now. */
 export const POOL_CLOCK = Symbol('POOL_CLOCK');
@@ -73,6 +79,9 @@ export class PoolService implements OnModuleDestroy {
   private readonly moveCounter: Counter<string>;
   /** Moves by reason in this process (tests and the pool e2e read it; the metric is the operators' view). */
   readonly moves = new Map<MoveReason, number>();
+  /** The last picks (time, account, the used % routing read per window, reported and with pending): for tests. */
+  readonly recentPicks: { at: number; id: string; read: (number | null)[]; reported: (number | null)[] }[] =
+    [];
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
@@ -201,10 +210,25 @@ export class PoolService implements OnModuleDestroy {
       ))
     )
       return this.pick(stickyKey, tried, preferredId, holdUntil, true);
+    if (chosen && stickyId && chosen.id !== stickyId && this.clock === Date.now) {
+      const until = holdUntil ?? now + STICKY_WAIT_MS;
+      if (unsure.some((e) => e.id === stickyId) && now < until) {
+        await new Promise((r) => setTimeout(r, Math.min(until - now, HOLD_STEP_MS * (1 + Math.random()))));
+        return this.pick(stickyKey, tried, preferredId, until);
+      }
+    }
     if (chosen && stickyId && chosen.id !== stickyId) this.noteMove(moveReason(stickyId, tried, scored));
     if (chosen) {
       this.notePicked(chosen.id, now);
       this.endedAtPick.set(chosen, endedOf.get(chosen.id) ?? 0);
+      const rep = usage.get(chosen.id);
+      this.recentPicks.push({
+        at: now,
+        id: chosen.id,
+        read: [chosen.usage?.short?.usedPercent ?? null, chosen.usage?.weekly?.usedPercent ?? null],
+        reported: [rep?.short?.usedPercent ?? null, rep?.weekly?.usedPercent ?? null],
+      });
+      if (this.recentPicks.length > 1000) this.recentPicks.shift();
       return chosen;
     }
     const back = soonestBack(candidates, scored.excluded, now);
@@ -394,38 +418,6 @@ export class PoolService implements OnModuleDestroy {
       this.redis.client.incr(this.usage.endedKey(accountId)),
     ]);
   }
-}
-
-/** `until:setAt` (epoch ms); a bare number (written before leases/usage state) is `until` alone. */
-function parseCooldown(v: string | null): { until: number; setAt: number } | null {
-  if (!v) return null;
-  const [until, setAt] = v.split(':').map(Number);
-  return Number.isFinite(until) ? { until, setAt: Number.isFinite(setAt) ? setAt : 0 } : null;
-}
-
-/**
- * When the first of the accounts left out for a usage reason takes work again: a cooldown's end, or for a window
- * at its limit or its owner's line, that window's reset (the latest such window of the account). Null when none
- * was left out for usage (e.g. only a concurrency cap).
- */
-function soonestBack(
-  candidates: Candidate[],
-  excluded: { id: string; reason: ExclusionReason }[],
-  now: number,
-): number | null {
-  let soonest = Infinity;
-  for (const e of excluded) {
-    const c = candidates.find((x) => x.id === e.id);
-    if (!c) continue;
-    if (e.reason === 'cooling' && c.cooldown) soonest = Math.min(soonest, c.cooldown.until);
-    if ((e.reason === 'at_limit' || e.reason === 'reserve') && c.usage) {
-      const line = 100 - (c.reservePercent ?? 0);
-      const over = [c.usage.short, c.usage.weekly].filter((w) => w && w.usedPercent >= line);
-      const back = Math.max(...over.map((w) => w?.resetsAt ?? now + 60_000));
-      if (Number.isFinite(back)) soonest = Math.min(soonest, back);
-    }
-  }
-  return soonest === Infinity ? null : soonest;
 }
 
 /** Turn states are opaque upstream strings of any length: the Redis key holds a hash. */
