@@ -132,6 +132,26 @@ describe('pool usage (medium: reserve, caps, early reset, leases)', () => {
     expect((await pool.pick(null, onlyTried('A'))).label).toBe('A');
   });
 
+  it('pending: a report counts the requests ended before its request was picked, not those ended since', async () => {
+    // Two streams on B; the first one's report comes back only after the other one ended (its turn is in no report).
+    await accounts.patch(ids.B, { reservePercent: 0, maxConcurrent: null }, system);
+    await pool.recordUsage(await routable('B'), report(10, 10));
+    const first = await pool.pick(null, onlyTried('B'));
+    expect(first.id).toBe(ids.B);
+    await pool.begin(ids.B);
+    await pool.begin(ids.B);
+    await pool.end(ids.B); // the other stream ended before the first one's headers were applied
+    const before = Number((await s.get(RedisService).client.get(pool.usage.endedKey(ids.B))) ?? 0);
+    const state = await pool.recordUsage(first, report(40));
+    expect(state.endedAtReport).toBe(before - 1); // the counter at the pick, not at the report
+    // A report without its picked account (a poll) takes the counter now or the one given.
+    expect((await pool.recordUsage(await routable('B'), report(40))).endedAtReport).toBe(before);
+    expect((await pool.recordUsage(await routable('B'), report(40), Date.now(), 2)).endedAtReport).toBe(
+      Math.min(2, before),
+    );
+    await pool.end(ids.B);
+  });
+
   it('leases: a process that stops its heartbeat (SIGKILL) has its streams gone from routing within seconds', async () => {
     const redis = s.get(RedisService);
     const other = new PoolLeases(redis); // a second process's leases on the same Redis

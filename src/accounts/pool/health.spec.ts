@@ -1,4 +1,4 @@
-import { AccountHealth, FAILURES_TO_OPEN, OPEN_MAX_MS } from './health.js';
+import { AccountHealth, FAILURES_TO_OPEN, HEALTH_WINDOW_MS, OPEN_MAX_MS } from './health.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { AppConfig } from '../../config/config.schema.js';
 
@@ -40,5 +40,18 @@ describe('AccountHealth (circuit breaking)', () => {
     }
     expect(h.isOpen('c', now + OPEN_MAX_MS - 1)).toBe(true);
     expect(h.isOpen('c', now + OPEN_MAX_MS)).toBe(false);
+  });
+
+  it('failureShare: failures ÷ recent outcomes (at least 4 counted), 1 while open, old outcomes forgotten', () => {
+    const h = new AccountHealth(new MetricsService(config), config);
+    const t = 5_000_000;
+    expect(h.failureShare('c', t)).toBe(0);
+    h.failure('c', 'C', t);
+    expect(h.failureShare('c', t)).toBe(0.25); // one failure, alone: counted over 4
+    for (let i = 0; i < 7; i++) h.success('c', t);
+    expect(h.failureShare('c', t)).toBe(0.125);
+    expect(h.failureShare('c', t + HEALTH_WINDOW_MS + 1)).toBe(0);
+    for (let i = 0; i < FAILURES_TO_OPEN; i++) h.failure('d', 'D', t);
+    expect(h.failureShare('d', t + 1)).toBe(1); // circuit open
   });
 });

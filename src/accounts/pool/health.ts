@@ -14,6 +14,12 @@ import { accountLabel } from './account-label.js';
  */
 export const FAILURES_TO_OPEN = 3;
 export const OPEN_MAX_MS = 5 * 60_000;
+/** The score's health part reads the outcomes of this long (accounts/pool/score.ts). */
+export const HEALTH_WINDOW_MS = 5 * 60_000;
+/** At most this many recent outcomes are kept per account. */
+const HEALTH_KEPT = 20;
+/** A share is taken over at least this many outcomes: one failure of one request is not "always failing". */
+const HEALTH_MIN_OUTCOMES = 4;
 /** A probe that never reported back (its client went away) stops blocking the account after this. */
 const PROBE_STALE_MS = 60_000;
 
@@ -28,6 +34,8 @@ interface State {
 @Injectable()
 export class AccountHealth {
   private readonly states = new Map<string, State>();
+  /** Recent outcomes per account (time, ok), oldest first. */
+  private readonly recent = new Map<string, { at: number; ok: boolean }[]>();
   private readonly open: Gauge<string>;
   private readonly baseMs: number;
 
@@ -71,7 +79,26 @@ export class AccountHealth {
     return s.probing !== 0 && now - s.probing < PROBE_STALE_MS;
   }
 
-  success(id: string): void {
+  private note(id: string, ok: boolean, now: number): void {
+    const list = this.recent.get(id) ?? [];
+    list.push({ at: now, ok });
+    while (list.length > HEALTH_KEPT || (list.length && list[0].at < now - HEALTH_WINDOW_MS)) list.shift();
+    this.recent.set(id, list);
+  }
+
+  /**
+   * The recent failure share of an account for the routing score: 1 while its circuit is open, else failures ÷
+   * outcomes of the last HEALTH_WINDOW_MS (at least HEALTH_MIN_OUTCOMES counted), 0 without any failure.
+   */
+  failureShare(id: string, now = Date.now()): number {
+    if (this.isOpen(id, now)) return 1;
+    const list = (this.recent.get(id) ?? []).filter((o) => o.at >= now - HEALTH_WINDOW_MS);
+    const failed = list.filter((o) => !o.ok).length;
+    return failed ? failed / Math.max(HEALTH_MIN_OUTCOMES, list.length) : 0;
+  }
+
+  success(id: string, now = Date.now()): void {
+    this.note(id, true, now);
     const s = this.states.get(id);
     if (!s) return;
     if (s.openUntil !== 0) this.open.set({ account: s.label }, 0);
@@ -79,6 +106,7 @@ export class AccountHealth {
   }
 
   failure(id: string, label?: string, now = Date.now()): void {
+    this.note(id, false, now);
     const s = this.state(id, label);
     s.failures++;
     if (s.probing || (s.openUntil === 0 && s.failures >= FAILURES_TO_OPEN)) {

@@ -33,9 +33,9 @@ describe('pending requests (what a report does not show yet)', () => {
       perRequest: { short: 1.5 },
     };
     expect(withPending(s, 10)).toBe(s); // nothing in flight or begun since
-    const p = withPending(s, 13); // 3 streams not in the report, and the margin: 96 + 3.5 × 1.5
-    expect(p.short!.usedPercent).toBeCloseTo(101.25);
-    expect(withPending(s, 11).short!.usedPercent).toBeCloseTo(98.25); // one stream: 96 + 1.5 × 1.5
+    const p = withPending(s, 13); // 3 streams not in the report, the margins: 96 + 1 + (3 + 1) × 1.5
+    expect(p.short!.usedPercent).toBeCloseTo(103);
+    expect(withPending(s, 11).short!.usedPercent).toBeCloseTo(100); // one stream: 96 + 1 + (1 + 1) × 1.5
     expect(windowViews(p, t0).find((v) => v.kind === 'short')!.used).toBeGreaterThanOrEqual(100);
     // Unlearned: the report as it is.
     expect(withPending({ ...s, perRequest: {} }, 13).short!.usedPercent).toBe(96);

@@ -10,16 +10,24 @@ import type { UsageState, WindowKind } from './usage-state.js';
  *   counters in Redis: `pool:begun:<id>`, `pool:ended:<id>`);
  * - `perRequest` = used-% points one request moves the window, learned from consecutive reports of the same
  *   window (Δ used % ÷ Δ requests ended), smoothed. Until learned nothing is added;
- * - plus PENDING_MARGIN requests while any is pending.
+ * - plus PENDING_MARGIN requests and FLOOR_PAD_PERCENT points while any is pending.
+ * `ended` is read when the request that brought the report was PICKED (pool.service.ts), not when the report is
+ * applied: a stream that ended while the answer was on its way is not in it (the race the pool e2e met).
  * Only routing reads the prediction; the admin API and the forecast show what the backend reported.
  */
 
 /**
- * Half a request more than counted while any is pending: turns differ in size (a long conversation's turn moves a
- * window more than the mean) and reports are floored, so the estimate is padded by half a mean request. Without it
- * the pool e2e still met one request at its limit per account as each first filled.
+ * One request more than counted while any is pending: turns differ in size (a conversation's first turn on an
+ * account is uncached and moves a window several times the mean). With half a request the pool e2e still met a
+ * request at its limit in about every other run, as an account first filled; an overshoot only costs a read.
  */
-export const PENDING_MARGIN = 0.5;
+export const PENDING_MARGIN = 1;
+/**
+ * Reports are floored (a window reported at 97 % may be at 97.99 %): while any request is pending the estimate
+ * adds this many points too. An estimate that overshoots costs little: routing reads the account again
+ * (wham/usage, pool.service.ts) before it refuses or moves a conversation because of it.
+ */
+export const FLOOR_PAD_PERCENT = 1;
 /** Weight of a new sample in the smoothed per-request figure. */
 export const PER_REQUEST_SMOOTHING = 0.3;
 /** Two reports belong to the same window while their reset times differ by less than this (whole seconds, jitter). */
@@ -57,7 +65,10 @@ export function withPending(state: UsageState, begunNow: number | null): UsageSt
     const w = state[kind];
     const per = state.perRequest[kind];
     if (w && per && per > 0)
-      out[kind] = { ...w, usedPercent: w.usedPercent + (pending + PENDING_MARGIN) * per };
+      out[kind] = {
+        ...w,
+        usedPercent: w.usedPercent + FLOOR_PAD_PERCENT + (pending + PENDING_MARGIN) * per,
+      };
   }
   return out;
 }

@@ -8,12 +8,17 @@ import { AccountSource, type PoolAccount } from '../account-source.js';
 import { chooseAccount, type Candidate, type PoolStrategy } from './pool-choice.js';
 import { accountLabel } from './account-label.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { explainScore, scoreAccounts, type ExclusionReason } from './score.js';
+import { explainScore, scoreAccounts } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
 import { withPending } from './pending.js';
 import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
+import { Counter } from 'prom-client';
+import { moveReason, unsureOfLimit, type MoveReason } from './moves.js';
+import { parseCooldown, soonestBack } from './cooldown.js';
+import { UsageProbe } from './usage-probe.js';
+import { AccountHealth } from './health.js';
 
 /**
  * Pool state shared by every replica through Redis: per-account cooldown (until the reset time the upstream gave),
@@ -36,6 +41,15 @@ export const POOL_HOLD_MS = 5000;
 const PICKED_MS = 10_000;
 /** How often a held request looks again (a freed slot shows at once; a reset at its time). */
 const HOLD_STEP_MS = 100;
+/** An account whose estimate is unsure is read again (wham/usage) at most this often per process. */
+export const PROBE_EVERY_MS = 1000;
+/** Routing waits at most this long for such a read. */
+const PROBE_TIMEOUT_MS = 2000;
+/**
+ * A sticky account read again and still out only by the streams it runs (their cost is estimated) is waited for
+ * this long before its conversation moves off its cache: they end within a moment and the next read tells.
+ */
+export const STICKY_WAIT_MS = 1500;
 
 /** The pool's clock (epoch ms). Injectable so the simulator and tests can run scaled time; default Date.now. */
 export const POOL_CLOCK = Symbol('POOL_CLOCK');
@@ -55,13 +69,34 @@ export class PoolService implements OnModuleDestroy {
    * moment cannot see each other's begin(), so they count as pending too (pending.ts) for up to PICKED_MS.
    */
   private readonly picked = new Map<string, number[]>();
+  /**
+   * Per picked account object (each pick returns a new one, carried by its attempt to every report it brings):
+   * the account's ended-request counter when it was picked. A report written for that request shows the requests
+   * ended by then, not those that ended while its answer was on its way (pending.ts).
+   */
+  private readonly endedAtPick = new WeakMap<object, number>();
+  private readonly probedAt = new Map<string, number>();
+  private readonly moveCounter: Counter<string>;
+  /** Moves by reason in this process (tests and the pool e2e read it; the metric is the operators' view). */
+  readonly moves = new Map<MoveReason, number>();
+  /** The last picks (time, account, the used % routing read per window, reported and with pending): for tests. */
+  readonly recentPicks: { at: number; id: string; read: (number | null)[]; reported: (number | null)[] }[] =
+    [];
   constructor(
     private readonly accounts: AccountSource,
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @Optional() @Inject(POOL_CLOCK) private readonly clock: PoolClock = Date.now,
+    @Optional() private readonly probe?: UsageProbe,
+    @Optional() private readonly health?: AccountHealth,
   ) {
+    this.moveCounter = new Counter({
+      name: 'cg_pool_conversation_moves_total',
+      help: 'Conversations routed away from their sticky account (its prompt cache), by reason (accounts/pool/moves.ts)',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
     this.usage = new UsageStore(redis);
     this.leases = new PoolLeases(redis);
     this.explain = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
@@ -84,6 +119,7 @@ export class PoolService implements OnModuleDestroy {
     tried: Set<string>,
     preferredId?: string | null,
     holdUntil?: number,
+    probed = false,
   ): Promise<PoolAccount> {
     const all = await this.accounts.listRoutable();
     if (all.length === 0) {
@@ -97,7 +133,8 @@ export class PoolService implements OnModuleDestroy {
     // One MGET for cooldown and used % per account (and the sticky account); usage states and leases beside it,
     // all auto-pipelined into one round trip.
     const keys: string[] = [];
-    for (const id of ids) keys.push(this.k('cooldown', id), this.k('used', id), this.usage.begunKey(id));
+    for (const id of ids)
+      keys.push(this.k('cooldown', id), this.k('used', id), this.usage.begunKey(id), this.usage.endedKey(id));
     if (stickyKey) keys.push(this.k('sticky', stickyKey));
     const [values, usage, inFlight, counter] = await Promise.all([
       r.mget(...keys),
@@ -105,15 +142,17 @@ export class PoolService implements OnModuleDestroy {
       this.leases.inFlight(ids),
       this.config.POOL_STRATEGY === 'round-robin' ? r.incr(this.k('rr')) : Promise.resolve(0),
     ]);
-    const sticky = stickyKey ? values[3 * ids.length] : null;
+    const sticky = stickyKey ? values[4 * ids.length] : null;
     const now = this.clock();
     const candidates: Candidate[] = [];
+    const endedOf = new Map<string, number>();
     let soonestCooling = Infinity;
     all.forEach((a, i) => {
       if (tried.has(a.id)) return;
-      const cool = parseCooldown(values[3 * i]);
-      const used = values[3 * i + 1];
-      const begun = values[3 * i + 2];
+      const cool = parseCooldown(values[4 * i]);
+      const used = values[4 * i + 1];
+      const begun = values[4 * i + 2];
+      endedOf.set(a.id, Number(values[4 * i + 3] ?? 0));
       // Routing reads each window with the requests its report does not show yet (pending.ts).
       const reported = usage.get(a.id) ?? null;
       const state =
@@ -131,6 +170,7 @@ export class PoolService implements OnModuleDestroy {
         reservePercent: a.reservePercent ?? 0,
         maxConcurrent: a.maxConcurrent ?? null,
         cooldown: cool && cool.until > now ? cool : null,
+        failureRate: this.health?.failureShare(a.id, now) ?? 0,
       });
     });
     const stickyId = preferredId ?? sticky;
@@ -149,14 +189,54 @@ export class PoolService implements OnModuleDestroy {
         { stickyId, counter, now },
       );
     }
+    // Left out only by the estimate of what its last report misses: read the account again rather than guess,
+    // before refusing or moving a conversation off its cache (at most every PROBE_EVERY_MS per account).
+    const unsure = scored.excluded.filter(
+      (e) =>
+        (!chosen || e.id === stickyId) &&
+        unsureOfLimit(
+          usage.get(e.id),
+          e.reason,
+          now,
+          candidates.find((c) => c.id === e.id)?.reservePercent ?? 0,
+        ),
+    );
+    if (
+      unsure.length &&
+      !probed &&
+      (await this.probeAll(
+        unsure.map((e) => e.id),
+        all,
+      ))
+    )
+      return this.pick(stickyKey, tried, preferredId, holdUntil, true);
+    if (chosen && stickyId && chosen.id !== stickyId && this.clock === Date.now) {
+      const until = holdUntil ?? now + STICKY_WAIT_MS;
+      if (unsure.some((e) => e.id === stickyId) && now < until) {
+        await new Promise((r) => setTimeout(r, Math.min(until - now, HOLD_STEP_MS * (1 + Math.random()))));
+        return this.pick(stickyKey, tried, preferredId, until);
+      }
+    }
+    if (chosen && stickyId && chosen.id !== stickyId) this.noteMove(moveReason(stickyId, tried, scored));
     if (chosen) {
       this.notePicked(chosen.id, now);
+      this.endedAtPick.set(chosen, endedOf.get(chosen.id) ?? 0);
+      const rep = usage.get(chosen.id);
+      this.recentPicks.push({
+        at: now,
+        id: chosen.id,
+        read: [chosen.usage?.short?.usedPercent ?? null, chosen.usage?.weekly?.usedPercent ?? null],
+        reported: [rep?.short?.usedPercent ?? null, rep?.weekly?.usedPercent ?? null],
+      });
+      if (this.recentPicks.length > 1000) this.recentPicks.shift();
       return chosen;
     }
     const back = soonestBack(candidates, scored.excluded, now);
     const soonest = soonestCooling === Infinity ? back : Math.min(back ?? Infinity, soonestCooling);
     // Held only in real time: the simulator's injected clock never sleeps (its requests are refused at once).
-    const busy = scored.excluded.some((e) => e.reason === 'max_concurrent');
+    // A capped account with headroom frees a slot soon; an unsure one is read again after its streams end.
+    const capped = scored.excluded.some((e) => e.reason === 'max_concurrent');
+    const busy = capped || unsure.length > 0;
     const deadline = holdUntil ?? now + POOL_HOLD_MS;
     const returns = busy ? now : (soonest ?? Infinity) + RESET_GRACE_MS;
     if (this.clock === Date.now && returns <= deadline && now < deadline) {
@@ -165,7 +245,7 @@ export class PoolService implements OnModuleDestroy {
       await new Promise((r) => setTimeout(r, step));
       return this.pick(stickyKey, tried, preferredId, deadline);
     }
-    if (busy && tried.size === 0)
+    if (capped && tried.size === 0)
       throw ApiError.unavailable(
         'Every subscription account with headroom is at its concurrency cap (maxConcurrent); try again shortly.',
         'accounts_busy',
@@ -180,6 +260,34 @@ export class PoolService implements OnModuleDestroy {
       );
     }
     throw ApiError.unavailable('No subscription account could serve the request.', 'no_healthy_account');
+  }
+
+  /** Reads the accounts' windows now (wham/usage); true when at least one read was applied. */
+  private async probeAll(ids: string[], all: PoolAccount[]): Promise<boolean> {
+    if (!this.probe) return false;
+    const now = this.clock();
+    const due = ids.filter((id) => now - (this.probedAt.get(id) ?? 0) >= PROBE_EVERY_MS);
+    const results = await Promise.all(
+      due.map(async (id) => {
+        this.probedAt.set(id, now);
+        const account = all.find((a) => a.id === id)!;
+        try {
+          const endedBefore = await this.endedCount(id);
+          const r = await this.probe!.read(account, PROBE_TIMEOUT_MS);
+          if (!r.report) return false;
+          await this.recordUsage(account, r.report, r.readAt, endedBefore);
+          return true;
+        } catch {
+          return false; // a failed read changes nothing (the poller's rule)
+        }
+      }),
+    );
+    return results.some(Boolean);
+  }
+
+  private noteMove(reason: MoveReason): void {
+    this.moves.set(reason, (this.moves.get(reason) ?? 0) + 1);
+    this.moveCounter.inc({ reason });
   }
 
   private pickedCount(id: string, now: number): number {
@@ -240,8 +348,13 @@ export class PoolService implements OnModuleDestroy {
    * A usage report (poll, answer headers, stream event) read at `asOf`: into the shared usage state, and the
    * legacy single used-% figure (the highest window) for the metrics and the non-score strategies.
    */
-  async recordUsage(account: PoolAccount, report: UsageReport, asOf = this.clock()): Promise<UsageState> {
-    const state = await this.usage.apply(account.id, account.planType, report, asOf);
+  async recordUsage(
+    account: PoolAccount,
+    report: UsageReport,
+    asOf = this.clock(),
+    endedBefore: number | null = this.endedAtPick.get(account) ?? null,
+  ): Promise<UsageState> {
+    const state = await this.usage.apply(account.id, account.planType, report, asOf, endedBefore);
     const percents = report.windows.map((w) => w.usedPercent);
     if (percents.length) await this.setUsedPercent(account, Math.max(...percents));
     return state;
@@ -294,44 +407,17 @@ export class PoolService implements OnModuleDestroy {
     ]);
   }
 
+  /** Requests ended on an account so far (shared counter): read before a poll, for the report it brings. */
+  async endedCount(accountId: string): Promise<number> {
+    return Number((await this.redis.client.get(this.usage.endedKey(accountId))) ?? 0);
+  }
+
   async end(accountId: string): Promise<void> {
     await Promise.all([
       this.leases.release(accountId),
       this.redis.client.incr(this.usage.endedKey(accountId)),
     ]);
   }
-}
-
-/** `until:setAt` (epoch ms); a bare number (written before leases/usage state) is `until` alone. */
-function parseCooldown(v: string | null): { until: number; setAt: number } | null {
-  if (!v) return null;
-  const [until, setAt] = v.split(':').map(Number);
-  return Number.isFinite(until) ? { until, setAt: Number.isFinite(setAt) ? setAt : 0 } : null;
-}
-
-/**
- * When the first of the accounts left out for a usage reason takes work again: a cooldown's end, or for a window
- * at its limit or its owner's line, that window's reset (the latest such window of the account). Null when none
- * was left out for usage (e.g. only a concurrency cap).
- */
-function soonestBack(
-  candidates: Candidate[],
-  excluded: { id: string; reason: ExclusionReason }[],
-  now: number,
-): number | null {
-  let soonest = Infinity;
-  for (const e of excluded) {
-    const c = candidates.find((x) => x.id === e.id);
-    if (!c) continue;
-    if (e.reason === 'cooling' && c.cooldown) soonest = Math.min(soonest, c.cooldown.until);
-    if ((e.reason === 'at_limit' || e.reason === 'reserve') && c.usage) {
-      const line = 100 - (c.reservePercent ?? 0);
-      const over = [c.usage.short, c.usage.weekly].filter((w) => w && w.usedPercent >= line);
-      const back = Math.max(...over.map((w) => w?.resetsAt ?? now + 60_000));
-      if (Number.isFinite(back)) soonest = Math.min(soonest, back);
-    }
-  }
-  return soonest === Infinity ? null : soonest;
 }
 
 /** Turn states are opaque upstream strings of any length: the Redis key holds a hash. */

@@ -133,13 +133,27 @@ describe('scoreAccounts: each weight moves the choice the documented way', () =>
     expect(pick([sticky, other], { stickyId: 's' })).toBe('s');
     expect(pick([sticky, other], { stickyId: 's', weights: { cache: 0 } })).toBe('o');
   });
-  it('cache: the sticky account is left when it is near its line (cannot serve the next turns)', () => {
-    // 97 % of a Plus short window: 3 × 20k = 60k tokens left < 3 turns of 30k
-    const sticky = cand('s', state('plus', [97, 4]));
-    const other = cand('o', state('plus', [50, 4]));
-    expect(pick([sticky, other], { stickyId: 's' })).toBe('o');
-    expect(pick([sticky, other], { stickyId: 's', nextTurnTokens: 5_000 })).toBe('s');
-  });
+  it.each([
+    // [used %, reserve %, next turn tokens, learned points per request, chosen]
+    [97, 0, 30_000, undefined, 's'], // below 100 % the backend admits the turn: the cache keeps it
+    [99, 0, 30_000, 5, 's'], // … however large the turn
+    [79, 20, 30_000, undefined, 'o'], // under a reserve: 1 point left < one 30k turn (1.5 points of a Plus)
+    [79, 20, 5_000, undefined, 's'], // a 5k turn (0.25 points) fits
+    [75, 20, 5_000, 6, 'o'], // the learned turn size (6 points) wins over the estimate
+  ] as const)(
+    'cache: sticky at %s %% (reserve %s, next turn %s tokens, learned %s) → %s',
+    (used, reserve, next, per, chosen) => {
+      const sticky = cand(
+        's',
+        { ...state('plus', [used, 4]), perRequest: per ? { short: per } : {} },
+        {
+          reservePercent: reserve,
+        },
+      );
+      const other = cand('o', state('plus', [50, 4]));
+      expect(pick([sticky, other], { stickyId: 's', nextTurnTokens: next })).toBe(chosen);
+    },
+  );
   it('load: fewer in flight wins at equal headroom; a heavy load outweighs a small headroom edge', () => {
     const a = cand('a', state('plus', [20, 4]), { inFlight: 6 });
     const b = cand('b', state('plus', [30, 4]), { inFlight: 0 });
@@ -152,6 +166,17 @@ describe('scoreAccounts: each weight moves the choice the documented way', () =>
     expect(pick([sick, ok])).toBe('o');
     expect(pick([sick, ok], { stickyId: 's' })).toBe('o');
     expect(pick([sick, ok], { weights: { health: 0 } })).toBe('s');
+  });
+  it.each([
+    // [failure share of a (AccountHealth.failureShare), sticky, chosen]: a is the roomier account
+    [0, null, 'a'],
+    [0.25, null, 'b'], // one failure in the last 4 outcomes outweighs a 30-point headroom edge
+    [0.25, 'a', 'a'], // … not the sticky account's prompt cache
+    [1, 'a', 'b'], // an open circuit (share 1) outweighs even the cache
+  ] as const)('health: failure share %s (sticky %s) → %s', (share, stickyId, chosen) => {
+    const a = cand('a', state('plus', [10, 4]), { failureRate: share });
+    const b = cand('b', state('plus', [40, 4]));
+    expect(pick([a, b], { stickyId })).toBe(chosen);
   });
 });
 

@@ -19,8 +19,12 @@ import { emptyUsageState, windowViews, type UsageState, type WindowView } from '
  *   in the morning, so their 5-hour windows started late and were still full at the afternoon peak);
  * - expiring: the tighter window's remaining share × how close its reset is (1 at the reset, 0 a full window away):
  *   capacity that resets soon is lost if not spent, so it is cheap;
- * - cache: 1 for the conversation's sticky account while it can serve the next turn and is not near its line
- *   (fewer than `nearTurns` next turns left): the prompt cache lives on that account only;
+ * - cache: 1 for the conversation's sticky account while it can serve the next turn: the prompt cache lives on
+ *   that account only. An account the hard rules let through can (the backend admits a turn below 100 %, whatever
+ *   it costs); only under an owner's reserve is it "near its line" with fewer than `nearTurns` next turns left
+ *   before the line (a turn's size: the learned used-% points per request, else `nextTurnTokens` by capacity),
+ *   so the reserve is not eaten into. The pool e2e counted the moves: dropping the cache 3 turns before a line of
+ *   100 % moved conversations that would have ended (or seen the reset) before the account ran dry;
  * - load: requests in flight / maxConcurrent (or / LOAD_SCALE without a cap), subtracted;
  * - health: recent failure share (0 healthy, 1 failing), subtracted.
  */
@@ -67,7 +71,7 @@ export interface ScoreContext {
   stickyId?: string | null;
   /** Estimated tokens of the conversation's next turn (its current input size is a good estimate). */
   nextTurnTokens?: number;
-  /** The sticky account is "near its line" with fewer than this many next turns left. */
+  /** Under an owner's reserve, the sticky account is "near its line" with fewer than this many turns left. */
   nearTurns?: number;
   weights?: Partial<ScoreWeights>;
 }
@@ -145,7 +149,7 @@ export function scoreAccounts<C extends ScoreCandidate>(candidates: C[], ctx: Sc
   const w = { ...DEFAULT_WEIGHTS, ...ctx.weights };
   const now = ctx.now;
   const nextTurn = Math.max(1, ctx.nextTurnTokens ?? DEFAULT_NEXT_TURN_TOKENS);
-  const nearTurns = ctx.nearTurns ?? 3;
+  const nearTurns = ctx.nearTurns ?? 1;
   const excluded: ScoreResult['excluded'] = [];
   const live: { c: C; state: UsageState; tight: WindowView | null }[] = [];
   for (const c of candidates) {
@@ -173,7 +177,9 @@ export function scoreAccounts<C extends ScoreCandidate>(candidates: C[], ctx: Sc
     const t = x.tight;
     const remainingShare = t ? clamp01((t.line - t.used) / Math.max(1, t.line)) : 1;
     const soon = t && t.resetInMs !== null ? clamp01(1 - t.resetInMs / (t.windowSeconds * 1000)) : 0;
-    const nearLine = h < nearTurns * nextTurn || (t !== null && t.line - t.used < 1);
+    const turnPercent =
+      t && (x.state.perRequest?.[t.kind] ?? nextTurn / x.state.capacity[t.kind].tokensPerPercent);
+    const nearLine = t !== null && t.line < 100 && t.line - t.used < nearTurns * (turnPercent || 0);
     const sticky = !!ctx.stickyId && x.c.id === ctx.stickyId && !nearLine;
     const cap = x.c.maxConcurrent && x.c.maxConcurrent > 0 ? x.c.maxConcurrent : LOAD_SCALE;
     const parts: ScoreParts = {

@@ -4,21 +4,17 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.schema.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { RedisService } from '../../redis/redis.service.js';
-import { UpstreamClient } from '../../upstream/upstream.client.js';
-import { usageHeaders } from '../../upstream/headers.js';
 import { AccountSource, type PoolAccount } from '../account-source.js';
 import { AccountEvents } from '../account-events.js';
 import { AccountsRepository } from '../accounts.repository.js';
 import { PoolService } from './pool.service.js';
 import { firstPollDelay, nextPollDelay } from './poll-schedule.js';
-import { reportFromWham } from './usage-store.js';
+import { UsageProbe } from './usage-probe.js';
 
 /** The list of accounts is read again this often (besides every account change event). */
 const RESYNC_MS = 60_000;
 /** A poll of one account by any worker replica within this long is not repeated by another. */
 const POLL_CLAIM_MS = 20_000;
-/** A poll gets at most this long (or the upstream first-byte timeout, when shorter). */
-const POLL_TIMEOUT_MS = 10_000;
 
 export type PollOutcome = 'ok' | 'http_error' | 'unreadable' | 'network_error' | 'skipped';
 
@@ -47,7 +43,7 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly events: AccountEvents,
     private readonly repo: AccountsRepository,
     private readonly pool: PoolService,
-    private readonly upstream: UpstreamClient,
+    private readonly probe: UsageProbe,
     private readonly redis: RedisService,
     metrics: MetricsService,
   ) {
@@ -148,22 +144,13 @@ export class UsagePoller implements OnApplicationBootstrap, OnModuleDestroy {
     if (claim === null) return this.count('skipped');
     let outcome: PollOutcome;
     try {
-      // The stored token as it is: a poll never refreshes (refresh tokens are single-use; only the refresh job
-      // and a request's 401 recovery spend them). An expired token makes a failed poll, which only ages the state.
-      const creds = await this.accounts.reloadCredentials(a.id);
-      const readAt = Date.now();
-      const res = await this.upstream.getAbsolute(
-        this.upstream.usagePath,
-        usageHeaders(this.config, creds.accessToken, creds.chatgptAccountId),
-        Math.min(POLL_TIMEOUT_MS, this.config.UPSTREAM_FIRST_BYTE_TIMEOUT_MS),
-        // Through the account's own egress proxy; a dead one marks the account (accounts/proxy-health.ts).
-        { accountId: a.id, proxyUrl: creds.proxyUrl },
-      );
-      const report = res.status === 200 ? reportFromWham(res.body) : null;
+      const endedBefore = await this.pool.endedCount(a.id);
+      const res = await this.probe.read(a);
+      const report = res.report;
       if (res.status !== 200) outcome = 'http_error';
       else if (!report) outcome = 'unreadable';
       else {
-        await this.pool.recordUsage(a, report, readAt);
+        await this.pool.recordUsage(a, report, res.readAt, endedBefore);
         outcome = 'ok';
       }
       if (outcome !== 'ok')

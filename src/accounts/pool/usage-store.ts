@@ -90,7 +90,8 @@ export class UsageStore {
   }
 
   /**
-   * Applies a report read at `asOf` (epoch ms) to the stored state. Read-modify-write without a lock: two replicas
+   * Applies a report read at `asOf` (epoch ms) to the stored state. `endedBefore`: the account's ended-request
+   * counter read before the request (or poll) that brought the report was sent; without it, the counter now. Read-modify-write without a lock: two replicas
    * writing at once keep one of two fresh reports, and `applyReport` never lets an older window replace a newer one
    * read by the same writer.
    */
@@ -99,8 +100,12 @@ export class UsageStore {
     planType: string | null,
     report: UsageReport,
     asOf: number,
+    endedBefore?: number | null,
   ): Promise<UsageState> {
     const [raw, ended] = await this.redis.client.mget(this.key(accountId), this.endedKey(accountId));
+    // The report shows the requests that had ended before it was written, not those ended by now (pending.ts).
+    const endedNow = ended === null ? 0 : Number(ended);
+    const endedAtReport = endedBefore == null ? endedNow : Math.min(endedNow, endedBefore);
     const before = parseState(raw) ?? emptyUsageState(report.plan ?? planType);
     let next = applyReport(before, report, asOf);
     // A report without reset times (the stream's rate-limit event) keeps the reset time already known.
@@ -110,7 +115,7 @@ export class UsageStore {
       if (w && prev && w !== prev && w.resetsAt === null && prev.resetsAt !== null && prev.resetsAt > asOf)
         next[kind] = { ...w, resetsAt: prev.resetsAt };
     }
-    next = learnPerRequest(before, next, ended === null ? 0 : Number(ended));
+    next = learnPerRequest(before, next, endedAtReport);
     await this.redis.client.set(this.key(accountId), JSON.stringify(next), 'EX', USAGE_TTL_SECONDS);
     await this.sample(accountId, next, asOf).catch(() => {});
     return next;
