@@ -47,11 +47,12 @@ interface Answer {
 }
 
 async function send(base: string, key: string, stream: boolean): Promise<Answer> {
-  const id = `roll_${randomUUID().replace(/-/g, '')}`;
+  // Until an answer names the gateway's own request id (the usage row's; a client's x-request-id is only logged).
+  let id = `unanswered_${randomUUID().replace(/-/g, '')}`;
   try {
     const r = await fetch(`${base}/v1/responses`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': id },
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         model: 'gpt-5.5',
         input: stream ? 'hold this stream' : 'hi',
@@ -60,6 +61,7 @@ async function send(base: string, key: string, stream: boolean): Promise<Answer>
       }),
       signal: AbortSignal.timeout(HOLD_MS + 30_000),
     });
+    id = r.headers.get('x-request-id') ?? id;
     const text = await r.text();
     // A stream is whole when its terminal event arrived; a JSON answer when it parses as a completed response.
     const complete = stream

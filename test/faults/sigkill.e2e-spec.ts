@@ -73,16 +73,18 @@ const LEASES_GONE_MS = 10_000;
     let sent = 0;
     let running = true;
     const one = async (url: string, stream: boolean) => {
-      const id = `req_sigkill_${randomUUID().replace(/-/g, '')}`;
+      const conversation = `sigkill_${randomUUID().replace(/-/g, '')}`;
       sent++;
       let status: string;
       try {
         const r = await fetch(`${url}/v1/responses`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': id },
-          body: JSON.stringify({ model: 'gpt-5.5', input: 'hi', stream, prompt_cache_key: id }),
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-5.5', input: 'hi', stream, prompt_cache_key: conversation }),
           signal: AbortSignal.timeout(20_000),
         });
+        // The gateway's own request id (the usage row's): a client's x-request-id is only logged beside it.
+        const id = r.headers.get('x-request-id') ?? conversation;
         const text = await r.text();
         status = String(r.status);
         // A stream cut by the kill ends without its terminal event: not an answer.
