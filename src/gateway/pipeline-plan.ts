@@ -16,6 +16,8 @@ export interface Plan {
   admission: Admission;
   /** Tokens the input is estimated at (charged when a client goes away before the upstream's usage). */
   inputEstimate: number;
+  /** Tokens of the input new since the conversation's last turn (< 0: all new): the pool's cost estimate. */
+  newInputEstimate: number;
   /** The input and how to re-serialise it, when it holds account-bound items (portable-input.ts). */
   portable: PortableInput | null;
   /** /v1/responses: where to keep the answer (previous_response_id, item_reference), and the account to prefer. */

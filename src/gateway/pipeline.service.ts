@@ -27,6 +27,7 @@ import { OpaqueItems, recordMinted } from './portable-input.js';
 import { captureCompleted, ResponseStore } from './response-store.js';
 import { compactionUsage, parseCompaction } from './compaction.js';
 import type { Plan, Served } from './pipeline-plan.js';
+import { newInputTokens } from '../accounts/pool/turn-cost.js';
 
 /** An answered attempt the endpoint did not take (failed before any output): the next account is tried. */
 const NEXT_ACCOUNT = Symbol('next account');
@@ -280,6 +281,7 @@ export class GatewayPipeline {
       },
       admission,
       inputEstimate,
+      newInputEstimate: newInputTokens(body.input),
       portable,
       store,
     };
@@ -294,7 +296,9 @@ export class GatewayPipeline {
     const { account, res, plan, input } = s;
     // In-flight count + the conversation's sticky account (the last attempt's wins): not awaited, the commands
     // go out in order on the one connection, so the matching end() can never overtake them.
-    void this.pool.begin(account.id, plan.request.threadId).catch(() => {});
+    // Counted at its estimated cost while it runs (accounts/pool/pending.ts), corrected to its usage at the end.
+    const cost = this.pool.turnCost(account, plan.inputEstimate, plan.newInputEstimate);
+    void this.pool.begin(account.id, plan.request.threadId, cost).catch(() => {});
     this.metrics.inflight.inc();
     // While the answer is held, a failed attempt must leave no usage row and no settlement.
     let discarded = false;
@@ -309,7 +313,10 @@ export class GatewayPipeline {
       requestedModel: plan.request.model,
       onEnd: async (end) => {
         this.metrics.inflight.dec();
-        void this.pool.end(account.id).catch(() => {});
+        const served = discarded
+          ? 0
+          : this.pool.servedCost(plan.inputEstimate, end.usage ? usageCounts(end.usage) : null, cost);
+        void this.pool.end(account.id, cost, served).catch(() => {});
         if (discarded) return;
         s.detach();
         s.finish({
@@ -400,6 +407,7 @@ export class GatewayPipeline {
       },
       admission,
       inputEstimate,
+      newInputEstimate: newInputTokens(body.input),
       portable: this.opaque.portable(body.input, (items) => JSON.stringify({ ...body, input: items })),
     };
   }

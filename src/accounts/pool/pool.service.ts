@@ -12,6 +12,7 @@ import { explainScore, scoreAccounts } from './score.js';
 import { UsageStore, type UsageReport } from './usage-store.js';
 import { PoolLeases } from './leases.js';
 import { withPending } from './pending.js';
+import { TurnCosts, type ServedTokens } from './turn-cost.js';
 import { RESET_GRACE_MS, type UsageState } from './usage-state.js';
 import { forecastPool, type WindowForecast } from './forecast.js';
 import { Counter } from 'prom-client';
@@ -75,6 +76,10 @@ export class PoolService implements OnModuleDestroy {
    * ended by then, not those that ended while its answer was on its way (pending.ts).
    */
   private readonly endedAtPick = new WeakMap<object, number>();
+  /** Picked account objects that are their conversation's sticky account (its prompt cache is there). */
+  private readonly stayedAtPick = new WeakSet<object>();
+  /** This process's turn-cost estimator (turn-cost.ts): what begin() counts a request at. */
+  readonly costs = new TurnCosts();
   private readonly probedAt = new Map<string, number>();
   private readonly moveCounter: Counter<string>;
   /** Moves by reason in this process (tests and the pool e2e read it; the metric is the operators' view). */
@@ -176,7 +181,11 @@ export class PoolService implements OnModuleDestroy {
     const stickyId = preferredId ?? sticky;
     const strategy = this.config.POOL_STRATEGY as PoolStrategy;
     // The score's hard rules (limit, reserve, cap, cooldown unless an early reset shows) decide who may serve.
-    const scored = scoreAccounts(candidates, { now, stickyId });
+    const scored = scoreAccounts(candidates, {
+      now,
+      stickyId,
+      nextTurnTokens: this.costs.meanTurn() ?? undefined,
+    });
     let chosen: Candidate | null;
     if (strategy === 'score') {
       chosen = scored.chosen;
@@ -221,6 +230,7 @@ export class PoolService implements OnModuleDestroy {
     if (chosen) {
       this.notePicked(chosen.id, now);
       this.endedAtPick.set(chosen, endedOf.get(chosen.id) ?? 0);
+      if (stickyId && chosen.id === stickyId) this.stayedAtPick.add(chosen);
       const rep = usage.get(chosen.id);
       this.recentPicks.push({
         at: now,
@@ -387,8 +397,28 @@ export class PoolService implements OnModuleDestroy {
     return forecastPool(inputs, this.clock());
   }
 
-  /** The request got its account: stickiness (when keyed) and this process's lease, in one round trip. */
-  async begin(accountId: string, stickyKey: string | null = null): Promise<void> {
+  /**
+   * The cost tokens a request is counted at while it runs (turn-cost.ts): its input estimate and the part of it
+   * that is new since the conversation's last turn (< 0: all new); cached when the pick kept the conversation on
+   * its sticky account.
+   */
+  turnCost(account: PoolAccount, inputEstimate: number, newInputEstimate: number): number {
+    return this.costs.estimate(inputEstimate, newInputEstimate, this.stayedAtPick.has(account));
+  }
+
+  /**
+   * A turn's real token counts learned (when the upstream gave them): its served cost for end(); without them the
+   * estimate stands.
+   */
+  servedCost(inputEstimate: number, tokens: ServedTokens | null, estimate: number): number {
+    return tokens ? this.costs.observe(inputEstimate, tokens) : estimate;
+  }
+
+  /**
+   * The request got its account: stickiness (when keyed), this process's lease and the request's estimated cost
+   * (pending.ts), in one round trip.
+   */
+  async begin(accountId: string, stickyKey: string | null = null, cost = 1): Promise<void> {
     const r = this.redis.client;
     this.leased.add(accountId);
     this.picked.get(accountId)?.shift(); // its begin is counted now
@@ -403,19 +433,27 @@ export class PoolService implements OnModuleDestroy {
           )
         : null,
       ...this.leases.acquire(accountId),
-      r.incr(this.usage.begunKey(accountId)),
+      r.incrby(this.usage.begunKey(accountId), Math.max(0, Math.round(cost))),
     ]);
   }
 
-  /** Requests ended on an account so far (shared counter): read before a poll, for the report it brings. */
+  /** Served cost ended on an account so far (shared counter): read before a poll, for the report it brings. */
   async endedCount(accountId: string): Promise<number> {
     return Number((await this.redis.client.get(this.usage.endedKey(accountId))) ?? 0);
   }
 
-  async end(accountId: string): Promise<void> {
+  /**
+   * The request ended: its lease released; `cost` (what begin counted) becomes `served` (its real cost; 0 for an
+   * attempt the upstream refused), so it stays pending at its real cost until a report read after its end.
+   */
+  async end(accountId: string, cost = 1, served = cost): Promise<void> {
+    const r = this.redis.client;
+    const c = Math.max(0, Math.round(cost));
+    const s = Math.max(0, Math.round(served));
     await Promise.all([
       this.leases.release(accountId),
-      this.redis.client.incr(this.usage.endedKey(accountId)),
+      s !== c ? r.incrby(this.usage.begunKey(accountId), s - c) : null,
+      r.incrby(this.usage.endedKey(accountId), s),
     ]);
   }
 }

@@ -134,22 +134,18 @@ describe('scoreAccounts: each weight moves the choice the documented way', () =>
     expect(pick([sticky, other], { stickyId: 's', weights: { cache: 0 } })).toBe('o');
   });
   it.each([
-    // [used %, reserve %, next turn tokens, learned points per request, chosen]
+    // [used %, reserve %, next turn tokens, learned tokens per point, chosen]
     [97, 0, 30_000, undefined, 's'], // below 100 % the backend admits the turn: the cache keeps it
-    [99, 0, 30_000, 5, 's'], // … however large the turn
+    [99, 0, 30_000, 1_000, 's'], // … however large the turn
     [79, 20, 30_000, undefined, 'o'], // under a reserve: 1 point left < one 30k turn (1.5 points of a Plus)
     [79, 20, 5_000, undefined, 's'], // a 5k turn (0.25 points) fits
-    [75, 20, 5_000, 6, 'o'], // the learned turn size (6 points) wins over the estimate
+    [76, 20, 5_000, 1_000, 'o'], // the learned capacity (5 points for 5k, 4 left) wins over the plan default
   ] as const)(
-    'cache: sticky at %s %% (reserve %s, next turn %s tokens, learned %s) → %s',
-    (used, reserve, next, per, chosen) => {
-      const sticky = cand(
-        's',
-        { ...state('plus', [used, 4]), perRequest: per ? { short: per } : {} },
-        {
-          reservePercent: reserve,
-        },
-      );
+    'cache: sticky at %s %% (reserve %s, next turn %s tokens, learned %s tokens per point) → %s',
+    (used, reserve, next, perPoint, chosen) => {
+      let usage = state('plus', [used, 4]);
+      if (perPoint) for (let i = 0; i < 5; i++) usage = learnCapacity(usage, 'short', perPoint, 1);
+      const sticky = cand('s', usage, { reservePercent: reserve });
       const other = cand('o', state('plus', [50, 4]));
       expect(pick([sticky, other], { stickyId: 's', nextTurnTokens: next })).toBe(chosen);
     },

@@ -22,7 +22,7 @@ import { emptyUsageState, windowViews, type UsageState, type WindowView } from '
  * - cache: 1 for the conversation's sticky account while it can serve the next turn: the prompt cache lives on
  *   that account only. An account the hard rules let through can (the backend admits a turn below 100 %, whatever
  *   it costs); only under an owner's reserve is it "near its line" with fewer than `nearTurns` next turns left
- *   before the line (a turn's size: the learned used-% points per request, else `nextTurnTokens` by capacity),
+ *   before the line (a turn's size: `nextTurnTokens`, the process's mean served turn, by the learned or plan capacity),
  *   so the reserve is not eaten into. The pool e2e counted the moves: dropping the cache 3 turns before a line of
  *   100 % moved conversations that would have ended (or seen the reset) before the account ran dry;
  * - load: requests in flight / maxConcurrent (or / LOAD_SCALE without a cap), subtracted;
@@ -69,7 +69,7 @@ export interface ScoreCandidate {
 export interface ScoreContext {
   now: number;
   stickyId?: string | null;
-  /** Estimated tokens of the conversation's next turn (its current input size is a good estimate). */
+  /** Estimated cost tokens of the next turn (PoolService passes its mean served turn, turn-cost.ts). */
   nextTurnTokens?: number;
   /** Under an owner's reserve, the sticky account is "near its line" with fewer than this many turns left. */
   nearTurns?: number;
@@ -177,8 +177,7 @@ export function scoreAccounts<C extends ScoreCandidate>(candidates: C[], ctx: Sc
     const t = x.tight;
     const remainingShare = t ? clamp01((t.line - t.used) / Math.max(1, t.line)) : 1;
     const soon = t && t.resetInMs !== null ? clamp01(1 - t.resetInMs / (t.windowSeconds * 1000)) : 0;
-    const turnPercent =
-      t && (x.state.perRequest?.[t.kind] ?? nextTurn / x.state.capacity[t.kind].tokensPerPercent);
+    const turnPercent = t && nextTurn / x.state.capacity[t.kind].tokensPerPercent;
     const nearLine = t !== null && t.line < 100 && t.line - t.used < nearTurns * (turnPercent || 0);
     const sticky = !!ctx.stickyId && x.c.id === ctx.stickyId && !nearLine;
     const cap = x.c.maxConcurrent && x.c.maxConcurrent > 0 ? x.c.maxConcurrent : LOAD_SCALE;

@@ -25,7 +25,7 @@ export interface UsageWindow {
 export type CapacitySource = 'plan-default' | 'learned';
 
 export interface WindowCapacity {
-  /** Tokens (input + output, as the gateway counts them) per used-% point of this window. */
+  /** Cost tokens (turn-cost.ts: uncached input + cached input at its weight + output) per used-% point. */
   tokensPerPercent: number;
   source: CapacitySource;
   /** Observed tokens and used-% points summed so far (the learning's evidence). */
@@ -39,12 +39,12 @@ export interface UsageState {
   weekly: UsageWindow | null;
   capacity: Record<WindowKind, WindowCapacity>;
   /**
-   * Requests ENDED on the account when the latest report was applied (pending.ts): an answer's headers are written
-   * before its turn runs, so every request not ended by then is missing from the report.
+   * Served cost tokens of the requests ENDED on the account when the latest report was read (pending.ts): an
+   * answer's headers are written before its turn runs, so every request not ended by then is missing from it.
    */
   endedAtReport?: number | null;
-  /** Used-% points one request moves each window, learned from consecutive reports (pending.ts). */
-  perRequest?: Partial<Record<WindowKind, number>>;
+  /** Per window: its used % and the ended counter when that used % last changed (capacity learning, pending.ts). */
+  learnBase?: Partial<Record<WindowKind, { used: number; ended: number; resetsAt: number | null }>>;
 }
 
 /**
@@ -67,6 +67,12 @@ export const UNKNOWN_PLAN = 'plus';
 
 /** Capacity is taken as learned once this many used-% points were observed with their tokens. */
 export const LEARN_MIN_PERCENT = 5;
+/**
+ * The evidence kept: beyond this many points the older evidence is scaled down (the ratio kept), so a capacity
+ * the backend changes is learned again within about this many points, and reports floored to whole points err
+ * by at most 1 point in this many.
+ */
+export const LEARN_MEMORY_PERCENT = 50;
 
 export function planDefaults(plan: string | null): Record<WindowKind, number> {
   return (
@@ -158,7 +164,8 @@ export function usedNow(w: UsageWindow | null, now: number): number | null {
 /**
  * Learns capacity from evidence: `tokens` were served while window `kind` moved by `deltaPercent` (both from the
  * same account, between two reports). Only increases count (a drop is a reset). The figure becomes `learned` after
- * LEARN_MIN_PERCENT points; before that the plan default stays in use.
+ * LEARN_MIN_PERCENT points; before that the plan default stays in use. The evidence is capped at LEARN_MEMORY_PERCENT
+ * points (older evidence scaled down).
  */
 export function learnCapacity(
   state: UsageState,
@@ -168,8 +175,12 @@ export function learnCapacity(
 ): UsageState {
   if (!(deltaPercent > 0) || !(tokens > 0)) return state;
   const c = state.capacity[kind];
-  const observedTokens = c.observedTokens + tokens;
-  const observedPercent = c.observedPercent + deltaPercent;
+  let observedTokens = c.observedTokens + tokens;
+  let observedPercent = c.observedPercent + deltaPercent;
+  if (observedPercent > LEARN_MEMORY_PERCENT) {
+    observedTokens *= LEARN_MEMORY_PERCENT / observedPercent;
+    observedPercent = LEARN_MEMORY_PERCENT;
+  }
   const learned = observedPercent >= LEARN_MIN_PERCENT;
   const cap: WindowCapacity = {
     observedTokens,

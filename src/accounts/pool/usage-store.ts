@@ -1,7 +1,7 @@
 import type { RedisService } from '../../redis/redis.service.js';
 import { applyReport, emptyUsageState, type ReportedWindow, type UsageState } from './usage-state.js';
 import type { UsageSample } from './forecast.js';
-import { learnPerRequest } from './pending.js';
+import { learnFromReport } from './pending.js';
 
 /**
  * Each account's usage state (usage-state.ts) in Redis, shared by every replica: `pool:usage:<id>` holds the JSON
@@ -61,7 +61,7 @@ export class UsageStore {
     ]);
   }
 
-  /** Requests begun / ended on an account (PoolService.begin / end): what a report does not show yet (pending.ts). */
+  /** Cost tokens begun / ended on an account (PoolService.begin / end): what a report does not show yet (pending.ts). */
   begunKey(accountId: string): string {
     return this.redis.key('pool', 'begun', accountId);
   }
@@ -90,8 +90,8 @@ export class UsageStore {
   }
 
   /**
-   * Applies a report read at `asOf` (epoch ms) to the stored state. `endedBefore`: the account's ended-request
-   * counter read before the request (or poll) that brought the report was sent; without it, the counter now. Read-modify-write without a lock: two replicas
+   * Applies a report read at `asOf` (epoch ms) to the stored state. `endedBefore`: the account's ended counter
+   * (served cost tokens) read before the request (or poll) that brought the report was sent; without it, the counter now. Read-modify-write without a lock: two replicas
    * writing at once keep one of two fresh reports, and `applyReport` never lets an older window replace a newer one
    * read by the same writer.
    */
@@ -115,7 +115,7 @@ export class UsageStore {
       if (w && prev && w !== prev && w.resetsAt === null && prev.resetsAt !== null && prev.resetsAt > asOf)
         next[kind] = { ...w, resetsAt: prev.resetsAt };
     }
-    next = learnPerRequest(before, next, endedAtReport);
+    next = learnFromReport(before, next, endedAtReport);
     await this.redis.client.set(this.key(accountId), JSON.stringify(next), 'EX', USAGE_TTL_SECONDS);
     await this.sample(accountId, next, asOf).catch(() => {});
     return next;
