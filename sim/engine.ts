@@ -131,6 +131,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
     costServed: 0,
     samples: [],
     accountIds: ids,
+    service: o.service ? { reports: 0, polls: 0, failedPolls: 0, probeReads: 0 } : undefined,
   };
   let laterTurns = 0;
   let laterHits = 0;
@@ -344,6 +345,8 @@ export async function run(o: RunOptions): Promise<Metrics> {
         const endedBefore = await svc!.endedCount(id);
         const failed = r() < o.pollFailureRate;
         if (!failed) await svc!.recordUsage(a, backend.report(id, now), now, endedBefore);
+        m.service!.polls++;
+        if (failed) m.service!.failedPolls++;
         const state = (await svc!.usage.get(id)) as UsageState | null;
         if (now < end)
           svcPoll(id, nextPollDelay(state, now, r(), { failed, reservePercent: a.reservePercent }));
@@ -391,6 +394,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
         if (acct) {
           // account-attempt.ts: the answer's headers into the usage state; failover.ts: the cooldown
           await svc!.recordUsage(acct, res.report);
+          m.service!.reports++;
           await svc!.coolDown(acct, Math.ceil(res.resetAt));
         }
         last = 'usage_limit';
@@ -419,6 +423,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
         // account-attempt.ts: the answer's x-codex-* headers, written BEFORE its turn runs (so without its cost),
         // with the picked account object (it carries the ended counter at pick); then pipeline.service.ts's begin
         await svc!.recordUsage(acct, backend.report(id, now));
+        m.service!.reports++;
         await svc!.begin(id, cs.c.id, estimate);
       }
       cs.accounts.add(id);
@@ -455,6 +460,31 @@ export async function run(o: RunOptions): Promise<Metrics> {
     }
     // every attempt failed (or nothing could be picked): the client sees the error — with PoolService, the last
     // attempt's error, else the pick's own (failover.ts: 429 usage limit, 503 busy or none healthy)
+    if (
+      svc &&
+      process.env.SIM_EXPLAIN_REFUSALS &&
+      (last === 'usage_limit' || refused === 429) &&
+      headroomAnywhere()
+    ) {
+      // a refusal while an account had headroom: what PoolService knew of each account then
+      const lines = [
+        `refusal ${new Date(now).toISOString()} conv ${cs.c.id} last=${last} pick=${refused} tried=${[...tried]}`,
+      ];
+      for (const id of ids) {
+        const st = (await svc.usage.get(id)) as UsageState | null;
+        const w = (k: 'short' | 'weekly') => {
+          const x = st?.[k];
+          return x
+            ? `${x.usedPercent}%@${x.resetsAt ? new Date(x.resetsAt).toISOString().slice(11, 19) : '-'} asOf ${Math.round((now - x.asOf) / 1000)}s`
+            : '-';
+        };
+        const [ts, tw] = backend.usedPercent(id, now);
+        lines.push(
+          `  ${id} truth ${ts.toFixed(1)}/${tw.toFixed(1)} line ${100 - o.accounts[ids.indexOf(id)].reservePercent} inflight ${inflight.get(id)} | short ${w('short')} weekly ${w('weekly')} per ${JSON.stringify(st?.perRequest)} endedAtReport ${st?.endedAtReport} ended ${await svc.endedCount(id)}`,
+        );
+      }
+      console.log(lines.join('\n'));
+    }
     if (svc && last === 'none') {
       if (refused === 429) refuse();
       else m.otherErrors++;
@@ -518,6 +548,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
   }
 
   // --- summary ---
+  if (m.service) m.service.probeReads = o.service!.probe.reads;
   m.cacheHitShare = laterTurns ? laterHits / laterTurns : 1;
   // accounts per conversation, over the conversations served at least once
   const servedConvs = states.filter((c) => c.accounts.size > 0);

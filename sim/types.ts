@@ -122,4 +122,6 @@ export interface Metrics {
   costServed: number;
   samples: { t: number; used: number[] }[];
   accountIds: string[];
+  /** With --pool-service: what the sim handed PoolService (answers' reports, poller reads) and its own reads. */
+  service?: { reports: number; polls: number; failedPolls: number; probeReads: number };
 }
