@@ -14,11 +14,12 @@ import {
   type UsageState,
   type WindowKind,
 } from '../src/accounts/pool/usage-state.ts';
+import { firstPollDelay, nextPollDelay } from '../src/accounts/pool/poll-schedule.ts';
 import { refreshDueAt } from '../src/accounts/refresh-due.ts';
-import { SimBackend, type Report } from './backend.ts';
+import { CACHED_COST, OUTPUT_COST, SimBackend, type Report } from './backend.ts';
 import { DAY, HOUR, rng, type Conversation } from './workload.ts';
 import { Queue } from './event-queue.ts';
-import type { Metrics, RunOptions } from './types.ts';
+import type { Metrics, PickedAccount, RunOptions } from './types.ts';
 
 const DRY_POLL_AGE_MS = 30_000;
 const maxUsed = (rep: Report) => Math.max(...rep.windows.map((w) => w.usedPercent));
@@ -29,7 +30,15 @@ interface ConvState {
   accounts: Set<string>;
   reasoningFrom: string | null;
   cacheKey: string;
+  /** When its last turn ended and that turn's output (the gateway's cost estimate of the next turn). */
+  lastAt: number;
+  lastOutput: number;
 }
+
+/** Client-visible outcome of a pick PoolService refused (its ApiError status: 429 usage limit, 503 busy/none). */
+const statusOf = (e: unknown) => (e as { httpStatus?: number } | null)?.httpStatus ?? 500;
+/** The output tokens the gateway assumes for a conversation's first turn (workload.ts: 150–1500). */
+const OUTPUT_GUESS = 600;
 
 export async function run(o: RunOptions): Promise<Metrics> {
   const r = rng(o.seed);
@@ -122,6 +131,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
     costServed: 0,
     samples: [],
     accountIds: ids,
+    service: o.service ? { reports: 0, polls: 0, failedPolls: 0, probeReads: 0 } : undefined,
   };
   let laterTurns = 0;
   let laterHits = 0;
@@ -171,7 +181,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
       if (now < end) schedulePoll(id, Math.min(base, ...resets));
     });
   };
-  if (score) ids.forEach((id, i) => schedulePoll(id, 1_000 + i * 997));
+  if (score && !o.service) ids.forEach((id, i) => schedulePoll(id, 1_000 + i * 997));
 
   /**
    * The pool looks dry to the score: poll (wham/usage costs no quota) every account whose snapshot is older than
@@ -295,28 +305,75 @@ export async function run(o: RunOptions): Promise<Metrics> {
     h.rate *= 0.8;
   };
 
-  const svc = o.service;
-  /** The gateway path around PoolService.pick (pipeline.service.ts): circuit-open accounts skipped unless none else. */
-  const svcPick = async (stickyKey: string, tried: Set<string>): Promise<string | null> => {
-    const skip = ids.filter((id) => health.get(id)!.openUntil > now);
-    if (skip.length) {
-      const a = await svc!.pick(stickyKey, new Set([...tried, ...skip])).catch(() => null);
-      if (a) return a.id;
+  const svc = o.service?.port;
+  const svcHealth = o.service?.health;
+  /**
+   * Failover.pick (gateway/failover.ts): PoolService.pick skipping accounts whose circuit is open (the real
+   * AccountHealth), unless that leaves nothing (a 503; a 429 is the client's answer). The picked account object is
+   * kept: it carries the ended counter at pick to the report its answer brings (recordUsage).
+   */
+  const svcPick = async (
+    stickyKey: string,
+    tried: Set<string>,
+  ): Promise<{ account: PickedAccount } | { status: number }> => {
+    try {
+      const skip = svcHealth!.skipped(now);
+      let account: PickedAccount | undefined;
+      if (skip.size) {
+        try {
+          account = await svc!.pick(stickyKey, new Set([...tried, ...skip]));
+        } catch (err) {
+          if (statusOf(err) !== 503) throw err;
+        }
+      }
+      account ??= await svc!.pick(stickyKey, tried);
+      svcHealth!.chosen(account.id, now);
+      return { account };
+    } catch (err) {
+      return { status: statusOf(err) };
     }
-    return svc!.pick(stickyKey, tried).then(
-      (a) => a.id,
-      () => null,
-    );
   };
+
+  // --- the wham/usage poller (usage-poller.ts, every strategy): its schedule (poll-schedule.ts), the ended
+  // counter read before the GET, a failed read changing nothing; routing's own reads (UsageProbe) alike ---
+  if (o.service) {
+    const probeRng = rng(o.seed + 5);
+    o.service.probe.reader = (id) => (probeRng() < o.pollFailureRate ? null : backend.report(id, now));
+    const svcPoll = (id: string, delay: number) => {
+      q.push(now + delay, async () => {
+        const a = pool[ids.indexOf(id)];
+        const endedBefore = await svc!.endedCount(id);
+        const failed = r() < o.pollFailureRate;
+        if (!failed) await svc!.recordUsage(a, backend.report(id, now), now, endedBefore);
+        m.service!.polls++;
+        if (failed) m.service!.failedPolls++;
+        const state = (await svc!.usage.get(id)) as UsageState | null;
+        if (now < end)
+          svcPoll(id, nextPollDelay(state, now, r(), { failed, reservePercent: a.reservePercent }));
+      });
+    };
+    ids.forEach((id) => svcPoll(id, firstPollDelay(r())));
+  }
+
   const turn = async (cs: ConvState, idx: number) => {
     const t = cs.c.turns[idx];
     m.turns++;
     const input = cs.input + t.inputDelta;
     const tried = new Set<string>();
     let last: 'none' | 'usage_limit' | 'server_error' = 'none';
+    let refused: number | null = null; // PoolService refused the pick (429 / 503) before any attempt
     for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
-      let id = svc ? await svcPick(cs.c.id, tried) : pick(sticky.get(cs.c.id) ?? null, tried, input);
-      if (!id && score && !svc && pollDry()) id = pick(sticky.get(cs.c.id) ?? null, tried, input);
+      let id: string | null;
+      let acct: PickedAccount | null = null;
+      if (svc) {
+        const p = await svcPick(cs.c.id, tried);
+        if ('status' in p) refused = p.status;
+        acct = 'account' in p ? p.account : null;
+        id = acct?.id ?? null;
+      } else {
+        id = pick(sticky.get(cs.c.id) ?? null, tried, input);
+        if (!id && score && pollDry()) id = pick(sticky.get(cs.c.id) ?? null, tried, input);
+      }
       if (!id) break;
       tried.add(id);
       const spec = o.accounts[ids.indexOf(id)];
@@ -334,15 +391,18 @@ export async function run(o: RunOptions): Promise<Metrics> {
       if (res.kind === 'usage_limit') {
         applyState(id, res.report, 0); // 429s carry the x-codex-* figures too
         cooldown.set(id, { until: Math.max(res.resetAt, now + 1000), setAt: now });
-        if (svc) {
-          await svc.setUsedPercent({ id, label: id }, maxUsed(res.report));
-          await svc.coolDown({ id, label: id }, Math.ceil(res.resetAt));
+        if (acct) {
+          // account-attempt.ts: the answer's headers into the usage state; failover.ts: the cooldown
+          await svc!.recordUsage(acct, res.report);
+          m.service!.reports++;
+          await svc!.coolDown(acct, Math.ceil(res.resetAt));
         }
         last = 'usage_limit';
         continue;
       }
       if (res.kind === 'server_error') {
         fail(id);
+        svcHealth?.failure(id, id, now);
         last = 'server_error';
         continue;
       }
@@ -355,7 +415,17 @@ export async function run(o: RunOptions): Promise<Metrics> {
       // served: stickiness + in-flight (PoolService.begin), the answer completes later
       sticky.set(cs.c.id, id);
       inflight.set(id, inflight.get(id)! + 1);
-      if (svc) await svc.begin(id, cs.c.id);
+      // The gateway's cost estimate (tokens): cached input only on the account that served the last turn while
+      // its cache lives, the last turn's output as this one's (PoolService.begin/end take it; older builds ignore it).
+      const cachedGuess = cs.reasoningFrom === id && now - cs.lastAt < o.cacheTtlMs ? cs.input : 0;
+      const estimate = Math.round(input - cachedGuess * (1 - CACHED_COST) + OUTPUT_COST * cs.lastOutput);
+      if (acct) {
+        // account-attempt.ts: the answer's x-codex-* headers, written BEFORE its turn runs (so without its cost),
+        // with the picked account object (it carries the ended counter at pick); then pipeline.service.ts's begin
+        await svc!.recordUsage(acct, backend.report(id, now));
+        m.service!.reports++;
+        await svc!.begin(id, cs.c.id, estimate);
+      }
       cs.accounts.add(id);
       if (idx >= 1) {
         laterTurns++;
@@ -364,7 +434,11 @@ export async function run(o: RunOptions): Promise<Metrics> {
       const startedAt = now;
       q.push(now + t.durationMs, async () => {
         inflight.set(id, inflight.get(id)! - 1);
-        if (svc) await svc.end(id);
+        const served = input - res.cachedTokens * (1 - CACHED_COST) + OUTPUT_COST * t.outputTokens;
+        if (svc) {
+          await svc.end(id, estimate, Math.round(served));
+          svcHealth!.success(id, now); // metered-stream.ts: a stream that completed
+        }
         const rep = backend.finish(id, startedAt, now, {
           cacheKey: cs.cacheKey,
           input,
@@ -372,25 +446,64 @@ export async function run(o: RunOptions): Promise<Metrics> {
           output: t.outputTokens,
         });
         m.served++;
-        m.costServed += input - res.cachedTokens * 0.9 + t.outputTokens;
+        m.costServed += served;
         ok(id);
+        // The in-process state (with the answer's figures after the turn); PoolService got its report at the start.
         applyState(id, rep, input + t.outputTokens);
-        if (svc) await svc.setUsedPercent({ id, label: id }, maxUsed(rep));
         cs.reasoningFrom = id;
         cs.input = input + t.outputTokens;
+        cs.lastAt = now;
+        cs.lastOutput = t.outputTokens;
         if (idx + 1 < cs.c.turns.length) q.push(now + t.gapAfterMs, () => turn(cs, idx + 1));
       });
       return;
     }
-    // every attempt failed (or nothing could be picked): the client sees the error
-    if (last === 'usage_limit' || (last === 'none' && !busyOnly(tried))) refuse();
+    // every attempt failed (or nothing could be picked): the client sees the error — with PoolService, the last
+    // attempt's error, else the pick's own (failover.ts: 429 usage limit, 503 busy or none healthy)
+    if (
+      svc &&
+      process.env.SIM_EXPLAIN_REFUSALS &&
+      (last === 'usage_limit' || refused === 429) &&
+      headroomAnywhere()
+    ) {
+      // a refusal while an account had headroom: what PoolService knew of each account then
+      const lines = [
+        `refusal ${new Date(now).toISOString()} conv ${cs.c.id} last=${last} pick=${refused} tried=${[...tried]}`,
+      ];
+      for (const id of ids) {
+        const st = (await svc.usage.get(id)) as UsageState | null;
+        const w = (k: 'short' | 'weekly') => {
+          const x = st?.[k];
+          return x
+            ? `${x.usedPercent}%@${x.resetsAt ? new Date(x.resetsAt).toISOString().slice(11, 19) : '-'} asOf ${Math.round((now - x.asOf) / 1000)}s`
+            : '-';
+        };
+        const [ts, tw] = backend.usedPercent(id, now);
+        lines.push(
+          `  ${id} truth ${ts.toFixed(1)}/${tw.toFixed(1)} line ${100 - o.accounts[ids.indexOf(id)].reservePercent} inflight ${inflight.get(id)} | short ${w('short')} weekly ${w('weekly')} per ${JSON.stringify(st?.perRequest)} endedAtReport ${st?.endedAtReport} ended ${await svc.endedCount(id)}`,
+        );
+      }
+      console.log(lines.join('\n'));
+    }
+    if (svc && last === 'none') {
+      if (refused === 429) refuse();
+      else m.otherErrors++;
+    } else if (last === 'usage_limit' || (last === 'none' && !busyOnly(tried))) refuse();
     else m.otherErrors++;
   };
 
   const states: ConvState[] = [];
   for (const c of o.conversations) {
     if (c.start >= end) continue;
-    const cs: ConvState = { c, input: c.baseInput, accounts: new Set(), reasoningFrom: null, cacheKey: c.id };
+    const cs: ConvState = {
+      c,
+      input: c.baseInput,
+      accounts: new Set(),
+      reasoningFrom: null,
+      cacheKey: c.id,
+      lastAt: -Infinity,
+      lastOutput: OUTPUT_GUESS,
+    };
     states.push(cs);
     q.push(c.start, () => turn(cs, 0));
   }
@@ -435,6 +548,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
   }
 
   // --- summary ---
+  if (m.service) m.service.probeReads = o.service!.probe.reads;
   m.cacheHitShare = laterTurns ? laterHits / laterTurns : 1;
   // accounts per conversation, over the conversations served at least once
   const servedConvs = states.filter((c) => c.accounts.size > 0);

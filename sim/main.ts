@@ -186,7 +186,7 @@ async function main() {
       }
       const svc = await startPoolService(strategy, accs, () => Math.floor(clock.now));
       try {
-        out.push(await run({ ...base, strategy, accounts: accs, service: svc.port, clock }));
+        out.push(await run({ ...base, strategy, accounts: accs, service: svc, clock }));
       } finally {
         await svc.stop();
       }

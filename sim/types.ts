@@ -39,20 +39,65 @@ export interface RunOptions {
   weights?: Partial<ScoreWeights>;
   /**
    * The real PoolService (built, on Redis; sim/pool-service.ts): when set, it keeps the pool state (cooldowns,
-   * stickiness, in-flight, used %, the round-robin counter) and picks; the in-process mirror is bypassed.
+   * stickiness, in-flight, usage state, the round-robin counter) and picks; the in-process mirror is bypassed.
    */
-  service?: PoolServicePort;
+  service?: SimService;
   /** Set to the simulated time before every event (the injected clock of PoolService). */
   clock?: { now: number };
 }
 
-/** The part of PoolService the gateway path calls (src/accounts/pool/pool.service.ts). */
+/** A usage report as PoolService.recordUsage takes it (src/accounts/pool/usage-store.ts UsageReport). */
+export interface SimReport {
+  plan?: string | null;
+  windows: { usedPercent: number; windowSeconds?: number | null; resetAt?: number | null }[];
+}
+
+/** An account as PoolService.pick returns it (PoolAccount); the same object goes back to recordUsage. */
+export interface PickedAccount {
+  id: string;
+  label: string;
+  planType: string | null;
+  reservePercent?: number;
+  maxConcurrent?: number | null;
+}
+
+/** The part of PoolService the gateway calls (pipeline.service.ts, failover.ts, account-attempt.ts, usage-poller.ts). */
 export interface PoolServicePort {
-  pick(stickyKey: string | null, tried: Set<string>): Promise<{ id: string }>;
-  begin(accountId: string, stickyKey: string | null): Promise<void>;
-  end(accountId: string): Promise<void>;
-  coolDown(account: { id: string; label: string }, untilMs: number | null): Promise<number>;
-  setUsedPercent(account: { id: string; label: string }, percent: number): Promise<void>;
+  pick(stickyKey: string | null, tried: Set<string>, preferredId?: string | null): Promise<PickedAccount>;
+  /** `costTokens`: the request's estimated cost (ignored by builds before the cost-weighted pending estimate). */
+  begin(accountId: string, stickyKey: string | null, costTokens?: number): Promise<void>;
+  /** The same estimate as at begin, and the served cost (uncached input + 0.1 × cached input + output). */
+  end(accountId: string, costTokens?: number, servedTokens?: number): Promise<void>;
+  coolDown(account: PickedAccount, untilMs: number | null): Promise<number>;
+  recordUsage(
+    account: PickedAccount,
+    report: SimReport,
+    asOf?: number,
+    endedBefore?: number | null,
+  ): Promise<unknown>;
+  endedCount(accountId: string): Promise<number>;
+  usage: { get(id: string): Promise<unknown> };
+}
+
+/** AccountHealth (src/accounts/pool/health.ts), called with the simulated time. */
+export interface HealthPort {
+  skipped(now: number): Set<string>;
+  chosen(id: string, now: number): void;
+  success(id: string, now: number): void;
+  failure(id: string, label: string | undefined, now: number): void;
+}
+
+/** The UsageProbe PoolService reads through when its estimate is unsure: the simulated backend's wham/usage. */
+export interface SimProbe {
+  reader: ((id: string) => SimReport | null) | null;
+  reads: number;
+  read(a: { id: string }): Promise<{ status: number; report: SimReport | null; readAt: number }>;
+}
+
+export interface SimService {
+  port: PoolServicePort;
+  health: HealthPort;
+  probe: SimProbe;
 }
 
 export interface Metrics {
@@ -77,4 +122,6 @@ export interface Metrics {
   costServed: number;
   samples: { t: number; used: number[] }[];
   accountIds: string[];
+  /** With --pool-service: what the sim handed PoolService (answers' reports, poller reads) and its own reads. */
+  service?: { reports: number; polls: number; failedPolls: number; probeReads: number };
 }
