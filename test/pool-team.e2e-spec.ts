@@ -107,7 +107,7 @@ describe('a team on the pool (windows mode, real gateway)', () => {
   });
 
   it(
-    'meets the simulator targets within 5 points (requests at a limit: ≤ 1 %, target 0 not met yet)',
+    'meets the simulator targets within 5 points (requests at a limit: target 0, bounded at 1 against a loaded machine)',
     async () => {
       // The poller reads every account's windows (wham/usage) before the team starts.
       const t0 = Date.now();
@@ -237,11 +237,10 @@ describe('a team on the pool (windows mode, real gateway)', () => {
       expect(cacheShare).toBeGreaterThanOrEqual(0.85);
       expect(f.capacityAtFirstRefusal).toBeGreaterThanOrEqual(0.9);
       expect(f.accountsPerConversation).toBeLessThanOrEqual(1.25);
-      // Target 0 NOT met yet (docs/pool.md, "Known limits"): 0 in some runs, 1 in others, always as an account
-      // first fills and a conversation that moved there sends its whole input uncached (a turn of ~25 points
-      // where the learned mean is ~4). Bounded at 1 % of the requests the fake got so that a regression fails.
-      const requests = fake.requestsTo('/backend-api/codex/responses').length;
-      expect(f.requestsAtLimit / requests).toBeLessThanOrEqual(0.01);
+      // Target 0: 0 in every run since pending requests are weighed by their cost (docs/pool.md; before, 0–2 per
+      // run: a conversation that moved sent its whole input uncached, ~25 points where the mean turn was ~4).
+      // Bounded at 1 for a fresh-clone CI run on a loaded machine; 2 or more is a regression.
+      expect(f.requestsAtLimit).toBeLessThanOrEqual(1);
     },
     TRAFFIC_MS + 60_000,
   );
