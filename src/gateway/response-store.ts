@@ -20,6 +20,29 @@ export const MAX_RESPONSES_PER_SCOPE = 200;
 
 type Item = Record<string, unknown>;
 
+/**
+ * SAVE — one round trip for a relayed response (was a MULTI of 5 + one per item, and a DEL after it: a MULTI is
+ * never auto-pipelined, so it was its own socket write, ~5 % of the gateway's CPU; docs/bench.md, 2026-12-04).
+ * KEYS[1] the sealed response, KEYS[2] the key's list of response ids, KEYS[3…] the output items' id → response.
+ * ARGV: the sealed value, TTL (s), the response id, the list's cap, the prefix of a response's key (the evicted
+ * ones are deleted). Only plain Redis (no cluster): the evicted keys are built here.
+ */
+const SAVE = `
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[3], 'EX', ttl) end
+redis.call('LPUSH', KEYS[2], ARGV[3])
+local cap = tonumber(ARGV[4])
+local evicted = redis.call('LRANGE', KEYS[2], cap, -1)
+redis.call('LTRIM', KEYS[2], 0, cap - 1)
+redis.call('EXPIRE', KEYS[2], ttl)
+for _, id in ipairs(evicted) do redis.call('DEL', ARGV[5] .. id) end
+return #evicted`;
+
+type StoreRedis = RedisService['client'] & {
+  cgSaveResponse(numKeys: number, ...args: (string | number)[]): Promise<number>;
+};
+
 interface StoredResponse {
   input: unknown[];
   output: unknown[];
@@ -76,12 +99,16 @@ export async function* captureCompleted(
 export class ResponseStore {
   private readonly logger = new Logger('response-store');
   private readonly ring: KeyRing;
+  private readonly r: StoreRedis;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly redis: RedisService,
   ) {
     this.ring = new KeyRing(config.encryptionKeys);
+    const client = redis.client as StoreRedis;
+    if (typeof client.cgSaveResponse !== 'function') client.defineCommand('cgSaveResponse', { lua: SAVE });
+    this.r = client;
   }
 
   private ttl(): number {
@@ -181,28 +208,19 @@ export class ResponseStore {
       return;
     }
     const sealed = this.ring.seal(plain, `${ticket.scope}\0${responseId}`);
-    const ttl = this.ttl();
-    const r = this.redis.client;
-    const index = this.redis.key('resps', ticket.scope);
-    const p = r.multi();
-    p.set(
-      this.redis.key('resp', ticket.scope, responseId),
-      `${sealed.keyId}.${sealed.data.toString('base64')}`,
-      'EX',
-      ttl,
-    );
+    const keys = [this.redis.key('resp', ticket.scope, responseId), this.redis.key('resps', ticket.scope)];
     for (const o of output)
-      if (isObj(o) && typeof o.id === 'string')
-        p.set(this.redis.key('ritem', ticket.scope, o.id), responseId, 'EX', ttl);
-    p.lpush(index, responseId);
-    p.lrange(index, MAX_RESPONSES_PER_SCOPE, -1);
-    p.ltrim(index, 0, MAX_RESPONSES_PER_SCOPE - 1);
-    p.expire(index, ttl);
-    p.exec()
-      .then((res) => {
-        const evicted = (res?.[res.length - 3]?.[1] ?? []) as string[];
-        if (evicted.length) return r.del(...evicted.map((id) => this.redis.key('resp', ticket.scope, id)));
-      })
+      if (isObj(o) && typeof o.id === 'string') keys.push(this.redis.key('ritem', ticket.scope, o.id));
+    this.r
+      .cgSaveResponse(
+        keys.length,
+        ...keys,
+        `${sealed.keyId}.${sealed.data.toString('base64')}`,
+        this.ttl(),
+        responseId,
+        MAX_RESPONSES_PER_SCOPE,
+        this.redis.key('resp', ticket.scope, ''),
+      )
       .catch((err: Error) => this.logger.warn({ err: err.message }, 'could not store a response'));
   }
 }
