@@ -480,7 +480,7 @@ export async function run(o: RunOptions): Promise<Metrics> {
         };
         const [ts, tw] = backend.usedPercent(id, now);
         lines.push(
-          `  ${id} truth ${ts.toFixed(1)}/${tw.toFixed(1)} line ${100 - o.accounts[ids.indexOf(id)].reservePercent} inflight ${inflight.get(id)} | short ${w('short')} weekly ${w('weekly')} per ${JSON.stringify(st?.perRequest)} endedAtReport ${st?.endedAtReport} ended ${await svc.endedCount(id)}`,
+          `  ${id} truth ${ts.toFixed(1)}/${tw.toFixed(1)} line ${100 - o.accounts[ids.indexOf(id)].reservePercent} inflight ${inflight.get(id)} | short ${w('short')} weekly ${w('weekly')} capacity ${Math.round(st?.capacity.short.tokensPerPercent ?? 0)}/${Math.round(st?.capacity.weekly.tokensPerPercent ?? 0)} endedAtReport ${st?.endedAtReport} ended ${await svc.endedCount(id)}`,
         );
       }
       console.log(lines.join('\n'));
